@@ -1,0 +1,164 @@
+// softmax: y[r, :] = exp(x[r, :] - max_r) / sum(exp(x[r, :] - max_r)), row-wise over the last dim.
+//
+// Layout: x, y contiguous [rows, cols], f32/f16/bf16. Precision: fp32 math; the reference
+// computes in double. Algorithm (ILGPU): one warp per row; each lane keeps an online (max, sum)
+// pair over its strided columns, the pairs are combined with a butterfly of warp shuffles
+// (every lane ends with the row's max and sum), then a second pass writes the normalised
+// values. Two reads and one write per element, no shared memory, no block barrier.
+//
+// Backends: reference, ilgpu-cpu, ilgpu-cuda, cuda (kernels/attention/softmax.cu).
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention;
+
+/// <summary>Row-wise softmax over the last dimension of a [rows, cols] tensor.</summary>
+[Op("softmax", Cases = typeof(SoftmaxCases), Summary = "row-wise softmax over the last dim (f32/f16/bf16, fp32 math, warp-shuffle reduction)")]
+public sealed partial class Softmax : IOp<Softmax.Params>
+{
+    /// <summary>Parameters: element type and extents.</summary>
+    /// <param name="DType">f32, f16 or bf16.</param>
+    /// <param name="Rows">Number of rows.</param>
+    /// <param name="Cols">Row length (the softmax axis).</param>
+    public readonly record struct Params(DType DType, long Rows, long Cols) : IOpParams
+    {
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant($"{DType.Name()} [{Rows}, {Cols}]");
+    }
+
+    /// <summary>Runs the softmax of <paramref name="x"/> into <paramref name="y"/> on their backend.</summary>
+    public static void Run(Tensor x, Tensor y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 2)
+        {
+            throw new ArgumentException($"tensor '{x.Name}': softmax expects [rows, cols], got {x.Shape}", nameof(x));
+        }
+        Info.Run(x.Backend, new Params(x.DType, x.Shape[0], x.Shape[1]), new OpTensors { { "x", x }, { "y", y } });
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p) => new OpSignature()
+        .In("x", p.DType, new Shape(p.Rows, p.Cols), InitSpec.Gaussian(0, 3))
+        .Out("y", p.DType, new Shape(p.Rows, p.Cols));
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p) => new(5.0 * p.Rows * p.Cols, 3.0 * p.Rows * p.Cols * p.DType.Size());
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var x = binding.Input("x");
+        if (x.Rank < 1)
+        {
+            throw new ArgumentException($"op 'softmax': input 'x' must have at least one dimension, got {x.Shape}", "x");
+        }
+        long cols = x.Shape[-1];
+        return new Params(x.DType, cols == 0 ? 0 : x.ElementCount / cols, cols);
+    }
+
+    /// <summary>The oracle: double precision, max-subtracted.</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var x = t.Read("x");
+        var y = new double[x.Length];
+        for (long r = 0; r < p.Rows; r++)
+        {
+            long o = r * p.Cols;
+            double m = double.NegativeInfinity;
+            for (long c = 0; c < p.Cols; c++)
+            {
+                m = Math.Max(m, x[o + c]);
+            }
+            double s = 0;
+            for (long c = 0; c < p.Cols; c++)
+            {
+                s += Math.Exp(x[o + c] - m);
+            }
+            for (long c = 0; c < p.Cols; c++)
+            {
+                y[o + c] = Math.Exp(x[o + c] - m) / s;
+            }
+        }
+        t.Write("y", y);
+    }
+
+    /// <summary>ILGPU: one 32-lane warp per row.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
+        FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>Hand-written CUDA: kernels/attention/softmax.cu.</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+        ZtNative.SoftmaxRows(backend, p.DType, p.Rows, p.Cols, t["x"], t["y"]);
+
+    /// <summary>The kernel: group = one warp = one row.</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void RowKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, int cols)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        long row = Grid.IdxX;
+        int lane = Group.IdxX;
+        long start = row * cols;
+
+        // Online max and sum: rescale the running sum whenever the max grows.
+        float m = float.NegativeInfinity;
+        float s = 0f;
+        for (int c = lane; c < cols; c += Warp.WarpSize)
+        {
+            float v = codec.Load(x[start + c]);
+            if (v > m)
+            {
+                s = (s * XMath.Exp(m - v)) + 1f;
+                m = v;
+            }
+            else
+            {
+                s += XMath.Exp(v - m);
+            }
+        }
+
+        // Butterfly: after log2(32) steps every lane holds the row's (max, sum).
+        for (int offset = Warp.WarpSize / 2; offset > 0; offset >>= 1)
+        {
+            float mo = Warp.ShuffleXor(m, offset);
+            float so = Warp.ShuffleXor(s, offset);
+            float mn = XMath.Max(m, mo);
+            s = (mn == float.NegativeInfinity) ? 0f : (s * XMath.Exp(m - mn)) + (so * XMath.Exp(mo - mn));
+            m = mn;
+        }
+
+        float inv = 1f / s;
+        for (int c = lane; c < cols; c += Warp.WarpSize)
+        {
+            y[start + c] = codec.Store(XMath.Exp(codec.Load(x[start + c]) - m) * inv);
+        }
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            if (p.Rows == 0 || p.Cols == 0)
+            {
+                return;
+            }
+            var kernel = backend.Kernel(RowKernel<T, TCodec>, acc =>
+                acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, int>(RowKernel<T, TCodec>));
+            var config = new KernelConfig(checked((int)p.Rows), Warp.WarpSize);
+            kernel(config, backend.View<T>(t["x"]), backend.View<T>(t["y"]), checked((int)p.Cols));
+        }
+    }
+}

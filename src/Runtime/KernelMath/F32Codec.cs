@@ -1,0 +1,11 @@
+namespace Zoetrope.Runtime.KernelMath;
+
+/// <summary>f32 storage: identity.</summary>
+public readonly struct F32Codec : IElementCodec<float>
+{
+    /// <inheritdoc />
+    public float Load(float value) => value;
+
+    /// <inheritdoc />
+    public float Store(float value) => value;
+}

@@ -1,0 +1,43 @@
+namespace Zoetrope.Runtime.Native;
+
+/// <summary>
+/// The checks the generated native wrappers run before and after a call: kept here, in plain
+/// code, so the generated wrappers stay one line per tensor.
+/// </summary>
+public static class NativeChecks
+{
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming <paramref name="kernel"/> and
+    /// <paramref name="name"/> unless <paramref name="tensor"/> lives on <paramref name="backend"/>,
+    /// is contiguous and has the expected dtype and shape.
+    /// </summary>
+    public static void Tensor(string kernel, string name, Runtime.Tensor tensor, IlgpuBackend backend, DType dtype, Shape shape)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, name);
+        if (!ReferenceEquals(tensor.Backend, backend))
+        {
+            throw new ArgumentException($"{kernel}: tensor '{name}' ({tensor.Name}) lives on {tensor.Backend.Name}, the kernel runs on {backend.Name}", name);
+        }
+        if (tensor.DType != dtype)
+        {
+            throw new ArgumentException($"{kernel}: tensor '{name}' ({tensor.Name}) expected dtype {dtype.Name()}, got {tensor.DType.Name()}", name);
+        }
+        if (tensor.Shape != shape)
+        {
+            throw new ArgumentException($"{kernel}: tensor '{name}' ({tensor.Name}) expected shape {shape}, got {tensor.Shape}", name);
+        }
+        if (!tensor.IsContiguous)
+        {
+            throw new ArgumentException($"{kernel}: tensor '{name}' ({tensor.Name}) {tensor.Shape} must be contiguous", name);
+        }
+    }
+
+    /// <summary>Throws a <see cref="ZoetropeKernelException"/> naming <paramref name="kernel"/> unless <paramref name="status"/> is 0.</summary>
+    public static void Status(string kernel, int status)
+    {
+        if (status != 0)
+        {
+            throw new ZoetropeKernelException(kernel, status, ZtNative.StatusString(status), ZtNative.LastError());
+        }
+    }
+}

@@ -1,0 +1,158 @@
+namespace Zoetrope.Runtime.Ops;
+
+/// <summary>
+/// The registered form of an op with parameters <typeparamref name="TParams"/>: built by the
+/// generator from the op class (one implementation slot per <see cref="BackendKind"/>, filled
+/// from its <see cref="RunsOnAttribute"/> methods), never by hand. <see cref="Run"/> checks the
+/// tensors against the signature, then dispatches through the slot table.
+/// </summary>
+public sealed class OpInfo<TParams> : IOpInfo
+    where TParams : struct, IOpParams
+{
+    private readonly Func<TParams, OpSignature> _signature;
+    private readonly Func<TParams, OpCost> _cost;
+    private readonly Func<OpBinding, TParams> _bind;
+    private readonly OpImpl<TParams>?[] _impls;
+    private readonly Lazy<OpCaseTable<TParams>> _cases;
+
+    /// <summary>Called by generated code.</summary>
+    public OpInfo(
+        string name,
+        string summary,
+        Type opType,
+        Func<TParams, OpSignature> signature,
+        Func<TParams, OpCost> cost,
+        Func<OpBinding, TParams> bind,
+        OpImpl<TParams>?[] impls,
+        Func<OpCaseTable<TParams>> cases,
+        IReadOnlyList<KernelEntry> kernels)
+    {
+        if (impls.Length != BackendKinds.All.Count || impls[(int)BackendKind.Reference] is null)
+        {
+            throw new ArgumentException($"op '{name}': one slot per backend is required, the reference one filled", nameof(impls));
+        }
+        Name = name;
+        Summary = summary;
+        OpType = opType;
+        _signature = signature;
+        _cost = cost;
+        _bind = bind;
+        _impls = impls;
+        _cases = new Lazy<OpCaseTable<TParams>>(cases);
+        Kernels = kernels;
+        Backends = BackendKinds.All.Where(k => impls[(int)k] is not null).ToArray();
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public string Summary { get; }
+
+    /// <inheritdoc />
+    public Type OpType { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<BackendKind> Backends { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<KernelEntry> Kernels { get; }
+
+    /// <summary>The case table.</summary>
+    public OpCaseTable<TParams> Table => _cases.Value;
+
+    /// <inheritdoc />
+    public BackendCaps Caps => Table.Caps;
+
+    /// <inheritdoc />
+    public bool Supports(BackendKind kind) => _impls[(int)kind] is not null;
+
+    /// <summary>The signature for <paramref name="p"/>.</summary>
+    public OpSignature Signature(TParams p) => _signature(p);
+
+    /// <summary>The cost for <paramref name="p"/>.</summary>
+    public OpCost Cost(TParams p) => _cost(p);
+
+    /// <summary>Runs the op on <paramref name="backend"/> with the given tensors.</summary>
+    /// <exception cref="NotSupportedException">No implementation on that backend.</exception>
+    /// <exception cref="ArgumentException">A tensor does not match the signature.</exception>
+    public void Run(Backend backend, TParams p, OpTensors tensors)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var impl = _impls[(int)backend.Kind]
+            ?? throw new NotSupportedException(
+                $"op '{Name}' has no {backend.Name} implementation (it runs on {string.Join(", ", Backends.Select(b => b.Label()))})");
+        Validate(backend, Signature(p), tensors, widenOutputs: false);
+        impl(backend, p, tensors);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<OpCaseInstance> Cases() =>
+        Table.Cases.Select((c, i) => new OpCaseInstance(i, new Instance(this, c.Params), c.Use, Table.Tolerances)).ToArray();
+
+    /// <inheritdoc />
+    public OpInstance Bind(OpBinding binding) => new Instance(this, _bind(binding));
+
+    /// <summary>The instance for <paramref name="p"/>.</summary>
+    public OpInstance Instantiate(TParams p) => new Instance(this, p);
+
+    private void Validate(Backend backend, OpSignature signature, OpTensors tensors, bool widenOutputs)
+    {
+        foreach (var spec in signature.Tensors)
+        {
+            if (!tensors.Contains(spec.Name))
+            {
+                throw new ArgumentException(
+                    $"op '{Name}': tensor '{spec.Name}' ({spec.DType.Name()}{spec.Shape}) is missing", spec.Name);
+            }
+            var t = tensors[spec.Name];
+            bool widened = widenOutputs && spec.Role == TensorRole.Output && spec.DType.IsFloat() && t.DType == DType.F64;
+            if (t.DType != spec.DType && !widened)
+            {
+                throw new ArgumentException(
+                    $"op '{Name}': tensor '{spec.Name}' expected dtype {spec.DType.Name()}, got {t.DType.Name()}", spec.Name);
+            }
+            if (t.Shape != spec.Shape)
+            {
+                throw new ArgumentException(
+                    $"op '{Name}': tensor '{spec.Name}' expected shape {spec.Shape}, got {t.Shape}", spec.Name);
+            }
+            if (!ReferenceEquals(t.Backend, backend))
+            {
+                throw new ArgumentException(
+                    $"op '{Name}': tensor '{spec.Name}' lives on {t.Backend.Name}, the op runs on {backend.Name}", spec.Name);
+            }
+        }
+        foreach (var name in tensors.Names)
+        {
+            if (!signature.Tensors.Any(s => s.Name == name))
+            {
+                throw new ArgumentException(
+                    $"op '{Name}' takes no tensor '{name}' (it takes {string.Join(", ", signature.Tensors.Select(s => s.Name))})", name);
+            }
+        }
+    }
+
+    private sealed class Instance(OpInfo<TParams> info, TParams p) : OpInstance
+    {
+        private OpSignature? _signature;
+
+        public override IOpInfo Op => info;
+
+        public override string Label => p.Label;
+
+        public override OpSignature Signature => _signature ??= info.Signature(p);
+
+        public override OpCost Cost => info.Cost(p);
+
+        public override void Run(Backend backend, OpTensors tensors) => info.Run(backend, p, tensors);
+
+        public override void RunReference(OpTensors hostTensors)
+        {
+            var host = Runtime.Backends.Host;
+            info.Validate(host, Signature, hostTensors, widenOutputs: true);
+            info._impls[(int)BackendKind.Reference]!(host, p, hostTensors);
+        }
+    }
+}
