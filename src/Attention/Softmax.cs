@@ -21,6 +21,9 @@ namespace Zoetrope.Attention;
 [Op("softmax", Cases = typeof(SoftmaxCases), Summary = "row-wise softmax over the last dim (f32/f16/bf16, fp32 math, warp-shuffle reduction)")]
 public sealed partial class Softmax : IOp<Softmax.Params>
 {
+    // One group is one warp; the reduction below is written for 32 lanes.
+    private const int WarpLanes = 32;
+
     /// <summary>Parameters: element type and extents.</summary>
     /// <param name="DType">f32, f16 or bf16.</param>
     /// <param name="Rows">Number of rows.</param>
@@ -157,7 +160,11 @@ public sealed partial class Softmax : IOp<Softmax.Params>
             }
             var kernel = backend.Kernel(RowKernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, int>(RowKernel<T, TCodec>));
-            var config = new KernelConfig(checked((int)p.Rows), Warp.WarpSize);
+            if (backend.Accelerator.WarpSize != WarpLanes)
+            {
+                throw new NotSupportedException($"softmax's ILGPU kernel assumes {WarpLanes}-lane warps; {backend.DeviceName} has {backend.Accelerator.WarpSize}");
+            }
+            var config = new KernelConfig(checked((int)p.Rows), WarpLanes);
             kernel(config, backend.View<T>(t["x"]), backend.View<T>(t["y"]), checked((int)p.Cols));
         }
     }

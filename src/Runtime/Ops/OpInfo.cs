@@ -84,6 +84,14 @@ public sealed class OpInfo<TParams> : IOpInfo
             ?? throw new NotSupportedException(
                 $"op '{Name}' has no {backend.Name} implementation (it runs on {string.Join(", ", Backends.Select(b => b.Label()))})");
         Validate(backend, Signature(p), tensors, widenOutputs: false);
+        if (Profiler.Current is { } profiler && ReferenceEquals(profiler.Backend, backend))
+        {
+            using (profiler.Span(Name))
+            {
+                impl(backend, p, tensors);
+            }
+            return;
+        }
         impl(backend, p, tensors);
     }
 

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Spectre.Console;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Checking;
+
+namespace Zoetrope.Cli.Commands;
+
+/// <summary>
+/// <c>zoe check</c>: runs the op harness on the chosen backends and prints the table; exits 1 on
+/// any failure. A backend asked for by name that cannot run here is a typed error (exit 2).
+/// </summary>
+public static class CheckCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var backend = new Option<string>("--backend") { Description = "comma-separated backends (reference, ilgpu-cpu, ilgpu-cuda, cuda, all)", DefaultValueFactory = _ => "ilgpu-cpu" };
+        var op = new Option<string>("--op") { Description = "comma-separated op names (default: all)", DefaultValueFactory = _ => string.Empty };
+        var seed = new Option<int>("--seed") { Description = "base random seed", DefaultValueFactory = _ => new CheckOptions().Seed };
+        var bench = new Option<bool>("--bench-cases") { Description = "also run the model-sized benchmark cases (for GPUs)" };
+        var cmd = new Command("check", "Check every op on the chosen backends against the reference") { backend, op, seed, bench };
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(backend)!, r.GetValue(op)!, r.GetValue(seed), r.GetValue(bench))));
+        return cmd;
+    }
+
+    private static int Run(string backendList, string opList, int seed, bool benchCases)
+    {
+        var kinds = BackendKinds.ParseList(backendList);
+        foreach (var kind in kinds)
+        {
+            // Fail now, with the reason, rather than reporting every row as unavailable.
+            Backends.Get(kind);
+        }
+        var options = new CheckOptions
+        {
+            Backends = kinds,
+            Ops = opList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Seed = seed,
+            IncludeBenchCases = benchCases,
+        };
+        var table = new Table().Border(TableBorder.Simple).AddColumns("op", "case", "backend", "status", "relL2", "maxAbs", "ms", "note");
+        var report = OpChecker.Run(options, row =>
+        {
+            string status = row.Status switch
+            {
+                CheckStatus.Pass => "[green]pass[/]",
+                CheckStatus.Fail => "[red]FAIL[/]",
+                _ => $"[grey]{row.Status.ToString().ToLowerInvariant()}[/]",
+            };
+            table.AddRow(row.Op, Markup.Escape(row.Case), row.Backend, status,
+                double.IsNaN(row.RelL2) ? "-" : row.RelL2.ToString("0.00e+0"),
+                double.IsNaN(row.MaxAbs) ? "-" : row.MaxAbs.ToString("0.00e+0"),
+                row.Milliseconds.ToString("0.0"),
+                Markup.Escape(row.Status == CheckStatus.Pass ? row.Tolerance : row.Message));
+        });
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"{report.Passed} passed, {report.Failed} failed, {report.NotRun} not run");
+        return report.Succeeded ? 0 : 1;
+    }
+}

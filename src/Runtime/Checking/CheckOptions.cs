@@ -1,0 +1,17 @@
+namespace Zoetrope.Runtime.Checking;
+
+/// <summary>What <see cref="OpChecker"/> runs.</summary>
+public sealed record CheckOptions
+{
+    /// <summary>The backends to check against the reference (the reference itself needs no check).</summary>
+    public IReadOnlyList<BackendKind> Backends { get; init; } = [BackendKind.IlgpuCpu];
+
+    /// <summary>Op names to check; empty means all registered ops.</summary>
+    public IReadOnlyList<string> Ops { get; init; } = [];
+
+    /// <summary>Base seed; each (op, case) derives its own from it.</summary>
+    public int Seed { get; init; } = 20260101;
+
+    /// <summary>Also run the benchmark-only (model-sized) cases: for GPUs with time to spare.</summary>
+    public bool IncludeBenchCases { get; init; }
+}
