@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Attributes;
+
+namespace Zoetrope.Bench.Suites;
+
+/// <summary>The foundation's ops: axpby (memory-bound) and softmax (reduction).</summary>
+[MemoryDiagnoser]
+public class CoreOpsBenchmark : OpBenchmarkBase
+{
+    /// <inheritdoc />
+    protected override IReadOnlyList<string> OpNames => ["axpby", "softmax"];
+}
