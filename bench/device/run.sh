@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (nvcc, CMake, no .NET), from the repository root:
+#   1. unpacks the CLI that bench/device/pack.sh made (.pack/zoe-linux-x64.tar.xz),
+#   2. builds libzoetrope_native.so with CMake (CUTLASS from .cutlass/ when it is there),
+#   3. runs `zoe info`, then `zoe check` on ilgpu-cuda and cuda,
+#   4. writes every output into the results folder given as the first argument.
+# Usage: bench/device/run.sh RESULTS_DIR     Exit code: that of the check (0 = all passed).
+set -uo pipefail
+results=${1:?usage: bench/device/run.sh RESULTS_DIR}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+mkdir -p "$results"
+zoe_dir=$(mktemp -d)
+tar -C "$zoe_dir" -xJf .pack/zoe-linux-x64.tar.xz || { echo "no .pack/zoe-linux-x64.tar.xz: run bench/device/pack.sh first"; exit 2; }
+zoe="$zoe_dir/zoe"
+
+cutlass_args=(-DZT_WITH_CUTLASS=OFF)
+if [ -f .cutlass/include/cutlass/cutlass.h ]; then
+  cutlass_args=(-DCUTLASS_DIR="$root/.cutlass")
+fi
+{
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem,memory.total --format=csv || true
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${cutlass_args[@]}" &&
+  cmake --build build -j "$(nproc)"
+} > "$results/build.txt" 2>&1
+build_rc=$?
+tail -n 5 "$results/build.txt"
+export ZOETROPE_NATIVE="$root/build/libzoetrope_native.so"
+
+"$zoe" info > "$results/info.txt" 2>&1
+cat "$results/info.txt"
+backends=ilgpu-cuda
+[ $build_rc -eq 0 ] && backends=ilgpu-cuda,cuda
+"$zoe" check --backend "$backends" --bench-cases > "$results/check.txt" 2>&1
+check_rc=$?
+tail -n 40 "$results/check.txt"
+[ $build_rc -ne 0 ] && echo "native build failed: see $results/build.txt" && exit 1
+exit $check_rc
