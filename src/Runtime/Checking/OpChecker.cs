@@ -82,7 +82,7 @@ public static class OpChecker
         Dictionary<string, double[]> expected;
         try
         {
-            expected = RunReference(inst, inputs);
+            expected = ReferenceRunner.Run(inst, inputs);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -99,47 +99,6 @@ public static class OpChecker
         }
         Dispose(inputs.Values);
         return rows;
-    }
-
-    private static Dictionary<string, double[]> RunReference(OpInstance inst, Dictionary<string, Tensor> inputs)
-    {
-        var host = Backends.Host;
-        var tensors = new OpTensors();
-        var owned = new List<Tensor>();
-        foreach (var spec in inst.Signature.Tensors)
-        {
-            Tensor t;
-            if (spec.Role == TensorRole.Input)
-            {
-                t = inputs[spec.Name];
-            }
-            else if (spec.Role == TensorRole.InOut)
-            {
-                t = inputs[spec.Name].To(host);
-                owned.Add(t);
-            }
-            else
-            {
-                // The oracle keeps float results at full precision; integer results in their own type.
-                t = host.Allocate(spec.DType.IsFloat() ? DType.F64 : spec.DType, spec.Shape, spec.Name);
-                owned.Add(t);
-            }
-            tensors.Add(spec.Name, t);
-        }
-        inst.RunReference(tensors);
-        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        foreach (var spec in inst.Signature.Writes)
-        {
-            var values = tensors[spec.Name].ToDoubles();
-            long bad = Array.FindIndex(values, v => !double.IsFinite(v));
-            if (bad >= 0)
-            {
-                throw new InvalidOperationException($"output '{spec.Name}' element {bad} is {values[bad]} in the reference");
-            }
-            result[spec.Name] = values;
-        }
-        Dispose(owned);
-        return result;
     }
 
     private static CheckRow CheckBackend(IOpInfo op, OpCaseInstance c, BackendKind kind, Dictionary<string, Tensor> inputs, Dictionary<string, double[]> expected)

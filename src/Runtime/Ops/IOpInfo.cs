@@ -18,6 +18,9 @@ public interface IOpInfo
     /// <summary>The per-backend size caps of its case table.</summary>
     BackendCaps Caps { get; }
 
+    /// <summary>The tolerance per output dtype of its case table.</summary>
+    ToleranceTable Tolerances { get; }
+
     /// <summary>Its ILGPU kernels (for <c>zoe ptx</c>).</summary>
     IReadOnlyList<KernelEntry> Kernels { get; }
 

@@ -65,6 +65,9 @@ public sealed class OpInfo<TParams> : IOpInfo
     public BackendCaps Caps => Table.Caps;
 
     /// <inheritdoc />
+    public ToleranceTable Tolerances => Table.Tolerances;
+
+    /// <inheritdoc />
     public bool Supports(BackendKind kind) => _impls[(int)kind] is not null;
 
     /// <summary>The signature for <paramref name="p"/>.</summary>
