@@ -26,7 +26,8 @@ public static class SoftmaxCases
             new OpCase<Softmax.Params>(new(DType.BF16, 4680, 4680), CaseUse.Bench),
             new OpCase<Softmax.Params>(new(DType.F32, 4680, 32760), CaseUse.Bench),
         ],
-        // fp32 exp and a sum over up to 4K terms: a few ulps; narrow types: the output rounding.
-        Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(2e-6)),
+        // f32: exp on a GPU may be ex2.approx-based (a few ulps per term) and the sum runs over up
+        // to 4K terms; narrow types: the output rounding dominates.
+        Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
     };
 }

@@ -1,0 +1,58 @@
+// zt_common.cuh: what every Zoetrope kernel file shares.
+//
+// - Element access: f32 / f16 / bf16 storage read as fp32 and written back with round-to-nearest-
+//   even (the CUDA intrinsics __float2half_rn / __float2bfloat16_rn), the same rule as the C#
+//   reference's ElementConvert and the ILGPU codecs.
+// - Launch discipline: an exported zt_* function validates its arguments, launches on the
+//   caller's stream, and returns a zt_status; a CUDA error is recorded (name and text) in a
+//   thread-local buffer that zt_last_error() returns, never thrown across the C ABI.
+#pragma once
+
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+#include "zoetrope.h"
+
+namespace zt {
+
+// Records a failure's detail for zt_last_error() and returns the status to hand back.
+zt_status fail(zt_status status, const char* detail);
+
+// Checks the launch that just happened; records the CUDA error if there is one.
+zt_status check_launch(const char* kernel);
+
+inline cudaStream_t stream_of(zt_stream s) { return static_cast<cudaStream_t>(s); }
+
+// fp32 view of each storage type.
+template <typename T> struct elem;
+
+template <> struct elem<float> {
+    static __device__ __forceinline__ float load(float v) { return v; }
+    static __device__ __forceinline__ float store(float v) { return v; }
+};
+
+template <> struct elem<__half> {
+    static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
+    static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
+};
+
+template <> struct elem<__nv_bfloat16> {
+    static __device__ __forceinline__ float load(__nv_bfloat16 v) { return __bfloat162float(v); }
+    static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
+};
+
+// Calls f.template operator()<T>() with the storage type of a float dtype; returns
+// ZT_ERROR_UNSUPPORTED_DTYPE for the others. One switch over dtypes, shared by every op.
+template <typename F>
+zt_status dispatch_float(zt_dtype dtype, F&& f) {
+    switch (dtype) {
+        case ZT_DTYPE_F32: return f.template operator()<float>();
+        case ZT_DTYPE_F16: return f.template operator()<__half>();
+        case ZT_DTYPE_BF16: return f.template operator()<__nv_bfloat16>();
+        default: return fail(ZT_ERROR_UNSUPPORTED_DTYPE, "dtype must be f32, f16 or bf16");
+    }
+}
+
+}  // namespace zt

@@ -1,0 +1,44 @@
+// zt_core.cu: the shim's own exports (version, status names, last error) and the error
+// recording every kernel file uses. The last error is per calling thread, so concurrent
+// callers on different streams do not overwrite each other's detail.
+#include <stdio.h>
+#include <string.h>
+
+#include "common/zt_common.cuh"
+
+namespace {
+thread_local char last_error[512] = "";
+}
+
+namespace zt {
+
+zt_status fail(zt_status status, const char* detail) {
+    snprintf(last_error, sizeof(last_error), "%s", detail ? detail : "");
+    return status;
+}
+
+zt_status check_launch(const char* kernel) {
+    cudaError_t err = cudaGetLastError();
+    if (err == cudaSuccess) {
+        return ZT_OK;
+    }
+    snprintf(last_error, sizeof(last_error), "%s: %s: %s", kernel, cudaGetErrorName(err), cudaGetErrorString(err));
+    return ZT_ERROR_CUDA;
+}
+
+}  // namespace zt
+
+ZT_API int32_t zt_version(void) { return 1; }
+
+ZT_API const char* zt_status_string(zt_status status) {
+    switch (status) {
+        case ZT_OK: return "ZT_OK";
+        case ZT_ERROR_INVALID_ARGUMENT: return "ZT_ERROR_INVALID_ARGUMENT";
+        case ZT_ERROR_UNSUPPORTED_DTYPE: return "ZT_ERROR_UNSUPPORTED_DTYPE";
+        case ZT_ERROR_UNSUPPORTED_ARCH: return "ZT_ERROR_UNSUPPORTED_ARCH";
+        case ZT_ERROR_CUDA: return "ZT_ERROR_CUDA";
+        default: return "ZT_ERROR_UNKNOWN";
+    }
+}
+
+ZT_API const char* zt_last_error(void) { return last_error; }
