@@ -14,9 +14,9 @@ public sealed unsafe class ReferenceBackend : Backend
     public override string DeviceName => $"host CPU ({Environment.ProcessorCount} threads)";
 
     /// <summary>Wraps external host memory (e.g. a memory-mapped file) as a tensor without copying.</summary>
-    public Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name)
+    public Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name, bool readOnly = false)
     {
-        var storage = new HostStorage(this, pointer, byteLength, owner);
+        var storage = new HostStorage(this, pointer, byteLength, owner, readOnly);
         return new Tensor(name, dtype, shape, shape.ContiguousStrides(), 0, storage, ownsStorage: true);
     }
 
@@ -25,7 +25,7 @@ public sealed unsafe class ReferenceBackend : Backend
 
     /// <inheritdoc />
     protected internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src) =>
-        src.CopyTo(Host(dst).Bytes(byteOffset, src.Length));
+        src.CopyTo(Writable(dst).Bytes(byteOffset, src.Length));
 
     /// <inheritdoc />
     protected internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst) =>
@@ -34,7 +34,7 @@ public sealed unsafe class ReferenceBackend : Backend
     /// <inheritdoc />
     protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
-        var host = Host(dst);
+        var host = Writable(dst);
         for (long done = 0; done < byteLength;)
         {
             int chunk = (int)Math.Min(byteLength - done, 1 << 30);
@@ -54,6 +54,16 @@ public sealed unsafe class ReferenceBackend : Backend
     /// <inheritdoc />
     protected override void DisposeCore()
     {
+    }
+
+    private HostStorage Writable(TensorStorage storage)
+    {
+        var host = Host(storage);
+        if (host.IsReadOnly)
+        {
+            throw new InvalidOperationException("this tensor views read-only memory (a mapped file): copy it with To(...) before writing");
+        }
+        return host;
     }
 
     private HostStorage Host(TensorStorage storage)

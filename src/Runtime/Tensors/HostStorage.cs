@@ -20,13 +20,17 @@ public sealed unsafe class HostStorage : TensorStorage
     }
 
     /// <summary>Wraps external memory; <paramref name="owner"/> is disposed with the storage.</summary>
-    public HostStorage(Backend backend, byte* pointer, long byteLength, IDisposable? owner)
+    public HostStorage(Backend backend, byte* pointer, long byteLength, IDisposable? owner, bool readOnly)
         : base(backend, byteLength)
     {
         _ptr = pointer;
         _externalOwner = owner;
         IsExternal = true;
+        IsReadOnly = readOnly;
     }
+
+    /// <summary>True for memory that must not be written (a read-only file mapping): writes throw instead of faulting.</summary>
+    public bool IsReadOnly { get; }
 
     /// <summary>True when the memory belongs to someone else (read it, do not expect to own it).</summary>
     public bool IsExternal { get; }
