@@ -9,6 +9,9 @@ public static class Guard
     /// <summary>Exit code for a typed error (bad input, missing device, corrupt file).</summary>
     public const int ErrorExit = 2;
 
+    /// <summary>Exit code for an unexpected failure (a bug): reported in one line, never a crash.</summary>
+    public const int InternalErrorExit = 3;
+
     /// <summary>Runs <paramref name="action"/>, mapping typed exceptions to <see cref="ErrorExit"/>.</summary>
     public static int Run(Func<int> action)
     {
@@ -22,6 +25,16 @@ public static class Guard
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return ErrorExit;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not bad input: say what it was; ZOE_DEBUG=1 prints the stack for a report.
+            Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+            if (Environment.GetEnvironmentVariable("ZOE_DEBUG") == "1")
+            {
+                Console.Error.WriteLine(e);
+            }
+            return InternalErrorExit;
         }
     }
 }

@@ -21,6 +21,7 @@ public static class Program
         {
             InfoCommand.Create(),
             CheckCommand.Create(),
+            RunOpCommand.Create(),
             PtxCommand.Create(),
         };
         return Guard.Run(() => root.Parse(args).Invoke());
