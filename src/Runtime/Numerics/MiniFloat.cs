@@ -95,7 +95,7 @@ public sealed class MiniFloat
         double a = Math.Abs(value);
         if (double.IsInfinity(a))
         {
-            return sign | Overflow(saturate);
+            return Overflow(sign, saturate);
         }
         if (a == 0)
         {
@@ -108,7 +108,7 @@ public sealed class MiniFloat
         double r = Math.Round(a / quantum, MidpointRounding.ToEven) * quantum;
         if (r > MaxFinite)
         {
-            return sign | Overflow(saturate);
+            return Overflow(sign, saturate);
         }
         if (r == 0)
         {
@@ -125,13 +125,15 @@ public sealed class MiniFloat
         return sign | (exp << MantissaBits) | mant;
     }
 
-    private uint Overflow(bool saturate)
+    // Saturation keeps the sign; infinity keeps it; a format without infinities overflows to its
+    // canonical NaN, which carries no sign.
+    private uint Overflow(uint sign, bool saturate)
     {
         if (saturate)
         {
-            return Encode(MaxFinite, saturate: false);
+            return sign | Encode(MaxFinite, saturate: false);
         }
-        return HasInfinity ? ((1u << ExponentBits) - 1) << MantissaBits : CanonicalNaN;
+        return HasInfinity ? sign | (((1u << ExponentBits) - 1) << MantissaBits) : CanonicalNaN;
     }
 
     private double DecodeSlow(uint code)
