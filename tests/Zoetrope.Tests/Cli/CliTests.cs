@@ -8,17 +8,15 @@ namespace Zoetrope.Tests.Cli;
 [NonParallelizable]
 public class CliTests
 {
-    private string _dir = string.Empty;
+    private TempDirectory _tmp = null!;
+
+    private string _dir => _tmp.Path;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), $"zt-cli-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_dir);
-    }
+    public void SetUp() => _tmp = new TempDirectory("zt-cli");
 
     [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
+    public void TearDown() => _tmp.Dispose();
 
     private static int Zoe(params string[] args) => Zoetrope.Cli.Program.Main(args);
 

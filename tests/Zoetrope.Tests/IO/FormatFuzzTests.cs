@@ -103,11 +103,9 @@ public class FormatFuzzTests
     [Test]
     public void CorruptSafeTensorsEndsInTheTypedException()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"zt-fuzz-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        try
+        using var dir = new TempDirectory("zt-fuzz");
         {
-            string goodPath = Path.Combine(dir, "good.safetensors");
+            string goodPath = dir.File("good.safetensors");
             using (var a = Tensor.FromDoubles(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), DType.BF16, new Shape(3, 4), "a"))
             using (var b = Tensor.FromDoubles([1, 2, 3], DType.I32, new Shape(3), "b"))
             {
@@ -115,7 +113,7 @@ public class FormatFuzzTests
             }
             var good = File.ReadAllBytes(goodPath);
             int headerEnd = 8 + (int)BitConverter.ToUInt64(good, 0);
-            string path = Path.Combine(dir, "bad.safetensors");
+            string path = dir.File("bad.safetensors");
             var (_, detected, headerDetected, headerTotal) = Fuzz(good, headerEnd, bad =>
             {
                 File.WriteAllBytes(path, bad);
@@ -127,10 +125,6 @@ public class FormatFuzzTests
             });
             Assert.That(detected, Is.GreaterThan(Attempts / 3));
             Assert.That(headerDetected, Is.GreaterThan(headerTotal / 2), "most header corruptions must be caught");
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
         }
     }
 }

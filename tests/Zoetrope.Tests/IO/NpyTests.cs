@@ -137,18 +137,12 @@ public class NpyTests
     [Test]
     public void WritesToDiskAndReadsBack()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"zt-{Guid.NewGuid():N}.npy");
-        try
-        {
-            using var t = Tensor.FromDoubles([1, 2, 3, 4], DType.F16, new Shape(2, 2), "t");
-            Npy.Write(path, t.Transpose(0, 1));
-            using var back = Npy.Read(path);
-            Assert.That(back.ToDoubles(), Is.EqualTo(new double[] { 1, 3, 2, 4 }));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var dir = new TempDirectory("zt-npy");
+        string path = dir.File("t.npy");
+        using var t = Tensor.FromDoubles([1, 2, 3, 4], DType.F16, new Shape(2, 2), "t");
+        Npy.Write(path, t.Transpose(0, 1));
+        using var back = Npy.Read(path);
+        Assert.That(back.ToDoubles(), Is.EqualTo(new double[] { 1, 3, 2, 4 }));
     }
 
     [Test]
