@@ -33,11 +33,11 @@ table() {
       if (fn != "") { printf "%s\t%s\tsm_%s\t%s\t%s\t%s\n", unit, fn, arch, r, ss, sl }; fn = "" }' \
   | while IFS=$'\t' read -r u fn a r ss sl; do
       pretty=$(echo "$fn" | c++filt -p 2>/dev/null | sed -E 's/^void //; s/\(anonymous namespace\):://g')
-      printf "  %-40s %-44s %-6s %5s %8s %8s\n" "$u" "${pretty:0:44}" "$a" "$r" "$ss" "$sl"
+      printf "  %-40s %-64s %-6s %5s %8s %8s\n" "$u" "${pretty:0:64}" "$a" "$r" "$ss" "$sl"
     done
 }
 
-printf "  %-40s %-44s %-6s %5s %8s %8s\n" "unit" "kernel" "arch" "regs" "spill-st" "spill-ld"
+printf "  %-40s %-64s %-6s %5s %8s %8s\n" "unit" "kernel" "arch" "regs" "spill-st" "spill-ld"
 while IFS= read -r file; do
   head=$(head -n 10 "$file")
   if echo "$head" | grep -q 'zt:requires[[:space:]]*sm_90a' && [ "${nvcc_version:-0}" -lt 12 ]; then

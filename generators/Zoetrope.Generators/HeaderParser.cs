@@ -9,7 +9,7 @@ namespace Zoetrope.Generators;
 internal sealed record NativeParam(string CType, string Name);
 
 /// <summary>A '@tensor name access dtype(d) shape(a, b)' line of a doc comment.</summary>
-internal sealed record TensorAnnotation(string Name, string Access, string DType, EquatableArray<string> Shape);
+internal sealed record TensorAnnotation(string Name, string Access, string DType, EquatableArray<string> Shape, bool Optional);
 
 /// <summary>An exported <c>ZT_API</c> function of a native header.</summary>
 internal sealed record NativeFunction(
@@ -28,7 +28,8 @@ internal sealed record HeaderModel(string File, EquatableArray<NativeFunction> F
 /// Reads the exported prototypes of native/include/*.h. The grammar is deliberately small:
 /// <c>ZT_API ret zt_name(type name, ...);</c>, optionally preceded by a <c>/** ... */</c> doc
 /// comment whose first paragraph is the summary and whose <c>@tensor</c> lines describe every
-/// pointer parameter: <c>@tensor x in|out|inout dtype(&lt;zt_dtype param or f32/i8/...&gt;) shape(&lt;int params or literals&gt;)</c>.
+/// pointer parameter: <c>@tensor x in|out|inout dtype(&lt;zt_dtype param or f32/i8/...&gt;) shape(&lt;int params or literals&gt;) [optional]</c>;
+/// an optional tensor may be null (the wrapper then passes a null pointer).
 /// </summary>
 internal static class HeaderParser
 {
@@ -37,7 +38,7 @@ internal static class HeaderParser
         RegexOptions.Singleline | RegexOptions.CultureInvariant);
 
     private static readonly Regex TensorLine = new(
-        @"@tensor\s+(?<name>\w+)\s+(?<access>in|out|inout)\s+dtype\((?<dtype>\w+)\)\s+shape\((?<shape>[^)]*)\)",
+        @"@tensor\s+(?<name>\w+)\s+(?<access>in|out|inout)\s+dtype\((?<dtype>\w+)\)\s+shape\((?<shape>[^)]*)\)(?<optional>\s+optional)?",
         RegexOptions.CultureInvariant);
 
     public static HeaderModel Parse(string file, string text)
@@ -76,7 +77,7 @@ internal static class HeaderParser
                     continue;
                 }
                 var shape = tm.Groups["shape"].Value.Split(',').Select(s => s.Trim()).Where(s => s.Length > 0);
-                tensors.Add(new TensorAnnotation(tm.Groups["name"].Value, tm.Groups["access"].Value, tm.Groups["dtype"].Value, new EquatableArray<string>(shape)));
+                tensors.Add(new TensorAnnotation(tm.Groups["name"].Value, tm.Groups["access"].Value, tm.Groups["dtype"].Value, new EquatableArray<string>(shape), tm.Groups["optional"].Success));
             }
             string summary = string.Join(" ", docLines.TakeWhile(l => l.Length > 0 && !l.StartsWith("@", StringComparison.Ordinal)));
             functions.Add(new NativeFunction(file, line, name, ret, new EquatableArray<NativeParam>(ps), new EquatableArray<TensorAnnotation>(tensors), summary));

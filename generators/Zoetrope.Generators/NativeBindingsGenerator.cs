@@ -196,9 +196,22 @@ public sealed class NativeBindingsGenerator : IIncrementalGenerator
                         }
                     }
                     plan.RawType = "nint";
-                    plan.WrapperType = $"{Rt}.Tensor";
-                    plan.Argument = $"backend.DevicePointer({id})";
-                    checks.AppendLine($"            {Rt}.Native.NativeChecks.Tensor({OpRegistryGenerator.Literal(f.Name)}, {OpRegistryGenerator.Literal(p.Name)}, {id}, backend, {dtype}, new {Rt}.Shape({string.Join(", ", dims)}));");
+                    string check = $"{Rt}.Native.NativeChecks.Tensor({OpRegistryGenerator.Literal(f.Name)}, {OpRegistryGenerator.Literal(p.Name)}, {id}, backend, {dtype}, new {Rt}.Shape({string.Join(", ", dims)}));";
+                    if (ann.Optional)
+                    {
+                        plan.WrapperType = $"{Rt}.Tensor?";
+                        plan.Argument = $"{id} is null ? 0 : backend.DevicePointer({id})";
+                        checks.AppendLine($"            if ({id} is not null)");
+                        checks.AppendLine("            {");
+                        checks.AppendLine($"                {check}");
+                        checks.AppendLine("            }");
+                    }
+                    else
+                    {
+                        plan.WrapperType = $"{Rt}.Tensor";
+                        plan.Argument = $"backend.DevicePointer({id})";
+                        checks.AppendLine($"            {check}");
+                    }
                     break;
             }
             plans.Add(plan);

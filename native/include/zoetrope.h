@@ -8,6 +8,7 @@
  * Its grammar: `ZT_API <ret> zt_<name>(<params>);`, each preceded by a doc comment whose first
  * paragraph is the summary and in which every pointer parameter has a line
  *   @tensor <param> in|out|inout dtype(<zt_dtype param> | f32 | f16 | bf16 | i8 | u8 | i32 | fp8_e4m3 | fp8_e5m2) shape(<int params or literals>)
+ *   [optional]     (an optional tensor may be NULL)
  * from which the wrapper checks device, dtype, shape and contiguity before the call.
  */
 #ifndef ZOETROPE_H

@@ -117,7 +117,7 @@ public static class RunOpCommand
         bool ok = true;
         foreach (var spec in instance.Signature.Writes)
         {
-            var tol = spec.ComparesExactly ? Tolerance.Exact : op.Tolerances.For(spec.DType);
+            var tol = spec.ComparesExactly ? Tolerance.Exact : spec.Tolerance ?? op.Tolerances.For(spec.DType);
             var m = ErrorMetrics.Compare(expected[spec.Name], tensors[spec.Name].ToDoubles());
             bool pass = m.FirstNonFinite < 0 && (tol.IsExact ? m.Mismatches == 0 : m.RelL2 <= tol.RelL2 && (tol.MaxAbs <= 0 || m.MaxAbs <= tol.MaxAbs));
             ok &= pass;

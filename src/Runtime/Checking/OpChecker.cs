@@ -170,7 +170,7 @@ public static class OpChecker
         double worstRatio = -1;
         foreach (var spec in inst.Signature.Writes)
         {
-            var tol = spec.ComparesExactly ? Tolerance.Exact : c.Tolerances.For(spec.DType);
+            var tol = spec.ComparesExactly ? Tolerance.Exact : spec.Tolerance ?? c.Tolerances.For(spec.DType);
             var m = ErrorMetrics.Compare(expected[spec.Name], actual[spec.Name]);
             string? failure = null;
             if (m.FirstNonFinite >= 0)

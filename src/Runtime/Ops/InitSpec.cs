@@ -18,6 +18,9 @@ public abstract record InitSpec
     /// <summary>Uniform integers in [lo, hi] (inclusive).</summary>
     public static InitSpec Integers(long lo, long hi) => new IntegerInit(lo, hi);
 
+    /// <summary>Values made by <paramref name="fill"/> (tables such as RoPE frequencies; positions); <paramref name="description"/> names it in reports.</summary>
+    public static InitSpec Custom(string description, Action<double[], Random> fill) => new CustomInit(description, fill);
+
     /// <summary>Fills <paramref name="values"/> from <paramref name="rng"/>.</summary>
     public abstract void Fill(Span<double> values, Random rng);
 
@@ -43,6 +46,16 @@ public abstract record InitSpec
             {
                 values[i] = Lo + ((Hi - Lo) * rng.NextDouble());
             }
+        }
+    }
+
+    private sealed record CustomInit(string Description, Action<double[], Random> Generate) : InitSpec
+    {
+        public override void Fill(Span<double> values, Random rng)
+        {
+            var buffer = new double[values.Length];
+            Generate(buffer, rng);
+            buffer.CopyTo(values);
         }
     }
 

@@ -24,9 +24,9 @@ public sealed class OpSignature
     public OpSignature In(string name, DType dtype, Shape shape, InitSpec? init = null) =>
         Add(new TensorSpec(name, TensorRole.Input, dtype, shape, init ?? InitSpec.Normal, false));
 
-    /// <summary>Adds an output; <paramref name="exact"/> asks for bit-exact comparison.</summary>
-    public OpSignature Out(string name, DType dtype, Shape shape, bool exact = false) =>
-        Add(new TensorSpec(name, TensorRole.Output, dtype, shape, InitSpec.Normal, exact));
+    /// <summary>Adds an output; <paramref name="exact"/> asks for bit-exact comparison, <paramref name="tolerance"/> replaces the table's.</summary>
+    public OpSignature Out(string name, DType dtype, Shape shape, bool exact = false, Tolerance? tolerance = null) =>
+        Add(new TensorSpec(name, TensorRole.Output, dtype, shape, InitSpec.Normal, exact, tolerance));
 
     /// <summary>Adds a tensor read and updated in place.</summary>
     public OpSignature InOut(string name, DType dtype, Shape shape, InitSpec? init = null, bool exact = false) =>

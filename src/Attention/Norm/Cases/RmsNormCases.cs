@@ -1,0 +1,19 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Norm;
+
+/// <summary>rms_norm's cases (shapes from <see cref="NormCases"/>).</summary>
+public static class RmsNormCases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<RmsNorm.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. NormCases.FloatTypes.SelectMany(d => NormCases.CheckShapes.Select(s => new OpCase<RmsNorm.Params>(new(d, s.Rows, s.Dim, 1e-6f)))),
+            new OpCase<RmsNorm.Params>(new(DType.BF16, NormCases.WanActivations.Rows, NormCases.WanActivations.Dim, 1e-6f), CaseUse.Bench),
+        ],
+        Tolerances = NormCases.Tolerances,
+    };
+}
