@@ -71,4 +71,21 @@ public class NativeBindingsGeneratorTests
         Assert.That(r.GeneratorDiagnostics, Is.Empty);
         Assert.That(r.Sources.Single().Text, Does.Contain("DTypes.Parse(\"i8\"), new global::Zoetrope.Runtime.Shape((long)rows, 128L)"));
     }
+
+    [Test]
+    public void OptionalTensorsMayBeNull()
+    {
+        var r = GeneratorHarness.Run(new NativeBindingsGenerator(), "namespace Sample { }", ("/repo/native/include/n.h", """
+            /** Norm.
+             * @tensor x in dtype(dtype) shape(rows, dim)
+             * @tensor bias in dtype(dtype) shape(dim) optional
+             */
+            ZT_API zt_status zt_n(zt_stream stream, zt_dtype dtype, int64_t rows, int32_t dim, const void* x, const void* bias);
+            """));
+        Assert.That(r.GeneratorDiagnostics, Is.Empty);
+        string text = r.Sources.Single().Text;
+        Assert.That(text, Does.Contain("global::Zoetrope.Runtime.Tensor? bias"));
+        Assert.That(text, Does.Contain("if (bias is not null)"));
+        Assert.That(text, Does.Contain("bias is null ? 0 : backend.DevicePointer(bias)"));
+    }
 }
