@@ -22,4 +22,43 @@ ZT_API zt_status zt_rms_norm(zt_stream stream, zt_dtype dtype, int64_t rows, int
  */
 ZT_API zt_status zt_layer_norm(zt_stream stream, zt_dtype dtype, int64_t rows, int32_t dim, float eps, const void* x, const void* weight, const void* bias, void* y);
 
+/* Wan's per-frame modulation: x [batch, tokens = frames * frame_tokens, dim]; e0 (modulation)
+ * [batch, frames, 6, dim] f32 plus a block's learned [1, 6, dim] f32; vector 3*chunk + k, k = 0
+ * shift, 1 scale, 2 gate; chunk 0 = self-attention, 1 = FFN. */
+
+/** adaLN: y = LayerNorm(x) * (1 + scale) + shift, scale and shift per latent frame (LayerNorm without affine).
+ *
+ * @tensor x in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor modulation in dtype(f32) shape(batch, frames, 6, dim)
+ * @tensor block_modulation in dtype(f32) shape(1, 6, dim)
+ * @tensor y out dtype(dtype) shape(batch, tokens, dim)
+ */
+ZT_API zt_status zt_adaln_modulate(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim, int32_t chunk, float eps,
+                                   const void* x, const void* modulation, const void* block_modulation, void* y);
+
+/** Gated residual: out = x + gate * y, gate per latent frame.
+ *
+ * @tensor x in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor y in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor modulation in dtype(f32) shape(batch, frames, 6, dim)
+ * @tensor block_modulation in dtype(f32) shape(1, 6, dim)
+ * @tensor out out dtype(dtype) shape(batch, tokens, dim)
+ */
+ZT_API zt_status zt_gated_residual(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim, int32_t chunk,
+                                   const void* x, const void* y, const void* modulation, const void* block_modulation, void* out);
+
+/** Fused block boundary: x_out = x + gate * y (gate from gate_modulation), h = LayerNorm(x_out) * (1 + scale) + shift (from norm_modulation).
+ *
+ * @tensor x in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor y in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor modulation in dtype(f32) shape(batch, frames, 6, dim)
+ * @tensor gate_modulation in dtype(f32) shape(1, 6, dim)
+ * @tensor norm_modulation in dtype(f32) shape(1, 6, dim)
+ * @tensor x_out out dtype(dtype) shape(batch, tokens, dim)
+ * @tensor h out dtype(dtype) shape(batch, tokens, dim)
+ */
+ZT_API zt_status zt_gated_residual_adaln(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim,
+                                         int32_t gate_chunk, int32_t norm_chunk, float eps, const void* x, const void* y, const void* modulation,
+                                         const void* gate_modulation, const void* norm_modulation, void* x_out, void* h);
+
 #endif /* ZT_NORM_H */

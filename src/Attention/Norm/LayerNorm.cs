@@ -80,18 +80,7 @@ public sealed partial class LayerNorm : IOp<LayerNorm.Params>
         for (long r = 0; r < p.Rows; r++)
         {
             long o = r * p.Dim;
-            double mean = 0;
-            for (int c = 0; c < p.Dim; c++)
-            {
-                mean += x[o + c];
-            }
-            mean /= p.Dim;
-            double var = 0;
-            for (int c = 0; c < p.Dim; c++)
-            {
-                var += (x[o + c] - mean) * (x[o + c] - mean);
-            }
-            double rstd = 1 / Math.Sqrt((var / p.Dim) + p.Eps);
+            var (mean, rstd) = NormReference.Moments(x, o, p.Dim, p.Eps);
             for (int c = 0; c < p.Dim; c++)
             {
                 double v = (x[o + c] - mean) * rstd;

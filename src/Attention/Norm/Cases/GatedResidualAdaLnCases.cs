@@ -1,0 +1,23 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Norm;
+
+/// <summary>gated_residual_adaln's cases: the FFN-to-next-block boundary (1, 0) and the reverse (0, 1).</summary>
+public static class GatedResidualAdaLnCases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<GatedResidualAdaLn.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. ModulationCases.CheckTypes.SelectMany(d => ModulationCases.CheckShapes.SelectMany(s => new[]
+            {
+                new OpCase<GatedResidualAdaLn.Params>(new(d, s.B, s.F, s.T, s.Dim, 1, 0, 1e-6f)),
+                new OpCase<GatedResidualAdaLn.Params>(new(d, s.B, s.F, s.T, s.Dim, 0, 1, 1e-6f)),
+            })),
+            .. ModulationCases.BenchShapes.Select(s => new OpCase<GatedResidualAdaLn.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 1, 0, 1e-6f), CaseUse.Bench)),
+        ],
+        Tolerances = NormCases.Tolerances,
+    };
+}

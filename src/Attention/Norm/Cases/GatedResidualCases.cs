@@ -1,0 +1,21 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Norm;
+
+/// <summary>gated_residual's cases: both gates, f32/bf16 (and one f16), shapes from <see cref="ModulationCases"/>.</summary>
+public static class GatedResidualCases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<GatedResidual.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. ModulationCases.CheckTypes.SelectMany(d => ModulationCases.CheckShapes.SelectMany(s => new[] { 0, 1 }.Select(chunk =>
+                new OpCase<GatedResidual.Params>(new(d, s.B, s.F, s.T, s.Dim, chunk))))),
+            new OpCase<GatedResidual.Params>(new(DType.F16, 2, 3, 5, 33, 0)),
+            .. ModulationCases.BenchShapes.Select(s => new OpCase<GatedResidual.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 0), CaseUse.Bench)),
+        ],
+        Tolerances = NormCases.Tolerances,
+    };
+}
