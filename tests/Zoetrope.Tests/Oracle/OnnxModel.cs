@@ -16,6 +16,9 @@ internal sealed class OnnxModel
     private readonly List<ProtoWriter> _initializers = [];
     private readonly Dictionary<string, int> _opsets = new() { [string.Empty] = 21 };
 
+    /// <summary>ONNX TensorProto.DataType INT64 (position ids).</summary>
+    public const int Int64 = 7;
+
     /// <summary>ONNX TensorProto.DataType of each dtype.</summary>
     public static int ElemType(DType t) => t switch
     {
@@ -37,15 +40,18 @@ internal sealed class OnnxModel
         return this;
     }
 
-    public OnnxModel Input(string name, DType dtype, params long[] shape)
+    public OnnxModel Input(string name, DType dtype, params long[] shape) => Input(name, ElemType(dtype), shape);
+
+    /// <summary>An input of a raw ONNX element type (e.g. <see cref="Int64"/>).</summary>
+    public OnnxModel Input(string name, int elemType, params long[] shape)
     {
-        _inputs.Add(ValueInfo(name, dtype, shape));
+        _inputs.Add(ValueInfo(name, elemType, shape));
         return this;
     }
 
     public OnnxModel Output(string name, DType dtype, params long[] shape)
     {
-        _outputs.Add(ValueInfo(name, dtype, shape));
+        _outputs.Add(ValueInfo(name, ElemType(dtype), shape));
         return this;
     }
 
@@ -124,14 +130,14 @@ internal sealed class OnnxModel
         return model.ToArray();
     }
 
-    private static ProtoWriter ValueInfo(string name, DType dtype, long[] shape)
+    private static ProtoWriter ValueInfo(string name, int elemType, long[] shape)
     {
         var dims = new ProtoWriter();
         foreach (var d in shape)
         {
             dims.Message(1, new ProtoWriter().Varint(1, d));
         }
-        var tensorType = new ProtoWriter().Varint(1, ElemType(dtype)).Message(2, dims);
+        var tensorType = new ProtoWriter().Varint(1, elemType).Message(2, dims);
         return new ProtoWriter().String(1, name).Message(2, new ProtoWriter().Message(1, tensorType));
     }
 

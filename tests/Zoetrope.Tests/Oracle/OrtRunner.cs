@@ -8,7 +8,26 @@ namespace Zoetrope.Tests.Oracle;
 /// <summary>Runs an in-memory ONNX model on ONNX Runtime's CPU provider with named inputs given as doubles and a dtype.</summary>
 internal static class OrtRunner
 {
-    public sealed record Input(string Name, DType DType, long[] Shape, double[] Values);
+    /// <summary>A named input: raw little-endian bytes of an ONNX element type.</summary>
+    public sealed record Input(string Name, int ElemType, long[] Shape, byte[] Raw)
+    {
+        /// <summary>An input of a Zoetrope dtype from doubles (rounded to it).</summary>
+        public Input(string name, DType dtype, long[] shape, double[] values)
+            : this(name, OnnxModel.ElemType(dtype), shape, Encode(dtype, values))
+        {
+        }
+
+        /// <summary>An int64 input (ONNX position ids and the like: no Zoetrope dtype holds them).</summary>
+        public static Input Int64(string name, long[] shape, long[] values) =>
+            new(name, OnnxModel.Int64, shape, values.SelectMany(BitConverter.GetBytes).ToArray());
+
+        private static byte[] Encode(DType dtype, double[] values)
+        {
+            var raw = new byte[values.Length * dtype.Size()];
+            ElementConvert.FromDoubles(dtype, values, raw);
+            return raw;
+        }
+    }
 
     public static Dictionary<string, (double[] Values, long[] Shape)> Run(byte[] model, IReadOnlyList<Input> inputs, params string[] outputs)
     {
@@ -20,11 +39,9 @@ internal static class OrtRunner
         {
             foreach (var i in inputs)
             {
-                var raw = new byte[i.Values.Length * i.DType.Size()];
-                ElementConvert.FromDoubles(i.DType, i.Values, raw);
-                var h = GCHandle.Alloc(raw, GCHandleType.Pinned);
+                var h = GCHandle.Alloc(i.Raw, GCHandleType.Pinned);
                 handles.Add(h);
-                values.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ElementType(i.DType), i.Shape, h.AddrOfPinnedObject(), raw.Length));
+                values.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, (TensorElementType)i.ElemType, i.Shape, h.AddrOfPinnedObject(), i.Raw.Length));
             }
             using var runOptions = new RunOptions();
             using var results = session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), values, outputs);
@@ -53,8 +70,6 @@ internal static class OrtRunner
             }
         }
     }
-
-    private static TensorElementType ElementType(DType t) => (TensorElementType)OnnxModel.ElemType(t);
 
     private static DType FromElementType(TensorElementType t) =>
         DTypes.All.First(d => OnnxModel.ElemType(d) == (int)t);
