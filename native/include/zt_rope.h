@@ -20,4 +20,31 @@ ZT_API zt_status zt_rope_apply(zt_stream stream, zt_dtype dtype, int32_t layout,
                                int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
                                int32_t positions, int32_t pairs, int64_t rows, const void* x, const void* table, void* out);
 
+/** QK-norm + RoPE: RMSNorm of x over its full hidden dim (dim = heads * head_dim) with weight, head split, RoPE; [B, N, dim] -> [B, H, N, D].
+ *
+ * @tensor x in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor weight in dtype(dtype) shape(dim)
+ * @tensor table in dtype(f32) shape(positions, pairs, 2)
+ * @tensor out out dtype(dtype) shape(batch, heads, tokens, head_dim)
+ */
+ZT_API zt_status zt_qk_norm_rope(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
+                                 int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
+                                 int32_t positions, int32_t pairs, float eps, const void* x, const void* weight, const void* table, void* out);
+
+/** QK-norm + RoPE + Sage INT8: v = qk_norm_rope(x) into workspace (f32); if smooth, mean = mean over tokens of v per (b, h, d) and v -= mean;
+ * v *= q_scale; per (b, h, block of block_rows tokens) scale = max(amax|v| / 127, 1e-8), q = clamp(round_half_even(v / scale), -127, 127).
+ *
+ * @tensor x in dtype(dtype) shape(batch, tokens, dim)
+ * @tensor weight in dtype(dtype) shape(dim)
+ * @tensor table in dtype(f32) shape(positions, pairs, 2)
+ * @tensor workspace inout dtype(f32) shape(batch, heads, tokens, head_dim)
+ * @tensor q out dtype(i8) shape(batch, heads, tokens, head_dim)
+ * @tensor scale out dtype(f32) shape(batch, heads, blocks)
+ * @tensor mean out dtype(f32) shape(batch, heads, head_dim) optional
+ */
+ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
+                                      int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
+                                      int32_t positions, int32_t pairs, float eps, int32_t block_rows, int32_t blocks, int32_t smooth, float q_scale,
+                                      const void* x, const void* weight, const void* table, void* workspace, void* q, void* scale, void* mean);
+
 #endif /* ZT_ROPE_H */

@@ -1,0 +1,19 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Rope;
+
+/// <summary>qk_norm_rope's cases: every float dtype over <see cref="QkCases"/>.</summary>
+public static class QkNormRopeCases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<QkNormRope.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. new[] { DType.F32, DType.F16, DType.BF16 }.SelectMany(d => QkCases.Check.Select(g => new OpCase<QkNormRope.Params>(new(d, g)))),
+            .. QkCases.Bench.Select(g => new OpCase<QkNormRope.Params>(new(DType.BF16, g), CaseUse.Bench)),
+        ],
+        Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
+    };
+}

@@ -1,0 +1,270 @@
+// qk_norm_rope_int8: QK-norm + RoPE, then SageAttention's INT8 quantization of the result.
+//
+//   v   = rope(rmsnorm(x) * weight)                    per head, [B, H, N, D], fp32
+//   v'  = (v - mean_n(v)) * q_scale                    mean over tokens per (b, h, d) only when
+//                                                      smoothing (K); q_scale = sm_scale * log2(e) for Q
+//   scale[b, h, blk] = max(amax(|v'| over blk's rows), 1e-8) / 127
+//   q   = clamp(round_half_even(v' / scale), -127, 127)
+//
+// Granularity: blocks of BlockRows tokens per head: 128 (Sage per-block Q), 64 (K), 32 or 16
+// (per-warp Q). Outputs q int8 [B, H, N, D], scales f32 [B, H, ceil(N / BlockRows)], and the
+// subtracted mean f32 [B, H, D] when smoothing (attention adds q . mean back only for the LSE).
+// Kernels: the fp32 qk_norm_rope into a workspace, a mean over tokens (double accumulation), a
+// per-block amax + quantize. The int8 values equal the reference's up to one step where the
+// backends' last-ulp differences in the fp32 norm and rotation cross a rounding boundary;
+// quant_* ops, with their inputs given, are bit-exact.
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Zoetrope.Attention.Norm;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Rope;
+
+/// <summary>Fused QK-norm + RoPE + SageAttention INT8 quantization (per-block or per-warp scales, optional K-smoothing).</summary>
+[Op("qk_norm_rope_int8", Cases = typeof(QkNormRopeInt8Cases), Summary = "qk_norm_rope then Sage INT8: per-block/per-warp scales, sm_scale folded into Q, K-smoothing")]
+public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
+{
+    /// <summary>The floor of a block's scale (an all-zero block quantizes to zeros, not NaN).</summary>
+    public const float ScaleFloor = 1e-8f;
+
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of x and weight.</param>
+    /// <param name="Geometry">Shapes, grid, split, eps.</param>
+    /// <param name="BlockRows">Tokens per scale: 128, 64, 32 or 16.</param>
+    /// <param name="Smooth">Subtract the per-channel mean over tokens (K).</param>
+    /// <param name="QScale">Multiplier folded in before quantizing (sm_scale * log2(e) for Q, 1 for K).</param>
+    public readonly record struct Params(DType DType, QkGeometry Geometry, int BlockRows, bool Smooth, float QScale) : IOpParams
+    {
+        /// <summary>Scales per head.</summary>
+        public int Blocks => (int)((Geometry.Tokens + BlockRows - 1) / BlockRows);
+
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant($"{DType.Name()} {Geometry.Label} rows={BlockRows}{(Smooth ? " smooth" : string.Empty)} qscale={QScale:0.####}");
+
+        /// <summary>Sage Q: sm_scale * log2(e) folded in, no smoothing; 128 rows per scale, 32 when <paramref name="perWarp"/>.</summary>
+        public static Params Query(DType dtype, QkGeometry geometry, bool perWarp) =>
+            new(dtype, geometry, perWarp ? 32 : 128, false, (float)(Math.Log2(Math.E) / Math.Sqrt(geometry.HeadDim)));
+
+        /// <summary>Sage K: smoothed, 64 rows per scale.</summary>
+        public static Params Key(DType dtype, QkGeometry geometry) => new(dtype, geometry, 64, true, 1f);
+    }
+
+    /// <summary>Runs on the backend of <paramref name="x"/>; pass a mean tensor exactly when <paramref name="p"/> smooths.</summary>
+    public static void Run(Params p, Tensor x, Tensor weight, Tensor table, Tensor q, Tensor scale, Tensor? mean)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var tensors = new OpTensors { { "x", x }, { "weight", weight }, { "table", table }, { "q", q }, { "scale", scale } };
+        if (mean is not null)
+        {
+            tensors.Add("mean", mean);
+        }
+        Info.Run(x.Backend, p, tensors);
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var g = p.Geometry;
+        g.Validate();
+        if (p.BlockRows is not (16 or 32 or 64 or 128))
+        {
+            throw new ArgumentException($"qk_norm_rope_int8: {p.BlockRows} rows per scale; Sage uses 128, 64, 32 or 16", nameof(p));
+        }
+        var s = new OpSignature()
+            .In("x", p.DType, g.Input)
+            .In("weight", p.DType, new Shape(g.Dim), InitSpec.Gaussian(1, 0.25))
+            .In("table", DType.F32, WanRopeTable.Shape(g.HeadDim, g.Positions), WanRopeTable.Init(g.Split, g.Positions))
+            .Out("q", DType.I8, g.Output, tolerance: new Tolerance(1e-2, MaxAbs: 1))
+            .Out("scale", DType.F32, new Shape(g.Batch, g.Heads, p.Blocks), tolerance: new Tolerance(1e-5));
+        if (p.Smooth)
+        {
+            s.Out("mean", DType.F32, new Shape(g.Batch, g.Heads, g.HeadDim), tolerance: new Tolerance(1e-5));
+        }
+        return s;
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p)
+    {
+        double n = (double)p.Geometry.Batch * p.Geometry.Tokens * p.Geometry.Dim;
+        return new(14 * n, n * (p.DType.Size() + 1 + 12));
+    }
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var g = QkBinding.Geometry(binding);
+        var dtype = binding.Input("x").DType;
+        return binding.String("role", "q") switch
+        {
+            "k" => Params.Key(dtype, g),
+            "q" => Params.Query(dtype, g, binding.String("granularity", "block") == "warp"),
+            var r => throw new ArgumentException($"qk_norm_rope_int8: role={r}; expected q or k", "role"),
+        };
+    }
+
+    /// <summary>The oracle: double up to v', then the fp32 scale and rounding rule.</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var v = QkNormRopeReference.Compute(g, t.Read("x"), t.Read("weight"), t.Read("table"));
+        long n = g.Tokens;
+        int d = g.HeadDim;
+        var mean = new double[(long)g.Batch * g.Heads * d];
+        if (p.Smooth)
+        {
+            for (long bh = 0; bh < (long)g.Batch * g.Heads; bh++)
+            {
+                for (int c = 0; c < d; c++)
+                {
+                    double s = 0;
+                    for (long i = 0; i < n; i++)
+                    {
+                        s += v[(((bh * n) + i) * d) + c];
+                    }
+                    mean[(bh * d) + c] = s / n;
+                }
+            }
+            t.Write("mean", mean);
+        }
+        var q = new double[v.Length];
+        var scales = new double[(long)g.Batch * g.Heads * p.Blocks];
+        for (long bh = 0; bh < (long)g.Batch * g.Heads; bh++)
+        {
+            for (int blk = 0; blk < p.Blocks; blk++)
+            {
+                long n0 = (long)blk * p.BlockRows;
+                long rows = Math.Min(p.BlockRows, n - n0);
+                double amax = 0;
+                for (long e = 0; e < rows * d; e++)
+                {
+                    amax = Math.Max(amax, Math.Abs(Smoothed(v, mean, p, bh, n0, e)));
+                }
+                float scale = QuantMath.Scale((float)amax, QuantMath.Int8Max, ScaleFloor);
+                scales[(bh * p.Blocks) + blk] = scale;
+                for (long e = 0; e < rows * d; e++)
+                {
+                    double x = Smoothed(v, mean, p, bh, n0, e) / scale;
+                    q[(((bh * n) + n0) * d) + e] = Math.Clamp(Math.Round(x, MidpointRounding.ToEven), -127, 127);
+                }
+            }
+        }
+        t.Write("q", q);
+        t.Write("scale", scales);
+    }
+
+    private static double Smoothed(double[] v, double[] mean, Params p, long bh, long n0, long e)
+    {
+        int d = p.Geometry.HeadDim;
+        double x = v[(((bh * p.Geometry.Tokens) + n0) * d) + e];
+        return (p.Smooth ? x - mean[(bh * d) + (e % d)] : x) * p.QScale;
+    }
+
+    /// <summary>ILGPU: norm + rope into an f32 workspace, the mean, the per-block quantization.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/rope/qk_norm_rope_int8.cu (the workspace comes from here: no allocation inside a launch).</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        using var workspace = backend.Allocate(DType.F32, g.Output, "workspace");
+        ZtNative.QkNormRopeInt8(backend, p.DType, g.Batch, checked((int)g.Tokens), g.Heads, g.HeadDim, g.Dim, g.Grid.Frames, g.Grid.Height, g.Grid.Width,
+            g.Grid.FrameOffset, g.Split.TimeDims, g.Split.HeightDims, g.Positions, g.HeadDim / 2, g.Eps, p.BlockRows, p.Blocks, p.Smooth ? 1 : 0, p.QScale,
+            t["x"], t["weight"], t["table"], workspace, t["q"], t["scale"], p.Smooth ? t["mean"] : null);
+    }
+
+    /// <summary>Step 1: norm + rope into the f32 workspace (group = one warp = one token).</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void NormKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<float> workspace, RopeDevice rope, int heads, int tokens, int headDim, float eps)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T> =>
+        QkNormRopeDevice.Run<T, TCodec, float, F32Codec>(x, weight, workspace, rope, heads, tokens, headDim, eps);
+
+    /// <summary>Step 2 (smoothing): mean over tokens of each (b, h, d), accumulated in double.</summary>
+    [IlgpuKernel]
+    public static void MeanKernel(Index1D i, ArrayView<float> workspace, ArrayView<float> mean, int tokens, int headDim)
+    {
+        long bh = i / headDim;
+        int c = i % headDim;
+        double s = 0;
+        for (long n = 0; n < tokens; n++)
+        {
+            s += workspace[(((bh * tokens) + n) * headDim) + c];
+        }
+        mean[i] = (float)(s / tokens);
+    }
+
+    /// <summary>Step 3: one warp per (b, h, block): amax, scale, quantize.</summary>
+    [IlgpuKernel]
+    public static void QuantKernel(ArrayView<float> workspace, ArrayView<float> mean, ArrayView<sbyte> q, ArrayView<float> scales, int tokens, int headDim, int blockRows, int blocks, int smooth, float qScale)
+    {
+        long g = Grid.IdxX;
+        int lane = Group.IdxX;
+        long bh = g / blocks;
+        long n0 = (g - (bh * blocks)) * blockRows;
+        long rows = XMath.Min(blockRows, tokens - n0);
+        long count = rows * headDim;
+        long start = ((bh * tokens) + n0) * headDim;
+        float amax = 0f;
+        for (long e = lane; e < count; e += 32)
+        {
+            float v = Smoothed(workspace, mean, start, e, bh, headDim, smooth, qScale);
+            amax = XMath.Max(amax, XMath.Abs(v));
+        }
+        float scale = QuantMath.Scale(WarpReduce.Max(amax), QuantMath.Int8Max, ScaleFloor);
+        if (lane == 0)
+        {
+            scales[g] = scale;
+        }
+        for (long e = lane; e < count; e += 32)
+        {
+            q[start + e] = QuantMath.QuantizeInt8(Smoothed(workspace, mean, start, e, bh, headDim, smooth, qScale), scale);
+        }
+    }
+
+    private static float Smoothed(ArrayView<float> workspace, ArrayView<float> mean, long start, long e, long bh, int headDim, int smooth, float qScale)
+    {
+        float v = workspace[start + e];
+        if (smooth != 0)
+        {
+            v -= mean[(bh * headDim) + (e % headDim)];
+        }
+        return v * qScale;
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var g = p.Geometry;
+            using var workspace = backend.Allocate(DType.F32, g.Output, "workspace");
+            var ws = backend.View<float>(workspace);
+            var norm = backend.Kernel(NormKernel<T, TCodec>, acc =>
+                acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, RopeDevice, int, int, int, float>(NormKernel<T, TCodec>));
+            int tokens = checked((int)g.Tokens);
+            norm(NormShapes.RowGrid(g.Batch * g.Tokens), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), ws,
+                RopeDevice.Of(backend.View<float>(t["table"]), g.Grid, g.Split), g.Heads, tokens, g.HeadDim, g.Eps);
+            var mean = p.Smooth ? backend.View<float>(t["mean"]) : ws;
+            if (p.Smooth)
+            {
+                var meanKernel = backend.Kernel(MeanKernel, acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(MeanKernel));
+                meanKernel(g.Batch * g.Heads * g.HeadDim, ws, mean, tokens, g.HeadDim);
+            }
+            var quant = backend.Kernel(QuantKernel, acc =>
+                acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, int, int, int, int, int, float>(QuantKernel));
+            quant(NormShapes.RowGrid((long)g.Batch * g.Heads * p.Blocks), ws, mean, backend.View<sbyte>(t["q"]), backend.View<float>(t["scale"]),
+                tokens, g.HeadDim, p.BlockRows, p.Blocks, p.Smooth ? 1 : 0, p.QScale);
+            backend.Synchronize();
+        }
+    }
+}
