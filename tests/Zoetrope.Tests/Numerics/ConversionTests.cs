@@ -199,4 +199,16 @@ public class ConversionTests
         Assert.That(Float8E4M3.FromDouble(Math.Pow(2, -10)).Bits, Is.EqualTo(0), "half the smallest subnormal ties to 0");
         Assert.That(Float8E4M3.FromDouble(-0.0).Bits, Is.EqualTo(0x80));
     }
+
+    [Test]
+    public void KernelE4M3EncoderAgreesWithTheOracleAndDecodesEveryCode()
+    {
+        Sweep(E4M3, x => Zoetrope.Runtime.KernelMath.Fp8Math.EncodeE4M3(x), saturate: true, "kernel e4m3");
+        for (int c = 0; c < 256; c++)
+        {
+            float kernel = Zoetrope.Runtime.KernelMath.Fp8Math.DecodeE4M3((byte)c);
+            float host = new Float8E4M3((byte)c).ToSingle();
+            Assert.That(float.IsNaN(kernel) ? float.NaN : kernel, Is.EqualTo(host).Or.NaN, $"0x{c:X2}");
+        }
+    }
 }
