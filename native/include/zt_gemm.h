@@ -1,0 +1,32 @@
+/* zt_gemm.h: the linear layers (kernels/gemm/). y = x W^T: x [m, k] row-major, W [n, k]
+ * row-major (one row per output feature, PyTorch's layout), y [m, n]; fp32 accumulation (int32
+ * for INT8, folded to fp32), epilogue fused: scales, bias (f32, optional), GELU-tanh (gelu = 1). */
+#ifndef ZT_GEMM_H
+#define ZT_GEMM_H
+
+#include "zoetrope.h"
+
+/** Unquantized linear (CUTLASS tensor cores; f32 via SIMT): y = x W^T + bias, optional GELU-tanh.
+ *
+ * @tensor x in dtype(dtype) shape(m, k)
+ * @tensor weight in dtype(dtype) shape(n, k)
+ * @tensor bias in dtype(f32) shape(n) optional
+ * @tensor y out dtype(dtype) shape(m, n)
+ */
+ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight, const void* bias, void* y);
+
+/** W8A8 linear: int8 x int8 -> int32, dequantized in the epilogue. scheme 0: acc * x_scale[m] * w_scale[n]
+ * (x_scales = m, w_scales = n); scheme 1: 128x128 tiles, the int32 sum of each 128-wide K tile times
+ * x_scale[m/128][kt] * w_scale[n/128][kt] (x_scales = ceil(m/128)*ceil(k/128), w_scales = ceil(n/128)*ceil(k/128)).
+ *
+ * @tensor x in dtype(i8) shape(m, k)
+ * @tensor weight in dtype(i8) shape(n, k)
+ * @tensor x_scale in dtype(f32) shape(x_scales)
+ * @tensor w_scale in dtype(f32) shape(w_scales)
+ * @tensor bias in dtype(f32) shape(n) optional
+ * @tensor y out dtype(dtype) shape(m, n)
+ */
+ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t scheme, int32_t gelu, int64_t x_scales,
+                                int64_t w_scales, const void* x, const void* weight, const void* x_scale, const void* w_scale, const void* bias, void* y);
+
+#endif /* ZT_GEMM_H */

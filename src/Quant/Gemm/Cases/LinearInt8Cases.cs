@@ -1,0 +1,30 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Quant.Gemm;
+
+/// <summary>
+/// linear_int8's cases: both schemes over <see cref="LinearCases"/>' shapes, plus K = 300 (three
+/// 128-wide K tiles, the last partial) and M = 130 (two row tiles) for the block scheme; the
+/// Wan projections for benches.
+/// </summary>
+public static class LinearInt8Cases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<LinearInt8.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }.SelectMany(s => LinearCases.Check.Select((c, i) =>
+                new OpCase<LinearInt8.Params>(new(i % 2 == 0 ? DType.F32 : DType.BF16, c.M, c.N, c.K, s, c.Bias, c.Gelu)))),
+            new OpCase<LinearInt8.Params>(new(DType.F32, 3, 10, 300, W8A8Scheme.Block128, true, false)),
+            new OpCase<LinearInt8.Params>(new(DType.F16, 130, 17, 160, W8A8Scheme.Block128, false, false)),
+            new OpCase<LinearInt8.Params>(new(DType.F32, 130, 17, 160, W8A8Scheme.PerTokenPerChannel, false, true)),
+            .. LinearCases.Bench.SelectMany(c => new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }
+                .Select(s => new OpCase<LinearInt8.Params>(new(DType.BF16, c.M, c.N, c.K, s, true, false), CaseUse.Bench))),
+        ],
+        // Exact int32 sums, fp32 scaling: a few roundings; narrow outputs: the output rounding.
+        Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 23),
+    };
+}

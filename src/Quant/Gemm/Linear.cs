@@ -1,0 +1,156 @@
+// linear: y = x W^T (+ bias) (then GELU-tanh), the unquantized path: the bf16 baseline the
+// quantized paths are measured against and the fallback where they do not win.
+//
+// Layout: x [M, K], W [N, K] (PyTorch's Linear: one row per output feature), y [M, N], one
+// dtype (f32/f16/bf16); bias f32 [N]. fp32 accumulation and epilogue, one rounding. ILGPU:
+// 16x16 output tiles, the K loop staged through shared memory. CUDA: CUTLASS tensor-core GEMM
+// with the bias and GELU in its epilogue (kernels/gemm/linear.cu, needs CUTLASS).
+using ILGPU;
+using ILGPU.Runtime;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Quant.Gemm;
+
+/// <summary>y = x W^T + bias, optional GELU-tanh, fp32 accumulation.</summary>
+[Op("linear", Cases = typeof(LinearCases), Summary = "y = x W^T (+ bias) (+ GELU-tanh), fp32 accumulation (f32/f16/bf16)")]
+public sealed partial class Linear : IOp<Linear.Params>
+{
+    /// <summary>Tile edge of the ILGPU kernel.</summary>
+    public const int Tile = 16;
+
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of x, W and y.</param>
+    /// <param name="M">Rows of x (tokens).</param>
+    /// <param name="N">Output features.</param>
+    /// <param name="K">Input features.</param>
+    /// <param name="HasBias">Whether a bias is added.</param>
+    /// <param name="Gelu">Whether GELU-tanh follows.</param>
+    public readonly record struct Params(DType DType, long M, long N, long K, bool HasBias, bool Gelu) : IOpParams
+    {
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant($"{DType.Name()} M={M} N={N} K={K}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}");
+    }
+
+    /// <summary>Runs on the backend of <paramref name="x"/>.</summary>
+    public static void Run(Tensor x, Tensor weight, Tensor? bias, Tensor y, bool gelu = false)
+    {
+        var (m, k, n) = LinearShapes.Of(x, weight);
+        var t = new OpTensors { { "x", x }, { "weight", weight }, { "y", y } };
+        if (bias is not null)
+        {
+            t.Add("bias", bias);
+        }
+        Info.Run(x.Backend, new Params(x.DType, m, n, k, bias is not null, gelu), t);
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var s = new OpSignature()
+            .In("x", p.DType, new Shape(p.M, p.K))
+            .In("weight", p.DType, new Shape(p.N, p.K), InitSpec.Gaussian(0, 1 / Math.Sqrt(Math.Max(1, p.K))));
+        if (p.HasBias)
+        {
+            s.In("bias", DType.F32, new Shape(p.N), InitSpec.Gaussian(0, 0.5));
+        }
+        return s.Out("y", p.DType, new Shape(p.M, p.N));
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p) => new(2.0 * p.M * p.N * p.K, ((p.M * p.K) + (p.N * p.K) + (p.M * p.N)) * (double)p.DType.Size());
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
+        return new Params(binding.Input("x").DType, m, n, k, binding.Inputs.ContainsKey("bias"), binding.String("gelu", "false") == "true");
+    }
+
+    /// <summary>The oracle: double accumulation over the rounded inputs.</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var x = t.Read("x");
+        var w = t.Read("weight");
+        var bias = p.HasBias ? t.Read("bias") : null;
+        var y = new double[p.M * p.N];
+        for (long m = 0; m < p.M; m++)
+        {
+            for (long n = 0; n < p.N; n++)
+            {
+                double acc = 0;
+                for (long k = 0; k < p.K; k++)
+                {
+                    acc += x[(m * p.K) + k] * w[(n * p.K) + k];
+                }
+                y[(m * p.N) + n] = LinearShapes.Epilogue(acc, bias, n, p.Gelu);
+            }
+        }
+        t.Write("y", y);
+    }
+
+    /// <summary>ILGPU: shared-memory tiled GEMM.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: CUTLASS (kernels/gemm/linear.cu).</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+        ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
+
+    /// <summary>The kernel: a 16x16 group computes a 16x16 tile of y.</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        var xs = SharedMemory.Allocate<float>(Tile * Tile);
+        var ws = SharedMemory.Allocate<float>(Tile * Tile);
+        int tx = Group.IdxX;
+        int ty = Group.IdxY;
+        long row = ((long)Grid.IdxY * Tile) + ty;
+        long col = ((long)Grid.IdxX * Tile) + tx;
+        long wRow = ((long)Grid.IdxX * Tile) + ty;
+        float acc = 0f;
+        for (long k0 = 0; k0 < k; k0 += Tile)
+        {
+            // xs[ty][tx] = x[row, k0 + tx]; ws[ty][tx] = W[tile col ty, k0 + tx]: coalesced along K.
+            xs[(ty * Tile) + tx] = row < m && k0 + tx < k ? codec.Load(x[(row * k) + k0 + tx]) : 0f;
+            ws[(ty * Tile) + tx] = wRow < n && k0 + tx < k ? codec.Load(w[(wRow * k) + k0 + tx]) : 0f;
+            Group.Barrier();
+            for (int kk = 0; kk < Tile; kk++)
+            {
+                acc += xs[(ty * Tile) + kk] * ws[(tx * Tile) + kk];
+            }
+            Group.Barrier();
+        }
+        if (row < m && col < n)
+        {
+            y[(row * n) + col] = codec.Store(epilogue.Apply(row, col, acc));
+        }
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            if (p.M == 0 || p.N == 0)
+            {
+                return;
+            }
+            var kernel = backend.Kernel(Kernel<T, TCodec>, a =>
+                a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, long, long, long, LinearEpilogue>(Kernel<T, TCodec>));
+            var bias = p.HasBias ? backend.View<float>(t["bias"]) : ArrayView<float>.Empty;
+            var ep = new LinearEpilogue(bias, bias, bias, scaled: 0, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
+            var grid = new Index2D(checked((int)((p.N + Tile - 1) / Tile)), checked((int)((p.M + Tile - 1) / Tile)));
+            kernel(new KernelConfig(grid, new Index2D(Tile, Tile)), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);
+        }
+    }
+}
