@@ -270,7 +270,7 @@ public sealed class NativeBindingsGenerator : IIncrementalGenerator
         sb.AppendLine($"        /// <summary>{Xml(f.Summary.Length > 0 ? f.Summary : f.Name)} (<c>{f.Name}</c>, {f.File}:{f.Line})</summary>");
         sb.AppendLine($"        public static {wrapperReturn} {wrapperName}({string.Join(", ", wrapperParams)})");
         sb.AppendLine("        {");
-        sb.AppendLine($"            {Rt}.Native.NativeShim.Require();");
+        sb.AppendLine($"            {Rt}.Native.NativeShim.RequireExport({OpRegistryGenerator.Literal(f.Name)});");
         if (hasStream)
         {
             sb.AppendLine("            global::System.ArgumentNullException.ThrowIfNull(backend);");

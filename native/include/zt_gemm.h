@@ -29,4 +29,42 @@ ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t 
 ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t scheme, int32_t gelu, int64_t x_scales,
                                 int64_t w_scales, const void* x, const void* weight, const void* x_scale, const void* w_scale, const void* bias, void* y);
 
+/** FP8 E4M3 linear: fp32 accumulation of x_q W_q^T, times x_scale[m] * w_scale[n], + bias, optional GELU-tanh.
+ *
+ * @tensor x in dtype(fp8_e4m3) shape(m, k)
+ * @tensor weight in dtype(fp8_e4m3) shape(n, k)
+ * @tensor x_scale in dtype(f32) shape(m)
+ * @tensor w_scale in dtype(f32) shape(n)
+ * @tensor bias in dtype(f32) shape(n) optional
+ * @tensor y out dtype(dtype) shape(m, n)
+ */
+ZT_API zt_status zt_linear_fp8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight,
+                               const void* x_scale, const void* w_scale, const void* bias, void* y);
+
+/* The CUTLASS variants (kernels/gemm/linear_cutlass.cu, built only with CUTLASS): same results,
+ * faster where they apply; they return ZT_ERROR_INVALID_ARGUMENT when the shapes or alignment do
+ * not suit them (K % 16 == 0 for int8, K % 8 == 0 for half, N % 8 == 0, 16-byte aligned). */
+
+/** W8A8 linear through CUTLASS, per-token x per-channel scales, f16/bf16 output: act(x_scale[m] * (acc * w_scale[n]) + bias[n]).
+ *
+ * @tensor x in dtype(i8) shape(m, k)
+ * @tensor weight in dtype(i8) shape(n, k)
+ * @tensor x_scale in dtype(f32) shape(m)
+ * @tensor w_scale in dtype(f32) shape(n)
+ * @tensor bias in dtype(f32) shape(n) optional
+ * @tensor y out dtype(dtype) shape(m, n)
+ */
+ZT_API zt_status zt_linear_int8_cutlass(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight,
+                                        const void* x_scale, const void* w_scale, const void* bias, void* y);
+
+/** Unquantized f16/bf16 linear through CUTLASS: act(acc + bias[n]).
+ *
+ * @tensor x in dtype(dtype) shape(m, k)
+ * @tensor weight in dtype(dtype) shape(n, k)
+ * @tensor bias in dtype(f32) shape(n) optional
+ * @tensor y out dtype(dtype) shape(m, n)
+ */
+ZT_API zt_status zt_linear_cutlass(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight,
+                                   const void* bias, void* y);
+
 #endif /* ZT_GEMM_H */

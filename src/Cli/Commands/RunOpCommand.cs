@@ -80,6 +80,7 @@ public static class RunOpCommand
                 tensors.Add(spec.Name, t);
             }
             // In-outs are updated by every run; time on a scratch copy so the written result is one run's.
+            using var notes = OpNotes.Collect();
             var stats = TimingStats.Measure(backend, () => instance.Run(backend, tensors), warmup, repeat);
             foreach (var spec in sig.Tensors.Where(s => s.Role == TensorRole.InOut))
             {
@@ -94,6 +95,10 @@ public static class RunOpCommand
                 $"{cost.GBps(stats.MedianMs):0.0}", $"{cost.Tflops(stats.MedianMs):0.000}");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"[grey]{stats.Iterations} timed runs after {warmup} warm-up; {(backend.Kind.NeedsGpu() ? "CUDA events" : "stopwatch around a synchronize")}[/]");
+            foreach (var note in notes.Notes)
+            {
+                AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
+            }
 
             foreach (var (name, path) in outPaths)
             {

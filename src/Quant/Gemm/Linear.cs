@@ -4,7 +4,8 @@
 // Layout: x [M, K], W [N, K] (PyTorch's Linear: one row per output feature), y [M, N], one
 // dtype (f32/f16/bf16); bias f32 [N]. fp32 accumulation and epilogue, one rounding. ILGPU:
 // 16x16 output tiles, the K loop staged through shared memory. CUDA: CUTLASS tensor-core GEMM
-// with the bias and GELU in its epilogue (kernels/gemm/linear.cu, needs CUTLASS).
+// with the bias and GELU in its epilogue where built (kernels/gemm/linear_cutlass.cu), else the
+// hand-written tensor-core GEMM (kernels/gemm/linear.cu).
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -95,10 +96,18 @@ public sealed partial class Linear : IOp<Linear.Params>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
-    /// <summary>CUDA: CUTLASS (kernels/gemm/linear.cu).</summary>
+    /// <summary>CUDA: CUTLASS where built and applicable (f16/bf16), else the hand-written kernels/gemm/linear.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        bool fits = p.DType != DType.F32 && p.K % 8 == 0 && p.N % 8 == 0;
+        if (NativeGemmVariants.UseCutlass(backend, "linear", "zt_linear_cutlass", p.M, p.N, p.K, fits, t["x"], t["weight"], t["y"]))
+        {
+            ZtNative.LinearCutlass(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
+            return;
+        }
         ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
+    }
 
     /// <summary>The kernel: a 16x16 group computes a 16x16 tile of y.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]

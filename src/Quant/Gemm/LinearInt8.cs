@@ -122,12 +122,21 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
-    /// <summary>CUDA: kernels/gemm/linear_int8.cu.</summary>
+    /// <summary>CUDA: CUTLASS with an EVT epilogue where built and applicable (per-token scheme), else kernels/gemm/linear_int8.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        bool fits = p.Scheme == W8A8Scheme.PerTokenPerChannel && p.DType != DType.F32 && p.K % 16 == 0 && p.N % 8 == 0;
+        if (NativeGemmVariants.UseCutlass(backend, "linear_int8", "zt_linear_int8_cutlass", p.M, p.N, p.K, fits, t["x"], t["weight"], t["y"]))
+        {
+            ZtNative.LinearInt8Cutlass(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], t["x_scale"], t["w_scale"],
+                p.HasBias ? t["bias"] : null, t["y"]);
+            return;
+        }
         ZtNative.LinearInt8(backend, p.DType, p.M, p.N, p.K, (int)p.Scheme, p.Gelu ? 1 : 0, p.XScaleShape.ElementCount, p.WScaleShape.ElementCount,
             t["x"], t["weight"], t["x_scale"].Reshape(new Shape(p.XScaleShape.ElementCount)), t["w_scale"].Reshape(new Shape(p.WScaleShape.ElementCount)),
             p.HasBias ? t["bias"] : null, t["y"]);
+    }
 
     /// <summary>The kernel: one warp per 16x16 tile of y.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]

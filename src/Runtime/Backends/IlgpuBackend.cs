@@ -68,6 +68,11 @@ public class IlgpuBackend : Backend
     /// <summary>The stream all work of this backend is queued on.</summary>
     public AcceleratorStream Stream => Accelerator.DefaultStream;
 
+    /// <summary>The device's architecture as dispatch tables name it: sm_90 for a CUDA GPU, the backend name otherwise.</summary>
+    public string DeviceArch => Accelerator is CudaAccelerator cuda
+        ? $"sm_{cuda.Architecture.Major}{cuda.Architecture.Minor}"
+        : Name;
+
     /// <summary>The CUDA stream handle (CUstream) for native launches; zero on the CPU accelerator.</summary>
     public IntPtr CudaStreamHandle => Stream is CudaStream cs ? cs.StreamPtr : IntPtr.Zero;
 

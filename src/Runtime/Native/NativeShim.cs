@@ -14,6 +14,7 @@ public static class NativeShim
     public static readonly string FileName = OperatingSystem.IsWindows() ? "zoetrope_native.dll" : "libzoetrope_native.so";
 
     private static readonly object Gate = new();
+    private static readonly Dictionary<string, bool> Exports = new(StringComparer.Ordinal);
     private static bool _tried;
     private static string _why = string.Empty;
 
@@ -53,6 +54,35 @@ public static class NativeShim
             }
             why = _why;
             return Handle != IntPtr.Zero;
+        }
+    }
+
+    /// <summary>True when the loaded shim exports <paramref name="function"/> (CUTLASS and sm_90a kernels exist only where they were built).</summary>
+    public static bool HasExport(string function)
+    {
+        if (!TryLoad(out _))
+        {
+            return false;
+        }
+        lock (Gate)
+        {
+            if (!Exports.TryGetValue(function, out bool has))
+            {
+                has = NativeLibrary.TryGetExport(Handle, function, out _);
+                Exports[function] = has;
+            }
+            return has;
+        }
+    }
+
+    /// <summary>Throws a <see cref="NotSupportedException"/> unless the shim exports <paramref name="function"/>.</summary>
+    public static void RequireExport(string function)
+    {
+        Require();
+        if (!HasExport(function))
+        {
+            throw new NotSupportedException(
+                $"{FileName} ({LoadedFrom}) has no {function}: it was built without the CUTLASS or sm_90a kernels that provide it (see CMake's output)");
         }
     }
 

@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Attributes;
+
+namespace Zoetrope.Bench.Suites;
+
+/// <summary>The linear layers: bf16, W8A8 INT8 (both schemes) and FP8.</summary>
+[MemoryDiagnoser]
+public class GemmOpsBenchmark : OpBenchmarkBase
+{
+    /// <inheritdoc />
+    protected override IReadOnlyList<string> OpNames => ["linear", "linear_int8", "linear_fp8"];
+}

@@ -1,0 +1,39 @@
+// linear.cu: the unquantized linear (zt_linear): f16/bf16 through the tensor-core GEMM of
+// linear_half.cuh, f32 through a tiled SIMT GEMM (exact fp32, no TF32); bias and GELU-tanh in
+// the epilogue. The CUTLASS variant (linear_cutlass.cu) is chosen where it measures faster.
+#include "gemm/linear_half.cuh"
+
+namespace {
+
+using namespace zt::gemm;
+
+struct Launch {
+    cudaStream_t stream;
+    int64_t m, n, k;
+    const void* x;
+    const void* w;
+    Epilogue ep;
+    void* y;
+
+    template <typename T>
+    zt_status operator()() const {
+        if constexpr (std::is_same<T, float>::value) {
+            dim3 grid((unsigned)((n + 15) / 16), (unsigned)((m + 15) / 16));
+            linear_f32_kernel<float><<<grid, dim3(16, 16), 0, stream>>>(m, n, k, static_cast<const float*>(x), static_cast<const float*>(w), ep, static_cast<float*>(y));
+        } else {
+            dim3 grid((unsigned)((n + kBlockN - 1) / kBlockN), (unsigned)((m + kBlockM - 1) / kBlockM));
+            linear_half_kernel<T, T, Same, T><<<grid, kThreads, 0, stream>>>(m, n, k, static_cast<const T*>(x), static_cast<const T*>(w), ep, Same{}, static_cast<T*>(y));
+        }
+        return zt::check_launch("zt_linear");
+    }
+};
+
+}  // namespace
+
+ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight, const void* bias, void* y) {
+    if (m < 0 || n < 0 || k < 0 || !grid_fits(m) || (m + 15) / 16 > 65535) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: bad or too large extents");
+    if (m == 0 || n == 0) return ZT_OK;
+    if (!x || !weight || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: null pointer");
+    Epilogue ep{nullptr, nullptr, static_cast<const float*>(bias), gelu};
+    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), m, n, k, x, weight, ep, y});
+}

@@ -1,0 +1,20 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Quant.Gemm;
+
+/// <summary>linear_fp8's cases: <see cref="LinearCases"/>' shapes into f32 and bf16; the Wan projections for benches.</summary>
+public static class LinearFp8Cases
+{
+    /// <summary>The table.</summary>
+    public static OpCaseTable<LinearFp8.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            .. LinearCases.Check.Select((c, i) => new OpCase<LinearFp8.Params>(new(i % 2 == 0 ? DType.F32 : DType.BF16, c.M, c.N, c.K, c.Bias, c.Gelu))),
+            .. LinearCases.Bench.Select(c => new OpCase<LinearFp8.Params>(new(DType.BF16, c.M, c.N, c.K, true, false), CaseUse.Bench)),
+        ],
+        // E4M3 products are exact in fp32; the K-long fp32 sum and the scaling round a little.
+        Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
+    };
+}
