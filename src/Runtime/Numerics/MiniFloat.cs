@@ -10,8 +10,10 @@ namespace Zoetrope.Runtime;
 /// <remarks>
 /// Overflow: a value whose rounded magnitude exceeds <see cref="MaxFinite"/> becomes
 /// +-<see cref="MaxFinite"/> when saturating (NVIDIA's <c>satfinite</c>), otherwise infinity where
-/// the format has one, else NaN. NaN in gives the format's canonical NaN. Infinity in gives
-/// infinity (or NaN for E4M3) unless saturating, in which case +-max (again <c>satfinite</c>).
+/// the format has one, else the NaN code with the input's sign (E4M3: 0x7F or 0xFF, as
+/// <c>__nv_cvt_float_to_fp8</c> with <c>__NV_NOSAT</c> gives). Infinity in is treated the same
+/// way. NaN in gives the format's canonical (positive) NaN, <see cref="CanonicalNaN"/>.
+/// Decoding a NaN code gives a quiet double NaN with the code's sign.
 /// </remarks>
 public sealed class MiniFloat
 {
@@ -126,14 +128,17 @@ public sealed class MiniFloat
     }
 
     // Saturation keeps the sign; infinity keeps it; a format without infinities overflows to its
-    // canonical NaN, which carries no sign.
+    // NaN code with the sign kept: NVIDIA's reference conversion (__nv_cvt_double_to_fp8, which
+    // __nv_cvt_float_to_fp8 calls for __NV_NOSAT) ORs the sign into every result after picking
+    // 0x7F for an E4M3 overflow, so -500 gives 0xFF. Only a NaN input loses its sign (the float
+    // entry point canonicalises it to +NaN first); that is Encode's first branch.
     private uint Overflow(uint sign, bool saturate)
     {
         if (saturate)
         {
             return sign | Encode(MaxFinite, saturate: false);
         }
-        return HasInfinity ? sign | (((1u << ExponentBits) - 1) << MantissaBits) : CanonicalNaN;
+        return sign | (HasInfinity ? ((1u << ExponentBits) - 1) << MantissaBits : CanonicalNaN);
     }
 
     private double DecodeSlow(uint code)
@@ -143,13 +148,17 @@ public sealed class MiniFloat
         uint mant = code & ((1u << MantissaBits) - 1);
         uint maxField = (1u << ExponentBits) - 1;
         double v;
+        if ((HasInfinity && exp == maxField && mant != 0) ||
+            (!HasInfinity && exp == maxField && mant == (1u << MantissaBits) - 1))
+        {
+            // Built from bits: double.NaN has its sign bit set on .NET, and negating a NaN flips
+            // it, so "negative ? -NaN : NaN" would give every NaN code the opposite sign (and a
+            // bf16 NaN read and written back through ElementConvert would change sign).
+            return BitConverter.Int64BitsToDouble(negative ? unchecked((long)0xFFF8_0000_0000_0000UL) : 0x7FF8_0000_0000_0000L);
+        }
         if (HasInfinity && exp == maxField)
         {
-            v = mant == 0 ? double.PositiveInfinity : double.NaN;
-        }
-        else if (!HasInfinity && exp == maxField && mant == (1u << MantissaBits) - 1)
-        {
-            v = double.NaN;
+            v = double.PositiveInfinity;
         }
         else if (exp == 0)
         {
