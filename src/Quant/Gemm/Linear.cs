@@ -73,23 +73,8 @@ public sealed partial class Linear : IOp<Linear.Params>
     /// <summary>The oracle: double accumulation over the rounded inputs.</summary>
     public static void Reference(Params p, OpTensors t)
     {
-        var x = t.Read("x");
-        var w = t.Read("weight");
         var bias = p.HasBias ? t.Read("bias") : null;
-        var y = new double[p.M * p.N];
-        for (long m = 0; m < p.M; m++)
-        {
-            for (long n = 0; n < p.N; n++)
-            {
-                double acc = 0;
-                for (long k = 0; k < p.K; k++)
-                {
-                    acc += x[(m * p.K) + k] * w[(n * p.K) + k];
-                }
-                y[(m * p.N) + n] = LinearShapes.Epilogue(acc, bias, n, p.Gelu);
-            }
-        }
-        t.Write("y", y);
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, null, bias, p.Gelu));
     }
 
     /// <summary>ILGPU: shared-memory tiled GEMM.</summary>

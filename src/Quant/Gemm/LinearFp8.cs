@@ -71,25 +71,10 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)
     {
-        var x = t.Read("x");
-        var w = t.Read("weight");
         var xs = t.Read("x_scale");
         var ws = t.Read("w_scale");
         var bias = p.HasBias ? t.Read("bias") : null;
-        var y = new double[p.M * p.N];
-        for (long m = 0; m < p.M; m++)
-        {
-            for (long n = 0; n < p.N; n++)
-            {
-                double acc = 0;
-                for (long k = 0; k < p.K; k++)
-                {
-                    acc += x[(m * p.K) + k] * w[(n * p.K) + k];
-                }
-                y[(m * p.N) + n] = LinearShapes.Epilogue(acc * xs[m] * ws[n], bias, n, p.Gelu);
-            }
-        }
-        t.Write("y", y);
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, (m, n, _) => xs[m] * ws[n], bias, p.Gelu));
     }
 
     /// <summary>ILGPU: one thread per output element.</summary>

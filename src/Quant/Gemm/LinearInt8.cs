@@ -89,33 +89,14 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     /// <summary>The oracle: exact integer sums per K tile, scales and epilogue in double.</summary>
     public static void Reference(Params p, OpTensors t)
     {
-        var x = t.Read("x");
-        var w = t.Read("weight");
         var xs = t.Read("x_scale");
         var ws = t.Read("w_scale");
         var bias = p.HasBias ? t.Read("bias") : null;
-        var y = new double[p.M * p.N];
-        long tile = p.Scheme == W8A8Scheme.Block128 ? BlockTile : Math.Max(1, p.K);
-        for (long m = 0; m < p.M; m++)
-        {
-            for (long n = 0; n < p.N; n++)
-            {
-                double acc = 0;
-                for (long k0 = 0, kt = 0; k0 < p.K; k0 += tile, kt++)
-                {
-                    long part = 0;
-                    for (long k = k0; k < Math.Min(p.K, k0 + tile); k++)
-                    {
-                        part += (long)x[(m * p.K) + k] * (long)w[(n * p.K) + k];
-                    }
-                    acc += p.Scheme == W8A8Scheme.Block128
-                        ? part * xs[(m / BlockTile * p.KTiles) + kt] * ws[(n / BlockTile * p.KTiles) + kt]
-                        : part * xs[m] * ws[n];
-                }
-                y[(m * p.N) + n] = LinearShapes.Epilogue(acc, bias, n, p.Gelu);
-            }
-        }
-        t.Write("y", y);
+        Func<long, long, long, double> scale = p.Scheme == W8A8Scheme.Block128
+            ? (m, n, kt) => xs[(m / BlockTile * p.KTiles) + kt] * ws[(n / BlockTile * p.KTiles) + kt]
+            : (m, n, _) => xs[m] * ws[n];
+        long tile = p.Scheme == W8A8Scheme.Block128 ? BlockTile : p.K;
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, tile, scale, bias, p.Gelu));
     }
 
     /// <summary>ILGPU: tensor-core MMA (emulated off-GPU).</summary>

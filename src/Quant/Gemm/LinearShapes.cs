@@ -27,4 +27,35 @@ public static class LinearShapes
         }
         return gelu ? Runtime.KernelMath.Activations.GeluTanh(v) : v;
     }
+
+    /// <summary>
+    /// The oracle GEMM in double: y[m, n] = epilogue(Σ over K tiles of scale(m, n, tile) · Σ_k x[m, k] w[n, k]).
+    /// A single tile of width K with no scale is the plain linear. Integer operands stay exact:
+    /// their products and per-tile sums are integers far below 2^53.
+    /// </summary>
+    public static double[] ReferenceGemm(double[] x, double[] w, long m, long n, long k, long kTile, Func<long, long, long, double>? scale, double[]? bias, bool gelu)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(w);
+        kTile = Math.Max(1, Math.Min(kTile, k));
+        var y = new double[m * n];
+        for (long i = 0; i < m; i++)
+        {
+            for (long j = 0; j < n; j++)
+            {
+                double acc = 0;
+                for (long k0 = 0, kt = 0; k0 < k; k0 += kTile, kt++)
+                {
+                    double part = 0;
+                    for (long kk = k0; kk < Math.Min(k, k0 + kTile); kk++)
+                    {
+                        part += x[(i * k) + kk] * w[(j * k) + kk];
+                    }
+                    acc += scale is null ? part : part * scale(i, j, kt);
+                }
+                y[(i * n) + j] = Epilogue(acc, bias, j, gelu);
+            }
+        }
+        return y;
+    }
 }
