@@ -1,0 +1,68 @@
+// attention.cu: dense flash attention, f16/bf16 on sm_80+ tensor cores (flash_kernel.cuh with
+// raw-copy traits). The ILGPU twin and the oracle: src/Attention/Flash/Attention.cs.
+#include "attention/flash_kernel.cuh"
+#include "zt_attention.h"
+
+namespace {
+
+using namespace zt::flash;
+
+template <typename T>
+struct DenseTraits {
+    using QK = T;
+    using VS = T;
+    using Out = T;
+    static constexpr bool kInt8 = false;
+    const T* q;
+    const T* k;
+    const T* v;
+    T* o;
+    float* lse;
+    float scale_log2;
+
+    template <int D>
+    __device__ __forceinline__ void stage_v(char* smem, int pitch, const Problem& p, int b, int hkv, int64_t k0) const {
+        stage_rows<T, D>(smem, pitch, v, p.kv, b, hkv, k0, kBlockN, p.kv_len);
+    }
+    __device__ __forceinline__ float score_factor(const Problem&, int, int, int, int64_t, int64_t) const { return scale_log2; }
+    __device__ __forceinline__ float p_operand(float pe) const { return pe; }
+    __device__ __forceinline__ float out_scale(const Problem&, int, int, int) const { return 1.f; }
+    __device__ __forceinline__ float lse_shift(const Problem&, int, int, int, int64_t) const { return 0.f; }
+};
+
+struct Launch {
+    cudaStream_t stream;
+    Problem p;
+    float scale;
+    const void *q, *k, *v;
+    void *o, *lse;
+
+    template <typename T>
+    zt_status operator()() const {
+        if constexpr (std::is_same_v<T, float>) {
+            return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "zt_attention: f16 or bf16 (the tensor-core kernel has no f32 path)");
+        } else {
+            DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), static_cast<float*>(lse),
+                              scale * 1.4426950408889634f};
+            return p.head_dim == 64 ? launch_flash<DenseTraits<T>, 64>(p, tr, stream, "zt_attention")
+                                    : launch_flash<DenseTraits<T>, 128>(p, tr, stream, "zt_attention");
+        }
+    }
+};
+
+}  // namespace
+
+ZT_API zt_status zt_attention(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t heads, int32_t kv_heads, int32_t q_len, int32_t kv_len,
+                              int32_t head_dim, int32_t layout, int32_t mask_kind, int32_t block_tokens, int32_t window, int32_t sinks, float scale,
+                              int32_t write_lse, int64_t q_count, int64_t kv_count, int64_t lse_count, const void* q, const void* k, const void* v,
+                              void* o, void* lse) {
+    zt_status st = check_problem("zt_attention: bad extents", batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens);
+    if (st != ZT_OK) return st;
+    if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
+        (write_lse && lse_count != (int64_t)batch * heads * q_len))
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_attention: tensor sizes disagree with the extents");
+    if (!q || !k || !v || !o || (write_lse && !lse)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_attention: null pointer");
+    if (batch == 0 || q_len == 0) return ZT_OK;
+    Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, write_lse);
+    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, scale, q, k, v, o, lse});
+}

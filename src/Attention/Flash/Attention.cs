@@ -1,0 +1,223 @@
+// attention: o = softmax(q k^T * scale + mask) v, flash-style (tiled, online softmax, the N x N
+// scores never materialised), f32 accumulation, optional LSE (natural log).
+//
+// Inputs q [B, H, Nq, D] and k, v [B, Hkv, Nkv, D] (HND) or the NHD transposes, addressed by
+// strides; GQA when Hkv < H; Nq != Nkv (queries are the last Nq positions); D in {64, 128}; masks
+// none, causal, block-causal with window and sinks (AttentionMask). f16/bf16 (and f32 for
+// checking) in and out. ILGPU: FlashEngine with fp32 scores and fp32 P (SIMT FMA: tensor-core
+// MMA for f16 is not reachable from ILGPU's PTX ISA 7.8 without emulation); CUDA:
+// kernels/attention/attention.cu (mma.sync m16n8k16, ldmatrix, cp.async double buffering).
+using ILGPU;
+using ILGPU.Runtime;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Flash;
+
+/// <summary>Dense flash attention with masks, GQA and both head layouts.</summary>
+[Op("attention", Cases = typeof(AttentionCases), Summary = "flash attention: online softmax, f32 accumulation, HND/NHD, GQA, causal/block-causal masks, optional LSE")]
+public sealed partial class Attention : IOp<Attention.Params>
+{
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of q, k, v and o.</param>
+    /// <param name="Geometry">Extents, layout and mask.</param>
+    /// <param name="Scale">Softmax scale (1/sqrt(D) by default).</param>
+    /// <param name="Lse">Whether the LSE [B, H, Nq] is written.</param>
+    public readonly record struct Params(DType DType, AttentionGeometry Geometry, float Scale, bool Lse) : IOpParams
+    {
+        /// <summary>With the default scale.</summary>
+        public Params(DType dtype, AttentionGeometry geometry, bool lse = false)
+            : this(dtype, geometry, geometry.DefaultScale, lse)
+        {
+        }
+
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant($"{DType.Name()} {Geometry.Label}{(Lse ? " lse" : string.Empty)}");
+    }
+
+    /// <summary>Runs on the backend of <paramref name="q"/>; pass <paramref name="lse"/> to get the LSE.</summary>
+    public static void Run(Tensor q, Tensor k, Tensor v, Tensor o, HeadLayout layout, AttentionMask mask, Tensor? lse = null, float? scale = null)
+    {
+        var g = AttentionGeometry.Of("attention", q, k, v, layout, mask);
+        var tensors = new OpTensors { { "q", q }, { "k", k }, { "v", v }, { "o", o } };
+        if (lse is not null)
+        {
+            tensors.Add("lse", lse);
+        }
+        Info.Run(q.Backend, new Params(q.DType, g, scale ?? g.DefaultScale, lse is not null), tensors);
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var g = p.Geometry;
+        g.Validate();
+        if (!FloatTypes.Supported.Contains(p.DType))
+        {
+            throw new ArgumentException($"attention: q, k and v must be f16, bf16 or f32, got {p.DType.Name()}", nameof(p));
+        }
+        var s = new OpSignature()
+            .In("q", p.DType, g.Q, InitSpec.Gaussian(0, 1))
+            .In("k", p.DType, g.Kv, InitSpec.Gaussian(0, 1))
+            .In("v", p.DType, g.Kv, InitSpec.Gaussian(0, 1))
+            .Out("o", p.DType, g.Q);
+        return p.Lse ? s.Out("lse", DType.F32, g.Lse, tolerance: new Tolerance(1e-5)) : s;
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p)
+    {
+        var g = p.Geometry;
+        double io = (2.0 * g.Q.ElementCount) + (2.0 * g.Kv.ElementCount);
+        return new(4.0 * g.Batch * g.Heads * g.VisiblePairs * g.HeadDim, io * p.DType.Size());
+    }
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var g = AttentionGeometry.Of(binding);
+        return new Params(binding.Input("q").DType, g, binding.Float("scale", g.DefaultScale), binding.String("lse", "false") == "true");
+    }
+
+    /// <summary>The oracle: double logits and softmax over the stored inputs.</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var q = t.Read("q");
+        var k = t.Read("k");
+        var v = t.Read("v");
+        var qs = g.QStrides;
+        var ks = g.KvStrides;
+        double scale = p.Scale;
+        var (o, lse) = AttentionReference.Run(g,
+            (b, h, hkv, i, j) =>
+            {
+                long qa = qs.Of(b, h, i);
+                long ka = ks.Of(b, hkv, j);
+                double dot = 0;
+                for (int c = 0; c < g.HeadDim; c++)
+                {
+                    dot += q[qa + c] * k[ka + c];
+                }
+                return dot * scale;
+            },
+            (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c]);
+        t.Write("o", o);
+        if (p.Lse)
+        {
+            t.Write("lse", lse);
+        }
+    }
+
+    /// <summary>ILGPU: <see cref="FlashEngine"/> with fp32 scores.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/attention/attention.cu.</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        if (p.DType == DType.F32)
+        {
+            throw new NotSupportedException("attention on the cuda backend takes f16 or bf16 (its tensor-core kernel has no f32 path); use ilgpu-cuda for f32");
+        }
+        ZtNative.Attention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, p.Scale, p.Lse ? 1 : 0,
+            g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount,
+            Flat(t["q"]), Flat(t["k"]), Flat(t["v"]), Flat(t["o"]), p.Lse ? Flat(t["lse"]) : null);
+    }
+
+    /// <summary>A tensor as the flat vector the C ABI declares (the kernel addresses it by strides).</summary>
+    internal static Tensor Flat(Tensor t) => t.Reshape(new Shape(t.ElementCount), t.Name);
+
+    /// <summary>The ILGPU kernel: one warp per 16 query rows.</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void Kernel<T, TCodec>(FlashArgs a, DenseTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T> =>
+        FlashEngine.Run<DenseTile<T, TCodec>, T, TCodec>(a, tile, o, lse);
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var g = p.Geometry;
+            long groups = FlashEngine.Groups(g);
+            if (groups == 0)
+            {
+                return;
+            }
+            var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
+                acc.LoadStreamKernel<FlashArgs, DenseTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
+            var tile = new DenseTile<T, TCodec>(backend.View<T>(t["q"]), backend.View<T>(t["k"]), backend.View<T>(t["v"]), p.Scale * 1.4426950408889634f);
+            using var unused = p.Lse ? null : backend.Allocate(DType.F32, new Shape(1), "lse_unused");
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), tile, backend.View<T>(t["o"]), backend.View<float>(unused ?? t["lse"]));
+            backend.Synchronize();
+        }
+    }
+}
+
+/// <summary>Dense scores: fp32 dot products of the stored q and k; V and P in fp32.</summary>
+public readonly struct DenseTile<T, TCodec> : IFlashTile
+    where T : unmanaged
+    where TCodec : struct, IElementCodec<T>
+{
+    private readonly ArrayView<T> _q;
+    private readonly ArrayView<T> _k;
+    private readonly ArrayView<T> _v;
+    private readonly float _scaleLog2;
+
+    /// <summary>Over q, k, v with scale * log2(e) folded in.</summary>
+    public DenseTile(ArrayView<T> q, ArrayView<T> k, ArrayView<T> v, float scaleLog2)
+    {
+        _q = q;
+        _k = k;
+        _v = v;
+        _scaleLog2 = scaleLog2;
+    }
+
+    /// <inheritdoc />
+    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, int lane)
+    {
+        TCodec codec = default;
+        for (int e = lane; e < FlashEngine.TileQ * FlashEngine.TileK; e += FlashEngine.Lanes)
+        {
+            long qi = q0 + (e / FlashEngine.TileK);
+            long key = k0 + (e % FlashEngine.TileK);
+            float dot = 0f;
+            if (qi < a.QLen && key < a.KvLen)
+            {
+                long qa = a.Q.Of(b, h, qi);
+                long ka = a.Kv.Of(b, hkv, key);
+                for (int c = 0; c < a.HeadDim; c++)
+                {
+                    dot += codec.Load(_q[qa + c]) * codec.Load(_k[ka + c]);
+                }
+            }
+            s[e] = dot * _scaleLog2;
+        }
+    }
+
+    /// <inheritdoc />
+    public float P(float p) => p;
+
+    /// <inheritdoc />
+    public float V(in FlashArgs a, int b, int hkv, long key, int ch)
+    {
+        TCodec codec = default;
+        return codec.Load(_v[a.Kv.Of(b, hkv, key) + ch]);
+    }
+
+    /// <inheritdoc />
+    public float OutScale(in FlashArgs a, int b, int hkv, int ch) => 1f;
+
+    /// <inheritdoc />
+    public float LseShift(in FlashArgs a, int b, int h, int hkv, long qi) => 0f;
+}

@@ -1,0 +1,45 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Flash;
+
+/// <summary>
+/// attention's cases. Correctness: every dtype, both layouts, GQA, Nq != Nkv (including more
+/// queries than keys under causal: rows with no key), D 64 and 128, every mask with blocks, windows
+/// and sinks that are not multiples of the 16 x 64 tile, N = 1. Bench: SageAttention's setup
+/// (B=4, H=32, D=128, N 1K..32K, plain and causal) and Wan-1.3B's block-causal stream.
+/// </summary>
+public static class AttentionCases
+{
+    private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
+        new(b, h, hkv, nq, nkv, d, layout, mask);
+
+    /// <summary>The table.</summary>
+    public static OpCaseTable<Attention.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            new(new(DType.F16, G(1, 2, 2, 40, 40, 64, HeadLayout.Hnd, AttentionMask.None), true)),
+            new(new(DType.BF16, G(2, 2, 1, 24, 70, 64, HeadLayout.Nhd, AttentionMask.Causal))),
+            new(new(DType.F16, G(1, 4, 2, 33, 33, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(7, 2, 1)), true)),
+            new(new(DType.BF16, G(1, 2, 2, 12, 100, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(12, 3, 1)), true)),
+            new(new(DType.F32, G(1, 1, 1, 20, 12, 64, HeadLayout.Hnd, AttentionMask.Causal))),
+            new(new(DType.F16, G(1, 2, 2, 1, 65, 128, HeadLayout.Nhd, AttentionMask.None), true)),
+            .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<Attention.Params>[]
+            {
+                new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None)), CaseUse.Bench),
+                new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.Causal)), CaseUse.Bench),
+            }),
+            .. new[] { 4680, 18720, 32760 }.Select(nkv =>
+                new OpCase<Attention.Params>(new(DType.BF16, G(1, 12, 12, 4680, nkv, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680))), CaseUse.Bench)),
+        ],
+        // ILGPU keeps P in fp32 and rounds once on output; the CUDA kernel rounds P to the input
+        // type for the tensor cores (FlashAttention's error), which the f16/bf16 rows allow.
+        // The engine's warps are slow on ILGPU's CPU accelerator, but these shapes take about a second.
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22),
+        Tolerances = ToleranceTable.Rounding
+            .With(DType.F32, new Tolerance(1e-5))
+            .With(DType.F16, new Tolerance(3e-3))
+            .With(DType.BF16, new Tolerance(1.2e-2)),
+    };
+}

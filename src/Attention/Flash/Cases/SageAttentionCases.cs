@@ -1,0 +1,43 @@
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Flash;
+
+/// <summary>
+/// sage_attention's cases: both P·V modes, per-block (128) and per-warp (32, 16) Q scales, both
+/// layouts, GQA, every mask (blocks not multiples of the tile), D 64 and 128, the LSE with the
+/// smoothing term. Bench: SageAttention's setup and Wan's block-causal stream, as for attention.
+/// </summary>
+public static class SageAttentionCases
+{
+    private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
+        new(b, h, hkv, nq, nkv, d, layout, mask);
+
+    /// <summary>The table.</summary>
+    public static OpCaseTable<SageAttention.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            new(new(DType.F16, G(1, 2, 2, 40, 40, 64, HeadLayout.Hnd, AttentionMask.None), 128, SagePv.Fp16, Lse: true)),
+            new(new(DType.BF16, G(1, 2, 2, 40, 40, 64, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp8, Lse: true, HasKMean: true)),
+            new(new(DType.BF16, G(2, 2, 1, 24, 70, 64, HeadLayout.Nhd, AttentionMask.Causal), 16, SagePv.Fp8)),
+            new(new(DType.F16, G(1, 4, 2, 33, 33, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(7, 2, 1)), 32, SagePv.Fp16, Lse: true, HasKMean: true)),
+            new(new(DType.F16, G(1, 2, 2, 12, 100, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(12, 3, 1)), 128, SagePv.Fp8, Lse: true)),
+            new(new(DType.BF16, G(1, 2, 2, 1, 65, 128, HeadLayout.Nhd, AttentionMask.None), 16, SagePv.Fp8)),
+            .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<SageAttention.Params>[]
+            {
+                new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp8), CaseUse.Bench),
+                new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.Causal), 32, SagePv.Fp8), CaseUse.Bench),
+                new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp16), CaseUse.Bench),
+            }),
+            .. new[] { 4680, 18720, 32760 }.Select(nkv =>
+                new OpCase<SageAttention.Params>(new(DType.BF16, G(1, 12, 12, 4680, nkv, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), 32, SagePv.Fp8), CaseUse.Bench)),
+        ],
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22),
+        // pv=fp16 against the emulation (same quantized operands): the f16 P rounding and the output
+        // rounding; pv=fp8 states its own tolerance on 'o' (SageAttention.Signature).
+        Tolerances = ToleranceTable.Rounding
+            .With(DType.F16, new Tolerance(4e-3))
+            .With(DType.BF16, new Tolerance(1.2e-2)),
+    };
+}

@@ -1,0 +1,323 @@
+// sage_attention: SageAttention's quantized attention over INT8 Q/K (from qk_norm_rope_int8 or
+// any quantizer with the same rule).
+//
+//   S   = (q_i8 . k_i8) * q_scale[b, h, i / QRows] * k_scale[b, hkv, j / 64]   base-2 logits:
+//         sm_scale * log2(e) is folded into q_scale, K was smoothed (k - mean_n k)
+//   P   = exp2(S - running max), l = sum of the fp32 P
+//   O   = (P_op . V_op) * out_scale / l, fp32 accumulation, where
+//         pv=fp16: P_op = f16(P), V_op = f16(v), out_scale = 1
+//         pv=fp8 : P_op = e4m3(P * 448), V_op = e4m3(v / v_scale[c]),
+//                  v_scale[c] = max(max_n |v[n, c]| / 448, 1e-8), out_scale = v_scale[c] / 448
+//   LSE = ln 2 * (m + log2 l) + (q_i8 . k_mean) * q_scale * ln 2 when k_mean is given
+// The oracle is the emulation: double math over exactly these quantized operands (the fp8 V
+// codes included), with P unquantized; the P rounding is the error the tolerance allows.
+// ILGPU: FlashEngine; S through Int8Mma (mma.sync m16n8k32 as inline PTX on a GPU, emulated
+// lane-exactly on the CPU); the fp8 V pre-pass is its own kernel. CUDA: kernels/attention/sage_attention.cu.
+using ILGPU;
+using ILGPU.Runtime;
+using Zoetrope.Quant.Gemm;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Flash;
+
+/// <summary>How SageAttention multiplies P by V.</summary>
+public enum SagePv
+{
+    /// <summary>P and V in f16, fp32 accumulation (Sage1, Sage2 8+16).</summary>
+    Fp16 = 0,
+    /// <summary>P * 448 and per-channel-scaled V in FP8 E4M3, fp32 accumulation (Sage2 8+8).</summary>
+    Fp8 = 1,
+}
+
+/// <summary>SageAttention: INT8 QK^T with folded scales and exp2 softmax; P·V in f16 or FP8.</summary>
+[Op("sage_attention", Cases = typeof(SageAttentionCases), Summary = "SageAttention: INT8 Q/K (per-block/per-warp scales, smoothed K), exp2 softmax, P·V in f16 or FP8 E4M3")]
+public sealed partial class SageAttention : IOp<SageAttention.Params>
+{
+    /// <summary>Keys per K scale (Sage's K block).</summary>
+    public const int KRows = 64;
+
+    /// <summary>The E4M3 maximum P and V are scaled to.</summary>
+    public const float Fp8Max = 448f;
+
+    /// <summary>The floor of a V channel scale (an all-zero channel quantizes to zeros).</summary>
+    public const float VScaleFloor = 1e-8f;
+
+    private const double Ln2 = 0.6931471805599453;
+
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of v and o (f16 or bf16).</param>
+    /// <param name="Geometry">Extents, layout and mask (D at most 128).</param>
+    /// <param name="QRows">Query rows per Q scale: 128 (per block), 32 or 16 (per warp), or 64.</param>
+    /// <param name="Pv">P·V precision.</param>
+    /// <param name="Lse">Whether the LSE is written.</param>
+    /// <param name="HasKMean">Whether k_mean (the smoothing mean) is given, for the LSE.</param>
+    public readonly record struct Params(DType DType, AttentionGeometry Geometry, int QRows, SagePv Pv, bool Lse = false, bool HasKMean = false) : IOpParams
+    {
+        /// <summary>Q scales per head.</summary>
+        public int QBlocks => (Geometry.QLen + QRows - 1) / QRows;
+
+        /// <summary>K scales per head.</summary>
+        public int KBlocks => (Geometry.KvLen + KRows - 1) / KRows;
+
+        /// <summary>Shape of q_scale.</summary>
+        public Shape QScaleShape => new(Geometry.Batch, Geometry.Heads, QBlocks);
+
+        /// <summary>Shape of k_scale.</summary>
+        public Shape KScaleShape => new(Geometry.Batch, Geometry.KvHeads, KBlocks);
+
+        /// <summary>Shape of k_mean and of the V channel scales.</summary>
+        public Shape ChannelShape => new(Geometry.Batch, Geometry.KvHeads, Geometry.HeadDim);
+
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant(
+            $"{DType.Name()} {Geometry.Label} q/{QRows} pv={(Pv == SagePv.Fp8 ? "fp8" : "fp16")}{(Lse ? " lse" : string.Empty)}{(HasKMean ? "+mean" : string.Empty)}");
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var g = p.Geometry;
+        if (g.HeadDim > 128)
+        {
+            throw new ArgumentException($"sage_attention {g.Label}: head dim {g.HeadDim} above 128 is not supported (SageAttention's limit)", nameof(p));
+        }
+        g.Validate();
+        if (p.DType != DType.F16 && p.DType != DType.BF16)
+        {
+            throw new ArgumentException($"sage_attention: v and o must be f16 or bf16, got {p.DType.Name()}", nameof(p));
+        }
+        if (p.QRows is not (16 or 32 or 64 or 128))
+        {
+            throw new ArgumentException($"sage_attention: {p.QRows} query rows per scale; expected 16, 32, 64 or 128", nameof(p));
+        }
+        // Scales such that S has a standard deviation of a few units (base 2) for random int8 q, k.
+        var s = new OpSignature()
+            .In("q", DType.I8, g.Q, InitSpec.Integers(-127, 127))
+            .In("q_scale", DType.F32, p.QScaleShape, InitSpec.Uniform(6e-3, 1.4e-2))
+            .In("k", DType.I8, g.Kv, InitSpec.Integers(-127, 127))
+            .In("k_scale", DType.F32, p.KScaleShape, InitSpec.Uniform(6e-3, 1.4e-2))
+            .In("v", p.DType, g.Kv, InitSpec.Gaussian(0, 1));
+        if (p.HasKMean)
+        {
+            s.In("k_mean", DType.F32, p.ChannelShape, InitSpec.Gaussian(0, 0.5));
+        }
+        // e4m3 P (4 significant bits; up to 1/16 relative per probability, averaging out over the
+        // keys) costs about 1e-2 relative L2 against the emulation: cosine 0.99995.
+        s.Out("o", p.DType, g.Q, tolerance: p.Pv == SagePv.Fp8 ? new Tolerance(1.5e-2) : null);
+        return p.Lse ? s.Out("lse", DType.F32, g.Lse, tolerance: new Tolerance(1e-5)) : s;
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p)
+    {
+        var g = p.Geometry;
+        double io = (2.0 * g.Q.ElementCount) + g.Kv.ElementCount + (g.Kv.ElementCount * p.DType.Size()) + (g.Q.ElementCount * p.DType.Size());
+        return new(4.0 * g.Batch * g.Heads * g.VisiblePairs * g.HeadDim, io);
+    }
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var g = AttentionGeometry.Of(binding);
+        var qScale = binding.Input("q_scale");
+        int blocks = qScale.Rank == 3 ? (int)qScale.Shape[2] : 0;
+        int qRows = blocks > 0 ? new[] { 16, 32, 64, 128 }.FirstOrDefault(r => (g.QLen + r - 1) / r == blocks) : 0;
+        if (qRows == 0)
+        {
+            throw new ArgumentException($"sage_attention: q_scale '{qScale.Name}' {qScale.Shape} must be [B, H, ceil(Nq / rows)] for rows 16, 32, 64 or 128 (Nq = {g.QLen})", "q_scale");
+        }
+        var pv = binding.String("pv", "fp8") switch
+        {
+            "fp8" => SagePv.Fp8,
+            "fp16" => SagePv.Fp16,
+            var s => throw new ArgumentException($"sage_attention: pv={s}; expected fp8 or fp16", "pv"),
+        };
+        return new Params(binding.Input("v").DType, g, qRows, pv, binding.String("lse", "false") == "true", binding.Inputs.ContainsKey("k_mean"));
+    }
+
+    /// <summary>The emulated oracle: double math over the quantized operands (see the file comment).</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var q = t.Read("q");
+        var k = t.Read("k");
+        var qScale = t.Read("q_scale");
+        var kScale = t.Read("k_scale");
+        var v = VOperand(p, t.Read("v"));
+        var kMean = p.HasKMean ? t.Read("k_mean") : null;
+        var qs = g.QStrides;
+        var ks = g.KvStrides;
+        double QScaleOf(int b, int h, long i) => qScale[(((long)b * g.Heads) + h) * p.QBlocks + (i / p.QRows)];
+        var (o, lse) = AttentionReference.Run(g,
+            (b, h, hkv, i, j) =>
+            {
+                long qa = qs.Of(b, h, i);
+                long ka = ks.Of(b, hkv, j);
+                double dot = 0;
+                for (int c = 0; c < g.HeadDim; c++)
+                {
+                    dot += q[qa + c] * k[ka + c];
+                }
+                return dot * QScaleOf(b, h, i) * kScale[(((long)b * g.KvHeads) + hkv) * p.KBlocks + (j / KRows)] * Ln2;
+            },
+            (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c],
+            kMean is null ? null : (b, h, hkv, i) =>
+            {
+                long qa = qs.Of(b, h, i);
+                double dot = 0;
+                for (int c = 0; c < g.HeadDim; c++)
+                {
+                    dot += q[qa + c] * kMean[((((long)b * g.KvHeads) + hkv) * g.HeadDim) + c];
+                }
+                return dot * QScaleOf(b, h, i) * Ln2;
+            });
+        t.Write("o", o);
+        if (p.Lse)
+        {
+            t.Write("lse", lse);
+        }
+    }
+
+    /// <summary>V as the P·V operand (dequantized): f16-rounded, or the E4M3 code times its channel scale.</summary>
+    public static double[] VOperand(Params p, double[] v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        var g = p.Geometry;
+        var ks = g.KvStrides;
+        var result = new double[v.Length];
+        if (p.Pv == SagePv.Fp16)
+        {
+            for (long i = 0; i < v.Length; i++)
+            {
+                result[i] = (double)(System.Half)(float)v[i];
+            }
+            return result;
+        }
+        for (int b = 0; b < g.Batch; b++)
+        {
+            for (int hkv = 0; hkv < g.KvHeads; hkv++)
+            {
+                for (int c = 0; c < g.HeadDim; c++)
+                {
+                    float amax = 0f;
+                    for (long j = 0; j < g.KvLen; j++)
+                    {
+                        amax = Math.Max(amax, Math.Abs((float)v[ks.Of(b, hkv, j) + c]));
+                    }
+                    float scale = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
+                    for (long j = 0; j < g.KvLen; j++)
+                    {
+                        long at = ks.Of(b, hkv, j) + c;
+                        result[at] = (double)Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3((float)v[at] / scale)) * scale;
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>ILGPU: the fp8 V pre-pass, then <see cref="FlashEngine"/> with <see cref="SageTile{T, TCodec}"/>.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
+    {
+        if (p.DType == DType.F16)
+        {
+            new Launcher(backend, p, t).Visit<ILGPU.Half, F16Codec>();
+        }
+        else
+        {
+            new Launcher(backend, p, t).Visit<ushort, Bf16Codec>();
+        }
+    }
+
+    /// <summary>CUDA: kernels/attention/sage_attention.cu (the fp8 V workspace comes from here).</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        bool fp8 = p.Pv == SagePv.Fp8;
+        if (fp8 && int.Parse(backend.DeviceArch.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture) < 89)
+        {
+            throw new NotSupportedException($"sage_attention pv=fp8 needs FP8 tensor cores (sm_89+); {backend.DeviceName} is {backend.DeviceArch}: use pv=fp16");
+        }
+        // V^T in e4m3 with keys padded to the 64-key tile.
+        long vCount = (long)g.Batch * g.KvHeads * g.HeadDim * (((g.KvLen + KRows - 1) / KRows) * KRows);
+        using var vFp8 = fp8 ? backend.Allocate(DType.U8, new Shape(vCount), "v_fp8") : null;
+        using var vScale = fp8 ? backend.Allocate(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
+        ZtNative.SageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, g.DefaultScale, p.QRows, (int)p.Pv, p.Lse ? 1 : 0,
+            g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount, p.QScaleShape.ElementCount, p.KScaleShape.ElementCount, p.ChannelShape.ElementCount, vCount,
+            Attention.Flat(t["q"]), Attention.Flat(t["q_scale"]), Attention.Flat(t["k"]), Attention.Flat(t["k_scale"]), Attention.Flat(t["v"]),
+            p.HasKMean ? Attention.Flat(t["k_mean"]) : null, vFp8, vScale, Attention.Flat(t["o"]), p.Lse ? Attention.Flat(t["lse"]) : null);
+    }
+
+    /// <summary>The fp8 V pre-pass: one thread per (b, hkv, channel): amax over tokens, scale, codes into [B, Hkv, Nkv, D].</summary>
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void VQuantKernel<T, TCodec>(Index1D i, FlashArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        int c = i % a.HeadDim;
+        long bh = i / a.HeadDim;
+        int b = (int)(bh / a.KvHeads);
+        int hkv = (int)(bh - ((long)b * a.KvHeads));
+        float amax = 0f;
+        for (long j = 0; j < a.KvLen; j++)
+        {
+            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[a.Kv.Of(b, hkv, j) + c])));
+        }
+        float scale = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
+        scales[i] = scale;
+        for (long j = 0; j < a.KvLen; j++)
+        {
+            codes[(((bh * a.KvLen) + j) * a.HeadDim) + c] = Fp8Math.EncodeE4M3(codec.Load(v[a.Kv.Of(b, hkv, j) + c]) / scale);
+        }
+    }
+
+    /// <summary>The attention kernel: one warp per 16 query rows.</summary>
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void Kernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T> =>
+        FlashEngine.Run<SageTile<T, TCodec>, T, TCodec>(a, tile, o, lse);
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t)
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var g = p.Geometry;
+            long groups = FlashEngine.Groups(g);
+            if (groups == 0)
+            {
+                return;
+            }
+            var args = new FlashArgs(g, p.Lse);
+            bool fp8 = p.Pv == SagePv.Fp8;
+            using var codes = backend.Allocate(DType.U8, new Shape(fp8 ? g.Kv.ElementCount : 1), "v_fp8");
+            using var vScale = backend.Allocate(DType.F32, new Shape(fp8 ? p.ChannelShape.ElementCount : 1), "v_scale");
+            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+            if (fp8 && g.KvLen > 0)
+            {
+                var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
+                quant(checked((int)p.ChannelShape.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(codes), backend.View<float>(vScale));
+            }
+            var tile = new SageTile<T, TCodec>(
+                backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
+                backend.View<T>(t["v"]), backend.View<byte>(codes), backend.View<float>(vScale),
+                backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);
+            var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
+                acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), args, tile, backend.View<T>(t["o"]), backend.View<float>(p.Lse ? t["lse"] : unused));
+            backend.Synchronize();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// SageTile: sage_attention's operands for FlashEngine. Scores come from INT8 tensor-core tiles:
+// the warp's 16 query rows x 64 keys are 8 m16n8 tiles, each summed over D / 32 m16n8k32 steps
+// (Int8Mma; inline PTX on a GPU, an exact emulation on the CPU), then scaled by the row block's
+// Q scale and the key block's K scale (a 16-row tile never straddles a Q block: rows per scale are
+// multiples of 16; a 64-key tile is one K block).
+using ILGPU;
+using Zoetrope.Quant.Gemm;
+using Zoetrope.Runtime.KernelMath;
+
+namespace Zoetrope.Attention.Flash;
+
+/// <summary>INT8 scores, f16 or FP8 P·V operands, the smoothing term of the LSE.</summary>
+public readonly struct SageTile<T, TCodec> : IFlashTile
+    where T : unmanaged
+    where TCodec : struct, IElementCodec<T>
+{
+    private readonly ArrayView<sbyte> _q;
+    private readonly ArrayView<float> _qScale;
+    private readonly ArrayView<sbyte> _k;
+    private readonly ArrayView<float> _kScale;
+    private readonly ArrayView<T> _v;
+    private readonly ArrayView<byte> _vCodes;
+    private readonly ArrayView<float> _vScale;
+    private readonly ArrayView<float> _kMean;
+    private readonly int _qRows;
+    private readonly int _qBlocks;
+    private readonly int _kBlocks;
+    private readonly int _fp8;
+    private readonly int _hasMean;
+
+    /// <summary>Over the quantized operands; <paramref name="vCodes"/> [B, Hkv, Nkv, D] and <paramref name="vScale"/> [B, Hkv, D] when <paramref name="fp8"/> is 1.</summary>
+    public SageTile(ArrayView<sbyte> q, ArrayView<float> qScale, ArrayView<sbyte> k, ArrayView<float> kScale, ArrayView<T> v,
+        ArrayView<byte> vCodes, ArrayView<float> vScale, ArrayView<float> kMean, int qRows, int qBlocks, int kBlocks, int fp8, int hasMean)
+    {
+        _q = q;
+        _qScale = qScale;
+        _k = k;
+        _kScale = kScale;
+        _v = v;
+        _vCodes = vCodes;
+        _vScale = vScale;
+        _kMean = kMean;
+        _qRows = qRows;
+        _qBlocks = qBlocks;
+        _kBlocks = kBlocks;
+        _fp8 = fp8;
+        _hasMean = hasMean;
+    }
+
+    /// <inheritdoc />
+    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, int lane)
+    {
+        int g = lane >> 2;
+        int t = lane & 3;
+        var q = _q.SubView(a.Q.Of(b, h, 0));
+        var k = _k.SubView(a.Kv.Of(b, hkv, 0));
+        long qStride = a.Q.Token;
+        long kStride = a.Kv.Token;
+        float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
+        float ks = _kScale[((((long)b * a.KvHeads) + hkv) * _kBlocks) + (k0 / SageAttention.KRows)];
+        float scale = qs * ks;
+        for (int nt = 0; nt < FlashEngine.TileK / 8; nt++)
+        {
+            var c = default(Int4Fragment);
+            long key = k0 + (nt * 8) + g;
+            for (int d0 = 0; d0 < a.HeadDim; d0 += 32)
+            {
+                Int8Mma.Mma(ref c,
+                    Int8Mma.Pack(q, q0 + g, a.QLen, d0 + (4 * t), a.HeadDim, qStride),
+                    Int8Mma.Pack(q, q0 + g + 8, a.QLen, d0 + (4 * t), a.HeadDim, qStride),
+                    Int8Mma.Pack(q, q0 + g, a.QLen, d0 + 16 + (4 * t), a.HeadDim, qStride),
+                    Int8Mma.Pack(q, q0 + g + 8, a.QLen, d0 + 16 + (4 * t), a.HeadDim, qStride),
+                    Int8Mma.Pack(k, key, a.KvLen, d0 + (4 * t), a.HeadDim, kStride),
+                    Int8Mma.Pack(k, key, a.KvLen, d0 + 16 + (4 * t), a.HeadDim, kStride));
+            }
+            int col = (nt * 8) + (2 * t);
+            s[(g * FlashEngine.TileK) + col] = c.D0 * scale;
+            s[(g * FlashEngine.TileK) + col + 1] = c.D1 * scale;
+            s[((g + 8) * FlashEngine.TileK) + col] = c.D2 * scale;
+            s[((g + 8) * FlashEngine.TileK) + col + 1] = c.D3 * scale;
+        }
+    }
+
+    /// <inheritdoc />
+    public float P(float p) => _fp8 != 0
+        ? Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3(p * SageAttention.Fp8Max))
+        : (float)(ILGPU.Half)p;
+
+    /// <inheritdoc />
+    public float V(in FlashArgs a, int b, int hkv, long key, int ch)
+    {
+        if (_fp8 != 0)
+        {
+            return Fp8Math.DecodeE4M3(_vCodes[((((((long)b * a.KvHeads) + hkv) * a.KvLen) + key) * a.HeadDim) + ch]);
+        }
+        TCodec codec = default;
+        return (float)(ILGPU.Half)codec.Load(_v[a.Kv.Of(b, hkv, key) + ch]);
+    }
+
+    /// <inheritdoc />
+    public float OutScale(in FlashArgs a, int b, int hkv, int ch) =>
+        _fp8 != 0 ? _vScale[((((long)b * a.KvHeads) + hkv) * a.HeadDim) + ch] / SageAttention.Fp8Max : 1f;
+
+    /// <inheritdoc />
+    public float LseShift(in FlashArgs a, int b, int h, int hkv, long qi)
+    {
+        if (_hasMean == 0)
+        {
+            return 0f;
+        }
+        long qa = a.Q.Of(b, h, qi);
+        long ma = (((long)b * a.KvHeads) + hkv) * a.HeadDim;
+        float dot = 0f;
+        for (int c = 0; c < a.HeadDim; c++)
+        {
+            dot += _q[qa + c] * _kMean[ma + c];
+        }
+        return dot * _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (qi / _qRows)] * 0.693147180559945309f;
+    }
+}
