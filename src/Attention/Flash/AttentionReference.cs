@@ -1,6 +1,9 @@
 // The attention oracle in double, shared by attention and sage_attention: each op supplies its
 // logits (natural units, scale applied) and its V operand; masking, the max-subtracted softmax,
 // P·V and the LSE are here once. A row that sees no key yields 0 and LSE -inf (as the kernels do).
+// With a P operand (Sage's f16 or e4m3 rounding of the probabilities), the softmax runs the way
+// the kernels run it, tile by tile of TileK keys against the running max, so the rounding is
+// applied to the same values; the row sum stays unrounded, as in the kernels.
 namespace Zoetrope.Attention.Flash;
 
 /// <summary>Double-precision attention over op-supplied logits and values.</summary>
@@ -13,7 +16,8 @@ public static class AttentionReference
     public delegate double Value(int b, int hkv, long key, int ch);
 
     /// <summary>Computes o (in q's layout) and the LSE [B, H, Nq]; <paramref name="lseShift"/> is added to finite LSEs.</summary>
-    public static (double[] O, double[] Lse) Run(AttentionGeometry g, Logit logit, Value value, Func<int, int, int, long, double>? lseShift = null)
+    public static (double[] O, double[] Lse) Run(AttentionGeometry g, Logit logit, Value value, Func<int, int, int, long, double>? lseShift = null,
+        Func<double, double>? pOperand = null)
     {
         ArgumentNullException.ThrowIfNull(logit);
         ArgumentNullException.ThrowIfNull(value);
@@ -38,7 +42,11 @@ public static class AttentionReference
                     }
                     double l = 0;
                     Array.Clear(row);
-                    if (m > double.NegativeInfinity)
+                    if (pOperand is not null)
+                    {
+                        l = OnlineTiles(g, p, value, pOperand, b, hkv, row);
+                    }
+                    else if (m > double.NegativeInfinity)
                     {
                         for (long j = 0; j < g.KvLen; j++)
                         {
@@ -64,5 +72,48 @@ public static class AttentionReference
             }
         }
         return (o, lse);
+    }
+
+    // The kernels' loop: per tile of keys, the new running max, the rescale of what came before,
+    // probabilities against the running max, their rounded operands into the P·V sum.
+    private static double OnlineTiles(AttentionGeometry g, double[] logits, Value value, Func<double, double> pOperand, int b, int hkv, double[] row)
+    {
+        double m = double.NegativeInfinity;
+        double l = 0;
+        for (long k0 = 0; k0 < g.KvLen; k0 += FlashEngine.TileK)
+        {
+            long k1 = Math.Min(g.KvLen, k0 + FlashEngine.TileK);
+            double mNew = m;
+            for (long j = k0; j < k1; j++)
+            {
+                mNew = Math.Max(mNew, logits[j]);
+            }
+            if (mNew == double.NegativeInfinity)
+            {
+                continue;
+            }
+            double corr = Math.Exp(m - mNew);
+            l *= corr;
+            for (int c = 0; c < g.HeadDim; c++)
+            {
+                row[c] *= corr;
+            }
+            for (long j = k0; j < k1; j++)
+            {
+                double e = Math.Exp(logits[j] - mNew);
+                if (e == 0)
+                {
+                    continue;
+                }
+                l += e;
+                double op = pOperand(e);
+                for (int c = 0; c < g.HeadDim; c++)
+                {
+                    row[c] += op * value(b, hkv, j, c);
+                }
+            }
+            m = mNew;
+        }
+        return l;
     }
 }
