@@ -92,17 +92,7 @@ public sealed partial class Attention : IOp<Attention.Params>
         var ks = g.KvStrides;
         double scale = p.Scale;
         var (o, lse) = AttentionReference.Run(g,
-            (b, h, hkv, i, j) =>
-            {
-                long qa = qs.Of(b, h, i);
-                long ka = ks.Of(b, hkv, j);
-                double dot = 0;
-                for (int c = 0; c < g.HeadDim; c++)
-                {
-                    dot += q[qa + c] * k[ka + c];
-                }
-                return dot * scale;
-            },
+            (b, h, hkv, i, j) => AttentionReference.Dot(q, qs.Of(b, h, i), k, ks.Of(b, hkv, j), g.HeadDim) * scale,
             (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c]);
         t.Write("o", o);
         if (p.Lse)

@@ -15,6 +15,19 @@ public static class AttentionReference
     /// <summary>V[b, hkv, key, ch] as the reference reads it.</summary>
     public delegate double Value(int b, int hkv, long key, int ch);
 
+    /// <summary>The dot product of <paramref name="n"/> elements of <paramref name="a"/> from <paramref name="aAt"/> and <paramref name="b"/> from <paramref name="bAt"/>.</summary>
+    public static double Dot(double[] a, long aAt, double[] b, long bAt, int n)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        double dot = 0;
+        for (int c = 0; c < n; c++)
+        {
+            dot += a[aAt + c] * b[bAt + c];
+        }
+        return dot;
+    }
+
     /// <summary>Computes o (in q's layout) and the LSE [B, H, Nq]; <paramref name="lseShift"/> is added to finite LSEs.</summary>
     public static (double[] O, double[] Lse) Run(AttentionGeometry g, Logit logit, Value value, Func<int, int, int, long, double>? lseShift = null,
         Func<double, double>? pOperand = null)

@@ -151,28 +151,11 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         var ks = g.KvStrides;
         double QScaleOf(int b, int h, long i) => qScale[(((long)b * g.Heads) + h) * p.QBlocks + (i / p.QRows)];
         var (o, lse) = AttentionReference.Run(g,
-            (b, h, hkv, i, j) =>
-            {
-                long qa = qs.Of(b, h, i);
-                long ka = ks.Of(b, hkv, j);
-                double dot = 0;
-                for (int c = 0; c < g.HeadDim; c++)
-                {
-                    dot += q[qa + c] * k[ka + c];
-                }
-                return dot * QScaleOf(b, h, i) * kScale[(((long)b * g.KvHeads) + hkv) * p.KBlocks + (j / KRows)] * Ln2;
-            },
+            (b, h, hkv, i, j) => AttentionReference.Dot(q, qs.Of(b, h, i), k, ks.Of(b, hkv, j), g.HeadDim)
+                * QScaleOf(b, h, i) * kScale[(((long)b * g.KvHeads) + hkv) * p.KBlocks + (j / KRows)] * Ln2,
             (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c],
             kMean is null ? null : (b, h, hkv, i) =>
-            {
-                long qa = qs.Of(b, h, i);
-                double dot = 0;
-                for (int c = 0; c < g.HeadDim; c++)
-                {
-                    dot += q[qa + c] * kMean[((((long)b * g.KvHeads) + hkv) * g.HeadDim) + c];
-                }
-                return dot * QScaleOf(b, h, i) * Ln2;
-            },
+                AttentionReference.Dot(q, qs.Of(b, h, i), kMean, (((long)b * g.KvHeads) + hkv) * g.HeadDim, g.HeadDim) * QScaleOf(b, h, i) * Ln2,
             p.Pv == SagePv.Fp8
                 ? e => Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3((float)(e * Fp8Max))) / (double)Fp8Max
                 : e => (double)(System.Half)(float)e);

@@ -137,36 +137,44 @@ public class AttentionTests
         Assert.That(rel, Is.LessThan(1e-5), $"max abs {maxAbs:g3}");
     }
 
+    // q, k, v and o on the CPU accelerator, for the shape and dtype checks.
+    private sealed class Qkvo(DType dtype, Shape q, Shape k, Shape v) : IDisposable
+    {
+        public Tensor Q { get; } = Cpu.Allocate(dtype, q, "q");
+        public Tensor K { get; } = Cpu.Allocate(dtype, k, "k");
+        public Tensor V { get; } = Cpu.Allocate(dtype, v, "v");
+        public Tensor O { get; } = Cpu.Allocate(dtype, q, "o");
+
+        public void Dispose()
+        {
+            Q.Dispose();
+            K.Dispose();
+            V.Dispose();
+            O.Dispose();
+        }
+    }
+
     [Test]
     public void MismatchedHeadsNameBothTensors()
     {
-        using var q = Cpu.Allocate(DType.F16, new Shape(1, 3, 16, 64), "q");
-        using var k = Cpu.Allocate(DType.F16, new Shape(1, 2, 16, 64), "k");
-        using var v = Cpu.Allocate(DType.F16, new Shape(1, 2, 16, 64), "v");
-        using var o = Cpu.Allocate(DType.F16, new Shape(1, 3, 16, 64), "o");
-        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(q, k, v, o, HeadLayout.Hnd, AttentionMask.None));
+        using var t = new Qkvo(DType.F16, new Shape(1, 3, 16, 64), new Shape(1, 2, 16, 64), new Shape(1, 2, 16, 64));
+        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(t.Q, t.K, t.V, t.O, HeadLayout.Hnd, AttentionMask.None));
         Assert.That(e!.Message, Does.Contain("'q'").And.Contain("'k'").And.Contain("[1, 3, 16, 64]").And.Contain("[1, 2, 16, 64]"));
     }
 
     [Test]
     public void KAndVOfDifferentShapesAreRejected()
     {
-        using var q = Cpu.Allocate(DType.BF16, new Shape(1, 16, 2, 64), "q");
-        using var k = Cpu.Allocate(DType.BF16, new Shape(1, 16, 2, 64), "k");
-        using var v = Cpu.Allocate(DType.BF16, new Shape(1, 17, 2, 64), "v");
-        using var o = Cpu.Allocate(DType.BF16, new Shape(1, 16, 2, 64), "o");
-        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(q, k, v, o, HeadLayout.Nhd, AttentionMask.Causal));
+        using var t = new Qkvo(DType.BF16, new Shape(1, 16, 2, 64), new Shape(1, 16, 2, 64), new Shape(1, 17, 2, 64));
+        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(t.Q, t.K, t.V, t.O, HeadLayout.Nhd, AttentionMask.Causal));
         Assert.That(e!.Message, Does.Contain("'k'").And.Contain("'v'").And.Contain("[1, 17, 2, 64]"));
     }
 
     [Test]
     public void WrongDTypeIsNamed()
     {
-        using var q = Cpu.Allocate(DType.I8, new Shape(1, 1, 16, 64), "q");
-        using var k = Cpu.Allocate(DType.I8, new Shape(1, 1, 16, 64), "k");
-        using var v = Cpu.Allocate(DType.I8, new Shape(1, 1, 16, 64), "v");
-        using var o = Cpu.Allocate(DType.I8, new Shape(1, 1, 16, 64), "o");
-        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(q, k, v, o, HeadLayout.Hnd, AttentionMask.None));
+        using var t = new Qkvo(DType.I8, new Shape(1, 1, 16, 64), new Shape(1, 1, 16, 64), new Shape(1, 1, 16, 64));
+        var e = Assert.Throws<ArgumentException>(() => Zoetrope.Attention.Flash.Attention.Run(t.Q, t.K, t.V, t.O, HeadLayout.Hnd, AttentionMask.None));
         Assert.That(e!.Message, Does.Contain("i8"));
     }
 
