@@ -23,8 +23,8 @@ ZT_API zt_status zt_attention(zt_stream stream, zt_dtype dtype, int32_t batch, i
 
 /** SageAttention: S = (q_i8 k_i8^T) * q_scale[row block] * k_scale[key block] (base-2 logits: sm_scale * log2(e)
  * is folded into q_scale), exp2 softmax, P·V with fp32 accumulation: pv_mode 0 = f16 P and V (m16n8k16);
- * 1 = e4m3 P * 448 and e4m3 V per channel (v_scale = max|v| / 448 over tokens, v_fp8 written by a pre-pass in a
- * key-permuted transposed layout), V scales applied in the epilogue (m16n8k32 e4m3, sm_89+).
+ * 1 = e4m3 P * 448 and e4m3 V per channel (v_scale = max|v| / 448 over tokens, v_fp8 codes [B, Hkv, Nkv, D] written by
+ * a pre-pass), V scales applied in the epilogue; the e4m3 operands are exact in f16 and run on m16n8k16 (any sm_80+).
  * q_rows: query rows per q scale (16, 32, 64 or 128); k scales per 64 keys. lse adds q . k_mean * sm_scale when
  * k_mean is given (K was smoothed). dtype: v and o, f16 or bf16.
  *

@@ -224,12 +224,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     {
         var g = p.Geometry;
         bool fp8 = p.Pv == SagePv.Fp8;
-        if (fp8 && int.Parse(backend.DeviceArch.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture) < 89)
-        {
-            throw new NotSupportedException($"sage_attention pv=fp8 needs FP8 tensor cores (sm_89+); {backend.DeviceName} is {backend.DeviceArch}: use pv=fp16");
-        }
-        // V^T in e4m3 with keys padded to the 64-key tile.
-        long vCount = (long)g.Batch * g.KvHeads * g.HeadDim * (((g.KvLen + KRows - 1) / KRows) * KRows);
+        // The pre-pass's e4m3 codes, [B, Hkv, Nkv, D].
+        long vCount = g.Kv.ElementCount;
         using var vFp8 = fp8 ? backend.Allocate(DType.U8, new Shape(vCount), "v_fp8") : null;
         using var vScale = fp8 ? backend.Allocate(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.SageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
