@@ -82,7 +82,10 @@ public sealed partial class Attention : IOp<Attention.Params>
     }
 
     /// <summary>The oracle: double logits and softmax over the stored inputs.</summary>
-    public static void Reference(Params p, OpTensors t)
+    public static void Reference(Params p, OpTensors t) => Reference(p, t, null);
+
+    /// <summary>The oracle with keys removed by <paramref name="keep"/> (block-sparse attention).</summary>
+    internal static void Reference(Params p, OpTensors t, AttentionReference.KeyFilter? keep)
     {
         var g = p.Geometry;
         var q = t.Read("q");
@@ -93,7 +96,7 @@ public sealed partial class Attention : IOp<Attention.Params>
         double scale = p.Scale;
         var (o, lse) = AttentionReference.Run(g,
             (b, h, hkv, i, j) => AttentionReference.Dot(q, qs.Of(b, h, i), k, ks.Of(b, hkv, j), g.HeadDim) * scale,
-            (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c]);
+            (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c], keep: keep);
         t.Write("o", o);
         if (p.Lse)
         {

@@ -110,7 +110,10 @@ public readonly record struct AttentionGeometry(int Batch, int Heads, int KvHead
     /// The geometry of run-op inputs q, k, v (attributes layout=hnd|nhd, mask, block_tokens,
     /// window, sinks). Shapes are checked against each other: errors name the tensors and shapes.
     /// </summary>
-    public static AttentionGeometry Of(OpBinding binding)
+    public static AttentionGeometry Of(OpBinding binding) => Of(binding, "v");
+
+    /// <summary>As <see cref="Of(OpBinding)"/>, with the values in input <paramref name="valueName"/> (k itself for ops without v).</summary>
+    public static AttentionGeometry Of(OpBinding binding, string valueName)
     {
         ArgumentNullException.ThrowIfNull(binding);
         var layout = binding.String("layout", "hnd") switch
@@ -120,7 +123,7 @@ public readonly record struct AttentionGeometry(int Batch, int Heads, int KvHead
             var s => throw new ArgumentException($"{binding.Op}: layout={s}; expected hnd or nhd", "layout"),
         };
         var mask = AttentionMask.Parse(binding.String("mask", "none"), binding.Int("block_tokens", 0), binding.Int("window", 0), binding.Int("sinks", 0));
-        return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input("v"), layout, mask);
+        return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input(valueName), layout, mask);
     }
 
     /// <summary>The geometry of q, k, v tensors in <paramref name="layout"/>.</summary>

@@ -28,9 +28,15 @@ public static class AttentionReference
         return dot;
     }
 
-    /// <summary>Computes o (in q's layout) and the LSE [B, H, Nq]; <paramref name="lseShift"/> is added to finite LSEs.</summary>
+    /// <summary>Whether query <paramref name="qi"/> of (b, h) attends to key <paramref name="key"/> besides the mask (block-sparse selection).</summary>
+    public delegate bool KeyFilter(int b, int h, long qi, long key);
+
+    /// <summary>
+    /// Computes o (in q's layout) and the LSE [B, H, Nq]; <paramref name="lseShift"/> is added to
+    /// finite LSEs; <paramref name="keep"/>, when given, removes keys as the mask does.
+    /// </summary>
     public static (double[] O, double[] Lse) Run(AttentionGeometry g, Logit logit, Value value, Func<int, int, int, long, double>? lseShift = null,
-        Func<double, double>? pOperand = null)
+        Func<double, double>? pOperand = null, KeyFilter? keep = null)
     {
         ArgumentNullException.ThrowIfNull(logit);
         ArgumentNullException.ThrowIfNull(value);
@@ -50,7 +56,7 @@ public static class AttentionReference
                     double m = double.NegativeInfinity;
                     for (long j = 0; j < g.KvLen; j++)
                     {
-                        p[j] = g.Mask.Visible(pos, j) ? logit(b, h, hkv, i, j) : double.NegativeInfinity;
+                        p[j] = g.Mask.Visible(pos, j) && (keep is null || keep(b, h, i, j)) ? logit(b, h, hkv, i, j) : double.NegativeInfinity;
                         m = Math.Max(m, p[j]);
                     }
                     double l = 0;

@@ -11,7 +11,9 @@
 //      O = O * rescale + P · V, reading each V element once per tile.
 // At the end O / l (times the op's epilogue scale) is written, and LSE = ln 2 * (m + log2 l).
 // The score and operand rounding are the op's (an IFlashTile struct: TensorPrimitives' operator
-// pattern); the loop, the masking and the softmax are here once.
+// pattern); which key tiles a query tile visits, and an optional f32 term added to the output
+// before rounding, are the schedule's (IFlashKeys: every tile, or a block-sparse LUT); the loop,
+// the masking and the softmax are here once.
 using ILGPU;
 using ILGPU.Algorithms;
 using Zoetrope.Runtime.KernelMath;
@@ -73,6 +75,38 @@ public interface IFlashTile
     float LseShift(in FlashArgs a, int b, int h, int hkv, long qi);
 }
 
+/// <summary>Which key tiles a query tile visits, and what is added to its output (see the file comment).</summary>
+public interface IFlashKeys
+{
+    /// <summary>Key tiles listed for the query tile at <paramref name="q0"/> (tiles past the mask's reach are skipped by the engine).</summary>
+    int Count(in FlashArgs a, int b, int h, long q0);
+
+    /// <summary>The first key of listed tile <paramref name="i"/>: a multiple of TileK, ascending in <paramref name="i"/>.</summary>
+    long Start(in FlashArgs a, int b, int h, long q0, int i);
+
+    /// <summary>1 when <see cref="Residual"/> is added to the output.</summary>
+    int HasResidual { get; }
+
+    /// <summary>An f32 term added to O[b, h, qi, ch] before it is rounded to the output type.</summary>
+    float Residual(in FlashArgs a, int b, int h, long qi, int ch);
+}
+
+/// <summary>Dense attention's schedule: every key tile, nothing added.</summary>
+public readonly struct AllKeys : IFlashKeys
+{
+    /// <inheritdoc />
+    public int HasResidual => 0;
+
+    /// <inheritdoc />
+    public int Count(in FlashArgs a, int b, int h, long q0) => (a.KvLen + FlashEngine.TileK - 1) / FlashEngine.TileK;
+
+    /// <inheritdoc />
+    public long Start(in FlashArgs a, int b, int h, long q0, int i) => (long)i * FlashEngine.TileK;
+
+    /// <inheritdoc />
+    public float Residual(in FlashArgs a, int b, int h, long qi, int ch) => 0f;
+}
+
 /// <summary>The shared flash loop; see the file comment.</summary>
 public static class FlashEngine
 {
@@ -91,9 +125,17 @@ public static class FlashEngine
     /// <summary>Groups to launch: one warp per (batch, head, query tile).</summary>
     public static long Groups(AttentionGeometry g) => (long)g.Batch * g.Heads * ((g.QLen + TileQ - 1) / TileQ);
 
-    /// <summary>The loop. Launch <see cref="Groups"/> groups of <see cref="Lanes"/> threads.</summary>
+    /// <summary>The loop over every key tile. Launch <see cref="Groups"/> groups of <see cref="Lanes"/> threads.</summary>
     public static void Run<TTile, T, TCodec>(in FlashArgs a, TTile tile, ArrayView<T> o, ArrayView<float> lse)
         where TTile : struct, IFlashTile
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T> =>
+        Run<TTile, AllKeys, T, TCodec>(a, tile, default, o, lse);
+
+    /// <summary>The loop over the key tiles <paramref name="keys"/> lists. Launch <see cref="Groups"/> groups of <see cref="Lanes"/> threads.</summary>
+    public static void Run<TTile, TKeys, T, TCodec>(in FlashArgs a, TTile tile, TKeys keys, ArrayView<T> o, ArrayView<float> lse)
+        where TTile : struct, IFlashTile
+        where TKeys : struct, IFlashKeys
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -118,8 +160,14 @@ public static class FlashEngine
         long pos0 = q0 + a.QOffset;
         long pos1 = XMath.Min(q0 + TileQ, a.QLen) - 1 + a.QOffset;
         long kEnd = a.Mask.KeyEnd(pos1, a.KvLen);
-        for (long k0 = 0; k0 < kEnd; k0 += TileK)
+        int tiles = keys.Count(a, b, h, q0);
+        for (int ti = 0; ti < tiles; ti++)
         {
+            long k0 = keys.Start(a, b, h, q0, ti);
+            if (k0 >= kEnd)
+            {
+                break;
+            }
             if (!a.Mask.TileMayBeVisible(pos0, pos1, k0, k0 + TileK, a.KvLen))
             {
                 continue;
@@ -165,6 +213,10 @@ public static class FlashEngine
             {
                 int ch = lane + (j * Lanes);
                 float val = lr > 0f ? acc[(r * MaxChannelsPerLane) + j] * tile.OutScale(a, b, hkv, ch) / lr : 0f;
+                if (keys.HasResidual != 0)
+                {
+                    val += keys.Residual(a, b, h, q0 + r, ch);
+                }
                 o[row + ch] = codec.Store(val);
             }
         }

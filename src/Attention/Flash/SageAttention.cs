@@ -138,7 +138,10 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     }
 
     /// <summary>The emulated oracle: double math over the quantized operands (see the file comment).</summary>
-    public static void Reference(Params p, OpTensors t)
+    public static void Reference(Params p, OpTensors t) => Reference(p, t, null);
+
+    /// <summary>The emulated oracle with keys removed by <paramref name="keep"/> (block-sparse attention).</summary>
+    internal static void Reference(Params p, OpTensors t, AttentionReference.KeyFilter? keep)
     {
         var g = p.Geometry;
         var q = t.Read("q");
@@ -158,7 +161,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
                 AttentionReference.Dot(q, qs.Of(b, h, i), kMean, (((long)b * g.KvHeads) + hkv) * g.HeadDim, g.HeadDim) * QScaleOf(b, h, i) * Ln2,
             p.Pv == SagePv.Fp8
                 ? e => Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3((float)(e * Fp8Max))) / (double)Fp8Max
-                : e => (double)(System.Half)(float)e);
+                : e => (double)(System.Half)(float)e,
+            keep);
         t.Write("o", o);
         if (p.Lse)
         {
@@ -268,6 +272,44 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         where TCodec : struct, IElementCodec<T> =>
         FlashEngine.Run<SageTile<T, TCodec>, T, TCodec>(a, tile, o, lse);
 
+    /// <summary>A <see cref="SageTile{T, TCodec}"/> over a run's tensors, with the fp8 V pre-pass done; owns the pre-pass buffers.</summary>
+    internal sealed class Prepared<T, TCodec> : IDisposable
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        private readonly Tensor _codes;
+        private readonly Tensor _vScale;
+
+        /// <summary>Runs the pre-pass (pv=fp8) and builds the tile; <paramref name="unused"/> stands in for absent optional tensors.</summary>
+        public Prepared(IlgpuBackend backend, Params p, OpTensors t, Tensor unused)
+        {
+            var g = p.Geometry;
+            bool fp8 = p.Pv == SagePv.Fp8;
+            _codes = backend.Allocate(DType.U8, new Shape(fp8 ? Math.Max(1, g.Kv.ElementCount) : 1), "v_fp8");
+            _vScale = backend.Allocate(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
+            if (fp8 && g.KvLen > 0)
+            {
+                var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
+                quant(checked((int)p.ChannelShape.ElementCount), new FlashArgs(g, false), backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
+            }
+            Tile = new SageTile<T, TCodec>(
+                backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
+                backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale),
+                backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);
+        }
+
+        /// <summary>The tile.</summary>
+        public SageTile<T, TCodec> Tile { get; }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            _codes.Dispose();
+            _vScale.Dispose();
+        }
+    }
+
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t)
     {
         public void Visit<T, TCodec>()
@@ -280,24 +322,12 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             {
                 return;
             }
-            var args = new FlashArgs(g, p.Lse);
-            bool fp8 = p.Pv == SagePv.Fp8;
-            using var codes = backend.Allocate(DType.U8, new Shape(fp8 ? g.Kv.ElementCount : 1), "v_fp8");
-            using var vScale = backend.Allocate(DType.F32, new Shape(fp8 ? p.ChannelShape.ElementCount : 1), "v_scale");
             using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
-            if (fp8 && g.KvLen > 0)
-            {
-                var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
-                quant(checked((int)p.ChannelShape.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(codes), backend.View<float>(vScale));
-            }
-            var tile = new SageTile<T, TCodec>(
-                backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
-                backend.View<T>(t["v"]), backend.View<byte>(codes), backend.View<float>(vScale),
-                backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);
+            using var prepared = new Prepared<T, TCodec>(backend, p, t, unused);
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
-            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), args, tile, backend.View<T>(t["o"]), backend.View<float>(p.Lse ? t["lse"] : unused));
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), prepared.Tile, backend.View<T>(t["o"]),
+                backend.View<float>(p.Lse ? t["lse"] : unused));
             backend.Synchronize();
         }
     }

@@ -1,0 +1,45 @@
+using Zoetrope.Attention.Flash;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Sparse;
+
+/// <summary>
+/// block_sparse_attention's cases: dense f32/f16/bf16 and Sage f16/FP8 P·V, random LUTs of
+/// density 0.3..1, 256-row and 128-key blocks, partial last blocks, GQA, NHD, causal and
+/// block-causal masks inside selected blocks. Bench: SLA's setup (B=2, H=16, N=32,760, D=128) at
+/// 90% and 95% sparsity (density 0.1, 0.05), dense bf16 and Sage FP8, and Wan's block-causal stream.
+/// </summary>
+public static class BlockSparseAttentionCases
+{
+    private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
+        new(b, h, hkv, nq, nkv, d, layout, mask);
+
+    private static readonly AttentionGeometry Sla = G(2, 16, 16, 32760, 32760, 128, HeadLayout.Hnd, AttentionMask.None);
+
+    /// <summary>The table.</summary>
+    public static OpCaseTable<BlockSparseAttention.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            new(new(DType.F32, G(1, 2, 2, 200, 330, 64, HeadLayout.Hnd, AttentionMask.None), SparseBlocks.Default, Density: 0.5)),
+            new(new(DType.F16, G(1, 2, 1, 256, 256, 64, HeadLayout.Nhd, AttentionMask.Causal), SparseBlocks.Default, Density: 0.75)),
+            new(new(DType.BF16, G(1, 2, 2, 256, 384, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(96, 2, 1)), new SparseBlocks(256, 128), Density: 0.6)),
+            new(new(DType.F16, G(1, 2, 2, 150, 300, 64, HeadLayout.Hnd, AttentionMask.None), SparseBlocks.Default, SparsePrecision.SageFp16, 32, 0.4)),
+            new(new(DType.BF16, G(1, 2, 2, 128, 256, 64, HeadLayout.Nhd, AttentionMask.Causal), new SparseBlocks(64, 64), SparsePrecision.SageFp8, 16, 0.5)),
+            new(new(DType.F16, G(1, 1, 1, 128, 200, 64, HeadLayout.Hnd, AttentionMask.None), SparseBlocks.Default, Density: 1.0)),
+            .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<BlockSparseAttention.Params>[]
+            {
+                new(new(DType.BF16, Sla, SparseBlocks.Default, Density: d), CaseUse.Bench),
+                new(new(DType.BF16, Sla, SparseBlocks.Default, SparsePrecision.SageFp8, 32, d), CaseUse.Bench),
+            }),
+            new(new(DType.BF16, G(1, 12, 12, 4680, 32760, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), SparseBlocks.Default, Density: 0.1), CaseUse.Bench),
+        ],
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22),
+        // As attention and sage_attention (the same kernels over fewer tiles).
+        Tolerances = ToleranceTable.Rounding
+            .With(DType.F32, new Tolerance(1e-5))
+            .With(DType.F16, new Tolerance(4e-3))
+            .With(DType.BF16, new Tolerance(1.2e-2)),
+    };
+}

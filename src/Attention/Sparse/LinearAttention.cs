@@ -1,0 +1,447 @@
+// linear_attention: O = phi(Q) S / (phi(Q) . z + 1e-5), S = sum_j phi(k_j)^T v_j (D x D), z = sum_j phi(k_j).
+//
+// Non-causal: S and z over every key. Causal block-linear (BlockTokens > 0, Nq == Nkv): a query of
+// block c uses S and z over the keys of blocks 0..c, the block-causal mask of streaming video
+// generation, with O(D^2) state per head however long the sequence (SANA-Video). A carried state
+// (state [B, Hkv, D, D], zsum [B, Hkv, D], f32) is added before the first key and holds the totals
+// after the last, so a scheduler feeds one block per call and keeps the state between calls
+// (LinearAttentionState); the state after k blocks is the non-causal S, z over those k blocks.
+// GQA: S and z are per KV head. ILGPU: LinearEngine's phi / partial / scan, then one thread per
+// output element. CUDA: kernels/attention/linear_attention.cu.
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Zoetrope.Attention.Flash;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Sparse;
+
+/// <summary>Linear attention, non-causal or causal block-linear, with an optional carried state.</summary>
+[Op("linear_attention", Cases = typeof(LinearAttentionCases), Summary = "linear attention: phi relu / elu+1 / softmax, non-causal or causal block-linear with a carried D x D state")]
+public sealed partial class LinearAttention : IOp<LinearAttention.Params>
+{
+    /// <summary>Keys per partial sum when non-causal (parallelism of the partial pass).</summary>
+    public const int SegmentTokens = 256;
+
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of q, k, v and o.</param>
+    /// <param name="Geometry">Extents and layout (mask none: causality is <paramref name="BlockTokens"/>).</param>
+    /// <param name="Phi">The feature map.</param>
+    /// <param name="BlockTokens">0: non-causal; otherwise the block of causal block-linear attention.</param>
+    /// <param name="State">Whether state and zsum are carried in and out.</param>
+    public readonly record struct Params(DType DType, AttentionGeometry Geometry, FeatureMap Phi, int BlockTokens = 0, bool State = false) : IOpParams
+    {
+        /// <summary>Keys per segment of the partial pass: the causal block, or <see cref="SegmentTokens"/>.</summary>
+        public int Segment => BlockTokens > 0 ? BlockTokens : SegmentTokens;
+
+        /// <summary>Shape of state.</summary>
+        public Shape StateShape => new(Geometry.Batch, Geometry.KvHeads, Geometry.HeadDim, Geometry.HeadDim);
+
+        /// <summary>Shape of zsum.</summary>
+        public Shape ZsumShape => new(Geometry.Batch, Geometry.KvHeads, Geometry.HeadDim);
+
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant(
+            $"{DType.Name()} {Geometry.Label} phi={Phi.ToString().ToLowerInvariant()} {(BlockTokens > 0 ? $"causal/{BlockTokens}" : "full")}{(State ? " state" : string.Empty)}");
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var g = p.Geometry;
+        g.Validate();
+        if (!FloatTypes.Supported.Contains(p.DType))
+        {
+            throw new ArgumentException($"linear_attention: q, k and v must be f16, bf16 or f32, got {p.DType.Name()}", nameof(p));
+        }
+        if (g.Mask.Kind != MaskKind.None)
+        {
+            throw new ArgumentException($"linear_attention {g.Label}: the mask must be none; causal block-linear is set by block_tokens", nameof(p));
+        }
+        if (p.BlockTokens < 0 || (p.BlockTokens > 0 && g.QLen != g.KvLen))
+        {
+            throw new ArgumentException($"linear_attention {g.Label}: causal block-linear (block_tokens {p.BlockTokens}) needs Nq == Nkv and a positive block", nameof(p));
+        }
+        var s = new OpSignature()
+            .In("q", p.DType, g.Q, InitSpec.Gaussian(0, 1))
+            .In("k", p.DType, g.Kv, InitSpec.Gaussian(0, 1))
+            .In("v", p.DType, g.Kv, InitSpec.Gaussian(0, 1));
+        if (p.State)
+        {
+            // A state as a previous call leaves it: sums of phi(k) v over some keys, z positive.
+            s.InOut("state", DType.F32, p.StateShape, InitSpec.Gaussian(0, 4))
+             .InOut("zsum", DType.F32, p.ZsumShape, InitSpec.Uniform(20, 40));
+        }
+        return s.Out("o", p.DType, g.Q);
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p)
+    {
+        var g = p.Geometry;
+        double d = g.HeadDim;
+        double flops = (2.0 * g.Batch * g.KvHeads * g.KvLen * d * (d + 1)) + (2.0 * g.Batch * g.Heads * g.QLen * d * (d + 1));
+        return new(flops, ((2.0 * g.Q.ElementCount) + (2.0 * g.Kv.ElementCount)) * p.DType.Size());
+    }
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var g = AttentionGeometry.Of(binding);
+        return new Params(binding.Input("q").DType, g, ParsePhi(binding), (int)binding.Int("block_tokens", 0), binding.Inputs.ContainsKey("state"));
+    }
+
+    /// <summary>The phi attribute (relu, elu1, softmax).</summary>
+    internal static FeatureMap ParsePhi(OpBinding binding) => binding.String("phi", "elu1") switch
+    {
+        "relu" => FeatureMap.Relu,
+        "elu1" => FeatureMap.Elu1,
+        "softmax" => FeatureMap.Softmax,
+        var s => throw new ArgumentException($"{binding.Op}: phi={s}; expected relu, elu1 or softmax", "phi"),
+    };
+
+    /// <summary>The oracle in double, straight from the definition (no prefix sums).</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        int d = g.HeadDim;
+        var pq = LinearEngine.PhiRows(p.Phi, t.Read("q"), g.QStrides, g.Batch, g.Heads, g.QLen, d);
+        var pk = LinearEngine.PhiRows(p.Phi, t.Read("k"), g.KvStrides, g.Batch, g.KvHeads, g.KvLen, d);
+        var v = t.Read("v");
+        var state = p.State ? t.Read("state") : new double[p.StateShape.ElementCount];
+        var zsum = p.State ? t.Read("zsum") : new double[p.ZsumShape.ElementCount];
+        var o = new double[g.Q.ElementCount];
+        int segment = p.BlockTokens > 0 ? p.BlockTokens : Math.Max(1, g.KvLen);
+        for (int b = 0; b < g.Batch; b++)
+        {
+            for (int hkv = 0; hkv < g.KvHeads; hkv++)
+            {
+                long bh = ((long)b * g.KvHeads) + hkv;
+                var s = state.AsSpan((int)(bh * d * d), d * d);
+                var z = zsum.AsSpan((int)(bh * d), d);
+                for (long j0 = 0; j0 < Math.Max(1, g.KvLen); j0 += segment)
+                {
+                    long j1 = Math.Min(g.KvLen, j0 + segment);
+                    for (long j = j0; j < j1; j++)
+                    {
+                        long kAt = ((bh * g.KvLen) + j) * d;
+                        for (int d1 = 0; d1 < d; d1++)
+                        {
+                            z[d1] += pk[kAt + d1];
+                            for (int d2 = 0; d2 < d; d2++)
+                            {
+                                s[(d1 * d) + d2] += pk[kAt + d1] * v[g.KvStrides.Of(b, hkv, j) + d2];
+                            }
+                        }
+                    }
+                    // The queries this state serves: the block's own (causal) or all (non-causal).
+                    long i0 = p.BlockTokens > 0 ? j0 : 0, i1 = p.BlockTokens > 0 ? j1 : g.QLen;
+                    for (int h = hkv * g.Group; h < (hkv + 1) * g.Group; h++)
+                    {
+                        for (long i = i0; i < i1; i++)
+                        {
+                            Apply(pq.AsSpan((int)(((((long)b * g.Heads) + h) * g.QLen + i) * d), d), s, z, o.AsSpan((int)g.QStrides.Of(b, h, i), d));
+                        }
+                    }
+                }
+            }
+        }
+        t.Write("o", o);
+        if (p.State)
+        {
+            t.Write("state", state);
+            t.Write("zsum", zsum);
+        }
+    }
+
+    /// <summary>o = phiQ S / (phiQ . z + eps) for one row.</summary>
+    internal static void Apply(ReadOnlySpan<double> phiQ, ReadOnlySpan<double> s, ReadOnlySpan<double> z, Span<double> o)
+    {
+        int d = phiQ.Length;
+        double den = LinearEngine.Epsilon;
+        for (int d1 = 0; d1 < d; d1++)
+        {
+            den += phiQ[d1] * z[d1];
+        }
+        for (int d2 = 0; d2 < d; d2++)
+        {
+            double num = 0;
+            for (int d1 = 0; d1 < d; d1++)
+            {
+                num += phiQ[d1] * s[(d1 * d) + d2];
+            }
+            o[d2] = num / den;
+        }
+    }
+
+    /// <summary>ILGPU: LinearEngine's passes, then <see cref="OutputKernel{T, TCodec}"/>.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/attention/linear_attention.cu.</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var a = new LinearEngine.Args(g, p.Phi, p.Segment);
+        long work = g.Q.ElementCount + g.Kv.ElementCount + ((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats);
+        using var buffer = backend.Allocate(DType.F32, new Shape(work), "linear_work");
+        ZtNative.LinearAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout, (int)p.Phi, p.BlockTokens > 0 ? 1 : 0,
+            p.Segment, g.Q.ElementCount, g.Kv.ElementCount, p.StateShape.ElementCount, p.ZsumShape.ElementCount, work,
+            Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]),
+            p.State ? Flash.Attention.Flat(t["state"]) : null, p.State ? Flash.Attention.Flat(t["zsum"]) : null, buffer, Flash.Attention.Flat(t["o"]));
+    }
+
+    /// <summary>One thread per (b, h, i, d2): the query's state is segment i / block (causal) or the last (all keys).</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void OutputKernel<T, TCodec>(Index1D idx, LinearEngine.Args a, int causal, ArrayView<float> phiQ, ArrayView<float> prefix, ArrayView<T> o)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        int d = a.HeadDim;
+        int d2 = (int)(idx % d);
+        long row = idx / d;
+        long i = row % a.QLen;
+        long bh = row / a.QLen;
+        int b = (int)(bh / a.Heads);
+        int h = (int)(bh - ((long)b * a.Heads));
+        long bhkv = ((long)b * a.KvHeads) + (h / a.Group);
+        int seg = causal != 0 ? (int)(i / a.SegmentTokens) : a.Segments - 1;
+        long s = ((bhkv * a.Segments) + seg) * a.StateFloats;
+        float num = 0f;
+        float den = LinearEngine.Epsilon;
+        for (int d1 = 0; d1 < d; d1++)
+        {
+            float f = phiQ[(row * d) + d1];
+            num += f * prefix[s + ((long)d1 * (d + 1)) + d2];
+            den += f * prefix[s + ((long)d1 * (d + 1)) + d];
+        }
+        o[a.Q.Of(b, h, i) + d2] = codec.Store(num / den);
+    }
+
+    /// <summary>LinearEngine's phi pass: phi of row <paramref name="row"/> of x ([B, heads, len, D] by <paramref name="st"/>) into contiguous f32.</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void PhiKernel<T, TCodec>(Index1D row, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int phi, ArrayView<float> y)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        long bh = row / len;
+        int n = (int)(row - (bh * len));
+        int b = (int)(bh / heads);
+        int h = (int)(bh - ((long)b * heads));
+        long src = st.Of(b, h, n);
+        long dst = (long)(int)row * d;
+        float max = float.NegativeInfinity;
+        for (int c = 0; c < d; c++)
+        {
+            float v = codec.Load(x[src + c]);
+            max = XMath.Max(max, v);
+            y[dst + c] = phi == (int)FeatureMap.Relu ? XMath.Max(v, 0f) : phi == (int)FeatureMap.Elu1 ? (v > 0f ? v + 1f : XMath.Exp(v)) : v;
+        }
+        if (phi == (int)FeatureMap.Softmax)
+        {
+            float sum = 0f;
+            for (int c = 0; c < d; c++)
+            {
+                float e = XMath.Exp(y[dst + c] - max);
+                y[dst + c] = e;
+                sum += e;
+            }
+            for (int c = 0; c < d; c++)
+            {
+                y[dst + c] /= sum;
+            }
+        }
+    }
+
+    /// <summary>LinearEngine's partial pass: one thread per (b, hkv, segment, d1, col): the segment's sum of phi(k)[d1] * [v, 1][col].</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void PartialKernel<T, TCodec>(Index1D i, LinearEngine.Args a, ArrayView<float> phiK, ArrayView<T> v, ArrayView<float> partial)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        int cols = a.HeadDim + 1;
+        int col = (int)(i % cols);
+        long rest = i / cols;
+        int d1 = (int)(rest % a.HeadDim);
+        rest /= a.HeadDim;
+        int seg = (int)(rest % a.Segments);
+        long bh = rest / a.Segments;
+        int b = (int)(bh / a.KvHeads);
+        int hkv = (int)(bh - ((long)b * a.KvHeads));
+        long j0 = (long)seg * a.SegmentTokens;
+        long j1 = XMath.Min(j0 + a.SegmentTokens, a.KvLen);
+        float sum = 0f;
+        for (long j = j0; j < j1; j++)
+        {
+            float w = col < a.HeadDim ? codec.Load(v[a.Kv.Of(b, hkv, j) + col]) : 1f;
+            sum += phiK[(((bh * a.KvLen) + j) * a.HeadDim) + d1] * w;
+        }
+        partial[i] = sum;
+    }
+
+    /// <summary>LinearEngine's scan pass: one thread per (b, hkv, d1, col): inclusive prefix over segments from the carried state (when <paramref name="hasState"/>), which receives the total.</summary>
+    [IlgpuKernel]
+    public static void ScanKernel(Index1D i, LinearEngine.Args a, ArrayView<float> partial, ArrayView<float> state, ArrayView<float> zsum, int hasState)
+    {
+        int cols = a.HeadDim + 1;
+        int col = (int)(i % cols);
+        long rest = i / cols;
+        int d1 = (int)(rest % a.HeadDim);
+        long bh = rest / a.HeadDim;
+        long stateAt = (((bh * a.HeadDim) + d1) * a.HeadDim) + col;
+        long zAt = (bh * a.HeadDim) + d1;
+        float run = hasState == 0 ? 0f : col < a.HeadDim ? state[stateAt] : zsum[zAt];
+        for (int seg = 0; seg < a.Segments; seg++)
+        {
+            long at = (((((bh * a.Segments) + seg) * a.HeadDim) + d1) * cols) + col;
+            run += partial[at];
+            partial[at] = run;
+        }
+        if (hasState != 0)
+        {
+            if (col < a.HeadDim)
+            {
+                state[stateAt] = run;
+            }
+            else
+            {
+                zsum[zAt] = run;
+            }
+        }
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var g = p.Geometry;
+            var a = new LinearEngine.Args(g, p.Phi, p.Segment);
+            using var prefix = backend.Allocate(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "linear_prefix");
+            using var phiQ = backend.Allocate(DType.F32, new Shape(Math.Max(1, g.Q.ElementCount)), "phi_q");
+            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+            Prefix<T, TCodec>(backend, a, t, prefix, p.State ? t["state"] : null, p.State ? t["zsum"] : null);
+            if (g.Q.ElementCount > 0)
+            {
+                Phi<T, TCodec>(backend, a, t["q"], g.QStrides, g.Heads, g.QLen, phiQ);
+                var output = backend.Kernel(OutputKernel<T, TCodec>, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, int, ArrayView<float>, ArrayView<float>, ArrayView<T>>(OutputKernel<T, TCodec>));
+                output(checked((int)g.Q.ElementCount), a, p.BlockTokens > 0 ? 1 : 0, backend.View<float>(phiQ), backend.View<float>(prefix), backend.View<T>(t["o"]));
+            }
+            backend.Synchronize();
+        }
+    }
+
+    /// <summary>phi of x's rows into <paramref name="y"/>.</summary>
+    internal static void Phi<T, TCodec>(IlgpuBackend backend, LinearEngine.Args a, Tensor x, HeadStrides st, int heads, int len, Tensor y)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        var phi = backend.Kernel(PhiKernel<T, TCodec>, acc =>
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, HeadStrides, int, int, int, int, ArrayView<float>>(PhiKernel<T, TCodec>));
+        phi(checked(a.Batch * heads * len), backend.View<T>(x), st, heads, len, a.HeadDim, a.Phi, backend.View<float>(y));
+    }
+
+    /// <summary>phi(k), the segments' partial sums and their inclusive prefix into <paramref name="prefix"/> (carrying the state when given).</summary>
+    internal static void Prefix<T, TCodec>(IlgpuBackend backend, LinearEngine.Args a, OpTensors t, Tensor prefix, Tensor? state, Tensor? zsum)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        long kvRows = (long)a.Batch * a.KvHeads * a.KvLen;
+        using var phiK = backend.Allocate(DType.F32, new Shape(Math.Max(1, kvRows * a.HeadDim)), "phi_k");
+        using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+        if (kvRows > 0)
+        {
+            Phi<T, TCodec>(backend, a, t["k"], a.Kv, a.KvHeads, a.KvLen, phiK);
+        }
+        var partial = backend.Kernel(PartialKernel<T, TCodec>, acc =>
+            acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, ArrayView<float>, ArrayView<T>, ArrayView<float>>(PartialKernel<T, TCodec>));
+        partial(checked((int)prefix.ElementCount), a, backend.View<float>(phiK), backend.View<T>(t["v"]), backend.View<float>(prefix));
+        var scan = backend.Kernel(ScanKernel, acc =>
+            acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ScanKernel));
+        scan(checked((int)((long)a.Batch * a.KvHeads * a.StateFloats)), a, backend.View<float>(prefix), backend.View<float>(state ?? unused),
+            backend.View<float>(zsum ?? unused), state is null ? 0 : 1);
+        backend.Synchronize();
+    }
+}
+
+/// <summary>
+/// The carried state of causal linear attention for a streaming caller: S [B, Hkv, D, D] and z
+/// [B, Hkv, D] in f32 on one backend, zero at the start; each <see cref="Step"/> attends one
+/// block (or several) and leaves the totals.
+/// </summary>
+public sealed class LinearAttentionState : IDisposable
+{
+    private readonly Backend _backend;
+
+    /// <summary>A zero state for <paramref name="batch"/> x <paramref name="kvHeads"/> heads of <paramref name="headDim"/>.</summary>
+    public LinearAttentionState(Backend backend, int batch, int kvHeads, int headDim, FeatureMap phi)
+    {
+        _backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        Phi = phi;
+        State = backend.Allocate(DType.F32, new Shape(batch, kvHeads, headDim, headDim), "state");
+        Zsum = backend.Allocate(DType.F32, new Shape(batch, kvHeads, headDim), "zsum");
+        Reset();
+    }
+
+    /// <summary>The feature map every step uses.</summary>
+    public FeatureMap Phi { get; }
+
+    /// <summary>S.</summary>
+    public Tensor State { get; }
+
+    /// <summary>z.</summary>
+    public Tensor Zsum { get; }
+
+    /// <summary>Keys absorbed so far.</summary>
+    public long Keys { get; private set; }
+
+    /// <summary>Back to zero.</summary>
+    public void Reset()
+    {
+        State.WriteDoubles(new double[State.ElementCount]);
+        Zsum.WriteDoubles(new double[Zsum.ElementCount]);
+        Keys = 0;
+    }
+
+    /// <summary>
+    /// Attends q (block-linear with <paramref name="blockTokens"/>, or one block when 0) over the
+    /// state plus k, v, writes o, and absorbs k, v into the state.
+    /// </summary>
+    public void Step(Tensor q, Tensor k, Tensor v, Tensor o, HeadLayout layout, int blockTokens = 0)
+    {
+        var g = AttentionGeometry.Of("linear_attention", q, k, v, layout, AttentionMask.None);
+        if (q.Backend != _backend)
+        {
+            throw new ArgumentException($"linear_attention: q '{q.Name}' is on {q.Backend.Kind.Label()}, the state on {_backend.Kind.Label()}", nameof(q));
+        }
+        if (!State.Shape.Equals(new Shape(g.Batch, g.KvHeads, g.HeadDim, g.HeadDim)))
+        {
+            throw new ArgumentException($"linear_attention: state {State.Shape} does not fit k '{k.Name}' {k.Shape}", nameof(k));
+        }
+        LinearAttention.Info.Run(_backend, new LinearAttention.Params(q.DType, g, Phi, blockTokens, State: true),
+            new OpTensors { { "q", q }, { "k", k }, { "v", v }, { "state", State }, { "zsum", Zsum }, { "o", o } });
+        Keys += g.KvLen;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        State.Dispose();
+        Zsum.Dispose();
+    }
+}
