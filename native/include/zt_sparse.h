@@ -86,7 +86,7 @@ ZT_API zt_status zt_linear_attention(zt_stream stream, zt_dtype dtype, int32_t b
 /** SLA: o = block-sparse attention over the LUT + (linear attention of the query block's linear
  * key blocks) W^T + bias, where the linear key blocks are every candidate (variant 0) or the
  * candidates the LUT does not list (variant 1). proj [D, D] (out, in) and bias [D] are f32.
- * work: f32, B*H*Nq*D + B*Hkv*Nkv*D + B*Hkv*(k_blocks+1)*D*(D+1) + B*H*q_blocks*D*(D+1) + 2*B*H*Nq*D.
+ * work: f32, B*H*Nq*D + B*Hkv*Nkv*D + B*Hkv*max(1,k_blocks)*D*(D+1) + B*H*q_blocks*D*(D+1) + 2*B*H*Nq*D.
  *
  * @tensor q in dtype(dtype) shape(q_count)
  * @tensor k in dtype(dtype) shape(kv_count)

@@ -87,6 +87,17 @@ public sealed partial class Attention : IOp<Attention.Params>
     /// <summary>The oracle with keys removed by <paramref name="keep"/> (block-sparse attention).</summary>
     internal static void Reference(Params p, OpTensors t, AttentionReference.KeyFilter? keep)
     {
+        var (o, lse) = ReferenceOutputs(p, t, keep);
+        t.Write("o", o);
+        if (p.Lse)
+        {
+            t.Write("lse", lse);
+        }
+    }
+
+    /// <summary>The oracle's o and LSE in double, before rounding to the output type (SLA adds its linear branch to o).</summary>
+    internal static (double[] O, double[] Lse) ReferenceOutputs(Params p, OpTensors t, AttentionReference.KeyFilter? keep)
+    {
         var g = p.Geometry;
         var q = t.Read("q");
         var k = t.Read("k");
@@ -94,14 +105,9 @@ public sealed partial class Attention : IOp<Attention.Params>
         var qs = g.QStrides;
         var ks = g.KvStrides;
         double scale = p.Scale;
-        var (o, lse) = AttentionReference.Run(g,
+        return AttentionReference.Run(g,
             (b, h, hkv, i, j) => AttentionReference.Dot(q, qs.Of(b, h, i), k, ks.Of(b, hkv, j), g.HeadDim) * scale,
             (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c], keep: keep);
-        t.Write("o", o);
-        if (p.Lse)
-        {
-            t.Write("lse", lse);
-        }
     }
 
     /// <summary>ILGPU: <see cref="FlashEngine"/> with fp32 scores.</summary>

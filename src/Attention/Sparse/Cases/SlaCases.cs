@@ -1,0 +1,43 @@
+using Zoetrope.Attention.Flash;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Sparse;
+
+/// <summary>
+/// sla's cases: both variants, every phi, with and without bias, random LUTs of density 0.25..0.75,
+/// partial blocks, GQA, NHD, causal and block-causal masks (block-aligned, where the linear
+/// branch's block granularity is exact, and not). Bench: SLA's setup (B=2, H=16, N=32,760, D=128)
+/// at 90% and 95% sparsity, both variants.
+/// </summary>
+public static class SlaCases
+{
+    private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
+        new(b, h, hkv, nq, nkv, d, layout, mask);
+
+    private static readonly AttentionGeometry Setup = G(2, 16, 16, 32760, 32760, 128, HeadLayout.Hnd, AttentionMask.None);
+
+    /// <summary>The table.</summary>
+    public static OpCaseTable<Sla.Params> Table { get; } = new()
+    {
+        Cases =
+        [
+            new(new(DType.F32, G(1, 2, 2, 130, 260, 64, HeadLayout.Hnd, AttentionMask.None), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.AllKeys)),
+            new(new(DType.F32, G(1, 2, 1, 128, 192, 64, HeadLayout.Nhd, AttentionMask.None), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.Complement, Density: 0.25)),
+            new(new(DType.F16, G(1, 2, 2, 128, 128, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), FeatureMap.Relu, SlaVariant.Complement, Bias: false, Density: 0.75)),
+            new(new(DType.BF16, G(1, 1, 1, 128, 240, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(128, 2, 1)), SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement)),
+            new(new(DType.F32, G(1, 2, 2, 192, 192, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(96, 0, 0)), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.AllKeys)),
+            .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<Sla.Params>[]
+            {
+                new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.AllKeys, Density: d), CaseUse.Bench),
+                new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement, Density: d), CaseUse.Bench),
+            }),
+        ],
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 25),
+        // The 1e-3 for f32 (the linear branch sums in f32 from prefix differences); f16/bf16: as attention.
+        Tolerances = ToleranceTable.Rounding
+            .With(DType.F32, new Tolerance(1e-3))
+            .With(DType.F16, new Tolerance(4e-3))
+            .With(DType.BF16, new Tolerance(1.2e-2)),
+    };
+}

@@ -1,0 +1,336 @@
+// sla: Sparse-Linear Attention. O = O_sparse + proj_l(O_linear).
+//
+//   O_sparse  block_sparse_attention over the LUT's key blocks (dense precision, the mask applies)
+//   O_linear  per query block qb: phi(q) S_qb / (phi(q) . z_qb + 1e-5), with S_qb, z_qb summed over
+//             the linear key blocks of qb: every candidate block (variant AllKeys, SLA's main form)
+//             or the candidates the LUT does not list (variant Complement, SLA-1: each key is in
+//             exactly one branch). The linear branch works at block granularity: a candidate block
+//             enters whole, keys the mask hides inside it included (exact for no mask and for
+//             block-causal masks whose blocks are multiples of BlockK and BlockQ).
+//   proj_l    o_lin W^T + bias, W [D, D] (out, in), bias [D], f32 (zero-initialised in training)
+// The linear branch is computed first into an f32 residual, which the flash kernel adds to O
+// before rounding (LutKeys), so with W = 0 and no bias sla is block_sparse_attention bit for bit.
+// S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK):
+// each run of candidate blocks is one difference of prefixes, and Complement subtracts each listed
+// block's difference, so the cost per query block is O(runs + selected) states, not O(key blocks).
+// CUDA: kernels/attention/sla.cu (the same passes, then the block-sparse kernel with the residual).
+using ILGPU;
+using ILGPU.Runtime;
+using Zoetrope.Attention.Flash;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
+using Zoetrope.Runtime.Ops;
+
+namespace Zoetrope.Attention.Sparse;
+
+/// <summary>Which keys SLA's linear branch covers.</summary>
+public enum SlaVariant
+{
+    /// <summary>Every candidate key block (SLA).</summary>
+    AllKeys = 0,
+
+    /// <summary>The candidate key blocks the sparse branch does not take (SLA-1).</summary>
+    Complement = 1,
+}
+
+/// <summary>Sparse-Linear Attention.</summary>
+[Op("sla", Cases = typeof(SlaCases), Summary = "Sparse-Linear Attention: block-sparse flash over the LUT + proj(linear attention over all or the complementary blocks)")]
+public sealed partial class Sla : IOp<Sla.Params>
+{
+    /// <summary>Parameters.</summary>
+    /// <param name="DType">Type of q, k, v and o.</param>
+    /// <param name="Geometry">Extents, layout and mask.</param>
+    /// <param name="Blocks">Block sizes of the LUT.</param>
+    /// <param name="Phi">The linear branch's feature map.</param>
+    /// <param name="Variant">The linear branch's keys.</param>
+    /// <param name="Bias">Whether proj_l has a bias.</param>
+    /// <param name="Density">The fraction of key blocks a generated test LUT selects (inputs only).</param>
+    public readonly record struct Params(DType DType, AttentionGeometry Geometry, SparseBlocks Blocks, FeatureMap Phi = FeatureMap.Softmax,
+        SlaVariant Variant = SlaVariant.AllKeys, bool Bias = true, double Density = 0.5) : IOpParams
+    {
+        /// <summary>The sparse branch.</summary>
+        public BlockSparseAttention.Params Sparse => new(DType, Geometry, Blocks, SparsePrecision.Dense, Density: Density);
+
+        /// <inheritdoc />
+        public string Label => FormattableString.Invariant(
+            $"{Sparse.Label} phi={Phi.ToString().ToLowerInvariant()} {(Variant == SlaVariant.AllKeys ? "all" : "complement")}{(Bias ? " bias" : string.Empty)}");
+    }
+
+    /// <summary>Runs SLA on the backend of <paramref name="q"/>; <paramref name="bias"/> may be null.</summary>
+    public static void Run(Tensor q, Tensor k, Tensor v, BlockMap.Result map, Tensor proj, Tensor? bias, Tensor o, HeadLayout layout, AttentionMask mask,
+        SparseBlocks blocks, FeatureMap phi = FeatureMap.Softmax, SlaVariant variant = SlaVariant.AllKeys)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var g = AttentionGeometry.Of("sla", q, k, v, layout, mask);
+        var tensors = new OpTensors { { "q", q }, { "k", k }, { "v", v }, { "lut", map.Lut }, { "counts", map.Counts }, { "proj", proj }, { "o", o } };
+        if (bias is not null)
+        {
+            tensors.Add("bias", bias);
+        }
+        Info.Run(q.Backend, new Params(q.DType, g, blocks, phi, variant, bias is not null), tensors);
+    }
+
+    /// <inheritdoc />
+    public static OpSignature Signature(Params p)
+    {
+        var g = p.Geometry;
+        var s = BlockSparseAttention.Signature(p.Sparse).In("proj", DType.F32, new Shape(g.HeadDim, g.HeadDim), InitSpec.Gaussian(0, 0.1));
+        return p.Bias ? s.In("bias", DType.F32, new Shape(g.HeadDim), InitSpec.Gaussian(0, 0.1)) : s;
+    }
+
+    /// <inheritdoc />
+    public static OpCost Cost(Params p)
+    {
+        var g = p.Geometry;
+        var sparse = BlockSparseAttention.Cost(p.Sparse);
+        double d = g.HeadDim;
+        double linear = (2.0 * g.Batch * g.KvHeads * g.KvLen * d * (d + 1)) + (4.0 * g.Batch * g.Heads * g.QLen * d * d);
+        return new(sparse.Flops + linear, sparse.Bytes);
+    }
+
+    /// <inheritdoc />
+    public static Params Bind(OpBinding binding)
+    {
+        var g = AttentionGeometry.Of(binding);
+        var blocks = new SparseBlocks((int)binding.Int("block_q", 128), (int)binding.Int("block_k", 64));
+        BlockSparseAttention.CheckLut(binding, g, blocks);
+        var variant = binding.String("variant", "all") switch
+        {
+            "all" => SlaVariant.AllKeys,
+            "complement" => SlaVariant.Complement,
+            var s => throw new ArgumentException($"sla: variant={s}; expected all or complement", "variant"),
+        };
+        var proj = binding.Input("proj");
+        if (proj.DType != DType.F32 || !proj.Shape.Equals(new Shape(g.HeadDim, g.HeadDim)))
+        {
+            throw new ArgumentException($"sla: proj '{proj.Name}' is {proj.DType.Name()} {proj.Shape}; expected f32 [{g.HeadDim}, {g.HeadDim}]", "proj");
+        }
+        return new Params(binding.Input("q").DType, g, blocks, LinearAttention.ParsePhi(binding), variant, binding.Inputs.ContainsKey("bias"));
+    }
+
+    /// <summary>The oracle from the definitions: attention's oracle over the LUT plus the projected linear branch summed key by key.</summary>
+    public static void Reference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var blocks = p.Blocks;
+        int d = g.HeadDim, qBlocks = blocks.QBlocks(g), kBlocks = blocks.KBlocks(g);
+        var lut = t.Read("lut");
+        var counts = t.Read("counts");
+        var bitmap = blocks.Bitmap("sla", g, lut, counts);
+        var (o, _) = Flash.Attention.ReferenceOutputs(p.Sparse.Dense, t, BlockSparseAttention.Filter(g, blocks, "sla", lut, counts));
+        var pq = LinearEngine.PhiRows(p.Phi, t.Read("q"), g.QStrides, g.Batch, g.Heads, g.QLen, d);
+        var pk = LinearEngine.PhiRows(p.Phi, t.Read("k"), g.KvStrides, g.Batch, g.KvHeads, g.KvLen, d);
+        var v = t.Read("v");
+        var w = t.Read("proj");
+        var bias = p.Bias ? t.Read("bias") : new double[d];
+        var s = new double[d * d];
+        var z = new double[d];
+        var lin = new double[d];
+        for (int b = 0; b < g.Batch; b++)
+        {
+            for (int h = 0; h < g.Heads; h++)
+            {
+                long bhkv = ((long)b * g.KvHeads) + (h / g.Group);
+                for (int qb = 0; qb < qBlocks; qb++)
+                {
+                    Array.Clear(s);
+                    Array.Clear(z);
+                    long row = ((((long)b * g.Heads) + h) * qBlocks) + qb;
+                    for (int kb = 0; kb < kBlocks; kb++)
+                    {
+                        bool linear = SparseBlocks.Candidate(g.Mask, g.QOffset, g.QLen, g.KvLen, blocks.BlockQ, blocks.BlockK, qb, kb)
+                            && (p.Variant == SlaVariant.AllKeys || !bitmap[(row * kBlocks) + kb]);
+                        for (long j = (long)kb * blocks.BlockK; linear && j < Math.Min(g.KvLen, (long)(kb + 1) * blocks.BlockK); j++)
+                        {
+                            long kAt = ((bhkv * g.KvLen) + j) * d;
+                            for (int d1 = 0; d1 < d; d1++)
+                            {
+                                z[d1] += pk[kAt + d1];
+                                for (int d2 = 0; d2 < d; d2++)
+                                {
+                                    s[(d1 * d) + d2] += pk[kAt + d1] * v[g.KvStrides.Of(b, h / g.Group, j) + d2];
+                                }
+                            }
+                        }
+                    }
+                    for (long i = (long)qb * blocks.BlockQ; i < Math.Min(g.QLen, (long)(qb + 1) * blocks.BlockQ); i++)
+                    {
+                        LinearAttention.Apply(pq.AsSpan((int)(((((long)b * g.Heads) + h) * g.QLen + i) * d), d), s, z, lin);
+                        long at = g.QStrides.Of(b, h, i);
+                        for (int c = 0; c < d; c++)
+                        {
+                            o[at + c] += bias[c] + AttentionReference.Dot(w, (long)c * d, lin, 0, d);
+                        }
+                    }
+                }
+            }
+        }
+        t.Write("o", o);
+    }
+
+    /// <summary>ILGPU: the linear passes into an f32 residual, then block_sparse_attention's kernel adding it.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/attention/sla.cu.</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var blocks = p.Blocks;
+        if (p.DType == DType.F32)
+        {
+            throw new NotSupportedException("sla on the cuda backend takes f16 or bf16 (its tensor-core kernel has no f32 path); use ilgpu-cuda for f32");
+        }
+        using var work = backend.Allocate(DType.F32, new Shape(WorkFloats(p)), "sla_work");
+        ZtNative.Sla(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, (int)p.Phi, (int)p.Variant, g.DefaultScale,
+            g.Q.ElementCount, g.Kv.ElementCount, blocks.LutShape(g).ElementCount, blocks.CountShape(g).ElementCount, (long)g.HeadDim * g.HeadDim, p.Bias ? g.HeadDim : 0,
+            work.ElementCount, Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]),
+            Flash.Attention.Flat(t["counts"]), Flash.Attention.Flat(t["proj"]), p.Bias ? Flash.Attention.Flat(t["bias"]) : null, work, Flash.Attention.Flat(t["o"]));
+    }
+
+    /// <summary>The f32 workspace of the CUDA path (zt_sparse.h's zt_sla).</summary>
+    public static long WorkFloats(Params p)
+    {
+        var g = p.Geometry;
+        long sf = (long)g.HeadDim * (g.HeadDim + 1);
+        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + ((long)g.Batch * g.KvHeads * Math.Max(1, p.Blocks.KBlocks(g)) * sf)
+            + ((long)g.Batch * g.Heads * p.Blocks.QBlocks(g) * sf);
+    }
+
+    /// <summary>The scalars of the SLA passes (blittable).</summary>
+    public readonly struct SlaArgs
+    {
+        /// <summary>Block grid and variant.</summary>
+        public readonly int BlockQ, BlockK, QBlocks, KBlocks, Variant, HasBias;
+
+        /// <summary>The mask.</summary>
+        public readonly AttentionMask Mask;
+
+        /// <summary>From parameters.</summary>
+        public SlaArgs(Params p)
+        {
+            var g = p.Geometry;
+            (BlockQ, BlockK, QBlocks, KBlocks) = (p.Blocks.BlockQ, p.Blocks.BlockK, p.Blocks.QBlocks(g), p.Blocks.KBlocks(g));
+            (Variant, HasBias, Mask) = ((int)p.Variant, p.Bias ? 1 : 0, g.Mask);
+        }
+    }
+
+    /// <summary>One thread per (b, h, query block, d1, col): S_qb and z_qb from the key-block prefix (see the file comment).</summary>
+    [IlgpuKernel]
+    public static void StateKernel(Index1D i, LinearEngine.Args a, SlaArgs s, ArrayView<int> lut, ArrayView<int> counts, ArrayView<float> prefix, ArrayView<float> states)
+    {
+        long sf = a.StateFloats;
+        long e = i % sf;
+        long row = i / sf;
+        int qb = (int)(row % s.QBlocks);
+        long bh = row / s.QBlocks;
+        int b = (int)(bh / a.Heads);
+        int h = (int)(bh - ((long)b * a.Heads));
+        long at = ((((long)b * a.KvHeads) + (h / a.Group)) * a.Segments * sf) + e;
+        long qOffset = (long)a.KvLen - a.QLen;
+        float sum = 0f;
+        int start = -1;
+        for (int kb = 0; kb <= s.KBlocks; kb++)
+        {
+            bool cand = kb < s.KBlocks && SparseBlocks.Candidate(s.Mask, qOffset, a.QLen, a.KvLen, s.BlockQ, s.BlockK, qb, kb);
+            if (cand && start < 0)
+            {
+                start = kb;
+            }
+            else if (!cand && start >= 0)
+            {
+                sum += prefix[at + ((kb - 1) * sf)] - (start > 0 ? prefix[at + ((start - 1) * sf)] : 0f);
+                start = -1;
+            }
+        }
+        int n = s.Variant == (int)SlaVariant.Complement ? counts[row] : 0;
+        for (int j = 0; j < n; j++)
+        {
+            int kb = lut[(row * s.KBlocks) + j];
+            if (SparseBlocks.Candidate(s.Mask, qOffset, a.QLen, a.KvLen, s.BlockQ, s.BlockK, qb, kb))
+            {
+                sum -= prefix[at + (kb * sf)] - (kb > 0 ? prefix[at + ((kb - 1) * sf)] : 0f);
+            }
+        }
+        states[i] = sum;
+    }
+
+    /// <summary>One thread per (b, h, i, d2): o_lin of the query's block state into [B, H, Nq, D].</summary>
+    [IlgpuKernel]
+    public static void LinearKernel(Index1D idx, LinearEngine.Args a, SlaArgs s, ArrayView<float> phiQ, ArrayView<float> states, ArrayView<float> lin)
+    {
+        int d = a.HeadDim;
+        int d2 = (int)(idx % d);
+        long row = idx / d;
+        long i = row % a.QLen;
+        long bh = row / a.QLen;
+        long st = ((bh * s.QBlocks) + (i / s.BlockQ)) * a.StateFloats;
+        float num = 0f;
+        float den = LinearEngine.Epsilon;
+        for (int d1 = 0; d1 < d; d1++)
+        {
+            float f = phiQ[(row * d) + d1];
+            num += f * states[st + ((long)d1 * (d + 1)) + d2];
+            den += f * states[st + ((long)d1 * (d + 1)) + d];
+        }
+        lin[idx] = num / den;
+    }
+
+    /// <summary>One thread per (b, h, i, c): residual (q's layout) = o_lin W^T + bias.</summary>
+    [IlgpuKernel]
+    public static void ProjKernel(Index1D idx, LinearEngine.Args a, SlaArgs s, ArrayView<float> lin, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> residual)
+    {
+        int d = a.HeadDim;
+        int c = (int)(idx % d);
+        long row = idx / d;
+        long i = row % a.QLen;
+        long bh = row / a.QLen;
+        int b = (int)(bh / a.Heads);
+        int h = (int)(bh - ((long)b * a.Heads));
+        float sum = s.HasBias != 0 ? bias[c] : 0f;
+        for (int d2 = 0; d2 < d; d2++)
+        {
+            sum += w[((long)c * d) + d2] * lin[(row * d) + d2];
+        }
+        residual[a.Q.Of(b, h, i) + c] = sum;
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var g = p.Geometry;
+            if (g.Q.ElementCount == 0)
+            {
+                return;
+            }
+            var a = new LinearEngine.Args(g, p.Phi, p.Blocks.BlockK);
+            var s = new SlaArgs(p);
+            long rows = (long)g.Batch * g.Heads * s.QBlocks;
+            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+            using var prefix = backend.Allocate(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "sla_prefix");
+            using var states = backend.Allocate(DType.F32, new Shape(rows * a.StateFloats), "sla_states");
+            using var phiQ = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "phi_q");
+            using var lin = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "o_linear");
+            using var residual = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "residual");
+            LinearAttention.Prefix<T, TCodec>(backend, a, t, prefix, null, null);
+            LinearAttention.Phi<T, TCodec>(backend, a, t["q"], g.QStrides, g.Heads, g.QLen, phiQ);
+            var state = backend.Kernel(StateKernel, acc =>
+                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(StateKernel));
+            state(checked((int)states.ElementCount), a, s, backend.View<int>(t["lut"]), backend.View<int>(t["counts"]), backend.View<float>(prefix), backend.View<float>(states));
+            var linear = backend.Kernel(LinearKernel, acc =>
+                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernel));
+            linear(checked((int)g.Q.ElementCount), a, s, backend.View<float>(phiQ), backend.View<float>(states), backend.View<float>(lin));
+            var proj = backend.Kernel(ProjKernel, acc =>
+                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ProjKernel));
+            proj(checked((int)g.Q.ElementCount), a, s, backend.View<float>(lin), backend.View<float>(t["proj"]), backend.View<float>(p.Bias ? t["bias"] : unused),
+                backend.View<float>(residual));
+            BlockSparseAttention.Launch(backend, p.Sparse, t, LutKeys.Of(backend, g, p.Blocks, t, residual, unused), unused);
+        }
+    }
+}
