@@ -1,34 +1,11 @@
 // attention.cu: dense flash attention, f16/bf16 on sm_80+ tensor cores (flash_kernel.cuh with
 // raw-copy traits). The ILGPU twin and the oracle: src/Attention/Flash/Attention.cs.
-#include "attention/flash_kernel.cuh"
+#include "attention/flash_traits.cuh"
 #include "zt_attention.h"
 
 namespace {
 
 using namespace zt::flash;
-
-template <typename T>
-struct DenseTraits {
-    using QK = T;
-    using VS = T;
-    using Out = T;
-    static constexpr bool kInt8 = false;
-    const T* q;
-    const T* k;
-    const T* v;
-    T* o;
-    float* lse;
-    float scale_log2;
-
-    template <int D>
-    __device__ __forceinline__ void stage_v(char* smem, int pitch, const Problem& p, int b, int hkv, int64_t k0) const {
-        stage_rows<T, D>(smem, pitch, v, p.kv, b, hkv, k0, kBlockN, p.kv_len);
-    }
-    __device__ __forceinline__ float score_factor(const Problem&, int, int, int, int64_t, int64_t) const { return scale_log2; }
-    __device__ __forceinline__ float p_operand(float pe) const { return pe; }
-    __device__ __forceinline__ float out_scale(const Problem&, int, int, int) const { return 1.f; }
-    __device__ __forceinline__ float lse_shift(const Problem&, int, int, int, int64_t) const { return 0.f; }
-};
 
 struct Launch {
     cudaStream_t stream;

@@ -11,6 +11,8 @@
 //             P: C fragments re-packed as A fragments (no shared-memory round trip)
 //             O = O * rescale + P V   m16n8k16, V fragments by ldmatrix.x2.trans
 //   epilogue  O / l (x the per-channel scale), LSE = ln 2 (m + log2 l) + shift
+// Which key tiles a CTA visits, and an optional f32 residual added to O before rounding, are a
+// Keys schedule: AllTiles (every tile the mask may show) or LutTiles (a block map's LUT, SLA).
 // Fragment layouts: kernels/gemm/mma_sm80.cuh.
 #pragma once
 
@@ -47,8 +49,49 @@ __device__ __forceinline__ void stage_rows(char* smem, int pitch, const QK* base
     }
 }
 
-template <typename Tr, int D>
-__global__ void __launch_bounds__(kThreads) flash_kernel(Problem p, Tr tr) {
+// Every key tile the mask may show.
+struct AllTiles {
+    static constexpr bool kResidual = false;
+    const float* residual = nullptr;
+    __device__ __forceinline__ void begin(const Problem&, int, int, int64_t) {}
+    __device__ __forceinline__ int64_t next(const Problem& p, int64_t k0, int64_t pos0, int64_t pos1, int64_t k_end) {
+        while (k0 < k_end && !p.mask.tile_may_be_visible(pos0, pos1, k0, k0 + kBlockN, p.kv_len)) k0 += kBlockN;
+        return k0;
+    }
+};
+
+// The key tiles of the blocks a LUT lists for the CTA's query block (ascending), in key blocks of
+// block_k (a multiple of kBlockN); the CTA's rows never straddle query blocks (block_q % kBlockM == 0).
+template <bool Residual>
+struct LutTiles {
+    static constexpr bool kResidual = Residual;
+    const int32_t* lut;
+    const int32_t* counts;
+    const float* residual;
+    int q_blocks, k_blocks, block_q, block_k;
+    const int32_t* row_lut;
+    int tiles, idx;
+
+    __device__ __forceinline__ void begin(const Problem& p, int b, int h, int64_t m0) {
+        int64_t row = ((int64_t)b * p.heads + h) * q_blocks + m0 / block_q;
+        row_lut = lut + row * k_blocks;
+        tiles = counts[row] * (block_k / kBlockN);
+        idx = 0;
+    }
+    __device__ __forceinline__ int64_t next(const Problem& p, int64_t k_from, int64_t pos0, int64_t pos1, int64_t k_end) {
+        const int per = block_k / kBlockN;
+        for (; idx < tiles; ++idx) {
+            int64_t k0 = (int64_t)row_lut[idx / per] * block_k + (int64_t)(idx % per) * kBlockN;
+            if (k0 < k_from) continue;
+            if (k0 >= k_end) break;
+            if (p.mask.tile_may_be_visible(pos0, pos1, k0, k0 + kBlockN, p.kv_len)) return k0;
+        }
+        return k_end;
+    }
+};
+
+template <typename Tr, int D, typename Keys>
+__global__ void __launch_bounds__(kThreads) flash_kernel(Problem p, Tr tr, Keys keys) {
     using QK = typename Tr::QK;
     using VS = typename Tr::VS;
     using Sm = FlashSmem<Tr, D>;
@@ -67,10 +110,8 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(Problem p, Tr tr) {
     const int64_t last = (m0 + kBlockM < p.q_len ? m0 + kBlockM : p.q_len) - 1;
     const int64_t pos1 = last + p.q_offset;
     const int64_t k_end = p.mask.key_end(pos1, p.kv_len);
-    auto next_tile = [&](int64_t k0) {
-        while (k0 < k_end && !p.mask.tile_may_be_visible(pos0, pos1, k0, k0 + kBlockN, p.kv_len)) k0 += kBlockN;
-        return k0;
-    };
+    keys.begin(p, b, h, m0);
+    auto next_tile = [&](int64_t k0) { return keys.next(p, k0, pos0, pos1, k_end); };
     auto load_kv = [&](int stage, int64_t k0) {
         stage_rows<QK, D>(ks + stage * Sm::kKBytes, Sm::kQkPitch, tr.k, p.kv, b, hkv, k0, kBlockN, p.kv_len);
         tr.template stage_v<D>(vs + stage * Sm::kVBytes, Sm::kVPitch, p, b, hkv, k0);
@@ -195,7 +236,9 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(Problem p, Tr tr) {
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
                 int col = n * 8 + 2 * t + e;
-                out[col] = zt::elem<typename Tr::Out>::store(o[n][i * 2 + e] * tr.out_scale(p, b, hkv, col) * inv);
+                float val = o[n][i * 2 + e] * tr.out_scale(p, b, hkv, col) * inv;
+                if constexpr (Keys::kResidual) val += keys.residual[p.q.of(b, h, row) + col];
+                out[col] = zt::elem<typename Tr::Out>::store(val);
             }
         if (p.write_lse && t == 0) {
             tr.lse[((int64_t)b * p.heads + h) * p.q_len + row] =
@@ -216,13 +259,13 @@ inline Problem make_problem(int batch, int heads, int kv_heads, int q_len, int k
     return p;
 }
 
-template <typename Tr, int D>
-zt_status launch_flash(const Problem& p, const Tr& tr, cudaStream_t stream, const char* name) {
+template <typename Tr, int D, typename Keys = AllTiles>
+zt_status launch_flash(const Problem& p, const Tr& tr, cudaStream_t stream, const char* name, const Keys& keys = Keys{}) {
     constexpr int bytes = FlashSmem<Tr, D>::kBytes;
-    cudaError_t e = cudaFuncSetAttribute(flash_kernel<Tr, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaError_t e = cudaFuncSetAttribute(flash_kernel<Tr, D, Keys>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     if (e != cudaSuccess) return zt::fail(ZT_ERROR_CUDA, cudaGetErrorString(e));
     dim3 grid((unsigned)((p.q_len + kBlockM - 1) / kBlockM), (unsigned)p.heads, (unsigned)p.batch);
-    flash_kernel<Tr, D><<<grid, kThreads, bytes, stream>>>(p, tr);
+    flash_kernel<Tr, D, Keys><<<grid, kThreads, bytes, stream>>>(p, tr, keys);
     return zt::check_launch(name);
 }
 

@@ -1,0 +1,41 @@
+// block_sparse.cuh: what the block-sparse flash kernels share (block_sparse_attention.cu, sla.cu):
+// the LutTiles schedule from the C ABI's pointers, the launch over head dims, the argument checks.
+#pragma once
+
+#include "attention/flash_traits.cuh"
+
+namespace zt::flash {
+
+template <bool Residual>
+inline LutTiles<Residual> make_lut(const Problem& p, const void* lut, const void* counts, const float* residual, int block_q, int block_k) {
+    LutTiles<Residual> keys{};
+    keys.lut = static_cast<const int32_t*>(lut);
+    keys.counts = static_cast<const int32_t*>(counts);
+    keys.residual = residual;
+    keys.q_blocks = (p.q_len + block_q - 1) / block_q;
+    keys.k_blocks = (p.kv_len + block_k - 1) / block_k;
+    keys.block_q = block_q;
+    keys.block_k = block_k;
+    return keys;
+}
+
+template <typename Tr, typename Keys>
+zt_status launch_sparse(const Problem& p, const Tr& tr, const Keys& keys, cudaStream_t stream, const char* name) {
+    return p.head_dim == 64 ? launch_flash<Tr, 64, Keys>(p, tr, stream, name, keys) : launch_flash<Tr, 128, Keys>(p, tr, stream, name, keys);
+}
+
+// The flash checks plus the block grid: block_q a multiple of the CTA's rows, block_k of the key
+// tile (so a CTA reads one LUT row and a listed block is whole tiles), LUT and counts sized to it.
+inline zt_status check_sparse(const char* name, int batch, int heads, int kv_heads, int q_len, int kv_len, int head_dim, int layout, int mask_kind,
+                              int block_tokens, int block_q, int block_k, int64_t lut_count, int64_t counts_count) {
+    zt_status st = check_problem(name, batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens);
+    if (st != ZT_OK) return st;
+    if (block_q <= 0 || block_q % kBlockM != 0 || block_k <= 0 || block_k % kBlockN != 0)
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "block-sparse attention: block_q and block_k must be positive multiples of 64");
+    int64_t q_blocks = (q_len + block_q - 1) / block_q, k_blocks = (kv_len + block_k - 1) / block_k;
+    if (counts_count != (int64_t)batch * heads * q_blocks || lut_count != counts_count * k_blocks)
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "block-sparse attention: lut must be [B, H, q_blocks, k_blocks] and counts [B, H, q_blocks]");
+    return ZT_OK;
+}
+
+}  // namespace zt::flash
