@@ -19,12 +19,7 @@ __global__ void linear_output(Args a, int causal, const float* __restrict__ phi_
     int seg = causal ? (int)(i / a.segment_tokens) : a.segments - 1;
     const float* s = prefix + (bhkv * a.segments + seg) * a.state_floats();
     const float* f = phi_q + row * d;
-    float num = 0.f, den = kEps;
-    for (int d1 = 0; d1 < d; ++d1) {
-        num += f[d1] * s[(int64_t)d1 * (d + 1) + d2];
-        den += f[d1] * s[(int64_t)d1 * (d + 1) + d];
-    }
-    o[a.q.of(b, h, i) + d2] = zt::elem<T>::store(num / den);
+    o[a.q.of(b, h, i) + d2] = zt::elem<T>::store(attend(f, s, d, d2));
 }
 
 struct Launch {

@@ -96,6 +96,16 @@ __global__ void scan(Args a, float* __restrict__ prefix, float* __restrict__ sta
     }
 }
 
+// Column d2 of phi(q) S / (phi(q) . z + eps) for one phi(q) row and one D x (D + 1) state (z in column D).
+__device__ __forceinline__ float attend(const float* f, const float* s, int d, int d2) {
+    float num = 0.f, den = kEps;
+    for (int d1 = 0; d1 < d; ++d1) {
+        num += f[d1] * s[(int64_t)d1 * (d + 1) + d2];
+        den += f[d1] * s[(int64_t)d1 * (d + 1) + d];
+    }
+    return num / den;
+}
+
 inline unsigned blocks_for(int64_t n) { return (unsigned)((n + 255) / 256); }
 
 // phi(k), the partials and their prefix into `prefix` ([B, Hkv, segments, D, D + 1]); phi_k is scratch [B, Hkv, Nkv, D].

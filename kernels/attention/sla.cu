@@ -64,12 +64,7 @@ __global__ void sla_linear(Args a, Grid g, const float* __restrict__ phi_q, cons
     int64_t row = idx / d, i = row % a.q_len, bh = row / a.q_len;
     const float* s = states + (bh * g.q_blocks + i / g.block_q) * a.state_floats();
     const float* f = phi_q + row * d;
-    float num = 0.f, den = zt::linear::kEps;
-    for (int d1 = 0; d1 < d; ++d1) {
-        num += f[d1] * s[(int64_t)d1 * (d + 1) + d2];
-        den += f[d1] * s[(int64_t)d1 * (d + 1) + d];
-    }
-    lin[idx] = num / den;
+    lin[idx] = zt::linear::attend(f, s, d, d2);
 }
 
 __global__ void sla_proj(Args a, const float* __restrict__ lin, const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ residual) {

@@ -87,12 +87,28 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
         public string Label => FormattableString.Invariant($"{DType.Name()} {Geometry.Label} {Blocks.Label} {Selection.Label}");
     }
 
-    /// <summary>A block map: the LUT, the counts and the achieved sparsity.</summary>
-    /// <param name="Lut">[B, H, query blocks, key blocks] int32.</param>
-    /// <param name="Counts">[B, H, query blocks] int32.</param>
-    /// <param name="Sparsity">1 - selected / candidate block pairs.</param>
-    public sealed record Result(Tensor Lut, Tensor Counts, double Sparsity) : IDisposable
+    /// <summary>A block map: the LUT, the counts and (read back on first use) the achieved sparsity.</summary>
+    public sealed class Result : IDisposable
     {
+        private readonly AttentionGeometry _geometry;
+        private readonly SparseBlocks _blocks;
+        private double? _sparsity;
+
+        /// <summary>Over tensors the result owns.</summary>
+        public Result(Tensor lut, Tensor counts, AttentionGeometry geometry, SparseBlocks blocks)
+        {
+            (Lut, Counts, _geometry, _blocks) = (lut, counts, geometry, blocks);
+        }
+
+        /// <summary>[B, H, query blocks, key blocks] int32.</summary>
+        public Tensor Lut { get; }
+
+        /// <summary>[B, H, query blocks] int32.</summary>
+        public Tensor Counts { get; }
+
+        /// <summary>1 - selected / candidate block pairs; the first read copies the counts to the host (a device sync), so a streaming caller pays it only when it asks.</summary>
+        public double Sparsity => _sparsity ??= _blocks.Sparsity(_geometry, Counts.ToDoubles());
+
         /// <inheritdoc />
         public void Dispose()
         {
@@ -109,7 +125,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
         var lut = q.Backend.Allocate(DType.I32, blocks.LutShape(g), "lut");
         var counts = q.Backend.Allocate(DType.I32, blocks.CountShape(g), "counts");
         Info.Run(q.Backend, p, new OpTensors { { "q", q }, { "k", k }, { "lut", lut }, { "counts", counts } });
-        return new Result(lut, counts, blocks.Sparsity(g, counts.ToDoubles()));
+        return new Result(lut, counts, g, blocks);
     }
 
     /// <inheritdoc />

@@ -214,15 +214,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         long bhkv = ((long)b * a.KvHeads) + (h / a.Group);
         int seg = causal != 0 ? (int)(i / a.SegmentTokens) : a.Segments - 1;
         long s = ((bhkv * a.Segments) + seg) * a.StateFloats;
-        float num = 0f;
-        float den = LinearEngine.Epsilon;
-        for (int d1 = 0; d1 < d; d1++)
-        {
-            float f = phiQ[(row * d) + d1];
-            num += f * prefix[s + ((long)d1 * (d + 1)) + d2];
-            den += f * prefix[s + ((long)d1 * (d + 1)) + d];
-        }
-        o[a.Q.Of(b, h, i) + d2] = codec.Store(num / den);
+        o[a.Q.Of(b, h, i) + d2] = codec.Store(LinearEngine.Attend(phiQ, row * d, prefix, s, d, d2));
     }
 
     /// <summary>LinearEngine's phi pass: phi of row <paramref name="row"/> of x ([B, heads, len, D] by <paramref name="st"/>) into contiguous f32.</summary>
@@ -356,7 +348,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         phi(checked(a.Batch * heads * len), backend.View<T>(x), st, heads, len, a.HeadDim, a.Phi, backend.View<float>(y));
     }
 
-    /// <summary>phi(k), the segments' partial sums and their inclusive prefix into <paramref name="prefix"/> (carrying the state when given).</summary>
+    /// <summary>phi(k), the segments' partial sums and their inclusive prefix into <paramref name="prefix"/> (carrying the state when given); queued, not synchronized.</summary>
     internal static void Prefix<T, TCodec>(IlgpuBackend backend, LinearEngine.Args a, OpTensors t, Tensor prefix, Tensor? state, Tensor? zsum)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
@@ -375,7 +367,6 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
             acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ScanKernel));
         scan(checked((int)((long)a.Batch * a.KvHeads * a.StateFloats)), a, backend.View<float>(prefix), backend.View<float>(state ?? unused),
             backend.View<float>(zsum ?? unused), state is null ? 0 : 1);
-        backend.Synchronize();
     }
 }
 

@@ -9,6 +9,7 @@
 //           carried state when there is one, which then receives the total
 // State per (b, hkv) is S [D, D] and z [D] (the D + 1 columns above). What reads the prefix (the
 // output of linear_attention, the per-query-block states of sla) is the op's.
+using ILGPU;
 using Zoetrope.Attention.Flash;
 
 namespace Zoetrope.Attention.Sparse;
@@ -101,5 +102,23 @@ public static class LinearEngine
 
         /// <summary>Floats of one (b, hkv)'s prefix: segments x D x (D + 1).</summary>
         public long StateFloats => (long)HeadDim * (HeadDim + 1);
+    }
+
+    /// <summary>
+    /// Column <paramref name="d2"/> of phi(q) S / (phi(q) . z + eps) for the phi(q) row at
+    /// <paramref name="qAt"/> and the D x (D + 1) state at <paramref name="stateAt"/> (z in column D):
+    /// the last step of linear_attention and of sla's linear branch, in their kernels.
+    /// </summary>
+    public static float Attend(ArrayView<float> phiQ, long qAt, ArrayView<float> state, long stateAt, int d, int d2)
+    {
+        float num = 0f;
+        float den = Epsilon;
+        for (int d1 = 0; d1 < d; d1++)
+        {
+            float f = phiQ[qAt + d1];
+            num += f * state[stateAt + ((long)d1 * (d + 1)) + d2];
+            den += f * state[stateAt + ((long)d1 * (d + 1)) + d];
+        }
+        return num / den;
     }
 }

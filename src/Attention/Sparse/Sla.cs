@@ -268,15 +268,7 @@ public sealed partial class Sla : IOp<Sla.Params>
         long i = row % a.QLen;
         long bh = row / a.QLen;
         long st = ((bh * s.QBlocks) + (i / s.BlockQ)) * a.StateFloats;
-        float num = 0f;
-        float den = LinearEngine.Epsilon;
-        for (int d1 = 0; d1 < d; d1++)
-        {
-            float f = phiQ[(row * d) + d1];
-            num += f * states[st + ((long)d1 * (d + 1)) + d2];
-            den += f * states[st + ((long)d1 * (d + 1)) + d];
-        }
-        lin[idx] = num / den;
+        lin[idx] = LinearEngine.Attend(phiQ, row * d, states, st, d, d2);
     }
 
     /// <summary>One thread per (b, h, i, c): residual (q's layout) = o_lin W^T + bias.</summary>
