@@ -8,6 +8,9 @@ namespace Zoetrope.Runtime;
 /// </summary>
 public abstract class Backend : IDisposable
 {
+    private long _liveBytes;
+    private long _peakBytes;
+
     /// <summary>Which implementation ops use on this backend.</summary>
     public abstract BackendKind Kind { get; }
 
@@ -19,6 +22,24 @@ public abstract class Backend : IDisposable
 
     /// <summary>True for process-wide instances from <see cref="Backends.Get(BackendKind)"/>; disposing them does nothing.</summary>
     public bool IsShared { get; internal set; }
+
+    /// <summary>Bytes of device (or host, for <c>reference</c>) memory held by live tensors of this backend.</summary>
+    public long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    /// <summary>The most <see cref="LiveBytes"/> has been since creation or the last <see cref="ResetPeakBytes"/>.</summary>
+    public long PeakBytes => Interlocked.Read(ref _peakBytes);
+
+    /// <summary>Restarts <see cref="PeakBytes"/> from the current <see cref="LiveBytes"/>.</summary>
+    public void ResetPeakBytes() => Interlocked.Exchange(ref _peakBytes, LiveBytes);
+
+    internal void TrackAllocation(long bytes)
+    {
+        long live = Interlocked.Add(ref _liveBytes, bytes);
+        long peak;
+        while (live > (peak = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, live, peak) != peak)
+        {
+        }
+    }
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed { get; private set; }
@@ -39,6 +60,12 @@ public abstract class Backend : IDisposable
 
     /// <summary>Copies bytes from <paramref name="src"/> at <paramref name="byteOffset"/> to the host.</summary>
     protected internal abstract void Download(TensorStorage src, long byteOffset, Span<byte> dst);
+
+    /// <summary>
+    /// Copies <paramref name="byteLength"/> bytes between two storages of this backend without a
+    /// trip through the host (queued on the backend's stream; the KV cache writes use it).
+    /// </summary>
+    protected internal abstract void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength);
 
     /// <summary>Sets <paramref name="byteLength"/> bytes from <paramref name="byteOffset"/> to <paramref name="value"/> (used to poison outputs).</summary>
     protected internal abstract void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value);

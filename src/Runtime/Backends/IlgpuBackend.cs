@@ -153,6 +153,16 @@ public class IlgpuBackend : Backend
     }
 
     /// <inheritdoc />
+    protected internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
+    {
+        if (byteLength == 0)
+        {
+            return;
+        }
+        Own(src).Buffer.View.SubView(srcOffset, byteLength).CopyTo(Stream, Own(dst).Buffer.View.SubView(dstOffset, byteLength));
+    }
+
+    /// <inheritdoc />
     protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
         if (byteLength == 0)

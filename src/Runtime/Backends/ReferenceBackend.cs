@@ -32,6 +32,19 @@ public sealed unsafe class ReferenceBackend : Backend
         Host(src).Bytes(byteOffset, dst.Length).CopyTo(dst);
 
     /// <inheritdoc />
+    protected internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
+    {
+        var from = Host(src);
+        var to = Writable(dst);
+        for (long done = 0; done < byteLength;)
+        {
+            int chunk = (int)Math.Min(byteLength - done, 1 << 30);
+            from.Bytes(srcOffset + done, chunk).CopyTo(to.Bytes(dstOffset + done, chunk));
+            done += chunk;
+        }
+    }
+
+    /// <inheritdoc />
     protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
         var host = Writable(dst);

@@ -264,11 +264,22 @@ public sealed class Tensor : IDisposable
         Backend.Upload(Storage, first, covering);
     }
 
-    /// <summary>Copies <paramref name="source"/> (same dtype and shape, any backend, any strides) into this tensor.</summary>
+    /// <summary>
+    /// Copies <paramref name="source"/> (same dtype and shape, any backend, any strides) into this
+    /// tensor: on the device, queued on its stream, when both are contiguous on one backend;
+    /// through the host otherwise.
+    /// </summary>
     public void CopyFrom(Tensor source)
     {
         ArgumentNullException.ThrowIfNull(source);
         Expect(source.DType, source.Shape);
+        if (ReferenceEquals(source.Backend, Backend) && IsContiguous && source.IsContiguous)
+        {
+            Storage.ThrowIfDisposed();
+            source.Storage.ThrowIfDisposed();
+            Backend.CopyWithin(source.Storage, source.ByteOffset, Storage, ByteOffset, ByteCount);
+            return;
+        }
         CopyFrom(source.ToBytes());
     }
 

@@ -11,6 +11,7 @@ public abstract class TensorStorage : IDisposable
     {
         Backend = backend;
         ByteLength = byteLength;
+        backend.TrackAllocation(byteLength);
     }
 
     /// <summary>The backend whose device holds these bytes.</summary>
@@ -37,6 +38,7 @@ public abstract class TensorStorage : IDisposable
             return;
         }
         IsDisposed = true;
+        Backend.TrackAllocation(-ByteLength);
         Free();
         GC.SuppressFinalize(this);
     }
