@@ -1,0 +1,2 @@
+global using Zoetrope.Runtime;
+global using Zoetrope.Attention.Flash;

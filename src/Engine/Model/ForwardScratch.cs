@@ -1,0 +1,144 @@
+// ForwardScratch: every activation buffer of one forward over N = frames * T tokens, allocated
+// once per token count and reused by every block, step and layer (a stream allocates nothing
+// after its first block). Views give the same bytes the shapes each op wants: [1, N, dim] for the
+// modulation ops, [N, dim] for the linears, [1, N, H, D] (NHD) for RoPE and attention.
+namespace Zoetrope.Engine;
+
+/// <summary>Reusable activations for one forward shape.</summary>
+public sealed class ForwardScratch : IDisposable
+{
+    private readonly List<Tensor> _owned = [];
+    private Tensor _x;
+    private Tensor _xNext;
+
+    /// <summary>Allocates the buffers for <paramref name="frames"/> latent frames.</summary>
+    public ForwardScratch(Backend backend, DiTConfig c, DType dtype, int frames)
+    {
+        Frames = frames;
+        Tokens = (long)frames * c.FrameTokens;
+        long n = Tokens, d = c.Dim;
+        Tensor A(DType t, Shape shape, string name)
+        {
+            var x = backend.Allocate(t, shape, name);
+            _owned.Add(x);
+            return x;
+        }
+        var tokens = new Shape(1, n, d);
+        var heads = new Shape(1, n, c.Heads, c.HeadDim);
+        var rows = new Shape(n, d);
+        _x = A(dtype, tokens, "x");
+        _xNext = A(dtype, tokens, "x_next");
+        H = A(dtype, tokens, "h");
+        HRows = H.Reshape(rows);
+        Q = A(dtype, rows, "q");
+        K = A(dtype, rows, "k");
+        QNorm = A(dtype, heads, "q_norm");
+        KNorm = A(dtype, heads, "k_norm");
+        QNormRows = QNorm.Reshape(rows);
+        KNormRows = KNorm.Reshape(rows);
+        QRot = A(dtype, heads, "q_rope");
+        KRot = A(dtype, heads, "k_rope");
+        V = A(dtype, heads, "v");
+        VRows = V.Reshape(rows);
+        O = A(dtype, heads, "o");
+        ORows = O.Reshape(rows);
+        Y = A(dtype, rows, "y");
+        YTokens = Y.Reshape(tokens);
+        Ffn = A(dtype, new Shape(n, c.FfnDim), "ffn");
+        E0 = A(DType.F32, new Shape(1, frames, 6, d), "e0");
+        HeadE0 = A(DType.F32, new Shape(1, frames, 6, d), "head_e0");
+        Patches = A(dtype, new Shape(n, c.PatchFeatures), "patches");
+        HeadOut = A(dtype, new Shape(n, c.PatchFeatures), "head_out");
+    }
+
+    /// <summary>Latent frames.</summary>
+    public int Frames { get; }
+
+    /// <summary>Tokens N.</summary>
+    public long Tokens { get; }
+
+    /// <summary>The residual stream [1, N, dim].</summary>
+    public Tensor X => _x;
+
+    /// <summary>The residual stream as rows [N, dim].</summary>
+    public Tensor XRows => _x.Reshape(new Shape(Tokens, _x.Shape[2]));
+
+    /// <summary>Where the next residual update writes [1, N, dim].</summary>
+    public Tensor XNext => _xNext;
+
+    /// <summary>Modulated norm output [1, N, dim].</summary>
+    public Tensor H { get; }
+
+    /// <summary><see cref="H"/> as [N, dim].</summary>
+    public Tensor HRows { get; }
+
+    /// <summary>Query projection [N, dim].</summary>
+    public Tensor Q { get; }
+
+    /// <summary>Key projection [N, dim].</summary>
+    public Tensor K { get; }
+
+    /// <summary>Normed query [1, N, H, D].</summary>
+    public Tensor QNorm { get; }
+
+    /// <summary>Normed key [1, N, H, D].</summary>
+    public Tensor KNorm { get; }
+
+    /// <summary><see cref="QNorm"/> as [N, dim].</summary>
+    public Tensor QNormRows { get; }
+
+    /// <summary><see cref="KNorm"/> as [N, dim].</summary>
+    public Tensor KNormRows { get; }
+
+    /// <summary>Rotated query [1, N, H, D].</summary>
+    public Tensor QRot { get; }
+
+    /// <summary>Rotated key [1, N, H, D].</summary>
+    public Tensor KRot { get; }
+
+    /// <summary>Value [1, N, H, D].</summary>
+    public Tensor V { get; }
+
+    /// <summary><see cref="V"/> as [N, dim].</summary>
+    public Tensor VRows { get; }
+
+    /// <summary>Attention output [1, N, H, D].</summary>
+    public Tensor O { get; }
+
+    /// <summary><see cref="O"/> as [N, dim].</summary>
+    public Tensor ORows { get; }
+
+    /// <summary>A branch output [N, dim].</summary>
+    public Tensor Y { get; }
+
+    /// <summary><see cref="Y"/> as [1, N, dim].</summary>
+    public Tensor YTokens { get; }
+
+    /// <summary>FFN hidden [N, ffn].</summary>
+    public Tensor Ffn { get; }
+
+    /// <summary>Per-frame modulation e0 [1, F, 6, dim] f32.</summary>
+    public Tensor E0 { get; }
+
+    /// <summary>The head's per-frame (shift, scale) in vectors 0 and 1 of [1, F, 6, dim] f32.</summary>
+    public Tensor HeadE0 { get; }
+
+    /// <summary>Patch rows [N, C*4].</summary>
+    public Tensor Patches { get; }
+
+    /// <summary>Head output [N, C*4].</summary>
+    public Tensor HeadOut { get; }
+
+    /// <summary>Makes the last residual update the current stream.</summary>
+    public void Swap() => (_x, _xNext) = (_xNext, _x);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var t in _owned)
+        {
+            t.Dispose();
+        }
+        _owned.Clear();
+    }
+}

@@ -1,0 +1,82 @@
+// TimestepEmbedding: Wan's timestep path, e = Linear(SiLU(Linear(sinusoid(t)))) and
+// e0 = Linear(SiLU(e)) split into six modulation vectors. It depends on t alone, and a stream
+// uses a handful of distinct timesteps (4 steps + the clean t = 0), so each t is computed once,
+// on the host in double, and kept: no per-block cost, and the same values on every backend.
+namespace Zoetrope.Engine;
+
+/// <summary>Per-timestep modulation vectors e [dim] and e0 [6, dim] (f32), memoised by t.</summary>
+public sealed class TimestepEmbedding
+{
+    private readonly DiTConfig _c;
+    private readonly double[] _w0, _b0, _w2, _b2, _wp, _bp;
+    private readonly Dictionary<double, (float[] E, float[] E0)> _memo = [];
+    private readonly object _gate = new();
+
+    /// <summary>Reads the time_embedding and time_projection parameters.</summary>
+    public TimestepEmbedding(WanWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        _c = weights.Config;
+        _w0 = weights["time_embedding.0.weight"].ToDoubles();
+        _b0 = weights["time_embedding.0.bias"].ToDoubles();
+        _w2 = weights["time_embedding.2.weight"].ToDoubles();
+        _b2 = weights["time_embedding.2.bias"].ToDoubles();
+        _wp = weights["time_projection.1.weight"].ToDoubles();
+        _bp = weights["time_projection.1.bias"].ToDoubles();
+    }
+
+    /// <summary>e [dim] and e0 [6 * dim] for timestep <paramref name="t"/> in [0, 1000].</summary>
+    public (float[] E, float[] E0) Of(double t)
+    {
+        lock (_gate)
+        {
+            if (!_memo.TryGetValue(t, out var v))
+            {
+                v = Compute(t);
+                _memo[t] = v;
+            }
+            return v;
+        }
+    }
+
+    /// <summary>The sinusoid of Wan: cos then sin of t * 10000^(-i/half), i &lt; half.</summary>
+    public static double[] Sinusoid(int dim, double t)
+    {
+        int half = dim / 2;
+        var s = new double[dim];
+        for (int i = 0; i < half; i++)
+        {
+            double a = t * Math.Pow(10000, -(double)i / half);
+            s[i] = Math.Cos(a);
+            s[half + i] = Math.Sin(a);
+        }
+        return s;
+    }
+
+    private (float[] E, float[] E0) Compute(double t)
+    {
+        int d = _c.Dim;
+        var h = Affine(_w0, _b0, Sinusoid(_c.FreqDim, t), d);
+        var e = Affine(_w2, _b2, Silu(h), d);
+        var e0 = Affine(_wp, _bp, Silu(e), 6 * d);
+        return (e.Select(x => (float)x).ToArray(), e0.Select(x => (float)x).ToArray());
+    }
+
+    private static double[] Silu(double[] x) => x.Select(v => v / (1 + Math.Exp(-v))).ToArray();
+
+    private static double[] Affine(double[] w, double[] b, double[] x, int outFeatures)
+    {
+        int k = x.Length;
+        var y = new double[outFeatures];
+        for (int n = 0; n < outFeatures; n++)
+        {
+            double acc = b[n];
+            for (int i = 0; i < k; i++)
+            {
+                acc += w[((long)n * k) + i] * x[i];
+            }
+            y[n] = acc;
+        }
+        return y;
+    }
+}

@@ -1,0 +1,175 @@
+// WanWeights: a DiT's parameters on the host, by checkpoint key. Three ways in: seeded random
+// values for any preset (benchmarks, tests), a Wan / Self-Forcing safetensors checkpoint (bf16,
+// f16 or f32; a nesting prefix such as `model.` found from the anchor key), or tensors the caller
+// already holds. Every key is checked against WanWeightNames before anything runs: missing,
+// unexpected and mis-shaped keys are reported together, by name.
+using Zoetrope.Runtime.IO;
+
+namespace Zoetrope.Engine;
+
+/// <summary>A Wan DiT's parameters (host tensors, f32/f16/bf16), keyed by checkpoint name.</summary>
+public sealed class WanWeights : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _tensors;
+
+    private WanWeights(DiTConfig config, Dictionary<string, Tensor> tensors)
+    {
+        Config = config;
+        _tensors = tensors;
+    }
+
+    /// <summary>The model these weights fit.</summary>
+    public DiTConfig Config { get; }
+
+    /// <summary>The parameter <paramref name="name"/>.</summary>
+    public Tensor this[string name] => _tensors.TryGetValue(name, out var t)
+        ? t
+        : throw new KeyNotFoundException($"weights of '{Config.Name}': no parameter '{name}'");
+
+    /// <summary>Keys, in checkpoint order.</summary>
+    public IEnumerable<string> Names => WanWeightNames.Expected(Config).Select(e => e.Name);
+
+    /// <summary>
+    /// Seeded random weights: linear weights ~ N(0, 1/fan_in), biases ~ N(0, 0.02), norm weights
+    /// ~ N(1, 0.1), modulation ~ N(0, 0.1). Each tensor has its own stream (seed, key), so the values
+    /// do not depend on the order or the thread that draws them.
+    /// </summary>
+    public static WanWeights Random(DiTConfig config, ulong seed = 1, DType dtype = DType.F32)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var expected = WanWeightNames.Expected(config);
+        var tensors = new Tensor[expected.Count];
+        Parallel.For(0, expected.Count, i =>
+        {
+            var (name, shape) = expected[i];
+            var values = new double[shape.ElementCount];
+            var rng = new GaussianNoise(seed ^ Hash(name));
+            var (mean, std) = InitOf(name, shape);
+            for (long j = 0; j < values.LongLength; j++)
+            {
+                values[j] = mean + (std * rng.Next());
+            }
+            tensors[i] = Tensor.FromDoubles(values, dtype, shape, name);
+        });
+        return new WanWeights(config, expected.Select((e, i) => (e.Name, tensors[i])).ToDictionary(p => p.Name, p => p.Item2));
+    }
+
+    /// <summary>
+    /// Loads <paramref name="path"/> for <paramref name="config"/>: every expected key must be
+    /// there (after the nesting prefix), with its shape and a float dtype, and nothing else.
+    /// </summary>
+    /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys, all named.</exception>
+    /// <exception cref="ZoetropeFormatException">The file is not valid safetensors (names the byte offset).</exception>
+    public static WanWeights Load(string path, DiTConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        using var file = SafeTensorsFile.Open(path);
+        string prefix = FindPrefix(file);
+        var expected = WanWeightNames.Expected(config);
+        var wanted = expected.ToDictionary(e => e.Name, e => e.Shape);
+        var missing = new List<string>();
+        var misshaped = new List<string>();
+        var unexpected = file.Names.Where(n => !n.StartsWith(prefix, StringComparison.Ordinal) || !wanted.ContainsKey(n[prefix.Length..])).ToList();
+        foreach (var (name, shape) in expected)
+        {
+            string key = prefix + name;
+            if (!file.Contains(key))
+            {
+                missing.Add(key);
+                continue;
+            }
+            var e = file.Entry(key);
+            if (e.Shape != shape)
+            {
+                misshaped.Add($"{key} (expected {shape}, got {e.Shape})");
+            }
+            else if (e.DType is not (DType.F32 or DType.F16 or DType.BF16))
+            {
+                misshaped.Add($"{key} (expected dtype f32, f16 or bf16, got {e.DTypeName})");
+            }
+        }
+        if (missing.Count + unexpected.Count + misshaped.Count > 0)
+        {
+            throw new ZoetropeWeightsException(path, config.Name, missing, unexpected, misshaped);
+        }
+        return new WanWeights(config, expected.ToDictionary(e => e.Name, e => file.Load(prefix + e.Name)));
+    }
+
+    /// <summary>Wraps tensors the caller holds (checked like a file; the weights own them afterwards).</summary>
+    /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys.</exception>
+    public static WanWeights FromTensors(DiTConfig config, IReadOnlyDictionary<string, Tensor> tensors, string label = "tensors")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var expected = WanWeightNames.Expected(config);
+        var missing = expected.Where(e => !tensors.ContainsKey(e.Name)).Select(e => e.Name).ToList();
+        var unexpected = tensors.Keys.Where(k => expected.All(e => e.Name != k)).ToList();
+        var misshaped = expected.Where(e => tensors.TryGetValue(e.Name, out var t) && (t.Shape != e.Shape || !t.DType.IsFloat()))
+            .Select(e => $"{e.Name} (expected {e.Shape}, got {tensors[e.Name].DType.Name()}{tensors[e.Name].Shape})").ToList();
+        if (missing.Count + unexpected.Count + misshaped.Count > 0)
+        {
+            throw new ZoetropeWeightsException(label, config.Name, missing, unexpected, misshaped);
+        }
+        return new WanWeights(config, new Dictionary<string, Tensor>(tensors));
+    }
+
+    /// <summary>Writes the weights as safetensors, every key under <paramref name="prefix"/>.</summary>
+    public void Save(string path, string prefix = "")
+    {
+        SafeTensorsWriter.Write(path, Names.Select(n => new KeyValuePair<string, Tensor>(prefix + n, _tensors[n])),
+            new Dictionary<string, string> { ["model"] = Config.Name, ["writer"] = "zoetrope" });
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var t in _tensors.Values)
+        {
+            t.Dispose();
+        }
+        _tensors.Clear();
+    }
+
+    private static string FindPrefix(SafeTensorsFile file)
+    {
+        var anchors = file.Names.Where(n => n.EndsWith(WanWeightNames.Anchor, StringComparison.Ordinal)).ToList();
+        if (anchors.Count == 0)
+        {
+            return string.Empty; // everything will be reported missing, by name
+        }
+        // The shortest prefix wins: a checkpoint holding both `model.` and `generator_ema.model.`
+        // copies is loaded from the outermost one, and the other copy is reported as unexpected.
+        var anchor = anchors.OrderBy(a => a.Length).ThenBy(a => a, StringComparer.Ordinal).First();
+        return anchor[..^WanWeightNames.Anchor.Length];
+    }
+
+    private static (double Mean, double Std) InitOf(string name, Shape shape)
+    {
+        if (name.EndsWith("modulation", StringComparison.Ordinal))
+        {
+            return (0, 0.1);
+        }
+        if (name.Contains(".norm", StringComparison.Ordinal) && name.EndsWith(".weight", StringComparison.Ordinal))
+        {
+            return (1, 0.1);
+        }
+        if (name.EndsWith(".bias", StringComparison.Ordinal))
+        {
+            return (0, 0.02);
+        }
+        long fanIn = shape.ElementCount / shape[0];
+        return (0, 1.0 / Math.Sqrt(fanIn));
+    }
+
+    private static ulong Hash(string s)
+    {
+        ulong h = 14695981039346656037UL; // FNV-1a
+        foreach (char ch in s)
+        {
+            h = (h ^ ch) * 1099511628211UL;
+        }
+        return h;
+    }
+}
