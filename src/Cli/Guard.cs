@@ -19,7 +19,7 @@ public static class Guard
         {
             return action();
         }
-        catch (Exception e) when (e is ZoetropeDeviceException or ZoetropeFormatException or ArgumentException
+        catch (Exception e) when (e is ZoetropeDeviceException or ZoetropeFormatException or Zoetrope.Engine.ZoetropeWeightsException or Zoetrope.Engine.ZoetropeStreamException or ArgumentException
             or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or IOException)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });

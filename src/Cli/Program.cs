@@ -23,6 +23,7 @@ public static class Program
             CheckCommand.Create(),
             RunOpCommand.Create(),
             PtxCommand.Create(),
+            StreamCommand.Create(),
         };
         return Guard.Run(() => root.Parse(args).Invoke());
     }

@@ -1,0 +1,61 @@
+using BenchmarkDotNet.Attributes;
+using Zoetrope.Engine;
+using Zoetrope.Quant;
+using Zoetrope.Runtime;
+
+namespace Zoetrope.Bench.Suites;
+
+/// <summary>
+/// One streaming block (4 steps + the clean re-run, longlive preset, seeded random weights) of
+/// the model ZOETROPE_BENCH_MODEL (default tiny; wan-1.3b on GPUs) on ZOETROPE_BENCH_BACKEND, per
+/// kernel variant. FPS = 12 video frames / the block's time. The cache is warm (past the window)
+/// before measuring, so every measured block evicts.
+/// </summary>
+public class StreamBenchmark
+{
+    private WanWeights _weights = null!;
+    private WanModel _model = null!;
+    private StreamingSession _session = null!;
+
+    /// <summary>Attention and linear path.</summary>
+    [Params("dense-bf16", "dense-w8a8", "sla-w8a8")]
+    public string Variant { get; set; } = "dense-bf16";
+
+    /// <summary>Builds the model and fills the cache.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var backend = Backends.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "reference");
+        var config = DiTConfig.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_MODEL") ?? "tiny");
+        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
+        var options = new ModelOptions
+        {
+            Activations = gpu ? DType.BF16 : DType.F32,
+            Attention = Variant.StartsWith("sla", StringComparison.Ordinal) ? AttentionMode.Sla : AttentionMode.Dense,
+            Linear = Variant.EndsWith("w8a8", StringComparison.Ordinal) ? LinearPath.Int8 : LinearPath.Bf16,
+        };
+        _weights = WanWeights.Random(config, 1);
+        _model = new WanModel(backend, _weights, options);
+        var text = Tensor.FromDoubles(new double[(long)config.TextTokens * config.TextDim], DType.F32, new Shape(config.TextTokens, config.TextDim), "text");
+        _session = new StreamingSession(_model, text, StreamOptions.LongLive);
+        text.Dispose();
+        int warm = (StreamOptions.LongLive.SinkFrames + StreamOptions.LongLive.WindowFrames) / StreamOptions.LongLive.BlockFrames;
+        for (int i = 0; i < warm; i++)
+        {
+            _session.GenerateBlock();
+        }
+    }
+
+    /// <summary>One block, synchronized.</summary>
+    [Benchmark]
+    public LatentBlock Block() => _session.GenerateBlock();
+
+    /// <summary>Frees everything.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _session.Dispose();
+        _model.Dispose();
+        _weights.Dispose();
+    }
+}

@@ -1,0 +1,61 @@
+using NUnit.Framework;
+using Zoetrope.Engine;
+using Zoetrope.Runtime;
+
+namespace Zoetrope.Tests.Engine;
+
+/// <summary>Shared pieces of the engine tests: the tiny model's seeded weights, prompts, comparisons.</summary>
+internal static class EngineTestKit
+{
+    private static readonly Lazy<WanWeights> TinyWeights = new(() => WanWeights.Random(DiTConfig.Tiny, seed: 7));
+
+    /// <summary>
+    /// A smaller member of the tiny family for ILGPU's CPU accelerator, whose tiled kernels pay a
+    /// barrier per thread per tile: one layer, one 64-wide head, 4x4 latents (4 tokens a frame).
+    /// </summary>
+    public static DiTConfig Micro { get; } = DiTConfig.Tiny with
+    {
+        Name = "micro", Dim = 64, Heads = 1, Layers = 1, FfnDim = 128, LatentHeight = 4, LatentWidth = 4, TextTokens = 8, TextDim = 32,
+    };
+
+    private static readonly Lazy<WanWeights> MicroWeights = new(() => WanWeights.Random(Micro, seed: 7));
+
+    /// <summary>The config the engine tests use on <paramref name="backend"/>: tiny on reference, micro on ilgpu-cpu.</summary>
+    public static DiTConfig ConfigFor(string backend) => backend == "reference" ? DiTConfig.Tiny : Micro;
+
+    /// <summary>Seeded random weights for <paramref name="backend"/>'s config (shared; do not dispose).</summary>
+    public static WanWeights WeightsFor(string backend) => backend == "reference" ? TinyWeights.Value : MicroWeights.Value;
+
+    /// <summary>The CPU backends every engine test runs on.</summary>
+    public static IEnumerable<string> CpuBackends => ["reference", "ilgpu-cpu"];
+
+    /// <summary>The test model of <paramref name="backend"/> (see <see cref="ConfigFor"/>) in f32.</summary>
+    public static WanModel Model(string backend, ModelOptions? options = null) =>
+        new(Backends.Get(backend), WeightsFor(backend), options ?? new ModelOptions { Activations = DType.F32 });
+
+    /// <summary>A seeded prompt embedding [tokens, TextDim] on the host.</summary>
+    public static Tensor Text(DiTConfig c, int seed, int tokens = 6)
+    {
+        var rng = new GaussianNoise((ulong)seed);
+        var values = new double[tokens * c.TextDim];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = rng.Next();
+        }
+        return Tensor.FromDoubles(values, DType.F32, new Shape(tokens, c.TextDim), $"text{seed}");
+    }
+
+    /// <summary>Relative L2 distance of <paramref name="actual"/> from <paramref name="expected"/>.</summary>
+    public static double RelL2(float[] expected, float[] actual)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length));
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.That(float.IsFinite(actual[i]), $"element {i} is {actual[i]}");
+            num += (expected[i] - (double)actual[i]) * (expected[i] - (double)actual[i]);
+            den += (double)expected[i] * expected[i];
+        }
+        return Math.Sqrt(num / Math.Max(den, 1e-30));
+    }
+}
