@@ -3,7 +3,9 @@
 #   1. unpacks the CLI that bench/device/pack.sh made (.pack/zoe-linux-x64.tar.xz),
 #   2. builds libzoetrope_native.so with CMake (CUTLASS from .cutlass/ when it is there),
 #   3. runs `zoe info`, then `zoe check` on ilgpu-cuda and cuda,
-#   4. writes every output into the results folder given as the first argument.
+#   4. streams wan-1.3b (random weights, longlive, 3-frame blocks, 4 steps) on cuda for
+#      dense/bf16, dense/W8A8 and SLA/W8A8 (FPS, first block, prompt switch, per-op, memory),
+#   5. writes every output into the results folder given as the first argument.
 # Usage: bench/device/run.sh RESULTS_DIR     Exit code: that of the check (0 = all passed).
 set -uo pipefail
 results=${1:?usage: bench/device/run.sh RESULTS_DIR}
@@ -35,4 +37,10 @@ backends=ilgpu-cuda
 check_rc=$?
 tail -n 40 "$results/check.txt"
 [ $build_rc -ne 0 ] && echo "native build failed: see $results/build.txt" && exit 1
+for variant in "dense bf16" "dense w8a8" "sla w8a8"; do
+  set -- $variant
+  "$zoe" stream --model wan-1.3b --backend cuda --preset longlive --blocks 12 --switch-at 8 \
+    --attention "$1" --linear "$2" > "$results/stream-$1-$2.txt" 2>&1
+  grep -E "first block|p50|FPS|switch|KV pool|peak" "$results/stream-$1-$2.txt" | sed "s/^/[$1+$2] /"
+done
 exit $check_rc

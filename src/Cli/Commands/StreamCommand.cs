@@ -96,7 +96,8 @@ public static class StreamCommand
             {
                 using var second = LoadText(a.SwitchText, config, 2);
                 double ms = session.SwitchPrompt(second);
-                AnsiConsole.MarkupLine($"  prompt switch: recache of {session.Cache.Frames.Count} frames in {ms:0.0} ms");
+                int kept = stream.KeepSinksOnSwitch ? (int)Math.Min(stream.SinkFrames, session.FramesGenerated) : 0;
+                AnsiConsole.MarkupLine($"  prompt switch: {session.Cache.Frames.Count - kept} cached frames re-run at t = 0 ({kept} sink frames kept) in {ms:0.0} ms");
             }
             var block = session.GenerateBlock();
             if (a.Out is not null)

@@ -75,6 +75,13 @@ public sealed class KvCache : IDisposable
     /// <summary>Bytes of the K/V pools (and the rotation scratch), all layers.</summary>
     public long Bytes => (_k.Sum(t => t.ByteCount) * 2) + (_kRead?.ByteCount ?? 0);
 
+    /// <summary>Bytes of K and V for <paramref name="frames"/> cached frames over all layers of <paramref name="c"/> (no allocation).</summary>
+    public static long PoolBytes(DiTConfig c, int frames, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return 2L * c.Layers * frames * c.FrameTokens * c.Dim * dtype.Size();
+    }
+
     /// <summary>The absolute frame in each slot (-1 when empty).</summary>
     public IReadOnlyList<long> FrameAt => _frameAt;
 

@@ -52,6 +52,19 @@ public sealed class ModelPartsTests
         Assert.Throws<ArgumentException>(() => DiTConfig.Get("wan-7b"));
     }
 
+    [Test]
+    public void Wan13BKvPoolSizes()
+    {
+        // REFERENCE.md: 274 MiB per latent frame in bf16, 3.2 GiB for a 12-frame window.
+        var c = DiTConfig.Wan1_3B;
+        double perFrame = KvCache.PoolBytes(c, 1, DType.BF16) / 1048576.0;
+        double window = KvCache.PoolBytes(c, 12, DType.BF16) / 1073741824.0;
+        double longlive = KvCache.PoolBytes(c, 15, DType.BF16) / 1073741824.0;
+        TestContext.Out.WriteLine($"wan-1.3b bf16: {perFrame:0.0} MiB/frame, W=12 {window:0.00} GiB, longlive sink 3 + W 12 {longlive:0.00} GiB");
+        Assert.That(perFrame, Is.EqualTo(274).Within(1));
+        Assert.That(window, Is.LessThan(3.3));
+    }
+
     private static float[] OneForward(ModelOptions options, string backend = "reference")
     {
         using var model = EngineTestKit.Model(backend, options);
