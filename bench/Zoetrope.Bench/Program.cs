@@ -1,8 +1,14 @@
 // Zoetrope's BenchmarkDotNet suites. Every suite reads the ops' own case tables (no second list
-// of shapes): `dotnet run -c Release --project bench/Zoetrope.Bench -- --filter '*'`.
-// ZOETROPE_BENCH_BACKEND picks the backend (default ilgpu-cpu), ZOETROPE_BENCH_USE=check|bench
-// picks the case rows (default check: CPU-sized). --job short gives a CI-sized smoke run.
+// of shapes) through BenchSuites, the table `zoe bench` uses: `dotnet run -c Release --project
+// bench/Zoetrope.Bench -- --filter '*'`. ZOETROPE_BENCH_BACKEND picks the backend (default
+// ilgpu-cpu), ZOETROPE_BENCH_USE=check|bench picks the case rows (default check: CPU-sized).
+// Runs in-process (no child build: works from a self-contained publish with no SDK), with
+// TFLOP/s and GB/s columns from the ops' cost models; `--job short` is the CI-sized smoke run.
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Zoetrope.Bench.Suites;
 
 namespace Zoetrope.Bench;
 
@@ -10,5 +16,11 @@ namespace Zoetrope.Bench;
 public static class Program
 {
     /// <summary>Runs the suites the arguments select.</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        var config = DefaultConfig.Instance
+            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+            .AddColumn(new ThroughputColumn(flops: true), new ThroughputColumn(flops: false));
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+    }
 }

@@ -24,6 +24,9 @@ public static class Program
             RunOpCommand.Create(),
             PtxCommand.Create(),
             StreamCommand.Create(),
+            BenchCommand.Create(),
+            CompareCommand.Create(),
+            ProfileCommand.Create(),
         };
         return Guard.Run(() => root.Parse(args).Invoke());
     }

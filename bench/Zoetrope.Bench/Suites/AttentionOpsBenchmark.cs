@@ -12,5 +12,5 @@ namespace Zoetrope.Bench.Suites;
 public class AttentionOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["attention", "sage_attention"];
+    protected override string Suite => "attention";
 }

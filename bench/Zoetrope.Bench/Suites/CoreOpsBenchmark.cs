@@ -7,5 +7,5 @@ namespace Zoetrope.Bench.Suites;
 public class CoreOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["axpby", "softmax"];
+    protected override string Suite => "core";
 }

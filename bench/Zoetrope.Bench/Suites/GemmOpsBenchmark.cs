@@ -7,5 +7,5 @@ namespace Zoetrope.Bench.Suites;
 public class GemmOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["linear", "linear_int8", "linear_fp8"];
+    protected override string Suite => "gemm";
 }

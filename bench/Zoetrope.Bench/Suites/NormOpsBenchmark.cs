@@ -7,5 +7,5 @@ namespace Zoetrope.Bench.Suites;
 public class NormOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["rms_norm", "layer_norm", "adaln_modulate", "gated_residual", "gated_residual_adaln"];
+    protected override string Suite => "norm";
 }

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.Execution;
 using Zoetrope.Runtime.Ops;
+using Zoetrope.Runtime.Results;
 
 namespace Zoetrope.Bench.Suites;
 
@@ -17,15 +18,15 @@ public abstract class OpBenchmarkBase
     private OpTensors _tensors = null!;
     private readonly List<Tensor> _owned = [];
 
-    /// <summary>The ops this suite measures.</summary>
-    protected abstract IReadOnlyList<string> OpNames { get; }
+    /// <summary>The suite (BenchSuites, the table `zoe bench` uses too) whose ops this class measures.</summary>
+    protected abstract string Suite { get; }
 
     /// <summary>"op#row" for every row of the family's tables used by this run.</summary>
     public IEnumerable<string> Rows()
     {
         var use = Environment.GetEnvironmentVariable("ZOETROPE_BENCH_USE") == "bench" ? CaseUse.Bench : CaseUse.Check;
         var kind = BackendKinds.Parse(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "ilgpu-cpu");
-        foreach (var name in OpNames)
+        foreach (var name in BenchSuites.Ops(Suite))
         {
             var op = OpCatalog.Get(name);
             foreach (var c in op.Cases().Where(c => c.Use.HasFlag(use) && op.Caps.Allows(kind, c.Instance.Cost.Work)))

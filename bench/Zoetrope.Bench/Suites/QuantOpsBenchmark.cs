@@ -7,5 +7,5 @@ namespace Zoetrope.Bench.Suites;
 public class QuantOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["quantize", "dequantize"];
+    protected override string Suite => "quant";
 }

@@ -7,5 +7,5 @@ namespace Zoetrope.Bench.Suites;
 public class RopeOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["rope_apply", "qk_norm_rope", "qk_norm_rope_int8"];
+    protected override string Suite => "rope";
 }

@@ -13,5 +13,5 @@ namespace Zoetrope.Bench.Suites;
 public class SparseAttentionOpsBenchmark : OpBenchmarkBase
 {
     /// <inheritdoc />
-    protected override IReadOnlyList<string> OpNames => ["block_map", "block_sparse_attention", "linear_attention", "sla"];
+    protected override string Suite => "sparse";
 }

@@ -46,6 +46,13 @@ public sealed record DiTConfig(
     /// <summary>Tiny: dim 128, 2 heads of 64, 2 layers, FFN 256, 16 channels, 8x8 latent, 32 text tokens of 256.</summary>
     public static DiTConfig Tiny { get; } = new("tiny", 128, 2, 2, 256, 16, 8, 8, 32, 256);
 
+    /// <summary>
+    /// Micro: the tiny family at its smallest (dim 64, one 64-wide head, one layer, FFN 128, 4x4
+    /// latents = 4 tokens a frame, 8 text tokens of 32), for ILGPU's CPU accelerator, whose tiled
+    /// kernels pay a barrier per thread per tile: smoke runs and CPU-backend tests.
+    /// </summary>
+    public static DiTConfig Micro { get; } = new("micro", 64, 1, 1, 128, 16, 4, 4, 8, 32);
+
     /// <summary>Wan2.1 T2V 1.3B at 480x832.</summary>
     public static DiTConfig Wan1_3B { get; } = new("wan-1.3b", 1536, 12, 30, 8960, 16, 60, 104, 512, 4096);
 
@@ -53,7 +60,7 @@ public sealed record DiTConfig(
     public static DiTConfig Wan14B { get; } = new("wan-14b", 5120, 40, 40, 13824, 16, 60, 104, 512, 4096);
 
     /// <summary>The presets by name.</summary>
-    public static IReadOnlyList<DiTConfig> Presets { get; } = [Tiny, Wan1_3B, Wan14B];
+    public static IReadOnlyList<DiTConfig> Presets { get; } = [Micro, Tiny, Wan1_3B, Wan14B];
 
     /// <summary>The preset called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No such preset; the message lists them.</exception>

@@ -12,7 +12,7 @@ public sealed class StreamMetrics
 
     private readonly double[] _latencies = new double[Window];
     private readonly List<double> _switches = [];
-    private readonly Dictionary<string, (int Count, double Ms)> _ops = [];
+    private readonly Dictionary<string, OpTotals> _ops = [];
 
     /// <summary>Blocks generated.</summary>
     public int Blocks { get; private set; }
@@ -40,7 +40,13 @@ public sealed class StreamMetrics
 
     /// <summary>Per-op totals (name, calls, ms), largest first; empty unless the session profiles.</summary>
     public IReadOnlyList<(string Op, int Count, double Ms)> Ops =>
-        _ops.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Ms)).OrderByDescending(o => o.Ms).ToArray();
+        _ops.OrderByDescending(o => o.Value.Ms).Select(kv => (kv.Key, kv.Value.Count, kv.Value.Ms)).ToArray();
+
+    /// <summary>Per-op totals with the work the ops' cost models count, largest time first.</summary>
+    public IReadOnlyList<OpTotals> OpWork => _ops.Values.OrderByDescending(o => o.Ms).ToArray();
+
+    /// <summary>Forgets the per-op totals (e.g. after warm-up blocks).</summary>
+    public void ResetOps() => _ops.Clear();
 
     internal void AddBlock(double ms, int videoFrames, double sinceStartMs)
     {
@@ -66,10 +72,18 @@ public sealed class StreamMetrics
     {
         foreach (var e in entries)
         {
-            var (count, ms) = _ops.GetValueOrDefault(e.Name);
-            _ops[e.Name] = (count + e.Count, ms + e.TotalMs);
+            var t = _ops.GetValueOrDefault(e.Name) ?? new OpTotals(e.Name, 0, 0, 0, 0);
+            _ops[e.Name] = new OpTotals(e.Name, t.Count + e.Count, t.Ms + e.TotalMs, t.Flops + e.Flops, t.Bytes + e.Bytes);
         }
     }
 
     private double[] Recent() => Blocks == 0 ? [double.NaN] : _latencies.AsSpan(0, Math.Min(Blocks, Window)).ToArray();
 }
+
+/// <summary>One op's accumulated calls, time and work over a stream.</summary>
+/// <param name="Op">Op name.</param>
+/// <param name="Count">Calls.</param>
+/// <param name="Ms">Total device time.</param>
+/// <param name="Flops">Total operations (from the op's cost model).</param>
+/// <param name="Bytes">Total bytes moved (from the op's cost model).</param>
+public sealed record OpTotals(string Op, int Count, double Ms, double Flops, double Bytes);

@@ -89,7 +89,7 @@ public sealed class OpInfo<TParams> : IOpInfo
         Validate(backend, Signature(p), tensors, widenOutputs: false);
         if (Profiler.Current is { } profiler && ReferenceEquals(profiler.Backend, backend))
         {
-            using (profiler.Span(Name))
+            using (profiler.Span(Name, _cost(p)))
             {
                 impl(backend, p, tensors);
             }

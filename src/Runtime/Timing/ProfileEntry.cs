@@ -7,4 +7,13 @@ namespace Zoetrope.Runtime;
 /// <param name="MedianMs">Median duration.</param>
 /// <param name="MinMs">Shortest.</param>
 /// <param name="MaxMs">Longest.</param>
-public sealed record ProfileEntry(string Name, int Count, double TotalMs, double MedianMs, double MinMs, double MaxMs);
+/// <param name="Flops">Floating-point (or integer) operations of all spans, from the ops' cost models.</param>
+/// <param name="Bytes">Bytes moved by all spans, from the ops' cost models.</param>
+public sealed record ProfileEntry(string Name, int Count, double TotalMs, double MedianMs, double MinMs, double MaxMs, double Flops = 0, double Bytes = 0)
+{
+    /// <summary>Achieved TFLOP/s over the spans' total time.</summary>
+    public double Tflops => TotalMs > 0 ? Flops / (TotalMs * 1e9) : 0;
+
+    /// <summary>Achieved GB/s over the spans' total time.</summary>
+    public double GBps => TotalMs > 0 ? Bytes / (TotalMs * 1e6) : 0;
+}

@@ -1,3 +1,5 @@
+using Zoetrope.Runtime.Ops;
+
 namespace Zoetrope.Runtime;
 
 /// <summary>
@@ -10,8 +12,8 @@ namespace Zoetrope.Runtime;
 public sealed class Profiler : IDisposable
 {
     private static readonly AsyncLocal<Profiler?> CurrentProfiler = new();
-    private readonly List<(string Name, IDeviceTimer Timer)> _pending = [];
-    private readonly List<(string Name, double Ms)> _done = [];
+    private readonly List<(string Name, IDeviceTimer Timer, OpCost Cost)> _pending = [];
+    private readonly List<(string Name, double Ms, OpCost Cost)> _done = [];
     private readonly object _gate = new();
 
     /// <summary>Creates a profiler for work queued on <paramref name="backend"/>.</summary>
@@ -34,17 +36,26 @@ public sealed class Profiler : IDisposable
         return new Scope(() => CurrentProfiler.Value = previous);
     }
 
-    /// <summary>Starts a span; dispose the result to end it.</summary>
-    public IDisposable Span(string name)
+    /// <summary>
+    /// Starts a span doing <paramref name="cost"/> worth of work (op calls pass theirs, so the
+    /// breakdown can say TFLOP/s and GB/s); dispose the result to end it. On GPU backends the span
+    /// is also an NVTX range, so Nsight Systems shows the op's name over its kernels.
+    /// </summary>
+    public IDisposable Span(string name, OpCost cost = default)
     {
         var timer = Backend.CreateTimer();
+        bool nvtx = Backend.Kind.NeedsGpu() && Cuda.Nvtx.Push(name);
         timer.Start();
         return new Scope(() =>
         {
             timer.Stop();
+            if (nvtx)
+            {
+                Cuda.Nvtx.Pop();
+            }
             lock (_gate)
             {
-                _pending.Add((name, timer));
+                _pending.Add((name, timer, cost));
             }
         });
     }
@@ -54,9 +65,9 @@ public sealed class Profiler : IDisposable
     {
         lock (_gate)
         {
-            foreach (var (name, timer) in _pending)
+            foreach (var (name, timer, cost) in _pending)
             {
-                _done.Add((name, timer.ElapsedMilliseconds));
+                _done.Add((name, timer.ElapsedMilliseconds, cost));
                 timer.Dispose();
             }
             _pending.Clear();
@@ -64,7 +75,8 @@ public sealed class Profiler : IDisposable
                 .Select(g =>
                 {
                     var ms = g.Select(x => x.Ms).ToArray();
-                    return new ProfileEntry(g.Key, ms.Length, ms.Sum(), Statistics.Median(ms), ms.Min(), ms.Max());
+                    return new ProfileEntry(g.Key, ms.Length, ms.Sum(), Statistics.Median(ms), ms.Min(), ms.Max(),
+                        g.Sum(x => x.Cost.Flops), g.Sum(x => x.Cost.Bytes));
                 })
                 .OrderByDescending(e => e.TotalMs)
                 .ToArray();
@@ -76,7 +88,7 @@ public sealed class Profiler : IDisposable
     {
         lock (_gate)
         {
-            foreach (var (_, timer) in _pending)
+            foreach (var (_, timer, _) in _pending)
             {
                 timer.Dispose();
             }

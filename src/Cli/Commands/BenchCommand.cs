@@ -1,0 +1,103 @@
+using System.CommandLine;
+using Spectre.Console;
+using Zoetrope.Engine;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Ops;
+using Zoetrope.Runtime.Results;
+
+namespace Zoetrope.Cli.Commands;
+
+/// <summary>
+/// <c>zoe bench</c>: the kernel engineer's measurement (BenchRunner): ceilings first, then every
+/// case row of the chosen suites with device timers, printed as a table and written as a
+/// self-describing JSON result (bench/results/&lt;gpu&gt;/&lt;date&gt;-&lt;commit&gt;.json by default on GPUs).
+/// The <c>stream</c> suite adds one row per streaming variant (StreamBench).
+/// </summary>
+public static class BenchCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var suite = new Option<string>("--suite") { Description = $"comma-separated: {string.Join(", ", BenchSuites.Names)}, stream or all", DefaultValueFactory = _ => "all" };
+        var backend = new Option<string>("--backend") { Description = "reference, ilgpu-cpu, ilgpu-cuda or cuda", DefaultValueFactory = _ => "ilgpu-cpu" };
+        var output = new Option<string?>("--out") { Description = "the JSON result (default: bench/results/<device>/<date>-<commit>.json on GPUs, none on CPUs)" };
+        var use = new Option<string?>("--use") { Description = "case rows: check (small) or bench (model-sized); default bench on GPUs, check on CPUs" };
+        var repeat = new Option<int>("--repeat") { Description = "timed runs per case", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 3 };
+        var maxCases = new Option<int>("--max-cases") { Description = "at most this many rows per op (0: all)", DefaultValueFactory = _ => 0 };
+        var noCheck = new Option<bool>("--no-check") { Description = "skip the error-vs-reference column" };
+        var cmd = new Command("bench", "Benchmark the ops (and the stream) with device timers; write a JSON result")
+        {
+            suite, backend, output, use, repeat, warmup, maxCases, noCheck,
+        };
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(suite)!, r.GetValue(backend)!, r.GetValue(output), r.GetValue(use),
+            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck))));
+        return cmd;
+    }
+
+    private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck)
+    {
+        if (repeat < 1 || warmup < 0 || maxCases < 0)
+        {
+            throw new ArgumentException($"--repeat {repeat} must be >= 1, --warmup {warmup} and --max-cases {maxCases} >= 0");
+        }
+        var backend = Backends.Get(BackendKinds.Parse(backendName));
+        var suites = suiteList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        bool all = suites.Contains("all");
+        bool stream = all || suites.Contains("stream");
+        var ops = suites.Where(s => s != "stream").SelectMany(BenchSuites.Ops).Distinct().ToArray();
+        var use = useName switch
+        {
+            null => backend.Kind.NeedsGpu() ? CaseUse.Bench : CaseUse.Check,
+            "check" => CaseUse.Check,
+            "bench" => CaseUse.Bench,
+            _ => throw new ArgumentException($"--use '{useName}': expected check or bench"),
+        };
+        var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck };
+        AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {use} rows, {warmup} warm-up + {repeat} timed runs"));
+        // One line per row as it lands (a live table shows nothing in a log until the end).
+        AnsiConsole.MarkupLine(Markup.Escape($"{"op",-24} {"case",-64} {"median ms",10} {"p90 ms",10} {"TFLOP/s",9} {"GB/s",9} {"err",8}"));
+        void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+            $"{c.Op,-24} {Clip(c.Shape, 64),-64} {c.MedianMs,10:0.000} {c.P90Ms,10:0.000} {c.Tflops,9:G4} {c.Gbps,9:G4} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0") : "-"),8}")));
+        var report = BenchRunner.Run(options, Row);
+        if (stream)
+        {
+            // --warmup 0 is a smoke run: one block per variant from an empty cache.
+            var rows = StreamBench.Measure(backend, warmup == 0 ? 1 : Math.Max(2, Math.Min(repeat, 8)), warm: warmup > 0);
+            foreach (var c in rows)
+            {
+                Row(c);
+            }
+            report = report with { Cases = [.. report.Cases, .. rows] };
+        }
+        AnsiConsole.MarkupLine(Markup.Escape($"ceilings: copy {report.Ceilings.CopyGbps:0.0} GB/s, GEMM {report.Ceilings.GemmTflops:G4} TFLOP/s ({report.Ceilings.GemmCase})"));
+        if (report.Cases.Where(c => c.FractionOfCeiling is not null).MaxBy(c => c.FractionOfCeiling) is { } top)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"closest to a ceiling: {top.Op} {top.Shape} at {top.FractionOfCeiling:P1} (every row's fraction is in the JSON)"));
+        }
+        output ??= backend.Kind.NeedsGpu() ? DefaultPath(report) : null;
+        if (output is not null)
+        {
+            BenchReportJson.Write(output, report);
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote {output} ({report.Cases.Count} rows)"));
+        }
+        return 0;
+    }
+
+    private static string Clip(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";
+
+    /// <summary>bench/results/&lt;device slug&gt;/&lt;yyyy-mm-dd&gt;-&lt;commit&gt;.json.</summary>
+    public static string DefaultPath(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return Path.Combine("bench", "results", Slug(report.Device.Name), $"{report.Date[..10]}-{report.Commit}.json");
+    }
+
+    /// <summary>A folder name for a device: lower case, runs of other characters as one dash.</summary>
+    public static string Slug(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var chars = name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        return string.Join('-', new string(chars).Split('-', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
