@@ -5,9 +5,7 @@
 // Runs in-process (no child build: works from a self-contained publish with no SDK), with
 // TFLOP/s and GB/s columns from the ops' cost models; `--job short` is the CI-sized smoke run.
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Zoetrope.Bench.Suites;
 
 namespace Zoetrope.Bench;
@@ -18,9 +16,9 @@ public static class Program
     /// <summary>Runs the suites the arguments select.</summary>
     public static void Main(string[] args)
     {
-        var config = DefaultConfig.Instance
-            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
-            .AddColumn(new ThroughputColumn(flops: true), new ThroughputColumn(flops: false));
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        // Every job runs in-process (BenchmarkDotNet's --inProcess), whichever --job is asked for.
+        var config = DefaultConfig.Instance.AddColumn(new ThroughputColumn(flops: true), new ThroughputColumn(flops: false));
+        string[] all = args.Contains("--inProcess", StringComparer.OrdinalIgnoreCase) ? args : [.. args, "--inProcess"];
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(all, config);
     }
 }

@@ -21,6 +21,7 @@ public static class BenchReportJson
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        TypeInfoResolver = BenchReportJsonContext.Default,
     };
 
     /// <summary>The report as JSON text.</summary>
