@@ -266,14 +266,16 @@ public sealed class Tensor : IDisposable
 
     /// <summary>
     /// Copies <paramref name="source"/> (same dtype and shape, any backend, any strides) into this
-    /// tensor: on the device, queued on its stream, when both are contiguous on one backend;
-    /// through the host otherwise.
+    /// tensor: on the device, queued on its stream, when both are contiguous on one backend and do
+    /// not overlap; through the host otherwise (which also makes an overlapping copy exact).
     /// </summary>
     public void CopyFrom(Tensor source)
     {
         ArgumentNullException.ThrowIfNull(source);
         Expect(source.DType, source.Shape);
-        if (ReferenceEquals(source.Backend, Backend) && IsContiguous && source.IsContiguous)
+        bool overlap = ReferenceEquals(source.Storage, Storage) &&
+            source.ByteOffset < ByteOffset + ByteCount && ByteOffset < source.ByteOffset + source.ByteCount;
+        if (ReferenceEquals(source.Backend, Backend) && IsContiguous && source.IsContiguous && !overlap)
         {
             Storage.ThrowIfDisposed();
             source.Storage.ThrowIfDisposed();
