@@ -70,13 +70,13 @@ public sealed class QuantizedLinear : IDisposable
         }
         long n = weight.Shape[0];
         long k = weight.Shape[1];
-        Tensor? b = bias is null ? null : Convert(backend, bias, DType.F32, "bias");
+        Tensor? b = bias is null ? null : bias.To(backend, DType.F32, "bias");
         if (path == LinearPath.Bf16)
         {
-            return new QuantizedLinear(backend, path, activations, Convert(backend, weight, activations, "weight"), null, b);
+            return new QuantizedLinear(backend, path, activations, weight.To(backend, activations, "weight"), null, b);
         }
         var scheme = WeightScheme(path);
-        using var w = Convert(backend, weight, activations, "weight_src");
+        using var w = weight.To(backend, activations, "weight_src");
         var wq = backend.Allocate(scheme.Format, new Shape(n, k), "weight_q");
         var ws = backend.Allocate(DType.F32, scheme.ScaleShape(n, k), "weight_scale");
         Quantize.Run(scheme, w, wq, ws);
@@ -165,15 +165,5 @@ public sealed class QuantizedLinear : IDisposable
         var codes = _xq.Slice(0, 0, m);
         var scales = _xs!.Slice(0, 0, scaleShape.ElementCount).Reshape(scaleShape);
         return (codes, scales);
-    }
-
-    private static Tensor Convert(Backend backend, Tensor t, DType dtype, string name)
-    {
-        if (t.DType == dtype)
-        {
-            return t.To(backend, name);
-        }
-        using var host = Tensor.FromDoubles(t.ToDoubles(), dtype, t.Shape, name);
-        return host.To(backend, name);
     }
 }

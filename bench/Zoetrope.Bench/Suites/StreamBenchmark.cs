@@ -39,7 +39,7 @@ public class StreamBenchmark
         var text = Tensor.FromDoubles(new double[(long)config.TextTokens * config.TextDim], DType.F32, new Shape(config.TextTokens, config.TextDim), "text");
         _session = new StreamingSession(_model, text, StreamOptions.LongLive);
         text.Dispose();
-        int warm = (StreamOptions.LongLive.SinkFrames + StreamOptions.LongLive.WindowFrames) / StreamOptions.LongLive.BlockFrames;
+        int warm = StreamOptions.LongLive.BlocksToFillCache;
         for (int i = 0; i < warm; i++)
         {
             _session.GenerateBlock();

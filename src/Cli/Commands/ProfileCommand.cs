@@ -22,7 +22,7 @@ public static class ProfileCommand
         var blocks = new Option<int>("--blocks") { Description = "profiled blocks (after the cache is warm)", DefaultValueFactory = _ => 2 };
         var backend = new Option<string>("--backend") { Description = "reference, ilgpu-cpu, ilgpu-cuda or cuda", DefaultValueFactory = _ => "reference" };
         var attention = new Option<string>("--attention") { Description = "dense or sla", DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = "bf16 or w8a8", DefaultValueFactory = _ => "bf16" };
+        var linear = new Option<string>("--linear") { Description = "bf16, w8a8, w8a8-block or fp8", DefaultValueFactory = _ => "bf16" };
         var preset = new Option<string>("--preset") { Description = "self-forcing, longlive or deep-sink", DefaultValueFactory = _ => "longlive" };
         var cmd = new Command("profile", "Per-op time breakdown of streaming blocks, with achieved fraction of the ceilings")
         {
@@ -42,25 +42,15 @@ public static class ProfileCommand
         var options = new ModelOptions
         {
             Activations = backend.Kind.NeedsGpu() ? DType.BF16 : DType.F32,
-            Attention = attention.ToLowerInvariant() switch
-            {
-                "dense" => AttentionMode.Dense,
-                "sla" => AttentionMode.Sla,
-                _ => throw new ArgumentException($"--attention '{attention}': expected dense or sla"),
-            },
-            Linear = linear.ToLowerInvariant() switch
-            {
-                "bf16" => LinearPath.Bf16,
-                "w8a8" => LinearPath.Int8,
-                _ => throw new ArgumentException($"--linear '{linear}': expected bf16 or w8a8"),
-            },
+            Attention = EngineArgs.Attention(attention),
+            Linear = EngineArgs.Linear(linear),
         };
         var ceilings = BenchRunner.MeasureCeilings(backend, 2, 5);
         using var weights = WanWeights.Random(config, 1);
         using var model = new WanModel(backend, weights, options);
-        using var text = Tensor.FromDoubles(new double[(long)config.TextTokens * config.TextDim], DType.F32, new Shape(config.TextTokens, config.TextDim), "text");
+        using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         using var session = new StreamingSession(model, text, preset, profile: true);
-        int warm = (preset.SinkFrames + preset.WindowFrames) / preset.BlockFrames;
+        int warm = preset.BlocksToFillCache;
         for (int i = 0; i < warm; i++)
         {
             session.GenerateBlock();

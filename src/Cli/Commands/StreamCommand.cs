@@ -58,16 +58,8 @@ public static class StreamCommand
         var options = new ModelOptions
         {
             Activations = a.DType is null ? (gpu ? DType.BF16 : DType.F32) : DTypes.Parse(a.DType),
-            Linear = a.Linear.ToLowerInvariant() switch
-            {
-                "bf16" => LinearPath.Bf16,
-                "w8a8" => LinearPath.Int8,
-                "w8a8-block" => LinearPath.Int8Block128,
-                "fp8" => LinearPath.Fp8,
-                _ => throw new ArgumentException($"--linear '{a.Linear}': expected bf16, w8a8, w8a8-block or fp8"),
-            },
-            Attention = Enum.TryParse<AttentionMode>(a.Attention, ignoreCase: true, out var mode)
-                ? mode : throw new ArgumentException($"--attention '{a.Attention}': expected dense, sage or sla"),
+            Linear = EngineArgs.Linear(a.Linear),
+            Attention = EngineArgs.Attention(a.Attention),
         };
         var stream = StreamOptions.Preset(a.Preset) with
         {
@@ -146,13 +138,7 @@ public static class StreamCommand
     {
         if (path is null)
         {
-            var rng = new GaussianNoise((ulong)seed);
-            var values = new double[(long)config.TextTokens * config.TextDim];
-            for (long i = 0; i < values.LongLength; i++)
-            {
-                values[i] = rng.Next();
-            }
-            return Tensor.FromDoubles(values, DType.F32, new Shape(config.TextTokens, config.TextDim), $"random_text{seed}");
+            return GaussianNoise.Sample((ulong)seed, new Shape(config.TextTokens, config.TextDim), $"random_text{seed}");
         }
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {

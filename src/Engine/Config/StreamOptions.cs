@@ -33,6 +33,9 @@ public sealed record StreamOptions
     /// <summary>Whether <c>SwitchPrompt</c> keeps the sinks' K/V (true) or re-runs them with the new prompt too.</summary>
     public bool KeepSinksOnSwitch { get; init; } = true;
 
+    /// <summary>Blocks after which the cache is full and every further block evicts (benchmarks warm up this far).</summary>
+    public int BlocksToFillCache => (SinkFrames + WindowFrames) / BlockFrames;
+
     /// <summary>Self-Forcing: window 21, no sinks.</summary>
     public static StreamOptions SelfForcing { get; } = new() { WindowFrames = 21, SinkFrames = 0 };
 

@@ -20,6 +20,18 @@ public sealed class GaussianNoise
     public static GaussianNoise For(ulong seed, long stream, long index) =>
         new(Mix(seed ^ Mix((ulong)stream * 0x9E3779B97F4A7C15UL) ^ Mix(((ulong)index + 1) * 0xC2B2AE3D27D4EB4FUL)));
 
+    /// <summary>A host f32 tensor of seeded N(0, 1) values (prompts and inputs for demos, tests, benchmarks).</summary>
+    public static Tensor Sample(ulong seed, Shape shape, string name)
+    {
+        var rng = new GaussianNoise(seed);
+        var values = new double[shape.ElementCount];
+        for (long i = 0; i < values.LongLength; i++)
+        {
+            values[i] = rng.Next();
+        }
+        return Tensor.FromDoubles(values, DType.F32, shape, name);
+    }
+
     /// <summary>The next sample.</summary>
     public double Next()
     {

@@ -2,6 +2,8 @@
 // e0 = Linear(SiLU(e)) split into six modulation vectors. It depends on t alone, and a stream
 // uses a handful of distinct timesteps (4 steps + the clean t = 0), so each t is computed once,
 // on the host in double, and kept: no per-block cost, and the same values on every backend.
+using Zoetrope.Quant.Gemm;
+
 namespace Zoetrope.Engine;
 
 /// <summary>Per-timestep modulation vectors e [dim] and e0 [6, dim] (f32), memoised by t.</summary>
@@ -56,27 +58,12 @@ public sealed class TimestepEmbedding
     private (float[] E, float[] E0) Compute(double t)
     {
         int d = _c.Dim;
-        var h = Affine(_w0, _b0, Sinusoid(_c.FreqDim, t), d);
-        var e = Affine(_w2, _b2, Silu(h), d);
-        var e0 = Affine(_wp, _bp, Silu(e), 6 * d);
+        // One-row GEMMs with the oracle's double GEMM (bias in its epilogue).
+        var h = LinearShapes.ReferenceGemm(Sinusoid(_c.FreqDim, t), _w0, 1, d, _c.FreqDim, _c.FreqDim, null, _b0, false);
+        var e = LinearShapes.ReferenceGemm(Silu(h), _w2, 1, d, d, d, null, _b2, false);
+        var e0 = LinearShapes.ReferenceGemm(Silu(e), _wp, 1, 6 * d, d, d, null, _bp, false);
         return (e.Select(x => (float)x).ToArray(), e0.Select(x => (float)x).ToArray());
     }
 
     private static double[] Silu(double[] x) => x.Select(v => v / (1 + Math.Exp(-v))).ToArray();
-
-    private static double[] Affine(double[] w, double[] b, double[] x, int outFeatures)
-    {
-        int k = x.Length;
-        var y = new double[outFeatures];
-        for (int n = 0; n < outFeatures; n++)
-        {
-            double acc = b[n];
-            for (int i = 0; i < k; i++)
-            {
-                acc += w[((long)n * k) + i] * x[i];
-            }
-            y[n] = acc;
-        }
-        return y;
-    }
 }

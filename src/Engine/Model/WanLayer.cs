@@ -31,7 +31,7 @@ public sealed class WanLayer : IDisposable
         string b = WanWeightNames.Block(index);
         var act = options.Activations;
         QuantizedLinear L(string name) => QuantizedLinear.Create(backend, w[$"{b}.{name}.weight"], w[$"{b}.{name}.bias"], options.Linear, act);
-        Tensor P(string name, DType dtype) => Convert(backend, w[$"{b}.{name}"], dtype);
+        Tensor P(string name, DType dtype) => w[$"{b}.{name}"].To(backend, dtype);
         (_q, _k, _v, _o) = (L("self_attn.q"), L("self_attn.k"), L("self_attn.v"), L("self_attn.o"));
         (_cq, _ck, _cv, _co) = (L("cross_attn.q"), L("cross_attn.k"), L("cross_attn.v"), L("cross_attn.o"));
         (_ffn0, _ffn2) = (L("ffn.0"), L("ffn.2"));
@@ -98,22 +98,5 @@ public sealed class WanLayer : IDisposable
         {
             t.Dispose();
         }
-    }
-
-    /// <summary>A copy of host tensor <paramref name="src"/> on <paramref name="backend"/> in <paramref name="dtype"/>.</summary>
-    public static Tensor Convert(Backend backend, Tensor src, DType dtype)
-    {
-        ArgumentNullException.ThrowIfNull(backend);
-        ArgumentNullException.ThrowIfNull(src);
-        var t = backend.Allocate(dtype, src.Shape, src.Name);
-        if (src.DType == dtype)
-        {
-            t.CopyFrom(src);
-        }
-        else
-        {
-            t.WriteDoubles(src.ToDoubles());
-        }
-        return t;
     }
 }

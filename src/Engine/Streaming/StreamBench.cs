@@ -28,13 +28,13 @@ public static class StreamBench
         var dtype = gpu ? DType.BF16 : DType.F32;
         var preset = StreamOptions.LongLive;
         using var weights = WanWeights.Random(config, 1);
-        using var text = Tensor.FromDoubles(new double[(long)config.TextTokens * config.TextDim], DType.F32, new Shape(config.TextTokens, config.TextDim), "text");
+        using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         var rows = new List<BenchCase>();
         foreach (var (attention, linear) in Variants)
         {
             using var model = new WanModel(backend, weights, new ModelOptions { Activations = dtype, Attention = attention, Linear = linear });
             using var session = new StreamingSession(model, text, preset);
-            int warmBlocks = warm ? (preset.SinkFrames + preset.WindowFrames) / preset.BlockFrames : 0;
+            int warmBlocks = warm ? preset.BlocksToFillCache : 0;
             for (int i = 0; i < warmBlocks; i++)
             {
                 session.GenerateBlock();

@@ -66,7 +66,7 @@ public static class BenchRunner
             }
             foreach (var row in rows)
             {
-                var result = MeasureCase(options, row, ceilings);
+                var result = MeasureCase(options, row);
                 cases.Add(result);
                 progress?.Invoke(result);
             }
@@ -95,7 +95,8 @@ public static class BenchRunner
             Describe(backend), Versions(), effective ?? ceilings, cases);
 
     /// <summary>Times one case row (see the file header).</summary>
-    public static BenchCase MeasureCase(BenchOptions options, OpCaseInstance row, BenchCeilings ceilings)
+    /// <remarks>The fraction of ceiling is left null: <see cref="Run"/> fills it once every row is in.</remarks>
+    public static BenchCase MeasureCase(BenchOptions options, OpCaseInstance row)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(row);
@@ -128,13 +129,10 @@ public static class BenchRunner
             var cost = instance.Cost;
             double tflops = cost.Tflops(stats.MedianMs);
             double gbps = cost.GBps(stats.MedianMs);
-            double? fraction = ceilings.GemmTflops > 0 && ceilings.CopyGbps > 0
-                ? Math.Max(tflops / ceilings.GemmTflops, gbps / ceilings.CopyGbps)
-                : null;
             double? error = options.CheckError && row.Use.HasFlag(CaseUse.Check) ? ErrorVsReference(instance, host[0], device[0], backend) : null;
             string dtype = sig.Reads.FirstOrDefault()?.DType.Name() ?? "-";
             return new BenchCase(instance.Op.Name, backend.Name, instance.Label, dtype, stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
-                tflops, gbps, fraction, error, null, stats.SamplesMs,
+                tflops, gbps, null, error, null, stats.SamplesMs,
                 sig.Tensors.ToDictionary(t => t.Name, t => (IReadOnlyList<long>)t.Shape.ToArray()));
         }
         finally

@@ -306,6 +306,17 @@ public sealed class Tensor : IDisposable
         return copy;
     }
 
+    /// <summary>A new contiguous copy on <paramref name="backend"/> in <paramref name="dtype"/> (converted through double, round to nearest even, when the dtype differs).</summary>
+    public Tensor To(Backend backend, DType dtype, string? name = null)
+    {
+        if (dtype == DType)
+        {
+            return To(backend, name);
+        }
+        using var host = FromDoubles(ToDoubles(), dtype, Shape, name ?? Name);
+        return host.To(backend, name);
+    }
+
     /// <summary>Sets every byte the tensor's elements occupy to <paramref name="value"/> (contiguous tensors; used to poison outputs).</summary>
     public void FillBytes(byte value)
     {

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Zoetrope.Engine;
 using Zoetrope.Runtime;
+using Zoetrope.Runtime.Checking;
 
 namespace Zoetrope.Tests.Engine;
 
@@ -28,28 +29,15 @@ internal static class EngineTestKit
         new(Backends.Get(backend), WeightsFor(backend), options ?? new ModelOptions { Activations = DType.F32 });
 
     /// <summary>A seeded prompt embedding [tokens, TextDim] on the host.</summary>
-    public static Tensor Text(DiTConfig c, int seed, int tokens = 6)
-    {
-        var rng = new GaussianNoise((ulong)seed);
-        var values = new double[tokens * c.TextDim];
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = rng.Next();
-        }
-        return Tensor.FromDoubles(values, DType.F32, new Shape(tokens, c.TextDim), $"text{seed}");
-    }
+    public static Tensor Text(DiTConfig c, int seed, int tokens = 6) =>
+        GaussianNoise.Sample((ulong)seed, new Shape(tokens, c.TextDim), $"text{seed}");
 
-    /// <summary>Relative L2 distance of <paramref name="actual"/> from <paramref name="expected"/>.</summary>
+    /// <summary>Relative L2 distance of <paramref name="actual"/> from <paramref name="expected"/> (ErrorMetrics); every value must be finite.</summary>
     public static double RelL2(float[] expected, float[] actual)
     {
         Assert.That(actual, Has.Length.EqualTo(expected.Length));
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.That(float.IsFinite(actual[i]), $"element {i} is {actual[i]}");
-            num += (expected[i] - (double)actual[i]) * (expected[i] - (double)actual[i]);
-            den += (double)expected[i] * expected[i];
-        }
-        return Math.Sqrt(num / Math.Max(den, 1e-30));
+        var m = ErrorMetrics.Compare(expected.Select(x => (double)x).ToArray(), actual.Select(x => (double)x).ToArray());
+        Assert.That(m.FirstNonFinite, Is.EqualTo(-1), $"element {m.FirstNonFinite} is not finite");
+        return m.RelL2;
     }
 }
