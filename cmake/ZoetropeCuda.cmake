@@ -1,39 +1,71 @@
-# Helpers for the top-level CMakeLists.txt: host compiler choice, CUTLASS, kernel requirements.
+# Helpers for the top-level CMakeLists.txt: the toolkit, the architectures, CUTLASS, the markers
+# a kernel file carries in its first lines.
 
-# nvcc 11.x accepts g++ up to 11; Debian 12's default is g++ 12. When the toolkit is that old and
-# clang++-14 is installed (Debian's toolkit pulls it in), use clang as nvcc's host compiler.
-function(zt_pick_cuda_host_compiler)
-  if(DEFINED CMAKE_CUDA_HOST_COMPILER OR DEFINED ENV{CUDAHOSTCXX})
+# CUDA 12.4 is the oldest toolkit that builds everything here: sm_90a (wgmma, TMA, setmaxnreg)
+# needs 12.0, and PTX ISA 8.4 (mma.sync with e4m3/e5m2 operands on sm_89) needs 12.4.
+set(ZT_CUDA_MIN_VERSION 12.4)
+# Where .ci/install-cuda.sh unpacks Debian trixie's CUDA 12.4 (ZT_CUDA_PREFIX overrides it there too).
+if(DEFINED ENV{ZT_CUDA_PREFIX})
+  set(ZT_CUDA_PREFIX_DEFAULT "$ENV{ZT_CUDA_PREFIX}")
+else()
+  set(ZT_CUDA_PREFIX_DEFAULT /opt/zoetrope/cuda-12.4)
+endif()
+
+# nvcc, in this order: CMAKE_CUDA_COMPILER / CUDACXX when given, nvcc on PATH, the prefix above.
+function(zt_find_nvcc)
+  if(CMAKE_CUDA_COMPILER OR DEFINED ENV{CUDACXX})
     return()
   endif()
   find_program(ZT_NVCC nvcc)
-  if(NOT ZT_NVCC)
-    return()
+  if(NOT ZT_NVCC AND EXISTS "${ZT_CUDA_PREFIX_DEFAULT}/bin/nvcc")
+    set(ZT_NVCC "${ZT_CUDA_PREFIX_DEFAULT}/bin/nvcc")
   endif()
-  execute_process(COMMAND "${ZT_NVCC}" --version OUTPUT_VARIABLE out ERROR_QUIET)
-  string(REGEX MATCH "release ([0-9]+)\\.([0-9]+)" _ "${out}")
-  set(major "${CMAKE_MATCH_1}")
-  if(major AND major LESS 12 AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12)
-    find_program(ZT_CLANG14 clang++-14)
-    if(ZT_CLANG14)
-      set(CMAKE_CUDA_HOST_COMPILER "${ZT_CLANG14}" CACHE FILEPATH "nvcc host compiler" FORCE)
-      # check_language() probes in a sub-project that sees only the environment.
-      set(ENV{CUDAHOSTCXX} "${ZT_CLANG14}")
-      message(STATUS "zoetrope: nvcc ${major}.x rejects g++ ${CMAKE_CXX_COMPILER_VERSION}; using ${ZT_CLANG14} as its host compiler")
-    endif()
+  if(ZT_NVCC)
+    # check_language() probes in a sub-project that sees only the environment.
+    set(ENV{CUDACXX} "${ZT_NVCC}")
   endif()
 endfunction()
 
-# CUTLASS is header-only and never committed: -DCUTLASS_DIR=<checkout> (with include/cutlass/cutlass.h),
-# else a pinned release fetched when ZT_FETCH_CUTLASS is on, else kernels that need it are skipped.
+# What gets built, per kernel file:
+#   every file   SASS for sm_80 (A100), sm_89 (L40S, RTX 4090), sm_90a (H100/H200: wgmma, TMA),
+#                and PTX for compute_80 and compute_90, which a newer GPU JIT-compiles at load and
+#                the emulated device interprets.
+#   sm_90a files (`// zt:requires sm_90a`) SASS for sm_90a alone: arch-specific instructions have
+#                no PTX that another GPU could run.
+set(ZT_SASS_ARCHS 80 89 90a)
+set(ZT_PTX_ARCHS 80 90)
+function(zt_gencode out sm90a_only)
+  set(flags "")
+  if(sm90a_only)
+    list(APPEND flags "-gencode=arch=compute_90a,code=sm_90a")
+  else()
+    foreach(arch IN LISTS ZT_SASS_ARCHS)
+      list(APPEND flags "-gencode=arch=compute_${arch},code=sm_${arch}")
+    endforeach()
+    foreach(arch IN LISTS ZT_PTX_ARCHS)
+      list(APPEND flags "-gencode=arch=compute_${arch},code=compute_${arch}")
+    endforeach()
+  endif()
+  set(${out} "${flags}" PARENT_SCOPE)
+endfunction()
+
+# CUTLASS is header-only and never committed: -DCUTLASS_DIR=<checkout> (with include/cutlass/cutlass.h);
+# else a checkout in the ignored folder .cutlass/; else, only when ZT_FETCH_CUTLASS is on (it needs
+# a network), a pinned release; else the kernels that need it are skipped, said in one line.
 option(ZT_WITH_CUTLASS "Build the kernels that use CUTLASS" ON)
-option(ZT_FETCH_CUTLASS "Fetch CUTLASS when CUTLASS_DIR is not given (needs a network)" ON)
-set(ZT_CUTLASS_TAG "v3.9.2" CACHE STRING "CUTLASS release fetched when CUTLASS_DIR is not given")
+option(ZT_FETCH_CUTLASS "Fetch CUTLASS when no checkout is given (needs a network)" OFF)
+set(ZT_CUTLASS_TAG "v3.9.2" CACHE STRING "CUTLASS release fetched when ZT_FETCH_CUTLASS is on")
 
 macro(zt_find_cutlass)
   set(ZT_HAVE_CUTLASS OFF)
-  if(ZT_WITH_CUTLASS)
+  set(ZT_CUTLASS_WHY "")
+  if(NOT ZT_WITH_CUTLASS)
+    set(ZT_CUTLASS_WHY "ZT_WITH_CUTLASS=OFF")
+  else()
     set(cutlass_include "")
+    if(NOT CUTLASS_DIR AND EXISTS "${PROJECT_SOURCE_DIR}/.cutlass/include/cutlass/cutlass.h")
+      set(CUTLASS_DIR "${PROJECT_SOURCE_DIR}/.cutlass")
+    endif()
     if(CUTLASS_DIR)
       if(EXISTS "${CUTLASS_DIR}/include/cutlass/cutlass.h")
         set(cutlass_include "${CUTLASS_DIR}/include" "${CUTLASS_DIR}/tools/util/include")
@@ -51,7 +83,7 @@ macro(zt_find_cutlass)
       endif()
       set(cutlass_include "${cutlass_SOURCE_DIR}/include" "${cutlass_SOURCE_DIR}/tools/util/include")
     else()
-      message(STATUS "zoetrope: CUTLASS not found (set CUTLASS_DIR or ZT_FETCH_CUTLASS=ON); CUTLASS kernels skipped")
+      set(ZT_CUTLASS_WHY "no CUTLASS_DIR, no .cutlass/ checkout, ZT_FETCH_CUTLASS=OFF")
     endif()
     if(cutlass_include)
       add_library(zt_cutlass INTERFACE)
@@ -60,6 +92,8 @@ macro(zt_find_cutlass)
       set(ZT_HAVE_CUTLASS ON)
     endif()
   endif()
+  # For .ci/cuda_report.py: what this configure decided, not what the disk holds now.
+  set(ZT_HAVE_CUTLASS_BUILT ${ZT_HAVE_CUTLASS} CACHE INTERNAL "CUTLASS kernels in the build")
 endmacro()
 
 # A kernel file states what it needs in its first lines: `// zt:requires cutlass` or

@@ -75,7 +75,9 @@ __global__ void partials(Args a, const float* __restrict__ phi_k, const T* __res
     out[i] = sum;
 }
 
-__global__ void scan(Args a, float* __restrict__ prefix, float* __restrict__ state, float* __restrict__ zsum) {
+// static: one definition per including file (linear_attention.cu and sla.cu both include this
+// header, and a non-template kernel with external linkage would be defined twice at the link).
+static __global__ void scan(Args a, float* __restrict__ prefix, float* __restrict__ state, float* __restrict__ zsum) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (int64_t)a.batch * a.kv_heads * a.state_floats()) return;
     int cols = a.d + 1;
