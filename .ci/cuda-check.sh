@@ -1,83 +1,49 @@
 #!/usr/bin/env bash
-# Compile check for the CUDA code, with no GPU:
-#  (a) every kernels/**/*.cu and native/src/*.cu is compiled for sm_80 and sm_89 with
-#      `nvcc -Xptxas -v`; registers and spills are tabulated per kernel and architecture. A file
-#      whose first lines say `// zt:requires sm_90a` or `// zt:requires cutlass` is skipped, by
-#      name, when this toolkit cannot build it (CUDA 11.8 has no sm_90a; CUTLASS only with
-#      CUTLASS_DIR set in the environment);
-#  (b) with a folder argument, every *.ptx in it (ILGPU's output, from `zoe ptx all --out DIR`)
-#      is assembled by ptxas for sm_80, sm_89 and sm_90.
+# Compile and link check of the CUDA code, with no GPU (CUDA 12.4 from .ci/install-cuda.sh):
+#  1. configures the native build with CMake (folder $ZT_BUILD_DIR, default build/) with
+#     `-Xptxas -v` and .ci/nvcc-log.sh as the compiler launcher, so each file keeps its own log;
+#  2. builds libzoetrope_native.so, keeping on past a failed file so every file is tried:
+#     SASS for sm_80, sm_89, sm_90a and PTX for compute_80, compute_90 (CMakeLists.txt); files
+#     that need CUTLASS are skipped, by name, when there is no checkout (.cutlass/ or CUTLASS_DIR);
+#  3. .ci/cuda_report.py reads the logs: registers and spills per kernel and arch, spills in
+#     kernels marked `zt:hot`, `zt:sass` expectations, the link and its exports; with a folder
+#     argument it also assembles every *.ptx in it (ILGPU's output, `zoe ptx all --out DIR`)
+#     for sm_80, sm_89 and sm_90.
+# Usage: .ci/cuda-check.sh [PTX_DIR]
 # Exit status non-zero on any failure; the last line is the summary .ci/run reads.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ptx_dir=${1:-}
+build=${ZT_BUILD_DIR:-$root/build}
+prefix=${ZT_CUDA_PREFIX:-/opt/zoetrope/cuda-12.4}
+# The tools the report calls (ptxas, cuobjdump) come from the same toolkit as nvcc.
+command -v nvcc >/dev/null 2>&1 || export PATH="$prefix/bin:$PATH"
+command -v nvcc >/dev/null 2>&1 || { echo "cuda-check: no nvcc (run .ci/install-cuda.sh)"; exit 1; }
 
-nvcc_version=$(nvcc --version | sed -nE 's/.*release ([0-9]+)\.([0-9]+).*/\1/p')
-ccbin=()
-if [ "${nvcc_version:-0}" -lt 12 ] && g++ -dumpversion 2>/dev/null | grep -qE '^(1[2-9]|[2-9][0-9])' && command -v clang++-14 >/dev/null; then
-  ccbin=(-ccbin clang++-14)   # nvcc 11.x rejects g++ >= 12
+configure=(-S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DZT_PTXAS_VERBOSE=ON
+           -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DCMAKE_CUDA_COMPILER_LAUNCHER="$root/.ci/nvcc-log.sh")
+[ -n "${CUTLASS_DIR:-}" ] && configure+=(-DCUTLASS_DIR="$CUTLASS_DIR")
+mkdir -p "$build"
+if ! cmake "${configure[@]}" > "$build/configure.txt" 2>&1; then
+  sed 's/^/  /' "$build/configure.txt"
+  echo "cuda-check: 0 compiled, 1 failed, 0 skipped; link not tried; 0 hot spills; 0 ptx assembled, 0 failed"
+  exit 1
 fi
-cutlass_inc=()
-[ -n "${CUTLASS_DIR:-}" ] && cutlass_inc=(-I "$CUTLASS_DIR/include" -I "$CUTLASS_DIR/tools/util/include" -DZT_HAVE_CUTLASS=1)
-
-compiled=0; failed=0; skipped=0; assembled=0; ptx_failed=0
-log=$(mktemp)
-
-# Reads `ptxas -v` output on stdin; prints one row per entry function (names demangled).
-table() {
-  awk -v unit="$1" -v arch="$2" '
-    /Compiling entry function/ { fn = $0; sub(/.*function \047/, "", fn); sub(/\047 for.*/, "", fn) }
-    /bytes spill stores/ { split($0, a, ","); ss = a[2]; sl = a[3]; gsub(/[^0-9]/, "", ss); gsub(/[^0-9]/, "", sl) }
-    /Used [0-9]+ registers/ { r = $0; sub(/.*Used /, "", r); sub(/ registers.*/, "", r);
-      if (fn != "") { printf "%s\t%s\tsm_%s\t%s\t%s\t%s\n", unit, fn, arch, r, ss, sl }; fn = "" }' \
-  | while IFS=$'\t' read -r u fn a r ss sl; do
-      pretty=$(echo "$fn" | c++filt -p 2>/dev/null | sed -E 's/^void //; s/\(anonymous namespace\):://g')
-      printf "  %-40s %-64s %-6s %5s %8s %8s\n" "$u" "${pretty:0:64}" "$a" "$r" "$ss" "$sl"
-    done
-}
-
-printf "  %-40s %-64s %-6s %5s %8s %8s\n" "unit" "kernel" "arch" "regs" "spill-st" "spill-ld"
-while IFS= read -r file; do
-  head=$(head -n 10 "$file")
-  if echo "$head" | grep -q 'zt:requires[[:space:]]*sm_90a' && [ "${nvcc_version:-0}" -lt 12 ]; then
-    echo "  SKIPPED $file: needs sm_90a (nvcc ${nvcc_version}.x has none)"; skipped=$((skipped + 1)); continue
-  fi
-  if echo "$head" | grep -q 'zt:requires[[:space:]]*cutlass' && [ ${#cutlass_inc[@]} -eq 0 ]; then
-    echo "  SKIPPED $file: needs CUTLASS (set CUTLASS_DIR)"; skipped=$((skipped + 1)); continue
-  fi
-  for arch in 80 89; do
-    if nvcc "${ccbin[@]}" -std=c++17 --expt-relaxed-constexpr -c -I native/include -I kernels "${cutlass_inc[@]}" \
-        -gencode "arch=compute_${arch},code=sm_${arch}" -Xptxas -v "$file" -o /dev/null > "$log" 2>&1; then
-      compiled=$((compiled + 1))
-      table "${file#./}" "$arch" < "$log"
-    else
-      failed=$((failed + 1))
-      echo "  FAILED $file for sm_$arch:"
-      sed 's/^/    /' "$log"
-    fi
-  done
-done < <(find kernels native/src -name '*.cu' 2>/dev/null | sort)
-
-if [ -n "$ptx_dir" ]; then
-  shopt -s nullglob
-  files=("$ptx_dir"/*.ptx)
-  if [ ${#files[@]} -eq 0 ]; then
-    echo "  FAILED: no .ptx files in $ptx_dir"; ptx_failed=$((ptx_failed + 1))
-  fi
-  for file in "${files[@]}"; do
-    for arch in 80 89 90; do
-      if ptxas -arch="sm_${arch}" -v "$file" -o /dev/null > "$log" 2>&1; then
-        assembled=$((assembled + 1))
-        table "$(basename "$file")" "$arch" < "$log"
-      else
-        ptx_failed=$((ptx_failed + 1))
-        echo "  FAILED ptxas $file for sm_$arch:"
-        sed 's/^/    /' "$log"
-      fi
-    done
+grep -E '^-- zoetrope:' "$build/configure.txt"
+# Keep going past a failed file (make -k / ninja -k 0) so one error does not hide the others.
+keep_going=(-k)
+grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja' "$build/CMakeCache.txt" && keep_going=(-k 0)
+# An object built before the launcher was set has no log: rebuild it, so every file has one.
+if [ -d "$build/CMakeFiles/zoetrope_native.dir" ]; then
+  find "$build/CMakeFiles/zoetrope_native.dir" -name '*.cu.o' | while read -r obj; do
+    [ -f "$obj.rc" ] || rm -f "$obj"
   done
 fi
-rm -f "$log"
-echo "cuda-check: $compiled compiled, $failed failed, $skipped skipped; $assembled ptx assembled, $ptx_failed failed"
-[ "$failed" -eq 0 ] && [ "$ptx_failed" -eq 0 ]
+start=$(date +%s)
+cmake --build "$build" -j "$(nproc)" -- "${keep_going[@]}" > "$build/build.txt" 2>&1
+build_rc=$?
+echo "  built in $(( $(date +%s) - start )) s (cmake --build exit $build_rc; log $build/build.txt)"
+args=(--build "$build" --build-rc "$build_rc")
+[ -n "$ptx_dir" ] && args+=(--ptx "$ptx_dir")
+python3 .ci/cuda_report.py "${args[@]}"

@@ -15,6 +15,7 @@ using zt::flash::Strides;
 
 constexpr int kSelectThreads = 128;
 
+// zt:hot select_blocks pool_blocks  (on the streaming path: the block map of every SLA layer; a spill fails CI)
 template <typename T>
 __global__ void pool_blocks(const T* __restrict__ x, Strides st, int batch, int heads, int len, int d, int block, int smooth, float* __restrict__ pooled) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;

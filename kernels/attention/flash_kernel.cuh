@@ -90,8 +90,9 @@ struct LutTiles {
     }
 };
 
+// zt:hot flash_kernel  (on the streaming path: dense, Sage and block-sparse attention; a spill fails CI)
 template <typename Tr, int D, typename Keys>
-__global__ void __launch_bounds__(kThreads) flash_kernel(Problem p, Tr tr, Keys keys) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm) flash_kernel(Problem p, Tr tr, Keys keys) {
     using QK = typename Tr::QK;
     using VS = typename Tr::VS;
     using Sm = FlashSmem<Tr, D>;

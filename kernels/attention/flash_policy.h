@@ -11,5 +11,10 @@ constexpr int kBlockM = 16 * kWarps;  // query rows per CTA (16 per warp: one m1
 constexpr int kBlockN = 64;           // keys per tile (= Sage's K scale block)
 constexpr int kStages = 2;            // K/V buffers: load tile i+1 while computing tile i
 constexpr int kPadBytes = 16;         // row padding: ldmatrix rows land in different banks
+// __launch_bounds__'s minimum CTAs per SM. With none, ptxas aims at 3 CTAs of 128 threads (a
+// 168-register cap) for D = 64 and spills 12 to 96 bytes per thread in the main loop (nvcc 12.4,
+// sm_80..sm_90a); with 1 it keeps every variant in 150-240 registers and spill-free. Shared
+// memory (40-80 KB per CTA with kStages = 2) already limits residency to 2-5 CTAs per SM.
+constexpr int kMinBlocksPerSm = 1;
 
 }  // namespace zt::flash

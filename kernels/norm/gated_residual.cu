@@ -7,6 +7,7 @@
 
 namespace {
 
+// zt:hot gated_residual_kernel  (on the streaming path: twice per DiT block; a spill fails CI)
 template <typename T, int kPer>
 __global__ void gated_residual_kernel(int64_t n, int dim, zt::FrameModulation mod, int gate_index, const T* __restrict__ x, const T* __restrict__ y, T* __restrict__ out) {
     const int64_t packs = n / kPer;

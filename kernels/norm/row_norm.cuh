@@ -54,6 +54,7 @@ __device__ __forceinline__ void store_pack(T* p, const float (&v)[kPer]) {
 
 // Source: void load(int64_t row, int col, float (&v)[kPer]) and void emit(row, col, const float (&v)[kPer]).
 // Epilogue: float apply(int64_t row, int col, float normalized).
+// zt:hot row_norm_kernel  (on the streaming path: every norm of every block (rms, layer, adaLN, gated residual + adaLN); a spill fails CI)
 template <typename T, int kPer, bool kRms, typename Source, typename Epilogue>
 __global__ void row_norm_kernel(int64_t rows, int dim, float eps, Source src, Epilogue ep, T* __restrict__ y) {
     const int lane = threadIdx.x & 31;

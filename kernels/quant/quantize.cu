@@ -24,6 +24,7 @@ __device__ __forceinline__ float block_max(float v, float* smem) {
     return smem[0];
 }
 
+// zt:hot group_quant_kernel  (on the streaming path: the activations of every W8A8 linear; a spill fails CI)
 template <typename T, typename F>
 __global__ void group_quant_kernel(int64_t rows, int64_t cols, int group_rows, int64_t group_cols, float qmax, float floor,
                                    const T* __restrict__ x, typename F::Code* __restrict__ q, float* __restrict__ scales) {

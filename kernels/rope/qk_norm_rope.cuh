@@ -12,6 +12,7 @@
 
 namespace zt {
 
+// zt:hot qk_norm_rope_kernel  (on the streaming path: q and k of every self-attention; a spill fails CI)
 template <typename TIn, typename TOut>
 __global__ void qk_norm_rope_kernel(int64_t rows, int tokens, int heads, int head_dim, float eps, Rope rope,
                                     const TIn* __restrict__ x, const TIn* __restrict__ weight, TOut* __restrict__ out) {

@@ -7,6 +7,7 @@
 
 namespace {
 
+// zt:hot rope_apply_kernel  (on the streaming path: q and k of every self-attention; a spill fails CI)
 template <typename T>
 __global__ void rope_apply_kernel(int64_t pairs_total, int pairs, int heads, int tokens, int nhd, zt::Rope rope, const T* __restrict__ x, T* __restrict__ out) {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
