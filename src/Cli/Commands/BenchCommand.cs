@@ -59,7 +59,10 @@ public static class BenchCommand
         AnsiConsole.MarkupLine(Markup.Escape($"{"op",-24} {"case",-64} {"median ms",10} {"p90 ms",10} {"TFLOP/s",9} {"GB/s",9} {"err",8}"));
         void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
             $"{c.Op,-24} {Clip(c.Shape, 64),-64} {c.MedianMs,10:0.000} {c.P90Ms,10:0.000} {c.Tflops,9:G4} {c.Gbps,9:G4} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0") : "-"),8}")));
-        var report = BenchRunner.Run(options, Row);
+        // With --out, the file holds every row measured so far: a run stopped at a time limit
+        // (the device kit's) keeps what it did.
+        Action<BenchReport>? save = output is null ? null : partial => BenchReportJson.Write(output, partial);
+        var report = BenchRunner.Run(options, Row, save);
         if (stream)
         {
             // --warmup 0 is a smoke run: one block per variant from an empty cache.

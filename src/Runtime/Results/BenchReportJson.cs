@@ -36,7 +36,11 @@ public static class BenchReportJson
         {
             Directory.CreateDirectory(dir);
         }
-        File.WriteAllText(path, Serialize(report));
+        // Write beside it, then rename: a reader (or a run killed at its time limit while saving
+        // the rows so far) never sees half a file.
+        string tmp = path + ".tmp";
+        File.WriteAllText(tmp, Serialize(report));
+        File.Move(tmp, path, overwrite: true);
     }
 
     /// <summary>Reads and validates a report file.</summary>

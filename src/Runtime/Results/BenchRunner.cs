@@ -50,8 +50,11 @@ public static class BenchRunner
 {
     private const int MaxSets = 8;
 
-    /// <summary>Measures the ceilings, then every selected row; <paramref name="progress"/> sees each row as it lands.</summary>
-    public static BenchReport Run(BenchOptions options, Action<BenchCase>? progress = null)
+    /// <summary>
+    /// Measures the ceilings, then every selected row; <paramref name="progress"/> sees each row as
+    /// it lands, <paramref name="snapshot"/> the report of the rows so far (to save it as it grows).
+    /// </summary>
+    public static BenchReport Run(BenchOptions options, Action<BenchCase>? progress = null, Action<BenchReport>? snapshot = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var ceilings = MeasureCeilings(options.Backend, options.Warmup, Math.Max(3, options.Repeat / 2));
@@ -69,6 +72,10 @@ public static class BenchRunner
                 var result = MeasureCase(options, row);
                 cases.Add(result);
                 progress?.Invoke(result);
+                if (snapshot is not null)
+                {
+                    snapshot(Report(options.Backend, ceilings, Bounded(ceilings, cases, out var soFar), soFar));
+                }
             }
         }
         return Report(options.Backend, ceilings, Bounded(ceilings, cases, out var effective), effective);
