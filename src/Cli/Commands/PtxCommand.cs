@@ -15,7 +15,7 @@ public static class PtxCommand
     {
         var op = new Argument<string>("op") { Description = "op name, or 'all'" };
         var arch = new Option<string>("--arch") { Description = "target architecture", DefaultValueFactory = _ => "sm_90" };
-        var isa = new Option<string>("--isa") { Description = "PTX ISA version (7.8 is what CUDA 11.8's ptxas accepts)", DefaultValueFactory = _ => "7.8" };
+        var isa = new Option<string>("--isa") { Description = "PTX ISA version of the output (7.8 assembles with every CUDA from 11.8; CI assembles with 12.4)", DefaultValueFactory = _ => "7.8" };
         var outDir = new Option<string?>("--out") { Description = "write one .ptx file per kernel into this folder instead of printing" };
         var cmd = new Command("ptx", "Print the PTX ILGPU generates for an op's kernels") { op, arch, isa, outDir };
         cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(op)!, r.GetValue(arch)!, r.GetValue(isa)!, r.GetValue(outDir))));
