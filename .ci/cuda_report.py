@@ -233,6 +233,35 @@ def exported_api(skipped_files):
     return api
 
 
+def cmake_archs(name):
+    """ZT_SASS_ARCHS / ZT_PTX_ARCHS as cmake/ZoetropeCuda.cmake sets them (one source of truth)."""
+    m = re.search(rf"set\({name}\s+([^)]*)\)", (ROOT / "cmake/ZoetropeCuda.cmake").read_text())
+    return m.group(1).split() if m else []
+
+
+def check_code(lib, built_files):
+    """Every built file's SASS and PTX are in the library: a file that lost an arch is a failure."""
+    res = subprocess.run(["cuobjdump", "-lelf", "-lptx", str(lib)], capture_output=True, text=True)
+    if res.returncode != 0:
+        print(f"  FAILED cuobjdump -lelf -lptx {lib.name}: {res.stderr.strip()}")
+        return False
+    have = set()
+    for line in res.stdout.splitlines():
+        m = re.match(r"(ELF|PTX) file\s+\d+: .*?([^/.]+)\.(sm_[0-9a-z]+)\.(cubin|ptx)$", line.strip())
+        if m:
+            have.add((m.group(2), m.group(1), m.group(3)))
+    sass, ptx = cmake_archs("ZT_SASS_ARCHS"), cmake_archs("ZT_PTX_ARCHS")
+    missing = []
+    for rel in built_files:
+        stem = Path(rel).stem
+        want = [("ELF", "sm_90a")] if requirements(rel)["sm_90a"] else [("ELF", f"sm_{a}") for a in sass] + [("PTX", f"sm_{a}") for a in ptx]
+        missing += [f"{stem} {'SASS' if kind == 'ELF' else 'PTX'} {arch}" for kind, arch in want if (stem, kind, arch) not in have]
+    print(f"  code: {len({h for h in have if h[1] == 'ELF'})} cubins (SASS sm_{', sm_'.join(sass)}), "
+          f"{len({h for h in have if h[1] == 'PTX'})} PTX (compute_{', compute_'.join(ptx)})" +
+          (f"; MISSING {', '.join(missing[:10])}" if missing else ""))
+    return not missing
+
+
 def check_link(build, built_files):
     lib = build / "libzoetrope_native.so"
     if not lib.exists():
@@ -249,7 +278,7 @@ def check_link(build, built_files):
     print(f"  link: {lib.name} {size:.1f} MiB, {len(want & have)} zt_ exports" +
           (f"; MISSING {', '.join(missing)}" if missing else "") +
           (f"; also exports {', '.join(extra[:8])}" if extra else ""))
-    return ok
+    return check_code(lib, built_files) and ok
 
 
 def check_ptx(ptx_dir):

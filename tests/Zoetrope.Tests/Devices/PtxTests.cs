@@ -17,7 +17,7 @@ public class PtxTests
         var kernel = OpCatalog.Get(op).Kernels.Single(k => k.Label == label);
         string ptx = PtxCompiler.Compile(kernel, "sm_90", "7.8");
         Assert.That(ptx, Does.Contain(".version 7.8").And.Contain(".visible .entry"));
-        string? ptxas = FindPtxas();
+        string? ptxas = ToolOnPath.Find("ptxas");
         if (ptxas is null)
         {
             return;
@@ -49,8 +49,4 @@ public class PtxTests
         Assert.That(PtxCompiler.ParseIsa("7.8").Minor, Is.EqualTo(8));
         Assert.Throws<ArgumentException>(() => PtxCompiler.ParseIsa("78"));
     }
-
-    private static string? FindPtxas() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')
-            .Select(d => Path.Combine(d, "ptxas")).FirstOrDefault(File.Exists);
 }

@@ -42,7 +42,7 @@ public sealed class DeviceKitTests
     [Test]
     public void MergeFoldsOneRunsSuitesIntoOneResult()
     {
-        string? python = FindOnPath("python3");
+        string? python = ToolOnPath.Find("python3");
         Assume.That(python, Is.Not.Null, "python3 runs merge_results.py (CI and the GPU machines have it)");
         var sample = BenchReportJson.Read(Directory.EnumerateFiles(ResultSamples.Folder, "*-reference.json").Single());
         int half = sample.Cases.Count / 2;
@@ -74,7 +74,7 @@ public sealed class DeviceKitTests
     [Test]
     public void MergeRefusesResultsOfDifferentDevices()
     {
-        string? python = FindOnPath("python3");
+        string? python = ToolOnPath.Find("python3");
         Assume.That(python, Is.Not.Null, "python3 runs merge_results.py");
         var files = Directory.EnumerateFiles(ResultSamples.Folder, "*.json").Order().ToArray();
         var (rc, output) = Run(python!, Merger, _tmp.File("zoe.json"), files[0], files[1]);
@@ -97,8 +97,4 @@ public sealed class DeviceKitTests
         p.WaitForExit();
         return (p.ExitCode, stdout + stderr);
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 }
