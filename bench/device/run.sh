@@ -180,7 +180,8 @@ results() {
   local files; files=$(bench_files)
   [ -n "$files" ] || { echo "no benchmark results"; return 1; }
   local slug date
-  slug=$(echo "$gpu_name" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g')
+  # The folder is the device name zoe recorded, slugged as `zoe bench` does (BenchCommand.Slug).
+  slug=$(python3 -c 'import json, re, sys; n = json.load(open(sys.argv[1]))["device"]["name"]; print("-".join(re.split(r"[^a-z0-9]+", n.lower())).strip("-"))' $files)
   date=$(date -u +%Y-%m-%d)
   mkdir -p "$out/results/$slug"
   merge "$out/results/$slug/$date-$ZOETROPE_COMMIT.json" $files || return 1
