@@ -1,0 +1,263 @@
+using System.Numerics;
+using Zoetrope.Emulator.Ptx;
+
+namespace Zoetrope.Emulator.Exec;
+
+/// <summary>
+/// Runs CTAs of one launch on one host thread. Scheduling: each warp runs until none of its
+/// lanes can go on (all exited or waiting at a barrier); then the next warp. When every warp is
+/// stuck, a barrier whose arrivals are complete is released; if none can be, the CTA is
+/// deadlocked and that is reported. Inside a warp the lanes with the lowest PC run first, which
+/// re-joins diverged lanes at the first instruction they share (the immediate post-dominator in
+/// the structured code compilers emit).
+/// </summary>
+internal sealed partial class CtaRunner
+{
+    private readonly LaunchContext _ctx;
+    private readonly PtxFunction _fn;
+    private readonly Instr[] _code;
+    private readonly Warp[] _warps;
+    private readonly byte[] _shared;
+    private readonly SharedShadow _shadow = new();
+    private readonly Dictionary<int, (int Arrived, int Expected)> _barriers = new();
+    private long _cta;
+    private uint _ctaX, _ctaY, _ctaZ;
+    private Warp? _curWarp;
+    private int _curPc;
+
+    public CtaRunner(LaunchContext ctx)
+    {
+        _ctx = ctx;
+        _fn = ctx.Fn;
+        _code = ctx.Fn.Code.ToArray();
+        _warps = new Warp[ctx.WarpsPerCta];
+        for (int w = 0; w < _warps.Length; w++)
+        {
+            _warps[w] = new Warp(w, _fn.RegisterCount, _fn.LocalBytes);
+        }
+        // Pinned: accesses go through raw pointers (see Locate).
+        _shared = GC.AllocateArray<byte>(Math.Max(1, ctx.SharedBytes), pinned: true);
+        Stats = new LaunchStats { Kernel = ctx.Function.Name, Geometry = "" };
+        _shadow.Where = () => (_curLane, _curPc);
+    }
+
+    private int _curLane;
+
+    /// <summary>Reports a read of never-written shared memory once the interval it happened in is over.</summary>
+    private void CheckUninitialised()
+    {
+        if (_shadow.Uninitialised is { } u && _ctx.Checks)
+        {
+            throw Fault(EmuError.LaunchFailed, _warps[u.Warp], u.At.Lane, u.At.Pc,
+                $"reads shared byte {u.Byte}, which no thread of this CTA had written (and none wrote before the next barrier)");
+        }
+    }
+
+    public LaunchStats Stats { get; }
+
+    /// <summary>Where the runner is, for an internal error's message.</summary>
+    public string Where() => _curWarp is null ? $"CTA {_cta}" : Describe(_curWarp, BitOperations.TrailingZeroCount(_curWarp.Live | 1), _curPc);
+
+    public void Run(long cta)
+    {
+        var g = _ctx.Config.Grid;
+        var b = _ctx.Config.Block;
+        _cta = cta;
+        _ctaX = (uint)(cta % g.X);
+        _ctaY = (uint)(cta / g.X % g.Y);
+        _ctaZ = (uint)(cta / ((long)g.X * g.Y));
+        Array.Clear(_shared);
+        _shadow.BeginCta(cta, _shared.Length);
+        _barriers.Clear();
+        for (int w = 0; w < _warps.Length; w++)
+        {
+            _warps[w].Reset(w * 32, _ctx.Threads, b.X, b.Y);
+        }
+        Stats.Ctas++;
+        Stats.Threads += _ctx.Threads;
+        while (true)
+        {
+            bool anyLive = false;
+            foreach (var warp in _warps)
+            {
+                if ((warp.Live & ~warp.Waiting) != 0)
+                {
+                    RunWarp(warp);
+                }
+                anyLive |= warp.Live != 0;
+                if (_ctx.Failed)
+                {
+                    return;
+                }
+            }
+            if (!anyLive)
+            {
+                CheckUninitialised();
+                break;
+            }
+            CheckUninitialised();
+            if (!ReleaseBarriers())
+            {
+                throw Deadlock();
+            }
+        }
+        _curWarp = null;
+        // Every cp.async must land by the end of the CTA (a kernel may exit with copies in flight; the data is then lost).
+    }
+
+    private void RunWarp(Warp w)
+    {
+        _curWarp = w;
+        var code = _code;
+        while (true)
+        {
+            uint runnable = w.Live & ~w.Waiting;
+            if (runnable == 0)
+            {
+                return;
+            }
+            // The lowest PC among runnable lanes, and the lanes at it.
+            int pc = int.MaxValue;
+            uint at = 0;
+            uint m = runnable;
+            while (m != 0)
+            {
+                int l = BitOperations.TrailingZeroCount(m);
+                m &= m - 1;
+                int p = w.Pc[l];
+                if (p < pc)
+                {
+                    pc = p;
+                    at = 1u << l;
+                }
+                else if (p == pc)
+                {
+                    at |= 1u << l;
+                }
+            }
+            if (pc >= code.Length)
+            {
+                // Fell off the end: as ret.
+                w.Live &= ~at;
+                continue;
+            }
+            _curPc = pc;
+            var ins = code[pc];
+            uint active = at;
+            if (ins.Guard >= 0)
+            {
+                active = 0;
+                int baseIdx = ins.Guard * 32;
+                m = at;
+                while (m != 0)
+                {
+                    int l = BitOperations.TrailingZeroCount(m);
+                    m &= m - 1;
+                    bool p = (w.R[baseIdx + l] & 1) != 0;
+                    if (p != ins.GuardNegated)
+                    {
+                        active |= 1u << l;
+                    }
+                }
+            }
+            Stats.Instructions[(int)ins.Class]++;
+            // Default: every lane at this PC moves on; control flow overrides for active lanes.
+            m = at;
+            while (m != 0)
+            {
+                int l = BitOperations.TrailingZeroCount(m);
+                m &= m - 1;
+                w.Pc[l] = pc + 1;
+            }
+            if (active != 0)
+            {
+                Execute(w, ins, active, at);
+            }
+            if (_ctx.Failed)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool ReleaseBarriers()
+    {
+        int live = 0;
+        foreach (var w in _warps)
+        {
+            live += BitOperations.PopCount(w.Live);
+        }
+        bool released = false;
+        foreach (var id in _barriers.Keys.ToArray())
+        {
+            var (arrived, expected) = _barriers[id];
+            int need = expected > 0 ? expected : live;
+            if (arrived < need)
+            {
+                continue;
+            }
+            int firstPc = -1;
+            foreach (var w in _warps)
+            {
+                uint m = w.Waiting;
+                while (m != 0)
+                {
+                    int l = BitOperations.TrailingZeroCount(m);
+                    m &= m - 1;
+                    if (w.WaitBarrier[l] != id)
+                    {
+                        continue;
+                    }
+                    if (firstPc < 0)
+                    {
+                        firstPc = w.WaitPc[l];
+                    }
+                    else if (w.WaitPc[l] != firstPc && _ctx.Checks && expected == 0)
+                    {
+                        throw Fault(EmuError.LaunchFailed, w, l, w.WaitPc[l],
+                            $"divergent barrier: threads wait on barrier {id} at PTX line {_code[firstPc].Line} and at line {_code[w.WaitPc[l]].Line}");
+                    }
+                    w.Waiting &= ~(1u << l);
+                }
+            }
+            _barriers.Remove(id);
+            _shadow.Barrier();
+            released = true;
+        }
+        return released;
+    }
+
+    private EmulatorException Deadlock()
+    {
+        var waiting = new List<string>();
+        foreach (var w in _warps)
+        {
+            uint m = w.Waiting;
+            if (m != 0)
+            {
+                int l = BitOperations.TrailingZeroCount(m);
+                waiting.Add($"warp {w.Id} ({BitOperations.PopCount(m)} lanes) at line {_code[w.WaitPc[l]].Line} `{_code[w.WaitPc[l]].Text}`");
+            }
+        }
+        var (id, (arrived, expected)) = _barriers.Count > 0 ? _barriers.First() : default;
+        var first = _warps.First(w => w.Waiting != 0);
+        int lane = BitOperations.TrailingZeroCount(first.Waiting);
+        return Fault(EmuError.LaunchFailed, first, lane, first.WaitPc[lane],
+            $"barrier {id} is never completed: {arrived} threads arrived, {(expected > 0 ? expected : "every live thread")} expected; not every live thread of the CTA reaches it. Waiting: {string.Join("; ", waiting)}");
+    }
+
+    /// <summary>A fault at (warp, lane, pc) with the full location in its message.</summary>
+    private EmulatorException Fault(EmuError error, Warp w, int lane, int pc, string what)
+    {
+        var e = new EmulatorException(error, $"{Describe(w, lane, pc)}: {what}");
+        _ctx.Fail(e);
+        return e;
+    }
+
+    private string Describe(Warp w, int lane, int pc)
+    {
+        var ins = pc >= 0 && pc < _code.Length ? _code[pc] : null;
+        string where = ins is null ? "" : $", PTX line {ins.Line}{(ins.Source is null ? "" : $" ({ins.Source})")} `{ins.Text}`";
+        return $"kernel {_fn.Name}, CTA ({_ctaX},{_ctaY},{_ctaZ}), thread ({w.TidX[lane]},{w.TidY[lane]},{w.TidZ[lane]}) (warp {w.Id} lane {lane}){where}";
+    }
+}

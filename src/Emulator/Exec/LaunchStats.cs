@@ -1,0 +1,91 @@
+namespace Zoetrope.Emulator.Exec;
+
+/// <summary>
+/// What one launch did, counted by the interpreter: warp instructions by class, global memory
+/// requests and the 32-byte sectors they touched, shared-memory requests and the wavefronts
+/// (bank-conflict replays included) they took. A GPU's profiler gives the same figures for the
+/// same PTX only approximately (ptxas reorders and fuses), but the ratios, coalescing and
+/// conflicts, carry over.
+/// </summary>
+public sealed class LaunchStats
+{
+    /// <summary>The kernel.</summary>
+    public required string Kernel { get; init; }
+
+    /// <summary>Grid and block as launched.</summary>
+    public required string Geometry { get; init; }
+
+    /// <summary>Warp instructions issued, by <see cref="InstrClass"/> (index = (int)class).</summary>
+    public long[] Instructions { get; } = new long[(int)InstrClass.Count];
+
+    /// <summary>Global load requests (one per warp-level ld/ld.global/cp.async source read).</summary>
+    public long GlobalLoadRequests { get; set; }
+    /// <summary>32-byte sectors the global loads touched.</summary>
+    public long GlobalLoadSectors { get; set; }
+    /// <summary>The fewest sectors those loads could have touched for the bytes they used.</summary>
+    public long GlobalLoadIdealSectors { get; set; }
+    /// <summary>Bytes the active lanes asked for in global loads.</summary>
+    public long GlobalLoadBytes { get; set; }
+    /// <summary>Global store requests.</summary>
+    public long GlobalStoreRequests { get; set; }
+    /// <summary>32-byte sectors the global stores touched.</summary>
+    public long GlobalStoreSectors { get; set; }
+    /// <summary>The fewest sectors those stores could have touched.</summary>
+    public long GlobalStoreIdealSectors { get; set; }
+    /// <summary>Bytes the active lanes stored.</summary>
+    public long GlobalStoreBytes { get; set; }
+    /// <summary>Global atomics and reductions (requests).</summary>
+    public long GlobalAtomics { get; set; }
+    /// <summary>Shared-memory requests (ld, st, ldmatrix, atom, cp.async destination).</summary>
+    public long SharedRequests { get; set; }
+    /// <summary>Wavefronts those requests took (1 per request when conflict-free).</summary>
+    public long SharedWavefronts { get; set; }
+    /// <summary>The wavefronts they would take with no bank conflict.</summary>
+    public long SharedIdealWavefronts { get; set; }
+    /// <summary>CTAs run.</summary>
+    public long Ctas { get; set; }
+    /// <summary>Threads run.</summary>
+    public long Threads { get; set; }
+
+    /// <summary>Total warp instructions.</summary>
+    public long TotalInstructions => Instructions.Sum();
+
+    /// <summary>Ideal over actual global sectors, loads and stores together (1 = perfectly coalesced).</summary>
+    public double CoalescingEfficiency
+    {
+        get
+        {
+            long actual = GlobalLoadSectors + GlobalStoreSectors;
+            return actual == 0 ? 1.0 : (double)(GlobalLoadIdealSectors + GlobalStoreIdealSectors) / actual;
+        }
+    }
+
+    /// <summary>Wavefronts per shared request over the conflict-free figure (1 = no bank conflict).</summary>
+    public double BankConflictFactor => SharedIdealWavefronts == 0 ? 1.0 : (double)SharedWavefronts / SharedIdealWavefronts;
+
+    /// <summary>Bytes moved to and from global memory at sector granularity.</summary>
+    public long GlobalBytesMoved => (GlobalLoadSectors + GlobalStoreSectors) * 32;
+
+    /// <summary>Adds another launch's counts into this one (for per-kernel totals).</summary>
+    public void Add(LaunchStats other)
+    {
+        for (int i = 0; i < Instructions.Length; i++)
+        {
+            Instructions[i] += other.Instructions[i];
+        }
+        GlobalLoadRequests += other.GlobalLoadRequests;
+        GlobalLoadSectors += other.GlobalLoadSectors;
+        GlobalLoadIdealSectors += other.GlobalLoadIdealSectors;
+        GlobalLoadBytes += other.GlobalLoadBytes;
+        GlobalStoreRequests += other.GlobalStoreRequests;
+        GlobalStoreSectors += other.GlobalStoreSectors;
+        GlobalStoreIdealSectors += other.GlobalStoreIdealSectors;
+        GlobalStoreBytes += other.GlobalStoreBytes;
+        GlobalAtomics += other.GlobalAtomics;
+        SharedRequests += other.SharedRequests;
+        SharedWavefronts += other.SharedWavefronts;
+        SharedIdealWavefronts += other.SharedIdealWavefronts;
+        Ctas += other.Ctas;
+        Threads += other.Threads;
+    }
+}

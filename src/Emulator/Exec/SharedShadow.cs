@@ -1,0 +1,143 @@
+namespace Zoetrope.Emulator.Exec;
+
+/// <summary>
+/// Shadow state of a CTA's shared memory, one entry per byte, for the checks a GPU does not make:
+/// <list type="bullet">
+/// <item>a race: a byte written by one warp and read or written by another warp in the same
+/// barrier interval (between two releases of a barrier);</item>
+/// <item>a read of a byte no thread of the CTA has written;</item>
+/// <item>a read of a byte a cp.async is still copying into (issued, its group not yet waited for).</item>
+/// </list>
+/// Stamps carry the CTA's serial number, so the arrays are reused across CTAs without clearing.
+/// Lanes of one warp are not checked against each other (they run in lockstep here; on Volta and
+/// later that exchange would need __syncwarp, which this model does not flag).
+/// </summary>
+internal sealed class SharedShadow
+{
+    private long[] _writeStamp = [];
+    private short[] _writeWarp = [];
+    private long[] _readStamp = [];
+    private short[] _readWarp = [];
+    private byte[] _pending = [];
+    private long _cta;
+    private long _epoch;
+
+    /// <summary>The first read of a never-written byte in this interval: byte, warp, and the reader's (lane, pc).</summary>
+    public (int Byte, int Warp, (int Lane, int Pc) At)? Uninitialised { get; set; }
+
+    /// <summary>Tells the reader's lane and PC, for <see cref="Uninitialised"/>.</summary>
+    public Func<(int Lane, int Pc)>? Where { get; set; }
+
+    /// <summary>The current barrier interval's stamp.</summary>
+    private long Stamp => (_cta << 24) | _epoch;
+
+    public void BeginCta(long serial, int bytes)
+    {
+        if (_writeStamp.Length < bytes)
+        {
+            _writeStamp = new long[bytes];
+            _writeWarp = new short[bytes];
+            _readStamp = new long[bytes];
+            _readWarp = new short[bytes];
+            _pending = new byte[bytes];
+            Array.Fill(_writeStamp, -1);
+            Array.Fill(_readStamp, -1);
+        }
+        else
+        {
+            Array.Clear(_pending, 0, bytes);
+        }
+        _cta = serial + 1;
+        _epoch = 0;
+        Uninitialised = null;
+    }
+
+    /// <summary>A barrier released: a new interval begins.</summary>
+    public void Barrier() => _epoch++;
+
+    /// <summary>Checks and records a read; returns the finding or null.</summary>
+    public string? Read(int offset, int size, int warp)
+    {
+        long stamp = Stamp;
+        for (int b = offset; b < offset + size; b++)
+        {
+            if (_pending[b] != 0)
+            {
+                return $"reads shared byte {b}, the destination of a cp.async whose group has not been waited for (cp.async.wait_group / wait_all missing or too late)";
+            }
+            long ws = _writeStamp[b];
+            if (ws >> 24 != _cta)
+            {
+                // Not fatal yet: if another warp writes it before the next barrier, that is a race
+                // (reported at the write); if none does, it is an uninitialised read, reported when
+                // the interval ends.
+                Uninitialised ??= (b, warp, Where?.Invoke() ?? default);
+            }
+            if (ws == stamp && _writeWarp[b] != warp)
+            {
+                return $"reads shared byte {b}, written by warp {_writeWarp[b]} with no barrier between (a race)";
+            }
+            if (_readStamp[b] == stamp)
+            {
+                if (_readWarp[b] != warp)
+                {
+                    _readWarp[b] = -2;
+                }
+            }
+            else
+            {
+                _readStamp[b] = stamp;
+                _readWarp[b] = (short)warp;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Checks and records a write; returns the finding or null.</summary>
+    public string? Write(int offset, int size, int warp, bool atomic = false)
+    {
+        long stamp = Stamp;
+        for (int b = offset; b < offset + size; b++)
+        {
+            if (!atomic)
+            {
+                if (_pending[b] != 0)
+                {
+                    return $"writes shared byte {b} while a cp.async still copies into it";
+                }
+                if (_writeStamp[b] == stamp && _writeWarp[b] != warp)
+                {
+                    return $"writes shared byte {b}, also written by warp {_writeWarp[b]} with no barrier between (a race)";
+                }
+                if (_readStamp[b] == stamp && _readWarp[b] != warp)
+                {
+                    return _readWarp[b] == -2
+                        ? $"writes shared byte {b}, read by other warps with no barrier between (a race)"
+                        : $"writes shared byte {b}, read by warp {_readWarp[b]} with no barrier between (a race)";
+                }
+            }
+            _writeStamp[b] = stamp;
+            _writeWarp[b] = (short)warp;
+        }
+        return null;
+    }
+
+    /// <summary>A cp.async was issued into these bytes.</summary>
+    public void BeginAsync(int offset, int size)
+    {
+        for (int b = offset; b < offset + size; b++)
+        {
+            _pending[b] = 1;
+        }
+    }
+
+    /// <summary>A cp.async landed: the bytes are written by <paramref name="warp"/> now.</summary>
+    public string? EndAsync(int offset, int size, int warp)
+    {
+        for (int b = offset; b < offset + size; b++)
+        {
+            _pending[b] = 0;
+        }
+        return Write(offset, size, warp);
+    }
+}

@@ -1,0 +1,114 @@
+namespace Zoetrope.Emulator.Ptx;
+
+/// <summary>
+/// Splits PTX text into tokens with line numbers. Identifiers keep their dots, so an opcode
+/// (<c>ld.global.nc.v4.u32</c>), a directive (<c>.reg</c>) and a special register
+/// (<c>%tid.x</c>) are each one token; comments are dropped.
+/// </summary>
+internal static class PtxLexer
+{
+    public static List<PtxToken> Tokenize(string text, string origin)
+    {
+        var tokens = new List<PtxToken>(text.Length / 4);
+        int line = 1;
+        int i = 0;
+        int n = text.Length;
+        while (i < n)
+        {
+            char c = text[i];
+            if (c == '\n')
+            {
+                line++;
+                i++;
+                continue;
+            }
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+                continue;
+            }
+            if (c == '/' && i + 1 < n && text[i + 1] == '/')
+            {
+                while (i < n && text[i] != '\n')
+                {
+                    i++;
+                }
+                continue;
+            }
+            if (c == '/' && i + 1 < n && text[i + 1] == '*')
+            {
+                i += 2;
+                while (i + 1 < n && !(text[i] == '*' && text[i + 1] == '/'))
+                {
+                    if (text[i] == '\n')
+                    {
+                        line++;
+                    }
+                    i++;
+                }
+                i += 2;
+                continue;
+            }
+            int start = i;
+            if (c == '"')
+            {
+                i++;
+                while (i < n && text[i] != '"')
+                {
+                    i++;
+                }
+                i++;
+                tokens.Add(new PtxToken(PtxTokenKind.String, text[(start + 1)..(i - 1)], line));
+                continue;
+            }
+            if (char.IsDigit(c))
+            {
+                // 0f3F800000, 0d..., 0x..., decimal, with an optional U suffix.
+                i++;
+                while (i < n && (char.IsLetterOrDigit(text[i]) || text[i] == '.'))
+                {
+                    i++;
+                }
+                tokens.Add(new PtxToken(PtxTokenKind.Number, text[start..i], line));
+                continue;
+            }
+            if (IsIdentStart(c))
+            {
+                i++;
+                while (i < n && (IsIdentPart(text[i]) || text[i] == '.'))
+                {
+                    i++;
+                }
+                tokens.Add(new PtxToken(PtxTokenKind.Ident, text[start..i], line));
+                continue;
+            }
+            if ("{}[]();,:<>@!|+-=*".Contains(c))
+            {
+                i++;
+                tokens.Add(new PtxToken(PtxTokenKind.Punct, c.ToString(), line));
+                continue;
+            }
+            throw new EmulatorException(EmuError.InvalidPtx, $"{origin}:{line}: unexpected character '{c}' in PTX");
+        }
+        return tokens;
+    }
+
+    private static bool IsIdentStart(char c) => char.IsLetter(c) || c is '_' or '$' or '%' or '.';
+
+    private static bool IsIdentPart(char c) => char.IsLetterOrDigit(c) || c is '_' or '$';
+}
+
+/// <summary>Token kinds.</summary>
+internal enum PtxTokenKind
+{
+    Ident,
+    Number,
+    String,
+    Punct,
+}
+
+/// <summary>A token and the line it starts on.</summary>
+internal readonly record struct PtxToken(PtxTokenKind Kind, string Text, int Line)
+{
+    public bool Is(string s) => Text == s;
+}
