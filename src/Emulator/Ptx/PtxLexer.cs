@@ -22,7 +22,7 @@ internal static class PtxLexer
                 i++;
                 continue;
             }
-            if (char.IsWhiteSpace(c))
+            if (c is ' ' or '\t' or '\r' || char.IsWhiteSpace(c))
             {
                 i++;
                 continue;
@@ -58,7 +58,7 @@ internal static class PtxLexer
                     i++;
                 }
                 i++;
-                tokens.Add(new PtxToken(PtxTokenKind.String, text[(start + 1)..(i - 1)], line));
+                tokens.Add(new PtxToken(PtxTokenKind.String, text[(start + 1)..(i - 1)], line, start));
                 continue;
             }
             if (char.IsDigit(c))
@@ -69,7 +69,7 @@ internal static class PtxLexer
                 {
                     i++;
                 }
-                tokens.Add(new PtxToken(PtxTokenKind.Number, text[start..i], line));
+                tokens.Add(new PtxToken(PtxTokenKind.Number, text[start..i], line, start));
                 continue;
             }
             if (IsIdentStart(c))
@@ -79,18 +79,52 @@ internal static class PtxLexer
                 {
                     i++;
                 }
-                tokens.Add(new PtxToken(PtxTokenKind.Ident, text[start..i], line));
+                tokens.Add(new PtxToken(PtxTokenKind.Ident, Intern(text, start, i - start), line, start));
                 continue;
             }
-            if ("{}[]();,:<>@!|+-=*".Contains(c))
+            if (c < 128 && Punct[c] is { } punct)
             {
                 i++;
-                tokens.Add(new PtxToken(PtxTokenKind.Punct, c.ToString(), line));
+                tokens.Add(new PtxToken(PtxTokenKind.Punct, punct, line, start));
                 continue;
             }
             throw new EmulatorException(EmuError.InvalidPtx, $"{origin}:{line}: unexpected character '{c}' in PTX");
         }
         return tokens;
+    }
+
+    // One string per punctuation character, so a token costs no allocation.
+    private static readonly string?[] Punct = BuildPunct();
+
+    private static string?[] BuildPunct()
+    {
+        var table = new string?[128];
+        foreach (char p in "{}[]();,:<>@!|+-=*")
+        {
+            table[p] = p.ToString();
+        }
+        return table;
+    }
+
+    // Opcodes and register names repeat thousands of times: share their strings.
+    [ThreadStatic]
+    private static Dictionary<string, string>? _interned;
+
+    private static string Intern(string text, int start, int length)
+    {
+        _interned ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        var lookup = _interned.GetAlternateLookup<ReadOnlySpan<char>>();
+        var span = text.AsSpan(start, length);
+        if (lookup.TryGetValue(span, out var s))
+        {
+            return s;
+        }
+        s = span.ToString();
+        if (_interned.Count < 1 << 16)
+        {
+            _interned[s] = s;
+        }
+        return s;
     }
 
     private static bool IsIdentStart(char c) => char.IsLetter(c) || c is '_' or '$' or '%' or '.';
@@ -108,7 +142,7 @@ internal enum PtxTokenKind
 }
 
 /// <summary>A token and the line it starts on.</summary>
-internal readonly record struct PtxToken(PtxTokenKind Kind, string Text, int Line)
+internal readonly record struct PtxToken(PtxTokenKind Kind, string Text, int Line, int Start = -1)
 {
     public bool Is(string s) => Text == s;
 }

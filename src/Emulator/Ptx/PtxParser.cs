@@ -13,21 +13,27 @@ namespace Zoetrope.Emulator.Ptx;
 internal sealed class PtxParser
 {
     private readonly List<PtxToken> _t;
+    private readonly string _source = "";
     private readonly string _origin;
     private readonly PtxModule _module;
     private readonly Dictionary<int, string> _files = new();
+    // An opcode's dot-separated parts, split once per distinct opcode.
+    private readonly Dictionary<string, string[]> _opcodeParts = new(StringComparer.Ordinal);
+    // Module-scope variables by name: their state space.
+    private readonly Dictionary<string, string> _moduleSpaces = new(StringComparer.Ordinal);
     private int _p;
 
-    private PtxParser(List<PtxToken> tokens, string origin)
+    private PtxParser(List<PtxToken> tokens, string origin, string source = "")
     {
         _t = tokens;
+        _source = source;
         _origin = origin;
         _module = new PtxModule { Origin = origin };
     }
 
     public static PtxModule Parse(string text, string origin)
     {
-        var parser = new PtxParser(PtxLexer.Tokenize(text, origin), origin);
+        var parser = new PtxParser(PtxLexer.Tokenize(text, origin), origin, text);
         parser.ParseModule();
         return parser._module;
     }
@@ -142,6 +148,7 @@ internal sealed class PtxParser
         {
             var v = ParseVariable(isExtern);
             (kind == ".shared" ? _module.Shared : _module.Globals).Add(v);
+            _moduleSpaces[v.Name] = v.Space;
             return;
         }
         throw Error(line, $"unexpected '{kind}' at module scope");
@@ -413,6 +420,7 @@ internal sealed class PtxParser
         private readonly List<(Operand Op, string Label, int Line)> _pendingLabels = new();
         private readonly List<PtxVariable> _shared = new();
         private readonly List<PtxVariable> _local = new();
+        private readonly Dictionary<string, string> _spaces = new(StringComparer.Ordinal);
         private string? _source;
 
         public FunctionBody(PtxParser parser, PtxFunction fn, Dictionary<string, int> parameters)
@@ -456,6 +464,7 @@ internal sealed class PtxParser
                 {
                     var v = _ps.ParseVariable(false);
                     (v.Space == "shared" ? _shared : _local).Add(v);
+                    _spaces[v.Name] = v.Space;
                     continue;
                 }
                 if (tok.Text == ".loc")
@@ -557,7 +566,6 @@ internal sealed class PtxParser
             var first = _ps.Peek();
             int guard = -1;
             bool negated = false;
-            var text = new System.Text.StringBuilder();
             int startTok = _ps._p;
             if (_ps.Accept("@"))
             {
@@ -573,7 +581,11 @@ internal sealed class PtxParser
             {
                 throw _ps.Error(opTok.Line, $"expected an instruction, found '{opTok.Text}'");
             }
-            var parts = opTok.Text.Split('.');
+            if (!_ps._opcodeParts.TryGetValue(opTok.Text, out var parts))
+            {
+                parts = opTok.Text.Split('.');
+                _ps._opcodeParts[opTok.Text] = parts;
+            }
             var ops = new List<Operand>();
             if (_ps.Peek().Text != ";")
             {
@@ -589,23 +601,20 @@ internal sealed class PtxParser
                 while (_ps.Accept(","));
             }
             _ps.Expect(";");
-            for (int k = startTok; k < _ps._p; k++)
-            {
-                var s = _ps._t[k].Text;
-                text.Append(s);
-                if (s is not ("[" or "{" or "@" or "!" or "-") && k + 1 < _ps._p && _ps._t[k + 1].Text is not ("]" or "}" or "," or ";" or "+" or "|"))
-                {
-                    text.Append(' ');
-                }
-            }
+            // The instruction as written, for messages: the source from its first token to the ';'.
+            var firstTok = _ps._t[startTok];
+            var semi = _ps._t[_ps._p - 1];
+            string text = firstTok.Start >= 0 && semi.Start >= firstTok.Start
+                ? _ps._source.Substring(firstTok.Start, semi.Start - firstTok.Start + 1).Replace('\t', ' ')
+                : opTok.Text;
             var ins = new Instr
             {
                 Opcode = opTok.Text,
                 Base = parts[0],
-                Parts = parts[1..],
+                Parts = parts.Length == 1 ? [] : parts[1..],
                 Ops = ops.ToArray(),
                 Line = first.Line,
-                Text = text.ToString(),
+                Text = text,
                 Guard = guard,
                 GuardNegated = negated,
                 Source = _source,
@@ -695,17 +704,9 @@ internal sealed class PtxParser
             {
                 op.SymbolSpace = "param";
             }
-            else if (_shared.Any(v => v.Name == tok.Text) || _ps._module.Shared.Any(v => v.Name == tok.Text))
+            else if (_spaces.TryGetValue(tok.Text, out var space) || _ps._moduleSpaces.TryGetValue(tok.Text, out space))
             {
-                op.SymbolSpace = "shared";
-            }
-            else if (_local.Any(v => v.Name == tok.Text))
-            {
-                op.SymbolSpace = "local";
-            }
-            else if (_ps._module.Globals.FirstOrDefault(v => v.Name == tok.Text) is { } g)
-            {
-                op.SymbolSpace = g.Space;
+                op.SymbolSpace = space;
             }
             else
             {
