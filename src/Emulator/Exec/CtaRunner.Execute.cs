@@ -67,6 +67,14 @@ internal sealed partial class CtaRunner
                 break;
             case OpCode.Bra:
             {
+                if (active != at && ins.Uniform)
+                {
+                    // bra.uni promises that every lane at it branches alike. A GPU with independent
+                    // thread scheduling still runs a divergent one correctly (ptxas only omits the
+                    // reconvergence point), so this is a finding to report, not a fault: ILGPU 1.5.3
+                    // marks some data-dependent branches uniform.
+                    Warn(w, BitOperations.TrailingZeroCount(at & ~active), $"bra.uni diverges (lanes 0x{active:x8} branch, 0x{at & ~active:x8} do not): the PTX promises a uniform branch");
+                }
                 int target = ins.Ops[0].Target;
                 uint m = active;
                 while (m != 0)

@@ -111,9 +111,13 @@ internal sealed partial class CtaRunner
         var code = _code;
         while (true)
         {
-            uint runnable = w.Live & ~w.Waiting;
+            uint runnable = w.Live & ~w.Waiting & ~w.SyncWaiting;
             if (runnable == 0)
             {
+                if (w.SyncWaiting != 0 && (w.Live & ~w.Waiting & ~w.SyncWaiting) == 0 && (w.Waiting == 0 || !_ctx.Checks))
+                {
+                    MissingSyncMembers(w);
+                }
                 return;
             }
             // The lowest PC among runnable lanes, and the lanes at it.
@@ -143,6 +147,10 @@ internal sealed partial class CtaRunner
             }
             _curPc = pc;
             var ins = code[pc];
+            if (ins.WarpSync && !JoinWarpSync(w, ins, pc, ref at))
+            {
+                continue;
+            }
             uint active = at;
             if (ins.Guard >= 0)
             {
@@ -177,6 +185,76 @@ internal sealed partial class CtaRunner
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Independent thread scheduling for the warp-synchronous instructions (shfl/vote/redux .sync,
+    /// mma/ldmatrix .aligned): lanes that reach one wait there until every lane of its member mask
+    /// has arrived at the same instruction, as a GPU since Volta does; then they run it together.
+    /// </summary>
+    private bool JoinWarpSync(Warp w, Instr ins, int pc, ref uint at)
+    {
+        uint m = w.SyncWaiting;
+        while (m != 0)
+        {
+            int l = BitOperations.TrailingZeroCount(m);
+            m &= m - 1;
+            if (w.Pc[l] == pc)
+            {
+                at |= 1u << l;
+            }
+        }
+        uint required = RequiredMembers(w, ins, at) & w.Live;
+        if ((required & ~at) != 0)
+        {
+            w.SyncWaiting |= at;
+            return false;
+        }
+        w.SyncWaiting &= ~at;
+        return true;
+    }
+
+    private uint RequiredMembers(Warp w, Instr ins, uint at)
+    {
+        int lane = BitOperations.TrailingZeroCount(at);
+        return ins.Op switch
+        {
+            OpCode.Shfl => (uint)Get(w, ins.Ops[4], lane),
+            OpCode.Vote or OpCode.Redux => (uint)Get(w, ins.Ops[2], lane),
+            _ => w.Exists, // .aligned: the whole warp
+        };
+    }
+
+    /// <summary>Lanes wait at a warp-synchronous instruction for members that can never arrive (they exited or wait at a CTA barrier).</summary>
+    private void MissingSyncMembers(Warp w)
+    {
+        int lane = BitOperations.TrailingZeroCount(w.SyncWaiting);
+        int pc = w.Pc[lane];
+        var ins = _code[pc];
+        uint required = RequiredMembers(w, ins, w.SyncWaiting);
+        if (_ctx.Checks)
+        {
+            throw Fault(EmuError.LaunchFailed, w, lane, pc,
+                $"{ins.Base} waits for member lanes 0x{required & ~w.SyncWaiting:x8} (mask 0x{required:x8}) that exited or wait elsewhere: the warp-synchronous instruction can never complete");
+        }
+        // Without checks: run it with the lanes that are there (what a pre-Volta GPU would do).
+        uint at = w.SyncWaiting & ~0u;
+        w.SyncWaiting = 0;
+        foreach (var l in Lanes(at))
+        {
+            w.Pc[l] = pc + 1;
+        }
+        Execute(w, ins, at, at);
+    }
+
+    private static IEnumerable<int> Lanes(uint mask)
+    {
+        while (mask != 0)
+        {
+            int l = BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            yield return l;
         }
     }
 
@@ -244,6 +322,17 @@ internal sealed partial class CtaRunner
         int lane = BitOperations.TrailingZeroCount(first.Waiting);
         return Fault(EmuError.LaunchFailed, first, lane, first.WaitPc[lane],
             $"barrier {id} is never completed: {arrived} threads arrived, {(expected > 0 ? expected : "every live thread")} expected; not every live thread of the CTA reaches it. Waiting: {string.Join("; ", waiting)}");
+    }
+
+    private readonly HashSet<int> _warnedLines = new();
+
+    /// <summary>Records a finding that does not stop the launch, once per instruction.</summary>
+    private void Warn(Warp w, int lane, string what)
+    {
+        if (_warnedLines.Add(_curPc) && Stats.Warnings.Count < 16)
+        {
+            Stats.Warnings.Add($"{Describe(w, lane, _curPc)}: {what}");
+        }
     }
 
     /// <summary>A fault at (warp, lane, pc) with the full location in its message.</summary>

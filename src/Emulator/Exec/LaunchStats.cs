@@ -47,6 +47,12 @@ public sealed class LaunchStats
     /// <summary>Threads run.</summary>
     public long Threads { get; set; }
 
+    /// <summary>
+    /// Findings that do not stop the launch (a divergent <c>bra.uni</c>), each once per PTX line
+    /// with where it first happened; at most 16 are kept.
+    /// </summary>
+    public List<string> Warnings { get; } = new();
+
     /// <summary>Total warp instructions.</summary>
     public long TotalInstructions => Instructions.Sum();
 
@@ -87,5 +93,12 @@ public sealed class LaunchStats
         SharedIdealWavefronts += other.SharedIdealWavefronts;
         Ctas += other.Ctas;
         Threads += other.Threads;
+        foreach (var warning in other.Warnings)
+        {
+            if (Warnings.Count < 16 && !Warnings.Contains(warning))
+            {
+                Warnings.Add(warning);
+            }
+        }
     }
 }

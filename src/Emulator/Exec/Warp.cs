@@ -24,6 +24,8 @@ internal sealed class Warp
     public uint Live;
     /// <summary>Lanes blocked at a barrier.</summary>
     public uint Waiting;
+    /// <summary>Lanes waiting at a warp-synchronous instruction for the rest of its member mask.</summary>
+    public uint SyncWaiting;
     /// <summary>The barrier each waiting lane waits on.</summary>
     public int[] WaitBarrier { get; } = new int[32];
     /// <summary>The instruction index each waiting lane's barrier is at (for the divergent-barrier check).</summary>
@@ -58,6 +60,7 @@ internal sealed class Warp
         }
         Live = Exists;
         Waiting = 0;
+        SyncWaiting = 0;
     }
 }
 

@@ -36,7 +36,9 @@ internal sealed class Instr
     public object? Extra;
     public Exec.InstrClass Class;
     /// <summary>Modifiers read on every lane, decoded once.</summary>
-    public bool Ftz, Sat, Wide, Hi, NaNMode, BoolAnd, BoolOr, BoolXor;
+    public bool Ftz, Sat, Wide, Hi, NaNMode, BoolAnd, BoolOr, BoolXor, Uniform;
+    /// <summary>shfl/vote/redux .sync or mma/ldmatrix .aligned: the member lanes run it together.</summary>
+    public bool WarpSync;
     public Exec.Rounding Rounding;
 
     public bool Has(string part) => Array.IndexOf(Parts, part) >= 0;

@@ -42,6 +42,7 @@ internal static class InstrDecoder
             ins.Type2 = types.Count > 1 ? (ins.Base == "cvt" || ins.Base == "set" ? types[1] : types[0]) : ins.Type;
         }
         ins.Ftz = ins.Has("ftz");
+        ins.Uniform = ins.Has("uni");
         ins.Sat = ins.Has("sat");
         ins.Wide = ins.Has("wide");
         ins.Hi = ins.Has("hi");
@@ -52,6 +53,7 @@ internal static class InstrDecoder
         ins.Rounding = Fp32.ParseRounding(ins.Parts);
         ins.Op = Lookup(ins);
         ins.Class = Classify(ins);
+        ins.WarpSync = ins.Op is OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Mma or OpCode.LdMatrix;
         // Numeric immediates: floats for float operations (cvt reads its source as its source type).
         for (int i = 0; i < ins.Ops.Length; i++)
         {

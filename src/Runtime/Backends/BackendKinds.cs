@@ -6,15 +6,31 @@ public static class BackendKinds
     /// <summary>Every backend kind in table order.</summary>
     public static IReadOnlyList<BackendKind> All { get; } = Enum.GetValues<BackendKind>();
 
-    /// <summary>The user-facing name: reference, ilgpu-cpu, ilgpu-cuda, cuda.</summary>
+    /// <summary>The user-facing name: reference, ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu, cuda-emu.</summary>
     public static string Label(this BackendKind kind) => kind switch
     {
         BackendKind.Reference => "reference",
         BackendKind.IlgpuCpu => "ilgpu-cpu",
         BackendKind.IlgpuCuda => "ilgpu-cuda",
         BackendKind.Cuda => "cuda",
+        BackendKind.IlgpuEmu => "ilgpu-emu",
+        BackendKind.CudaEmu => "cuda-emu",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend"),
     };
+
+    /// <summary>
+    /// The kind whose implementation runs on <paramref name="kind"/>: <c>ilgpu-cuda</c>'s for
+    /// <c>ilgpu-emu</c>, <c>cuda</c>'s for <c>cuda-emu</c>, the kind itself otherwise.
+    /// </summary>
+    public static BackendKind ImplementationKind(this BackendKind kind) => kind switch
+    {
+        BackendKind.IlgpuEmu => BackendKind.IlgpuCuda,
+        BackendKind.CudaEmu => BackendKind.Cuda,
+        _ => kind,
+    };
+
+    /// <summary>True for the two backends that run on the emulated CUDA device.</summary>
+    public static bool IsEmulated(this BackendKind kind) => kind is BackendKind.IlgpuEmu or BackendKind.CudaEmu;
 
     /// <summary>True for the backends that need an NVIDIA GPU.</summary>
     public static bool NeedsGpu(this BackendKind kind) => kind is BackendKind.IlgpuCuda or BackendKind.Cuda;

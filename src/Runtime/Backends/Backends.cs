@@ -8,7 +8,9 @@ namespace Zoetrope.Runtime;
 /// Opens backends. <see cref="Get(BackendKind)"/> returns one shared instance per kind and
 /// process (freed at exit); <see cref="Create"/> a fresh one the caller disposes. Asking for a
 /// backend that cannot run here throws a <see cref="ZoetropeDeviceException"/> at once, with the
-/// reason (no driver, no GPU, shim not built), never a crash at the first launch.
+/// reason (no driver, no GPU, shim not built, emulated libraries not built), never a crash at the
+/// first launch. A process runs either the real CUDA backends or the emulated ones, whichever is
+/// opened first (<see cref="EmulatedCuda"/>); the others then report why they are unavailable.
 /// </summary>
 public static class Backends
 {
@@ -66,8 +68,8 @@ public static class Backends
         return kind switch
         {
             BackendKind.Reference => new ReferenceBackend(),
-            BackendKind.IlgpuCpu or BackendKind.IlgpuCuda => new IlgpuBackend(kind),
-            BackendKind.Cuda => new CudaBackend(),
+            BackendKind.IlgpuCpu or BackendKind.IlgpuCuda or BackendKind.IlgpuEmu => new IlgpuBackend(kind),
+            BackendKind.Cuda or BackendKind.CudaEmu => new CudaBackend(kind),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend"),
         };
     }
@@ -81,20 +83,34 @@ public static class Backends
             case BackendKind.IlgpuCpu:
                 return new BackendAvailability(kind, true, string.Empty);
             case BackendKind.IlgpuCuda:
-            {
-                var cuda = CudaDriver.Probe();
-                return new BackendAvailability(kind, cuda.Available, cuda.Reason);
-            }
             case BackendKind.Cuda:
             {
-                var cuda = CudaDriver.Probe();
-                bool shim = NativeShim.TryLoad(out var shimWhy);
                 var reasons = new List<string>();
+                if (EmulatedCuda.Mode == CudaProcessMode.Emulated)
+                {
+                    reasons.Add(EmulatedCuda.ConflictReason(CudaProcessMode.Emulated));
+                }
+                var cuda = CudaDriver.Probe();
                 if (!cuda.Available)
                 {
                     reasons.Add(cuda.Reason);
                 }
-                if (!shim)
+                if (kind == BackendKind.Cuda && !NativeShim.TryLoadReal(out var shimWhy))
+                {
+                    reasons.Add(shimWhy);
+                }
+                return new BackendAvailability(kind, reasons.Count == 0, string.Join("; and ", reasons));
+            }
+            case BackendKind.IlgpuEmu:
+            case BackendKind.CudaEmu:
+            {
+                var reasons = new List<string>();
+                string driver = EmulatedCuda.ProbeDriver();
+                if (driver.Length > 0)
+                {
+                    reasons.Add(driver);
+                }
+                if (kind == BackendKind.CudaEmu && !NativeShim.TryLoadEmulated(out var shimWhy))
                 {
                     reasons.Add(shimWhy);
                 }

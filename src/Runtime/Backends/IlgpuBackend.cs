@@ -1,4 +1,5 @@
 using Zoetrope.Runtime.Cuda;
+using Zoetrope.Runtime.Native;
 using System.Collections.Concurrent;
 using ILGPU;
 using ILGPU.Runtime;
@@ -9,7 +10,8 @@ namespace Zoetrope.Runtime;
 
 /// <summary>
 /// An ILGPU accelerator as a backend: <c>ilgpu-cpu</c> (ILGPU's CPU accelerator emulating
-/// 32-lane warps, so warp code runs as on a GPU) or <c>ilgpu-cuda</c> (the first CUDA GPU).
+/// 32-lane warps, so warp code runs as on a GPU), <c>ilgpu-cuda</c> (the first CUDA GPU) or
+/// <c>ilgpu-emu</c> (ILGPU's CUDA accelerator on the emulated CUDA device, <see cref="EmulatedCuda"/>).
 /// Kernels are loaded once per backend and cached (<see cref="Kernel{TKernel}"/>).
 /// </summary>
 public class IlgpuBackend : Backend
@@ -17,8 +19,8 @@ public class IlgpuBackend : Backend
     private readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> _kernels = new();
     private readonly BackendKind _kind;
 
-    /// <summary>Opens the accelerator for <paramref name="kind"/> (ilgpu-cpu, ilgpu-cuda or cuda).</summary>
-    /// <exception cref="ZoetropeDeviceException">No CUDA driver or GPU for a CUDA kind.</exception>
+    /// <summary>Opens the accelerator for <paramref name="kind"/> (ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu or cuda-emu).</summary>
+    /// <exception cref="ZoetropeDeviceException">No CUDA driver or GPU for a CUDA kind; the emulated driver missing for an emulated one.</exception>
     protected internal IlgpuBackend(BackendKind kind)
     {
         _kind = kind;
@@ -27,22 +29,38 @@ public class IlgpuBackend : Backend
             Context = Context.Create(b => b.CPU(CPUDevice.Nvidia).EnableAlgorithms().Optimize(OptimizationLevel.O1));
             Accelerator = Context.GetCPUDevice(0).CreateCPUAccelerator(Context);
         }
-        else if (kind is BackendKind.IlgpuCuda or BackendKind.Cuda)
+        else if (kind is BackendKind.IlgpuCuda or BackendKind.Cuda or BackendKind.IlgpuEmu or BackendKind.CudaEmu)
         {
-            CudaDriver.Require();
+            // The emulated kinds are ILGPU's own CUDA accelerator with the emulated driver in
+            // place of libcuda.so.1; both must claim the process before ILGPU binds its imports.
+            if (kind.IsEmulated())
+            {
+                EmulatedCuda.OpenDriver();
+            }
+            else
+            {
+                CudaDriver.Require();
+                if (!EmulatedCuda.TryClaim(CudaProcessMode.Real, out var why))
+                {
+                    throw new ZoetropeDeviceException(why);
+                }
+            }
             try
             {
                 Context = Context.Create(b => b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
                 if (Context.GetCudaDevices().Count == 0)
                 {
                     Context.Dispose();
-                    throw new ZoetropeDeviceException("ILGPU found no CUDA device although the driver reports one");
+                    throw new ZoetropeDeviceException(kind.IsEmulated()
+                        ? "ILGPU found no CUDA device on the emulated driver: ILGPU's CUDA API was initialised earlier in this process (an ILGPU Cuda() context made outside the backends), before the emulated driver could be installed"
+                        : "ILGPU found no CUDA device although the driver reports one");
                 }
                 Accelerator = Context.GetCudaDevice(0).CreateCudaAccelerator(Context);
             }
             catch (Exception e) when (e is not ZoetropeDeviceException)
             {
-                throw new ZoetropeDeviceException($"could not open the CUDA device through ILGPU: {e.Message}", inner: e);
+                throw new ZoetropeDeviceException(
+                    $"could not open the {(kind.IsEmulated() ? "emulated CUDA device" : "CUDA device")} through ILGPU: {e.Message}", inner: e);
             }
         }
         else
@@ -68,7 +86,10 @@ public class IlgpuBackend : Backend
     /// <summary>The stream all work of this backend is queued on.</summary>
     public AcceleratorStream Stream => Accelerator.DefaultStream;
 
-    /// <summary>The device's architecture as dispatch tables name it: sm_90 for a CUDA GPU, the backend name otherwise.</summary>
+    /// <summary>
+    /// The device's architecture as dispatch tables name it: sm_90 for a CUDA GPU, sm_80 for the
+    /// emulated device (an sm_80 part running compute_80 PTX), the backend name otherwise.
+    /// </summary>
     public string DeviceArch => Accelerator is CudaAccelerator cuda
         ? $"sm_{cuda.Architecture.Major}{cuda.Architecture.Minor}"
         : Name;
@@ -175,9 +196,11 @@ public class IlgpuBackend : Backend
     /// <inheritdoc />
     public override void Synchronize() => Stream.Synchronize();
 
+    // The emulated device finishes every call before returning, and our CUDA event binding means
+    // the real driver: a stopwatch around a synchronize measures it exactly.
     /// <inheritdoc />
     public override IDeviceTimer CreateTimer() =>
-        Accelerator is CudaAccelerator ? new CudaEventTimer(this) : new StopwatchTimer(this);
+        Accelerator is CudaAccelerator && !Kind.IsEmulated() ? new CudaEventTimer(this) : new StopwatchTimer(this);
 
     /// <inheritdoc />
     protected override void DisposeCore()

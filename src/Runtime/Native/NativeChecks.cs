@@ -32,12 +32,22 @@ public static class NativeChecks
         }
     }
 
-    /// <summary>Throws a <see cref="ZoetropeKernelException"/> naming <paramref name="kernel"/> unless <paramref name="status"/> is 0.</summary>
+    /// <summary>
+    /// Throws a <see cref="ZoetropeKernelException"/> naming <paramref name="kernel"/> unless
+    /// <paramref name="status"/> is 0. On the emulated device the detail also carries the device's
+    /// own account of the failure (kernel, CTA, thread, instruction, PTX line), which the shim's
+    /// fixed-size last-error text cannot hold.
+    /// </summary>
     public static void Status(string kernel, int status)
     {
         if (status != 0)
         {
-            throw new ZoetropeKernelException(kernel, status, ZtNative.StatusString(status), ZtNative.LastError());
+            string detail = ZtNative.LastError();
+            if (EmulatedCuda.TakeDiagnostic() is { } emulated)
+            {
+                detail = string.IsNullOrEmpty(detail) ? $"emulated device: {emulated}" : $"{detail}; emulated device: {emulated}";
+            }
+            throw new ZoetropeKernelException(kernel, status, ZtNative.StatusString(status), detail);
         }
     }
 }

@@ -6,8 +6,10 @@ namespace Zoetrope.Runtime.Native;
 /// <summary>
 /// Maps the two native library names this assembly imports to files: "cuda" to the driver
 /// (libcuda.so.1 / nvcuda.dll; .NET alone would try "libcuda.so", which many installs lack) and
-/// "zoetrope_native" to the shim built by CMake. Installed once, before the first call, by the
-/// static constructors of the classes that import them.
+/// "zoetrope_native" to the shim built by CMake: libzoetrope_native.so, or in a process that uses
+/// the emulated CUDA device, libzoetrope_native_emu.so (<see cref="EmulatedCuda"/>). .NET binds
+/// each import once, so binding the real shim commits the process to the real driver. Installed
+/// once, before the first call, by the static constructors of the classes that import them.
 /// </summary>
 public static class NativeLibraries
 {
@@ -70,7 +72,11 @@ public static class NativeLibraries
         }
         if (name == Shim)
         {
-            return NativeShim.TryLoad(out _) ? NativeShim.Handle : IntPtr.Zero;
+            if (EmulatedCuda.Mode != CudaProcessMode.Emulated && NativeShim.TryLoadReal(out _) && EmulatedCuda.TryClaim(CudaProcessMode.Real, out _))
+            {
+                return NativeShim.RealHandle;
+            }
+            return EmulatedCuda.Mode == CudaProcessMode.Emulated && NativeShim.TryLoadEmulated(out _) ? NativeShim.EmulatedHandle : IntPtr.Zero;
         }
         return IntPtr.Zero;
     }

@@ -1,79 +1,57 @@
-using System.Runtime.InteropServices;
-
 namespace Zoetrope.Runtime.Native;
 
 /// <summary>
-/// libzoetrope_native.so, the hand-written CUDA kernels behind the <c>cuda</c> backend. Loaded
-/// lazily; when it is absent, <see cref="Require"/> says where it looked and how to build it.
-/// Search order: $ZOETROPE_NATIVE (a file or a folder), the application folder, ./build, and
-/// the system's library path.
+/// The library behind the generated bindings (<see cref="ZtNative"/>, library name
+/// "zoetrope_native"): libzoetrope_native.so, the hand-written CUDA kernels of the <c>cuda</c>
+/// backend, or, in a process that uses the emulated CUDA device (<see cref="EmulatedCuda"/>),
+/// libzoetrope_native_emu.so, the same kernels as PTX for <c>cuda-emu</c>. Loaded lazily; when
+/// absent, <see cref="Require"/> says where it looked and how to build it. Search order: the
+/// environment variable ($ZOETROPE_NATIVE, $ZOETROPE_NATIVE_EMU; a file or a folder), the
+/// application folder, ./build, (for the emulated one, build/ above the application), and the
+/// system's library path.
 /// </summary>
 public static class NativeShim
 {
     /// <summary>The file name of the shim on this OS.</summary>
     public static readonly string FileName = OperatingSystem.IsWindows() ? "zoetrope_native.dll" : "libzoetrope_native.so";
 
-    private static readonly object Gate = new();
-    private static readonly Dictionary<string, bool> Exports = new(StringComparer.Ordinal);
-    private static bool _tried;
-    private static string _why = string.Empty;
+    /// <summary>The file name of the emulated device's build of the shim.</summary>
+    public static readonly string EmulatedFileName = OperatingSystem.IsWindows() ? "zoetrope_native_emu.dll" : "libzoetrope_native_emu.so";
+
+    private static readonly NativeLibraryFile Real = new(FileName, "ZOETROPE_NATIVE", null, false,
+        "native shim not built", "build it on a machine with nvcc: cmake -S . -B build && cmake --build build");
+
+    private static readonly NativeLibraryFile Emulated = new(EmulatedFileName, "ZOETROPE_NATIVE_EMU", "ZOETROPE_NATIVE", true,
+        "the emulated device's kernels are not built",
+        "build them on a machine with nvcc (no GPU needed): cmake -S . -B build && cmake --build build --target zoetrope_native_emu");
+
+    // The library of this process's CUDA: the emulated build once the process has chosen it.
+    private static NativeLibraryFile Active => EmulatedCuda.Mode == CudaProcessMode.Emulated ? Emulated : Real;
 
     /// <summary>The loaded library's handle (zero when not loaded).</summary>
-    public static IntPtr Handle { get; private set; }
+    public static IntPtr Handle => Active.Handle;
 
     /// <summary>The path the shim was loaded from, or null.</summary>
-    public static string? LoadedFrom { get; private set; }
+    public static string? LoadedFrom => Active.LoadedFrom;
 
     /// <summary>True when the shim is loaded.</summary>
     public static bool IsLoaded => TryLoad(out _);
 
     /// <summary>Loads the shim once; false with the reason (where it looked) when it is not found.</summary>
-    public static bool TryLoad(out string why)
-    {
-        lock (Gate)
-        {
-            if (!_tried)
-            {
-                _tried = true;
-                var searched = new List<string>();
-                foreach (var candidate in Candidates())
-                {
-                    searched.Add(candidate);
-                    if (NativeLibrary.TryLoad(candidate, out var handle))
-                    {
-                        Handle = handle;
-                        LoadedFrom = candidate;
-                        break;
-                    }
-                }
-                if (Handle == IntPtr.Zero)
-                {
-                    _why = $"native shim not built: {FileName} not found (searched {string.Join(", ", searched)}); " +
-                        "build it on a machine with nvcc: cmake -S . -B build && cmake --build build, or set ZOETROPE_NATIVE";
-                }
-            }
-            why = _why;
-            return Handle != IntPtr.Zero;
-        }
-    }
+    public static bool TryLoad(out string why) => Active.TryLoad(out why);
+
+    /// <summary>Loads libzoetrope_native.so (the <c>cuda</c> backend's), whatever the process uses.</summary>
+    public static bool TryLoadReal(out string why) => Real.TryLoad(out why);
+
+    /// <summary>Loads libzoetrope_native_emu.so (the <c>cuda-emu</c> backend's), whatever the process uses.</summary>
+    public static bool TryLoadEmulated(out string why) => Emulated.TryLoad(out why);
+
+    internal static IntPtr RealHandle => Real.Handle;
+
+    internal static IntPtr EmulatedHandle => Emulated.Handle;
 
     /// <summary>True when the loaded shim exports <paramref name="function"/> (CUTLASS and sm_90a kernels exist only where they were built).</summary>
-    public static bool HasExport(string function)
-    {
-        if (!TryLoad(out _))
-        {
-            return false;
-        }
-        lock (Gate)
-        {
-            if (!Exports.TryGetValue(function, out bool has))
-            {
-                has = NativeLibrary.TryGetExport(Handle, function, out _);
-                Exports[function] = has;
-            }
-            return has;
-        }
-    }
+    public static bool HasExport(string function) => Active.HasExport(function);
 
     /// <summary>Throws a <see cref="NotSupportedException"/> unless the shim exports <paramref name="function"/>.</summary>
     public static void RequireExport(string function)
@@ -81,8 +59,9 @@ public static class NativeShim
         Require();
         if (!HasExport(function))
         {
-            throw new NotSupportedException(
-                $"{FileName} ({LoadedFrom}) has no {function}: it was built without the CUTLASS or sm_90a kernels that provide it (see CMake's output)");
+            throw new NotSupportedException(Active == Emulated
+                ? $"{EmulatedFileName} ({LoadedFrom}) has no {function}: the emulated device's build leaves out the CUTLASS and sm_90a kernels"
+                : $"{FileName} ({LoadedFrom}) has no {function}: it was built without the CUTLASS or sm_90a kernels that provide it (see CMake's output)");
         }
     }
 
@@ -103,18 +82,6 @@ public static class NativeShim
         {
             return why;
         }
-        return $"{FileName} v{ZtNative.Version()} ({LoadedFrom})";
-    }
-
-    private static IEnumerable<string> Candidates()
-    {
-        var env = Environment.GetEnvironmentVariable("ZOETROPE_NATIVE");
-        if (!string.IsNullOrWhiteSpace(env))
-        {
-            yield return Directory.Exists(env) ? Path.Combine(env, FileName) : env;
-        }
-        yield return Path.Combine(AppContext.BaseDirectory, FileName);
-        yield return Path.Combine(Directory.GetCurrentDirectory(), "build", FileName);
-        yield return FileName;
+        return $"{Active.FileName} v{ZtNative.Version()} ({LoadedFrom})";
     }
 }

@@ -13,8 +13,8 @@ public sealed class BackendCaps
         _max = max;
     }
 
-    /// <summary>Reference up to 2^26 work, ilgpu-cpu up to 2^17, GPUs unlimited.</summary>
-    public static BackendCaps Default { get; } = new([1 << 26, 1 << 17, double.PositiveInfinity, double.PositiveInfinity]);
+    /// <summary>Reference up to 2^26 work, ilgpu-cpu up to 2^17, GPUs unlimited, the emulated device up to 2^17.</summary>
+    public static BackendCaps Default { get; } = new([1 << 26, 1 << 17, double.PositiveInfinity, double.PositiveInfinity, 1 << 17, 1 << 17]);
 
     /// <summary>A copy with a cap of <paramref name="maxWork"/> on <paramref name="kind"/>.</summary>
     public BackendCaps With(BackendKind kind, double maxWork)
@@ -23,6 +23,12 @@ public sealed class BackendCaps
         copy[(int)kind] = maxWork;
         return new BackendCaps(copy);
     }
+
+    /// <summary>
+    /// A copy with a cap of <paramref name="maxWork"/> on both emulated backends: they run on the
+    /// same interpreter, and an op's Emulator cases are sized for it once.
+    /// </summary>
+    public BackendCaps WithEmulated(double maxWork) => With(BackendKind.IlgpuEmu, maxWork).With(BackendKind.CudaEmu, maxWork);
 
     /// <summary>The cap on <paramref name="kind"/>.</summary>
     public double MaxWork(BackendKind kind) => _max[(int)kind];

@@ -40,7 +40,7 @@ public sealed class OpInfo<TParams> : IOpInfo
         _impls = impls;
         _cases = new Lazy<OpCaseTable<TParams>>(cases);
         Kernels = kernels;
-        Backends = BackendKinds.All.Where(k => impls[(int)k] is not null).ToArray();
+        Backends = BackendKinds.All.Where(k => impls[(int)k.ImplementationKind()] is not null).ToArray();
     }
 
     /// <inheritdoc />
@@ -68,7 +68,7 @@ public sealed class OpInfo<TParams> : IOpInfo
     public ToleranceTable Tolerances => Table.Tolerances;
 
     /// <inheritdoc />
-    public bool Supports(BackendKind kind) => _impls[(int)kind] is not null;
+    public bool Supports(BackendKind kind) => _impls[(int)kind.ImplementationKind()] is not null;
 
     /// <summary>The signature for <paramref name="p"/>.</summary>
     public OpSignature Signature(TParams p) => _signature(p);
@@ -83,7 +83,7 @@ public sealed class OpInfo<TParams> : IOpInfo
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(tensors);
-        var impl = _impls[(int)backend.Kind]
+        var impl = _impls[(int)backend.Kind.ImplementationKind()]
             ?? throw new NotSupportedException(
                 $"op '{Name}' has no {backend.Name} implementation (it runs on {string.Join(", ", Backends.Select(b => b.Label()))})");
         Validate(backend, Signature(p), tensors, widenOutputs: false);

@@ -1,0 +1,109 @@
+using System.Text;
+using NUnit.Framework;
+using Zoetrope.Emulator.Host;
+
+namespace Zoetrope.Tests.Emulator;
+
+/// <summary>Reading PTX out of fat binaries: built in memory, and built by nvcc where it is installed.</summary>
+public class HostFatBinaryTests
+{
+    private const string Ptx = ".version 8.4\n.target sm_80\n.address_size 64\n\n.visible .entry k(\n\t.param .u64 k_param_0\n)\n{\n\tret;\n}\n";
+
+    [Test]
+    public void InMemoryFatBinaryYieldsItsPtxAndPicksTheNewestArchNotAboveTheDevice()
+    {
+        var image = HostTestSupport.FatBinaryImage(
+            (FatBinaryEntry.KindElf, 80, 0x11, new byte[48]),
+            (FatBinaryEntry.KindPtx, 90, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_90"))),
+            (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
+            (FatBinaryEntry.KindPtx, 75, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_75"))));
+        var entries = FatBinary.Parse(image);
+        Assert.That(entries.Select(e => (e.Kind, e.Arch)), Is.EqualTo(new[] { (2, 80), (1, 90), (1, 80), (1, 75) }));
+        Assert.That(entries[2].PtxVersion, Is.EqualTo(84));
+        var ptx = FatBinary.SelectPtx(entries, 80, "test");
+        Assert.That(ptx.Arch, Is.EqualTo(80), "compute_90 PTX cannot run on sm_80; compute_80 is newer than compute_75");
+        Assert.That(FatBinary.PtxText(image, ptx), Is.EqualTo(Ptx), "the text ends at the padding's first NUL");
+    }
+
+    [Test]
+    public void CompressedOrMissingPtxIsRefusedSayingHowToBuild()
+    {
+        var compressed = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindPtx, 80, 0x2011, new byte[64]));
+        var e = Assert.Throws<HostException>(() => FatBinary.SelectPtx(FatBinary.Parse(compressed), 80, "lib"))!;
+        Assert.That(e.Message, Does.Contain("compressed").And.Contain("-Xfatbin=-compress=false"));
+        Assert.That(e.DriverCode, Is.EqualTo(CudaCodes.InvalidImage));
+
+        var sassOnly = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindElf, 80, 0x11, new byte[64]));
+        e = Assert.Throws<HostException>(() => FatBinary.SelectPtx(FatBinary.Parse(sassOnly), 80, "lib"))!;
+        Assert.That(e.Message, Does.Contain("no PTX for compute_80").And.Contain("ELF sm_80"));
+
+        var truncated = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindPtx, 80, 0x11, new byte[64]))[..100];
+        Assert.Throws<HostException>(() => FatBinary.Parse(truncated));
+        Assert.Throws<HostException>(() => FatBinary.Parse(new byte[32]), "no magic");
+    }
+
+    [Test]
+    public unsafe void WrapperLeadsToTheFatBinary()
+    {
+        var image = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)));
+        fixed (byte* data = image)
+        {
+            var wrapper = stackalloc ulong[3];
+            ((uint*)wrapper)[0] = FatBinary.WrapperMagic;
+            ((int*)wrapper)[1] = 1;
+            wrapper[1] = (ulong)data;
+            wrapper[2] = 0;
+            Assert.That(FatBinary.FromWrapper(wrapper).Length, Is.EqualTo(image.Length));
+            ((int*)wrapper)[1] = 2;
+            var e = Assert.Throws<HostException>(() => FatBinary.FromWrapper(wrapper))!;
+            Assert.That(e.Message, Does.Contain("-rdc"));
+        }
+    }
+
+    [Test]
+    public void SourceFileComesFromLineInfo()
+    {
+        Assert.That(FatBinary.SourceFile(Ptx + "\t.file\t1 \"/src/kernels/axpby.cu\"\n"), Is.EqualTo("/src/kernels/axpby.cu"));
+        Assert.That(FatBinary.SourceFile(Ptx), Is.Null);
+    }
+
+    [Test]
+    public void NvccFatBinariesParse()
+    {
+        var nvcc = HostTestSupport.Nvcc();
+        if (nvcc is null)
+        {
+            Assert.Ignore("nvcc is not on the PATH nor in /opt/zoetrope/cuda-12.4 (.ci/install-cuda.sh): no real fat binary to read");
+        }
+        using var dir = new TempDirectory("zt-fatbin");
+        File.WriteAllText(dir.File("k.cu"), "extern \"C\" __global__ void scale(float* x, float a, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) x[i] *= a; }\n");
+        string Build(string name, string flags)
+        {
+            var (exit, output) = HostTestSupport.Run(nvcc!, $"-fatbin {flags} -o {dir.File(name)} {dir.File("k.cu")}");
+            Assert.That(exit, Is.EqualTo(0), output);
+            return dir.File(name);
+        }
+
+        // What CMake builds for libzoetrope_native_emu.so: compute_80 PTX, uncompressed.
+        var plain = File.ReadAllBytes(Build("plain.fatbin", "-gencode arch=compute_80,code=compute_80 -Xfatbin=-compress=false"));
+        var entries = FatBinary.Parse(plain);
+        Assert.That(entries, Has.Count.EqualTo(1));
+        Assert.That(entries[0].IsPtx && entries[0].Arch == 80 && !entries[0].IsCompressed, Is.True, entries[0].ToString());
+        var text = FatBinary.PtxText(plain, FatBinary.SelectPtx(entries, 80, "plain"));
+        Assert.That(text, Does.Contain(".target sm_80").And.Contain(".entry scale("));
+        var module = HostTestSupport.ModuleFromSignatures(text, "plain");
+        Assert.That(module.GetFunction("scale").ParameterBytes, Is.EqualTo(16), "x (8) + a (4) + n (4)");
+
+        // fatbinary's default compresses: the emulator says what to do about it.
+        var compressed = File.ReadAllBytes(Build("compressed.fatbin", "-gencode arch=compute_80,code=compute_80"));
+        Assert.That(FatBinary.Parse(compressed).Single().IsCompressed, Is.True, "CUDA 12.4's fatbinary compresses by default");
+        Assert.Throws<HostException>(() => FatBinary.SelectPtx(FatBinary.Parse(compressed), 80, "compressed"));
+
+        // The real library's mix (SASS for three archs, PTX for two): compute_80's PTX is the one run.
+        var mixed = File.ReadAllBytes(Build("mixed.fatbin",
+            "-gencode arch=compute_80,code=sm_80 -gencode arch=compute_80,code=compute_80 -gencode arch=compute_90,code=compute_90 -Xfatbin=-compress=false"));
+        var chosen = FatBinary.SelectPtx(FatBinary.Parse(mixed), 80, "mixed");
+        Assert.That(chosen.Arch, Is.EqualTo(80));
+        Assert.That(Encoding.UTF8.GetString(mixed), Does.Contain(".target sm_90"), "the compute_90 PTX is in there too");
+    }
+}
