@@ -14,7 +14,7 @@ public static class CheckCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var backend = new Option<string>("--backend") { Description = "comma-separated backends (reference, ilgpu-cpu, ilgpu-cuda, cuda, all)", DefaultValueFactory = _ => "ilgpu-cpu" };
+        var backend = new Option<string>("--backend") { Description = "comma-separated backends (reference, ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu, cuda-emu, all)", DefaultValueFactory = _ => "ilgpu-cpu" };
         var op = new Option<string>("--op") { Description = "comma-separated op names (default: all)", DefaultValueFactory = _ => string.Empty };
         var seed = new Option<int>("--seed") { Description = "base random seed", DefaultValueFactory = _ => new CheckOptions().Seed };
         var bench = new Option<bool>("--bench-cases") { Description = "also run the model-sized benchmark cases (for GPUs)" };
@@ -54,6 +54,18 @@ public static class CheckCommand
                 Markup.Escape(row.Status == CheckStatus.Pass ? row.Tolerance : row.Message));
         });
         AnsiConsole.Write(table);
+        // The table wraps long notes; a failure's message (an emulator finding names kernel, CTA,
+        // thread, PTX line and source line) is printed whole, once per row.
+        var failures = report.Rows.Where(r => r.Status == CheckStatus.Fail).ToArray();
+        if (failures.Length > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("failures:");
+            foreach (var r in failures)
+            {
+                Console.WriteLine($"- {r.Op} [{r.Case}] on {r.Backend}: {r.Message}");
+            }
+        }
         AnsiConsole.MarkupLine($"{report.Passed} passed, {report.Failed} failed, {report.NotRun} not run");
         return report.Succeeded ? 0 : 1;
     }

@@ -19,6 +19,9 @@ internal sealed class Instr
     public int Line { get; init; }
     /// <summary>The CUDA source position from .loc (file:line), when the PTX carries it.</summary>
     public string? Source { get; set; }
+    /// <summary>The .loc file index and line (the .file table comes at the end of nvcc's PTX, so names are bound after parsing).</summary>
+    public int LocFile { get; set; } = -1;
+    public int LocLine { get; set; }
     /// <summary>Guard predicate register, -1 for none.</summary>
     public int Guard { get; init; } = -1;
     public bool GuardNegated { get; init; }

@@ -35,6 +35,7 @@ internal sealed class PtxParser
     {
         var parser = new PtxParser(PtxLexer.Tokenize(text, origin), origin, text);
         parser.ParseModule();
+        parser.BindSourceFiles();
         return parser._module;
     }
 
@@ -101,6 +102,28 @@ internal sealed class PtxParser
                 default:
                     ParseDeclaration();
                     break;
+            }
+        }
+    }
+
+    /// <summary>Names each instruction's .loc position with the .file table, which nvcc writes after the functions.</summary>
+    private void BindSourceFiles()
+    {
+        var names = new Dictionary<int, string>();
+        foreach (var f in _module.Functions.Values)
+        {
+            foreach (var ins in f.Code)
+            {
+                if (ins.LocFile < 0)
+                {
+                    continue;
+                }
+                if (!names.TryGetValue(ins.LocFile, out var name))
+                {
+                    name = _files.TryGetValue(ins.LocFile, out var path) ? Path.GetFileName(path) : $"file {ins.LocFile}";
+                    names[ins.LocFile] = name;
+                }
+                ins.Source = $"{name}:{ins.LocLine}";
             }
         }
     }
@@ -376,13 +399,24 @@ internal sealed class PtxParser
         Expect(".param");
         int align = 0;
         int size = 0;
+        bool pointer = false;
         string? name = null;
         while (Peek().Text is not ("," or ")"))
         {
             var tok = Next();
             if (tok.Text == ".align")
             {
-                align = ParseInt(Next());
+                // After .ptr, .align is the alignment of the memory pointed to (`.param .u64 .ptr
+                // .global .align 1 p`, as LLVM emits), not of the parameter.
+                int n = ParseInt(Next());
+                if (!pointer)
+                {
+                    align = n;
+                }
+            }
+            else if (tok.Text == ".ptr")
+            {
+                pointer = true;
             }
             else if (tok.Text.StartsWith('.'))
             {
@@ -390,7 +424,7 @@ internal sealed class PtxParser
                 {
                     size = type.Size();
                 }
-                // .ptr, .global, .shared: pointer attributes.
+                // .global, .shared, .const, .local after .ptr: the pointee's state space.
             }
             else if (tok.Text == "[")
             {
@@ -421,7 +455,8 @@ internal sealed class PtxParser
         private readonly List<PtxVariable> _shared = new();
         private readonly List<PtxVariable> _local = new();
         private readonly Dictionary<string, string> _spaces = new(StringComparer.Ordinal);
-        private string? _source;
+        private int _locFile = -1;
+        private int _locLine;
 
         public FunctionBody(PtxParser parser, PtxFunction fn, Dictionary<string, int> parameters)
         {
@@ -508,7 +543,8 @@ internal sealed class PtxParser
             {
                 _ps.Next();
             }
-            _source = _ps._files.TryGetValue(file, out var f) ? $"{Path.GetFileName(f)}:{srcLine}" : $"file {file}:{srcLine}";
+            _locFile = file;
+            _locLine = srcLine;
         }
 
         private void ParseReg()
@@ -617,7 +653,8 @@ internal sealed class PtxParser
                 Text = text,
                 Guard = guard,
                 GuardNegated = negated,
-                Source = _source,
+                LocFile = _locFile,
+                LocLine = _locLine,
             };
             InstrDecoder.Decode(ins, _fn, _ps._origin);
             _fn.Code.Add(ins);
