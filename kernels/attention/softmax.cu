@@ -7,6 +7,8 @@
 // rescaling the sum when the max grows; pairs are merged by a butterfly of warp shuffles
 // (every lane ends with the warp's pair) and, for block-per-row, across warps in shared
 // memory. Pass 2 writes exp(x - max) / sum. Two reads and one write per element.
+// Masked logits (-inf) add nothing to the sum and get 0; a fully masked row is 0 throughout (the
+// contract of src/Attention/Softmax.cs, which the reference and the ILGPU kernel follow too).
 #include <float.h>
 
 #include "attention/softmax_policy.h"
@@ -44,7 +46,9 @@ __device__ __forceinline__ MaxSum row_partial(const T* __restrict__ row, int64_t
         if (v > acc.m) {
             acc.s = acc.s * expf(acc.m - v) + 1.f;
             acc.m = v;
-        } else {
+        } else if (v != -INFINITY) {
+            // A masked logit adds nothing; skipping it keeps expf(-inf - -inf) = NaN out of the
+            // sum while this thread's max is still -inf.
             acc.s += expf(v - acc.m);
         }
     }
@@ -53,9 +57,11 @@ __device__ __forceinline__ MaxSum row_partial(const T* __restrict__ row, int64_t
 
 template <typename T>
 __device__ __forceinline__ void row_write(const T* __restrict__ row, T* __restrict__ out, int64_t cols, int64_t start, int64_t step, MaxSum r) {
-    float inv = 1.f / r.s;
+    // A fully masked row (max -inf, sum 0) is 0 by contract, not expf(-inf - -inf) / 0 = NaN.
+    bool masked = r.m == -INFINITY;
+    float inv = masked ? 0.f : 1.f / r.s;
     for (int64_t c = start; c < cols; c += step) {
-        out[c] = zt::elem<T>::store(expf(zt::elem<T>::load(row[c]) - r.m) * inv);
+        out[c] = zt::elem<T>::store(masked ? 0.f : expf(zt::elem<T>::load(row[c]) - r.m) * inv);
     }
 }
 

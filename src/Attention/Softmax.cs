@@ -5,6 +5,8 @@
 // pair over its strided columns, the pairs are combined with a butterfly of warp shuffles
 // (every lane ends with the row's max and sum), then a second pass writes the normalised
 // values. Two reads and one write per element, no shared memory, no block barrier.
+// Masked logits (-inf) are skipped by the online sum, and a fully masked row is written as 0
+// (see the class's contract), the same as kernels/attention/softmax.cu.
 //
 // Backends: reference, ilgpu-cpu, ilgpu-cuda, cuda (kernels/attention/softmax.cu).
 using ILGPU;
@@ -17,7 +19,13 @@ using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Attention;
 
-/// <summary>Row-wise softmax over the last dimension of a [rows, cols] tensor.</summary>
+/// <summary>
+/// Row-wise softmax over the last dimension of a [rows, cols] tensor. Contract for masked logits:
+/// x may hold -inf, which gets probability 0; a fully masked row (every element -inf) is 0
+/// throughout, as an attention row with no visible key (PyTorch's softmax gives NaN there; a
+/// zero row is what a masked attention wants, and it is finite). +inf and NaN in x are outside
+/// the contract. Every backend follows it.
+/// </summary>
 [Op("softmax", Cases = typeof(SoftmaxCases), Summary = "row-wise softmax over the last dim (f32/f16/bf16, fp32 math, warp-shuffle reduction)")]
 public sealed partial class Softmax : IOp<Softmax.Params>
 {
@@ -45,9 +53,14 @@ public sealed partial class Softmax : IOp<Softmax.Params>
         Info.Run(x.Backend, new Params(x.DType, x.Shape[0], x.Shape[1]), new OpTensors { { "x", x }, { "y", y } });
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// x [rows, cols] in, y [rows, cols] out. x may hold -inf (masked logits), so masked cases
+    /// feed it: scattered, and whole rows (see the class's contract).
+    /// </summary>
     public static OpSignature Signature(Params p) => new OpSignature()
-        .In("x", p.DType, new Shape(p.Rows, p.Cols), InitSpec.Gaussian(0, 3))
+        .In("x", p.DType, new Shape(p.Rows, p.Cols), p.Cols > 0
+            ? InitSpec.Gaussian(0, 3).WithMasking(NegInfPattern.Logits(p.Cols, fullyMaskedRows: true))
+            : InitSpec.Gaussian(0, 3))
         .Out("y", p.DType, new Shape(p.Rows, p.Cols));
 
     /// <inheritdoc />
@@ -65,7 +78,7 @@ public sealed partial class Softmax : IOp<Softmax.Params>
         return new Params(x.DType, cols == 0 ? 0 : x.ElementCount / cols, cols);
     }
 
-    /// <summary>The oracle: double precision, max-subtracted.</summary>
+    /// <summary>The oracle: double precision, max-subtracted; a fully masked row is 0.</summary>
     public static void Reference(Params p, OpTensors t)
     {
         var x = t.Read("x");
@@ -77,6 +90,11 @@ public sealed partial class Softmax : IOp<Softmax.Params>
             for (long c = 0; c < p.Cols; c++)
             {
                 m = Math.Max(m, x[o + c]);
+            }
+            if (m == double.NegativeInfinity)
+            {
+                // Fully masked: y stays 0 (exp(-inf - -inf) would be NaN).
+                continue;
             }
             double s = 0;
             for (long c = 0; c < p.Cols; c++)
@@ -114,7 +132,9 @@ public sealed partial class Softmax : IOp<Softmax.Params>
         int lane = Group.IdxX;
         long start = row * cols;
 
-        // Online max and sum: rescale the running sum whenever the max grows.
+        // Online max and sum: rescale the running sum whenever the max grows. A masked logit
+        // (-inf) adds nothing; skipping it also keeps exp(-inf - -inf) = NaN out of the sum
+        // while the lane's max is still -inf.
         float m = float.NegativeInfinity;
         float s = 0f;
         for (int c = lane; c < cols; c += Warp.WarpSize)
@@ -125,7 +145,7 @@ public sealed partial class Softmax : IOp<Softmax.Params>
                 s = (s * XMath.Exp(m - v)) + 1f;
                 m = v;
             }
-            else
+            else if (v != float.NegativeInfinity)
             {
                 s += XMath.Exp(v - m);
             }
@@ -141,10 +161,12 @@ public sealed partial class Softmax : IOp<Softmax.Params>
             m = mn;
         }
 
-        float inv = 1f / s;
+        // A fully masked row (max -inf, sum 0) is 0 by contract.
+        bool masked = m == float.NegativeInfinity;
+        float inv = masked ? 0f : 1f / s;
         for (int c = lane; c < cols; c += Warp.WarpSize)
         {
-            y[start + c] = codec.Store(XMath.Exp(codec.Load(x[start + c]) - m) * inv);
+            y[start + c] = codec.Store(masked ? 0f : XMath.Exp(codec.Load(x[start + c]) - m) * inv);
         }
     }
 

@@ -14,6 +14,7 @@ public static class DequantizeCases
         Cases =
         [
             .. QuantCases.Schemes.SelectMany((s, i) => QuantCases.Shapes.Select(sh => new OpCase<Dequantize.Params>(new(Outputs[i % Outputs.Length], s, sh.Rows, sh.Cols)))),
+            .. QuantCases.Emulator.Select(e => new OpCase<Dequantize.Params>(new(e.Float, e.Scheme, e.Rows, e.Cols), CaseUse.Emulator)),
             .. QuantCases.BenchShapes.Select(sh => new OpCase<Dequantize.Params>(new(DType.BF16, QuantScheme.PerTokenInt8, sh.Rows, sh.Cols), CaseUse.Bench)),
         ],
         Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-7)),

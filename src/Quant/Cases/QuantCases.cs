@@ -24,4 +24,15 @@ internal static class QuantCases
     public static readonly (long Rows, long Cols)[] Shapes = [(1, 1), (5, 37), (9, 130)];
 
     public static readonly (long Rows, long Cols)[] BenchShapes = [(32760, 1536), (8960, 1536)];
+
+    // For the emulated device (kernels/quant: one 256-thread block per scale group, the per-tensor
+    // amax a warp per row and 8 rows per block, elementwise 256-thread blocks): 9 rows of 257 (8
+    // rows and one; a group of a block's threads and one), a 128 x 128 tile plus one each way
+    // (four groups, three partial), a per-tensor FP8 scale over 9 x 130.
+    public static readonly (QuantScheme Scheme, DType Float, long Rows, long Cols)[] Emulator =
+    [
+        (QuantScheme.PerTokenInt8, DType.BF16, 9, 257),
+        (QuantScheme.Block128Int8, DType.F16, 129, 130),
+        (QuantScheme.PerTensorFp8, DType.F32, 9, 130),
+    ];
 }

@@ -14,6 +14,7 @@ public static class QuantizeCases
         Cases =
         [
             .. QuantCases.Schemes.SelectMany((s, i) => QuantCases.Shapes.Select(sh => new OpCase<Quantize.Params>(new(Inputs[i % Inputs.Length], s, sh.Rows, sh.Cols)))),
+            .. QuantCases.Emulator.Select(e => new OpCase<Quantize.Params>(new(e.Float, e.Scheme, e.Rows, e.Cols), CaseUse.Emulator)),
             .. QuantCases.BenchShapes.SelectMany(sh => new[] { QuantScheme.PerTokenInt8, QuantScheme.Block128Int8, QuantScheme.PerTokenFp8 }
                 .Select(s => new OpCase<Quantize.Params>(new(DType.BF16, s, sh.Rows, sh.Cols), CaseUse.Bench))),
         ],

@@ -2,13 +2,16 @@ namespace Zoetrope.Runtime.Checking;
 
 /// <summary>
 /// How far an output is from the reference: relative L2 (||a - e|| / ||e||, or ||a - e|| when
-/// e is all zeros), largest absolute error, the first element that is NaN/Inf where the
-/// reference is finite, and the number of elements that differ at all.
+/// e is all zeros), largest absolute error, the first element whose non-finite value is not the
+/// reference's, and the number of elements that differ at all. The comparison is NaN-aware: a
+/// NaN or infinity where the reference is finite is a mismatch, and so is anything but the same
+/// infinity where the reference holds one (a -inf LSE of a fully masked row must stay -inf);
+/// matching infinities pass and stay out of the L2 and max-abs figures.
 /// </summary>
 /// <param name="RelL2">Relative L2 error.</param>
 /// <param name="MaxAbs">Largest absolute error.</param>
 /// <param name="MaxAbsIndex">Index of the largest absolute error.</param>
-/// <param name="FirstNonFinite">First index where the output is NaN/Inf but the reference is finite, or -1.</param>
+/// <param name="FirstNonFinite">First index where the output or the reference is NaN/Inf and the two differ, or -1.</param>
 /// <param name="Mismatches">Elements that are not bit-for-bit equal to the reference.</param>
 public sealed record ErrorMetrics(double RelL2, double MaxAbs, long MaxAbsIndex, long FirstNonFinite, long Mismatches)
 {
@@ -33,16 +36,13 @@ public sealed record ErrorMetrics(double RelL2, double MaxAbs, long MaxAbsIndex,
             {
                 mismatches++;
             }
-            if (!double.IsFinite(a) && double.IsFinite(e))
+            if (!double.IsFinite(a) || !double.IsFinite(e))
             {
-                if (firstBad < 0)
+                // Equals, not ==: NaN equals NaN here, and -inf equals only -inf.
+                if (!a.Equals(e) && firstBad < 0)
                 {
                     firstBad = i;
                 }
-                continue;
-            }
-            if (!double.IsFinite(e))
-            {
                 continue;
             }
             double d = Math.Abs(a - e);

@@ -5,12 +5,16 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Runtime.Checking;
 
 /// <summary>
-/// The op check harness (after ggml's test-backend-ops): for every op and every check case of
-/// its table, draw fresh seeded inputs, compute the reference at f64, then on each backend
-/// upload the inputs, poison the outputs (0xFF: NaN for every float type), run, and compare
-/// every output against the reference: relative L2 and max-abs within the table's tolerance,
-/// exact for integer outputs (re-run with a second poison, 0x5A, so an unwritten integer
-/// element cannot pass by matching the poison), and no NaN/Inf where the reference is finite.
+/// The op check harness (after ggml's test-backend-ops): for every op and every case of its
+/// table that <see cref="CaseSelection"/> gives a backend (Emulator cases on the emulated
+/// backends, Check cases elsewhere; see its rule), draw fresh seeded inputs (with the -inf the
+/// op's contract allows in a <see cref="CaseUse.Masked"/> case), compute the reference at f64,
+/// then on each backend upload the inputs, poison the outputs (0xFF: NaN for every float type),
+/// run, and compare every output against the reference: relative L2 and max-abs within the
+/// table's tolerance, exact for integer outputs (re-run with a second poison, 0x5A, so an
+/// unwritten integer element cannot pass by matching the poison), and NaN-aware: no NaN/Inf
+/// where the reference is finite, the reference's own infinities matched exactly
+/// (<see cref="ErrorMetrics"/>).
 /// </summary>
 public static class OpChecker
 {
@@ -32,12 +36,12 @@ public static class OpChecker
         {
             foreach (var c in op.Cases())
             {
-                bool wanted = c.Use.HasFlag(CaseUse.Check) || options.IncludeBenchCases;
-                if (!wanted)
+                var kinds = options.Backends.Where(k => CaseSelection.Runs(c.Use, k, options.IncludeBenchCases)).ToArray();
+                if (kinds.Length == 0)
                 {
                     continue;
                 }
-                foreach (var row in CheckCase(op, c, options.Backends, InputFactory.StableSeed(options.Seed, op.Name, c.Index)))
+                foreach (var row in CheckCase(op, c, kinds, InputFactory.StableSeed(options.Seed, op.Name, c.Index)))
                 {
                     Emit(row);
                 }
@@ -46,9 +50,15 @@ public static class OpChecker
         return new CheckReport(rows);
     }
 
-    /// <summary>Checks one case on the given backends (the reference is computed once).</summary>
+    /// <summary>
+    /// Checks one case on the given backends (the reference is computed once), whatever its use:
+    /// the selection by use is <see cref="Run"/>'s.
+    /// </summary>
     public static IReadOnlyList<CheckRow> CheckCase(IOpInfo op, OpCaseInstance c, IReadOnlyList<BackendKind> backends, int seed)
     {
+        ArgumentNullException.ThrowIfNull(op);
+        ArgumentNullException.ThrowIfNull(c);
+        ArgumentNullException.ThrowIfNull(backends);
         var inst = c.Instance;
         var rows = new List<CheckRow>();
         var runnable = new List<BackendKind>();
@@ -57,15 +67,15 @@ public static class OpChecker
             var availability = Backends.Probe(kind);
             if (!op.Supports(kind))
             {
-                rows.Add(Row(op, inst, kind, CheckStatus.Unsupported, $"op '{op.Name}' has no {kind.Label()} implementation"));
+                rows.Add(Row(op, c, kind, CheckStatus.Unsupported, $"op '{op.Name}' has no {kind.Label()} implementation"));
             }
             else if (!availability.Available)
             {
-                rows.Add(Row(op, inst, kind, CheckStatus.Unavailable, availability.Reason));
+                rows.Add(Row(op, c, kind, CheckStatus.Unavailable, availability.Reason));
             }
             else if (!op.Caps.Allows(kind, inst.Cost.Work))
             {
-                rows.Add(Row(op, inst, kind, CheckStatus.Skipped,
+                rows.Add(Row(op, c, kind, CheckStatus.Skipped,
                     $"work {inst.Cost.Work:g3} above the {kind.Label()} cap {op.Caps.MaxWork(kind):g3}"));
             }
             else
@@ -78,7 +88,20 @@ public static class OpChecker
             return rows;
         }
 
-        var inputs = InputFactory.HostInputs(inst.Signature, seed);
+        Dictionary<string, Tensor> inputs;
+        try
+        {
+            inputs = InputFactory.HostInputs(inst.Signature, seed, c.Masked);
+        }
+        catch (ArgumentException e)
+        {
+            // A case the op's contract cannot feed (a masked case with no maskable input) is the table's error.
+            foreach (var kind in runnable)
+            {
+                rows.Add(Row(op, c, kind, CheckStatus.Fail, $"the inputs could not be drawn: {e.Message}"));
+            }
+            return rows;
+        }
         Dictionary<string, double[]> expected;
         try
         {
@@ -88,7 +111,7 @@ public static class OpChecker
         {
             foreach (var kind in runnable)
             {
-                rows.Add(Row(op, inst, kind, CheckStatus.Fail, $"the reference failed: {e.GetType().Name}: {e.Message}"));
+                rows.Add(Row(op, c, kind, CheckStatus.Fail, $"the reference failed: {e.GetType().Name}: {e.Message}"));
             }
             Dispose(inputs.Values);
             return rows;
@@ -128,11 +151,11 @@ public static class OpChecker
         }
         catch (NotSupportedException e)
         {
-            return Row(op, inst, kind, CheckStatus.Unsupported, e.Message);
+            return Row(op, c, kind, CheckStatus.Unsupported, e.Message);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return Row(op, inst, kind, CheckStatus.Fail, $"{e.GetType().Name}: {e.Message}");
+            return Row(op, c, kind, CheckStatus.Fail, $"{e.GetType().Name}: {e.Message}");
         }
         finally
         {
@@ -175,8 +198,11 @@ public static class OpChecker
             string? failure = null;
             if (m.FirstNonFinite >= 0)
             {
-                failure = $"output '{spec.Name}' element {m.FirstNonFinite} is {actual[spec.Name][m.FirstNonFinite]} " +
-                    $"(reference {expected[spec.Name][m.FirstNonFinite]:g6}): unwritten (poisoned) or overflowed";
+                double e = expected[spec.Name][m.FirstNonFinite];
+                failure = $"output '{spec.Name}' element {m.FirstNonFinite} is {actual[spec.Name][m.FirstNonFinite]} (reference {e:g6}): " +
+                    (!double.IsFinite(e) ? "the reference's infinity not matched"
+                        : c.Masked ? "unwritten (poisoned), overflowed, or NaN from a masked (-inf) input"
+                        : "unwritten (poisoned) or overflowed");
             }
             else if (tol.IsExact && m.Mismatches > 0)
             {
@@ -191,15 +217,15 @@ public static class OpChecker
             if (ratio > worstRatio)
             {
                 worstRatio = ratio;
-                worst = new CheckRow(op.Name, inst.Label, kind.Label(), failure is null ? CheckStatus.Pass : CheckStatus.Fail,
+                worst = new CheckRow(op.Name, c.Label, kind.Label(), failure is null ? CheckStatus.Pass : CheckStatus.Fail,
                     spec.Name, m.RelL2, m.MaxAbs, tol.ToString(), ms, failure ?? string.Empty);
             }
         }
-        return worst ?? Row(op, inst, kind, CheckStatus.Fail, "the op declares no outputs");
+        return worst ?? Row(op, c, kind, CheckStatus.Fail, "the op declares no outputs");
     }
 
-    private static CheckRow Row(IOpInfo op, OpInstance inst, BackendKind kind, CheckStatus status, string message) =>
-        new(op.Name, inst.Label, kind.Label(), status, string.Empty, double.NaN, double.NaN, string.Empty, 0, message);
+    private static CheckRow Row(IOpInfo op, OpCaseInstance c, BackendKind kind, CheckStatus status, string message) =>
+        new(op.Name, c.Label, kind.Label(), status, string.Empty, double.NaN, double.NaN, string.Empty, 0, message);
 
     private static void Dispose(IEnumerable<Tensor> tensors)
     {

@@ -8,15 +8,31 @@ namespace Zoetrope.Runtime.Execution;
 /// </summary>
 public static class InputFactory
 {
-    /// <summary>Host tensors for every input and in-out of <paramref name="signature"/>.</summary>
-    public static Dictionary<string, Tensor> HostInputs(OpSignature signature, int seed)
+    /// <summary>
+    /// Host tensors for every input and in-out of <paramref name="signature"/>. With
+    /// <paramref name="masked"/> (a <see cref="CaseUse.Masked"/> case), the inputs whose contract
+    /// allows -inf (<see cref="InitSpec.Masking"/>) get it at their pattern's positions; the finite
+    /// values are the same draws either way.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="masked"/>, but no input of the signature may hold -inf.</exception>
+    public static Dictionary<string, Tensor> HostInputs(OpSignature signature, int seed, bool masked = false)
     {
+        ArgumentNullException.ThrowIfNull(signature);
+        if (masked && !signature.Reads.Any(s => s.Init.Masking is not null))
+        {
+            throw new ArgumentException(
+                $"a masked case, but no input ({string.Join(", ", signature.Reads.Select(s => s.Name))}) may hold -inf under the op's contract", nameof(masked));
+        }
         var rng = new Random(seed);
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var spec in signature.Reads)
         {
             var values = new double[spec.Shape.ElementCount];
             spec.Init.Fill(values, rng);
+            if (masked && spec.Init.Masking is { } pattern)
+            {
+                pattern.Apply(values);
+            }
             inputs[spec.Name] = Tensor.FromDoubles(values, spec.DType, spec.Shape, spec.Name);
         }
         return inputs;

@@ -21,6 +21,20 @@ public abstract record InitSpec
     /// <summary>Values made by <paramref name="fill"/> (tables such as RoPE frequencies; positions); <paramref name="description"/> names it in reports.</summary>
     public static InitSpec Custom(string description, Action<double[], Random> fill) => new CustomInit(description, fill);
 
+    /// <summary>
+    /// The -inf this input may hold under the op's contract (masked logits), or null: finite
+    /// only. The harness draws finite values as usual and puts -inf at the pattern's positions
+    /// only in <see cref="CaseUse.Masked"/> cases.
+    /// </summary>
+    public NegInfPattern? Masking { get; init; }
+
+    /// <summary>This fill, for an input whose contract allows -inf at <paramref name="pattern"/>'s positions (<see cref="Masking"/>).</summary>
+    public InitSpec WithMasking(NegInfPattern pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        return this with { Masking = pattern };
+    }
+
     /// <summary>Fills <paramref name="values"/> from <paramref name="rng"/>.</summary>
     public abstract void Fill(Span<double> values, Random rng);
 

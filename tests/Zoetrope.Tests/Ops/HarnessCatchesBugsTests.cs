@@ -36,9 +36,18 @@ public class HarnessCatchesBugsTests
             p => new OpSignature().In("x", p.DType, new Shape(p.N)).Out("y", exact ? DType.I8 : p.DType, new Shape(p.N)),
             p => new OpCost(p.N, p.N),
             _ => throw new ArgumentException("not bindable"),
-            [reference, broken, null, null],
+            Impls(reference, broken),
             () => new OpCaseTable<P> { Cases = [new OpCase<P>(new P(dtype, 37))], Tolerances = ToleranceTable.Rounding },
             []);
+    }
+
+    // One slot per backend kind (the emulated ones included), the reference and ilgpu-cpu filled.
+    private static OpImpl<P>?[] Impls(OpImpl<P> reference, OpImpl<P> ilgpuCpu)
+    {
+        var impls = new OpImpl<P>?[BackendKinds.All.Count];
+        impls[(int)BackendKind.Reference] = reference;
+        impls[(int)BackendKind.IlgpuCpu] = ilgpuCpu;
+        return impls;
     }
 
     private static CheckRow CheckOnIlgpuCpu(OpInfo<P> op)

@@ -7,6 +7,9 @@ namespace Zoetrope.Attention.Flash;
 /// sage_attention's cases: both P·V modes, per-block (128) and per-warp (32, 16) Q scales, both
 /// layouts, GQA, every mask (blocks not multiples of the tile), D 64 and 128, the LSE with the
 /// smoothing term. Bench: SageAttention's setup and Wan's block-causal stream, as for attention.
+/// Emulator (the flash kernel's tiles, as attention's): Nq and Nkv of a tile plus one with GQA and
+/// the smoothing LSE; rows with no visible key (LSE -inf) in NHD with FP8 P·V; a window that
+/// skips a key tile. Not on ilgpu-cpu: its lane-exact INT8 MMA takes seconds per case there.
 /// </summary>
 public static class SageAttentionCases
 {
@@ -24,6 +27,9 @@ public static class SageAttentionCases
             new(new(DType.F16, G(1, 4, 2, 33, 33, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(7, 2, 1)), 32, SagePv.Fp16, Lse: true, HasKMean: true)),
             new(new(DType.F16, G(1, 2, 2, 12, 100, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(12, 3, 1)), 128, SagePv.Fp8, Lse: true)),
             new(new(DType.BF16, G(1, 2, 2, 1, 65, 128, HeadLayout.Nhd, AttentionMask.None), 16, SagePv.Fp8)),
+            new(new(DType.F16, G(1, 2, 1, 65, 65, 64, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp16, Lse: true, HasKMean: true), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 4, 2, 80, 17, 128, HeadLayout.Nhd, AttentionMask.Causal), 16, SagePv.Fp8, Lse: true), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 2, 100, 200, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(16, 1, 1)), 64, SagePv.Fp8), CaseUse.Emulator),
             .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<SageAttention.Params>[]
             {
                 new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp8), CaseUse.Bench),
@@ -33,7 +39,7 @@ public static class SageAttentionCases
             .. new[] { 4680, 18720, 32760 }.Select(nkv =>
                 new OpCase<SageAttention.Params>(new(DType.BF16, G(1, 12, 12, 4680, nkv, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), 32, SagePv.Fp8), CaseUse.Bench)),
         ],
-        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22),
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22).WithEmulated(1 << 22),
         // pv=fp16 against the emulation (same quantized operands): the f16 P rounding and the output
         // rounding; pv=fp8 states its own tolerance on 'o' (SageAttention.Signature).
         Tolerances = ToleranceTable.Rounding

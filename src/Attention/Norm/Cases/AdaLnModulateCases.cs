@@ -14,6 +14,7 @@ public static class AdaLnModulateCases
             .. ModulationCases.CheckTypes.SelectMany(d => ModulationCases.CheckShapes.SelectMany(s => new[] { 0, 1 }.Select(chunk =>
                 new OpCase<AdaLnModulate.Params>(new(d, s.B, s.F, s.T, s.Dim, chunk, 1e-6f))))),
             new OpCase<AdaLnModulate.Params>(new(DType.F16, 2, 3, 5, 33, 1, 1e-6f)),
+            .. ModulationCases.EmulatorShapes.Select((s, i) => new OpCase<AdaLnModulate.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - i, 1e-6f), CaseUse.Emulator)),
             .. ModulationCases.BenchShapes.Select(s => new OpCase<AdaLnModulate.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 0, 1e-6f), CaseUse.Bench)),
         ],
         Tolerances = NormCases.Tolerances,

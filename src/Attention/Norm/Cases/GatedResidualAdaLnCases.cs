@@ -16,6 +16,7 @@ public static class GatedResidualAdaLnCases
                 new OpCase<GatedResidualAdaLn.Params>(new(d, s.B, s.F, s.T, s.Dim, 1, 0, 1e-6f)),
                 new OpCase<GatedResidualAdaLn.Params>(new(d, s.B, s.F, s.T, s.Dim, 0, 1, 1e-6f)),
             })),
+            .. ModulationCases.EmulatorShapes.Select((s, i) => new OpCase<GatedResidualAdaLn.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - i, i, 1e-6f), CaseUse.Emulator)),
             .. ModulationCases.BenchShapes.Select(s => new OpCase<GatedResidualAdaLn.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 1, 0, 1e-6f), CaseUse.Bench)),
         ],
         Tolerances = NormCases.Tolerances,

@@ -14,6 +14,8 @@ public static class GatedResidualCases
             .. ModulationCases.CheckTypes.SelectMany(d => ModulationCases.CheckShapes.SelectMany(s => new[] { 0, 1 }.Select(chunk =>
                 new OpCase<GatedResidual.Params>(new(d, s.B, s.F, s.T, s.Dim, chunk))))),
             new OpCase<GatedResidual.Params>(new(DType.F16, 2, 3, 5, 33, 0)),
+            new OpCase<GatedResidual.Params>(new(DType.BF16, 1, 2, 3, 344, 0), CaseUse.Emulator),
+            .. ModulationCases.EmulatorShapes.Select(s => new OpCase<GatedResidual.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1), CaseUse.Emulator)),
             .. ModulationCases.BenchShapes.Select(s => new OpCase<GatedResidual.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 0), CaseUse.Bench)),
         ],
         Tolerances = NormCases.Tolerances,

@@ -14,4 +14,10 @@ internal static class ModulationCases
     public static readonly (int B, int F, int T, int Dim)[] BenchShapes = [(1, 3, 1560, 1536), (1, 21, 1560, 1536)];
 
     public static readonly DType[] CheckTypes = [DType.F32, DType.BF16];
+
+    // For the emulated device: 6 token rows (a block of 4 rows and a partial one) of 33 bf16
+    // packs (264; for gated_residual's elementwise kernel 6 x 344 / 8 = 258 packs, a 256-thread
+    // block and 2), and f32 rows of 33 with no pack path.
+    public static readonly (DType DType, int B, int F, int T, int Dim)[] EmulatorShapes =
+        [(DType.BF16, 1, 2, 3, 264), (DType.F32, 1, 1, 5, 33)];
 }

@@ -13,6 +13,14 @@ internal static class NormCases
 
     public static readonly (long Rows, int Dim)[] CheckShapes = [(1, 1), (3, 7), (5, 100), (2, 1536)];
 
+    /// <summary>
+    /// For the emulated device (kernels/norm: a warp per row, 4 rows per block, 16-byte packs
+    /// when the dim allows): a partial last block of rows, and for each type a dim of 33 packs
+    /// (one lane takes a second pack) and one with no pack path (33).
+    /// </summary>
+    public static readonly (DType DType, long Rows, int Dim)[] EmulatorShapes =
+        [(DType.BF16, 5, 264), (DType.F16, 5, 264), (DType.F32, 6, 132), (DType.F32, 5, 33)];
+
     public static readonly (long Rows, int Dim) WanActivations = (32760, 1536);
 
     /// <summary>f32 results: a few fp32 roundings over dim-long sums; narrow types: the output rounding.</summary>

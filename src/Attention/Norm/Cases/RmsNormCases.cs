@@ -3,7 +3,7 @@ using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Attention.Norm;
 
-/// <summary>rms_norm's cases (shapes from <see cref="NormCases"/>).</summary>
+/// <summary>rms_norm's cases (shapes from <see cref="NormCases"/>, its emulator shapes included).</summary>
 public static class RmsNormCases
 {
     /// <summary>The table.</summary>
@@ -12,6 +12,7 @@ public static class RmsNormCases
         Cases =
         [
             .. NormCases.FloatTypes.SelectMany(d => NormCases.CheckShapes.Select(s => new OpCase<RmsNorm.Params>(new(d, s.Rows, s.Dim, 1e-6f)))),
+            .. NormCases.EmulatorShapes.Select(s => new OpCase<RmsNorm.Params>(new(s.DType, s.Rows, s.Dim, 1e-6f), CaseUse.Emulator)),
             new OpCase<RmsNorm.Params>(new(DType.BF16, NormCases.WanActivations.Rows, NormCases.WanActivations.Dim, 1e-6f), CaseUse.Bench),
         ],
         Tolerances = NormCases.Tolerances,

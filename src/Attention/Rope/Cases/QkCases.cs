@@ -15,6 +15,17 @@ internal static class QkCases
         new(1, 1, 12, new RopeGrid(1, 1, 1, 0), RopeSplit.Wan(12), 2, 1e-6f),
     ];
 
+    // For the emulated device (kernels/rope: a warp per token row over all heads' rotary pairs, 4
+    // rows per block; Sage blocks of 32 and 64 tokens): 5 rows of 3 x 64-wide heads (96 pairs, three
+    // lane sweeps), 6 rows of 6 pairs (most lanes idle), and 33 and 65 tokens (a Sage block plus one).
+    public static readonly QkGeometry[] Emulator =
+    [
+        new(1, 3, 64, new RopeGrid(1, 1, 5, 0), RopeSplit.Wan(64), 8, 1e-6f),
+        new(2, 1, 12, new RopeGrid(1, 1, 3, 2), RopeSplit.Wan(12), 4, 1e-6f),
+        new(1, 2, 64, new RopeGrid(1, 3, 11, 0), RopeSplit.Wan(64), 16, 1e-6f),
+        new(1, 1, 64, new RopeGrid(1, 5, 13, 0), RopeSplit.Wan(64), 16, 1e-6f),
+    ];
+
     public static readonly QkGeometry[] Bench =
     [
         new(1, 12, 128, new RopeGrid(3, 30, 52, 18), RopeSplit.Wan128, WanRopeTable.Positions, 1e-6f),

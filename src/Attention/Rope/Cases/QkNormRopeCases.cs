@@ -12,6 +12,9 @@ public static class QkNormRopeCases
         Cases =
         [
             .. new[] { DType.F32, DType.F16, DType.BF16 }.SelectMany(d => QkCases.Check.Select(g => new OpCase<QkNormRope.Params>(new(d, g)))),
+            new OpCase<QkNormRope.Params>(new(DType.BF16, QkCases.Emulator[0]), CaseUse.Emulator),
+            new OpCase<QkNormRope.Params>(new(DType.F32, QkCases.Emulator[1]), CaseUse.Emulator),
+            new OpCase<QkNormRope.Params>(new(DType.F16, QkCases.Emulator[2]), CaseUse.Emulator),
             .. QkCases.Bench.Select(g => new OpCase<QkNormRope.Params>(new(DType.BF16, g), CaseUse.Bench)),
         ],
         Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),

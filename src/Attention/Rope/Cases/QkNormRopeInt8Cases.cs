@@ -21,6 +21,9 @@ public static class QkNormRopeInt8Cases
                 new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Key(DType.BF16, g)),
             }),
             new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Query(DType.F16, QkCases.Check[1], perWarp: true) with { BlockRows = 16 }),
+            new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Query(DType.BF16, QkCases.Emulator[2], perWarp: true), CaseUse.Emulator),
+            new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Key(DType.F16, QkCases.Emulator[3]), CaseUse.Emulator),
+            new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Query(DType.F32, QkCases.Emulator[0], perWarp: false) with { BlockRows = 16 }, CaseUse.Emulator),
             .. QkCases.Bench.SelectMany(g => new[]
             {
                 new OpCase<QkNormRopeInt8.Params>(QkNormRopeInt8.Params.Query(DType.BF16, g, perWarp: false), CaseUse.Bench),
@@ -29,6 +32,6 @@ public static class QkNormRopeInt8Cases
         ],
         Tolerances = ToleranceTable.Rounding,
         // The 45-token cases are the ones whose last block is partial: keep them on ilgpu-cpu.
-        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 18),
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 18).WithEmulated(1 << 18),
     };
 }

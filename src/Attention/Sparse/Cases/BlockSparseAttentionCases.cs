@@ -9,6 +9,9 @@ namespace Zoetrope.Attention.Sparse;
 /// density 0.3..1, 256-row and 128-key blocks, partial last blocks, GQA, NHD, causal and
 /// block-causal masks inside selected blocks. Bench: SLA's setup (B=2, H=16, N=32,760, D=128) at
 /// 90% and 95% sparsity (density 0.1, 0.05), dense bf16 and Sage FP8, and Wan's block-causal stream.
+/// Emulator (the flash kernel's 64-row CTAs and 64-key tiles; blocks are whole tiles): rows and
+/// whole query blocks with no visible key (causal, Nq > Nkv, a random LUT: also checked on
+/// ilgpu-cpu); Sage FP8 with GQA, NHD, 128-key blocks and a key tile plus one; D 128 with a window.
 /// </summary>
 public static class BlockSparseAttentionCases
 {
@@ -28,6 +31,9 @@ public static class BlockSparseAttentionCases
             new(new(DType.F16, G(1, 2, 2, 100, 200, 64, HeadLayout.Hnd, AttentionMask.None), new SparseBlocks(64, 64), SparsePrecision.SageFp16, 32, 0.4)),
             new(new(DType.BF16, G(1, 2, 2, 128, 256, 64, HeadLayout.Nhd, AttentionMask.Causal), new SparseBlocks(64, 64), SparsePrecision.SageFp8, 16, 0.5)),
             new(new(DType.F16, G(1, 1, 1, 128, 200, 64, HeadLayout.Hnd, AttentionMask.None), SparseBlocks.Default, Density: 1.0)),
+            new(new(DType.F16, G(1, 2, 1, 130, 65, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), Density: 0.5), CaseUse.Check | CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 2, 1, 40, 129, 64, HeadLayout.Nhd, AttentionMask.None), new SparseBlocks(64, 128), SparsePrecision.SageFp8, 16, 0.5), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 1, 1, 65, 130, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(24, 2, 1)), new SparseBlocks(64, 64), Density: 0.7), CaseUse.Emulator),
             .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<BlockSparseAttention.Params>[]
             {
                 new(new(DType.BF16, Sla, SparseBlocks.Default, Density: d), CaseUse.Bench),
@@ -35,7 +41,7 @@ public static class BlockSparseAttentionCases
             }),
             new(new(DType.BF16, G(1, 12, 12, 4680, 32760, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), SparseBlocks.Default, Density: 0.1), CaseUse.Bench),
         ],
-        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 25),
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 25).WithEmulated(1 << 22),
         // As attention and sage_attention (the same kernels over fewer tiles).
         Tolerances = ToleranceTable.Rounding
             .With(DType.F32, new Tolerance(1e-5))

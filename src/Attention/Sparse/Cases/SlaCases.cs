@@ -9,6 +9,8 @@ namespace Zoetrope.Attention.Sparse;
 /// partial blocks, GQA, NHD, causal and block-causal masks (block-aligned, where the linear
 /// branch's block granularity is exact, and not). Bench: SLA's setup (B=2, H=16, N=32,760, D=128)
 /// at 90% and 95% sparsity, both variants.
+/// Emulator: a tile plus one in both directions with GQA, causal and rows with no sparse key; NHD,
+/// a block-causal window with a sink, no bias.
 /// </summary>
 public static class SlaCases
 {
@@ -27,13 +29,16 @@ public static class SlaCases
             new(new(DType.F16, G(1, 2, 2, 128, 128, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), FeatureMap.Relu, SlaVariant.Complement, Bias: false, Density: 0.75)),
             new(new(DType.BF16, G(1, 1, 1, 128, 240, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(128, 2, 1)), SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement)),
             new(new(DType.F32, G(1, 2, 2, 192, 192, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(96, 0, 0)), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.AllKeys)),
+            new(new(DType.F16, G(1, 2, 1, 65, 130, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.Complement), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 1, 1, 64, 129, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(32, 2, 1)), new SparseBlocks(64, 64), FeatureMap.Elu1, SlaVariant.AllKeys, Bias: false), CaseUse.Emulator),
             .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<Sla.Params>[]
             {
                 new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.AllKeys, Density: d), CaseUse.Bench),
                 new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement, Density: d), CaseUse.Bench),
             }),
         ],
-        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 25),
+        // Emulated: the sparse branch's work plus the linear branch's D x (D + 1) states per block.
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 25).WithEmulated(1 << 23),
         // The 1e-3 for f32 (the linear branch sums in f32 from prefix differences); f16/bf16: as attention.
         Tolerances = ToleranceTable.Rounding
             .With(DType.F32, new Tolerance(1e-3))

@@ -12,6 +12,7 @@ public static class LinearFp8Cases
         Cases =
         [
             .. LinearCases.Check.Select((c, i) => new OpCase<LinearFp8.Params>(new(i % 2 == 0 ? DType.F32 : DType.BF16, c.M, c.N, c.K, c.Bias, c.Gelu))),
+            .. LinearCases.Emulator.Take(2).Select((c, i) => new OpCase<LinearFp8.Params>(new(i == 0 ? DType.F32 : DType.BF16, c.M, c.N, c.K, c.Bias, c.Gelu), CaseUse.Emulator)),
             .. LinearCases.Bench.Select(c => new OpCase<LinearFp8.Params>(new(DType.BF16, c.M, c.N, c.K, true, false), CaseUse.Bench)),
         ],
         // E4M3 products are exact in fp32; the K-long fp32 sum and the scaling round a little.

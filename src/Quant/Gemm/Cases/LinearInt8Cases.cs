@@ -6,7 +6,8 @@ namespace Zoetrope.Quant.Gemm;
 /// <summary>
 /// linear_int8's cases: both schemes over <see cref="LinearCases"/>' shapes, plus K = 300 (three
 /// 128-wide K tiles, the last partial) and M = 130 (two row tiles) for the block scheme; the
-/// Wan projections for benches.
+/// Wan projections for benches. Emulator: the block scheme with K a 128-wide scale tile plus one
+/// and M a 64-row tile plus one; per token x channel with N a tile plus one.
 /// </summary>
 public static class LinearInt8Cases
 {
@@ -20,6 +21,8 @@ public static class LinearInt8Cases
             new OpCase<LinearInt8.Params>(new(DType.F32, 3, 10, 300, W8A8Scheme.Block128, true, false)),
             new OpCase<LinearInt8.Params>(new(DType.F16, 130, 17, 160, W8A8Scheme.Block128, false, false)),
             new OpCase<LinearInt8.Params>(new(DType.F32, 130, 17, 160, W8A8Scheme.PerTokenPerChannel, false, true)),
+            new OpCase<LinearInt8.Params>(new(DType.F32, 65, 3, 129, W8A8Scheme.Block128, true, false), CaseUse.Emulator),
+            new OpCase<LinearInt8.Params>(new(DType.BF16, 7, 65, 33, W8A8Scheme.PerTokenPerChannel, false, true), CaseUse.Emulator),
             .. LinearCases.Bench.SelectMany(c => new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }
                 .Select(s => new OpCase<LinearInt8.Params>(new(DType.BF16, c.M, c.N, c.K, s, true, false), CaseUse.Bench))),
         ],
