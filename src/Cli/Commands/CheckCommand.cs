@@ -18,12 +18,13 @@ public static class CheckCommand
         var op = new Option<string>("--op") { Description = "comma-separated op names (default: all)", DefaultValueFactory = _ => string.Empty };
         var seed = new Option<int>("--seed") { Description = "base random seed", DefaultValueFactory = _ => new CheckOptions().Seed };
         var bench = new Option<bool>("--bench-cases") { Description = "also run the model-sized benchmark cases (for GPUs)" };
-        var cmd = new Command("check", "Check every op on the chosen backends against the reference") { backend, op, seed, bench };
-        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(backend)!, r.GetValue(op)!, r.GetValue(seed), r.GetValue(bench))));
+        var stats = new Option<bool>("--stats") { Description = "on cuda-emu/ilgpu-emu: print the emulated device's counters per case and per kernel (instructions, coalescing, bank conflicts, bytes moved vs the cost model)" };
+        var cmd = new Command("check", "Check every op on the chosen backends against the reference") { backend, op, seed, bench, stats };
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(backend)!, r.GetValue(op)!, r.GetValue(seed), r.GetValue(bench), r.GetValue(stats))));
         return cmd;
     }
 
-    private static int Run(string backendList, string opList, int seed, bool benchCases)
+    private static int Run(string backendList, string opList, int seed, bool benchCases, bool stats)
     {
         var kinds = BackendKinds.ParseList(backendList);
         foreach (var kind in kinds)
@@ -37,6 +38,7 @@ public static class CheckCommand
             Ops = opList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Seed = seed,
             IncludeBenchCases = benchCases,
+            EmulatorCounters = stats,
         };
         var table = new Table().Border(TableBorder.Simple).AddColumns("op", "case", "backend", "status", "relL2", "maxAbs", "ms", "note");
         var report = OpChecker.Run(options, row =>
@@ -65,6 +67,10 @@ public static class CheckCommand
             {
                 Console.WriteLine($"- {r.Op} [{r.Case}] on {r.Backend}: {r.Message}");
             }
+        }
+        if (stats)
+        {
+            EmulatorStatsTables.Print(report.Rows);
         }
         AnsiConsole.MarkupLine($"{report.Passed} passed, {report.Failed} failed, {report.NotRun} not run");
         return report.Succeeded ? 0 : 1;

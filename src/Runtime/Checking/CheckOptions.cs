@@ -14,4 +14,10 @@ public sealed record CheckOptions
 
     /// <summary>Also run the benchmark-only (model-sized) cases: for GPUs with time to spare.</summary>
     public bool IncludeBenchCases { get; init; }
+
+    /// <summary>
+    /// On the emulated backends, keep what the emulated device counted for each case (warp
+    /// instructions by class, global sectors, shared wavefronts) in <see cref="CheckRow.Emulated"/>.
+    /// </summary>
+    public bool EmulatorCounters { get; init; }
 }

@@ -11,6 +11,7 @@ namespace Zoetrope.Runtime.Checking;
 /// <param name="Tolerance">The tolerance it was held to.</param>
 /// <param name="Milliseconds">Wall time of the backend's run (first run: includes kernel compilation).</param>
 /// <param name="Message">Why it failed, was skipped or is unsupported; empty on a pass.</param>
+/// <remarks>Rows of emulated backends can carry the device's counters (<see cref="Emulated"/>).</remarks>
 public sealed record CheckRow(
     string Op,
     string Case,
@@ -21,4 +22,14 @@ public sealed record CheckRow(
     double MaxAbs,
     string Tolerance,
     double Milliseconds,
-    string Message);
+    string Message)
+{
+    /// <summary>
+    /// On an emulated backend with <see cref="CheckOptions.EmulatorCounters"/>: what the emulated
+    /// device counted per kernel for this case's run (empty otherwise).
+    /// </summary>
+    public IReadOnlyList<Execution.EmulatorCounters> Emulated { get; init; } = [];
+
+    /// <summary>The bytes the op's cost model says the case must move (to set against the emulator's bytes moved).</summary>
+    public double ModelBytes { get; init; }
+}

@@ -27,6 +27,11 @@ public static class OpChecker
         ArgumentNullException.ThrowIfNull(options);
         var ops = options.Ops.Count == 0 ? OpCatalog.All : options.Ops.Select(OpCatalog.Get).ToArray();
         var rows = new List<CheckRow>();
+        bool counters = options.EmulatorCounters && options.Backends.Any(k => k.IsEmulated());
+        if (counters)
+        {
+            Zoetrope.Emulator.Device.EmuDevice.Shared.RecordLaunches = true;
+        }
         void Emit(CheckRow row)
         {
             rows.Add(row);
@@ -46,6 +51,11 @@ public static class OpChecker
                     Emit(row);
                 }
             }
+        }
+        if (counters)
+        {
+            Zoetrope.Emulator.Device.EmuDevice.Shared.RecordLaunches = false;
+            Zoetrope.Emulator.Device.EmuDevice.Shared.TakeLaunches();
         }
         return new CheckReport(rows);
     }
@@ -132,10 +142,23 @@ public static class OpChecker
         {
             var backend = Backends.Get(kind);
             bool integerOutputs = inst.Signature.Writes.Any(s => s.ComparesExactly);
+            bool count = kind.IsEmulated() && Zoetrope.Emulator.Device.EmuDevice.Shared.RecordLaunches;
+            if (count)
+            {
+                Zoetrope.Emulator.Device.EmuDevice.Shared.TakeLaunches(); // drop launches that are not this run's
+            }
             var sw = Stopwatch.StartNew();
             var first = RunOnce(inst, backend, inputs, FloatPoison, device);
             double ms = sw.Elapsed.TotalMilliseconds;
             var verdict = Judge(op, c, kind, first, expected, ms);
+            if (count)
+            {
+                verdict = verdict with
+                {
+                    Emulated = EmulatorCounters.PerKernel(Zoetrope.Emulator.Device.EmuDevice.Shared.TakeLaunches()),
+                    ModelBytes = inst.Cost.Bytes,
+                };
+            }
             if (verdict.Status == CheckStatus.Pass && integerOutputs)
             {
                 Dispose(device);

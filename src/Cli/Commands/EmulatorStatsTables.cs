@@ -1,0 +1,101 @@
+using System.Globalization;
+using Spectre.Console;
+using Zoetrope.Runtime.Checking;
+using Zoetrope.Runtime.Execution;
+
+namespace Zoetrope.Cli.Commands;
+
+/// <summary>
+/// <c>zoe check --stats</c>: the emulated device's counters, per case (bytes moved at sector
+/// granularity against the op's cost model) and per kernel (warp instructions, global sectors
+/// against the fewest possible, shared wavefronts against the conflict-free count), then the
+/// kernels with the worst coalescing and the worst bank conflicts.
+/// </summary>
+public static class EmulatorStatsTables
+{
+    /// <summary>Prints the tables for the rows that carry counters.</summary>
+    public static void Print(IReadOnlyList<CheckRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var counted = rows.Where(r => r.Emulated.Count > 0).ToArray();
+        if (counted.Length == 0)
+        {
+            AnsiConsole.MarkupLine("[grey]no emulator counters (they come from the cuda-emu and ilgpu-emu backends)[/]");
+            return;
+        }
+        var perCase = new Table().Border(TableBorder.Simple).Title("emulated device, per case")
+            .AddColumns("op", "case", "backend", "launches", "warp instr", "coalescing", "bank x", "moved MB", "model MB", "moved/model");
+        foreach (var r in counted)
+        {
+            var sum = EmulatorCounters.Sum(r.Emulated)!;
+            perCase.AddRow(r.Op, Markup.Escape(r.Case), r.Backend, Num(sum.Launches), Num(sum.WarpInstructions),
+                Pct(sum.Coalescing), X(sum.BankConflicts), Mb(sum.BytesMoved), Mb(r.ModelBytes),
+                r.ModelBytes > 0 ? (sum.BytesMoved / r.ModelBytes).ToString("0.00", CultureInfo.InvariantCulture) : "-");
+        }
+        AnsiConsole.Write(perCase);
+
+        var kernels = counted
+            .SelectMany(r => r.Emulated.Select(k => (r.Backend, r.Op, k)))
+            .GroupBy(x => (x.Backend, x.Op, x.k.Kernel))
+            .Select(g => (g.Key.Backend, g.Key.Op, Counters: EmulatorCounters.Sum(g.Select(x => x.k))!))
+            .ToArray();
+        var perKernel = new Table().Border(TableBorder.Simple).Title("emulated device, per kernel (all cases)")
+            .AddColumns("backend", "op", "kernel", "launches", "warp instr", "tensor", "global req", "sectors / ideal", "coalescing", "shared req", "wavefronts / ideal", "bank x", "warnings");
+        foreach (var (backend, op, c) in kernels)
+        {
+            perKernel.AddRow(backend, op, Markup.Escape(c.Kernel), Num(c.Launches), Num(c.WarpInstructions),
+                Num(c.ByClass.GetValueOrDefault("tensor")), Num(c.GlobalRequests), $"{Num(c.GlobalSectors)} / {Num(c.GlobalIdealSectors)}",
+                Pct(c.Coalescing), Num(c.SharedRequests), $"{Num(c.SharedWavefronts)} / {Num(c.SharedIdealWavefronts)}", X(c.BankConflicts),
+                c.Warnings.Count == 0 ? "" : c.Warnings.Count.ToString(CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(perKernel);
+
+        Console.WriteLine("worst coalescing (ideal / actual global sectors):");
+        foreach (var (backend, op, c) in kernels.Where(k => k.Counters.GlobalSectors > 0).OrderBy(k => k.Counters.Coalescing).Take(5))
+        {
+            Console.WriteLine($"  {Pct(c.Coalescing),6}  {backend} {op} {c.Kernel}: {c.GlobalSectors} sectors for {c.GlobalIdealSectors} ideal over {c.GlobalRequests} requests");
+        }
+        Console.WriteLine("worst bank conflicts (shared wavefronts / conflict-free):");
+        foreach (var (backend, op, c) in kernels.Where(k => k.Counters.SharedRequests > 0).OrderByDescending(k => k.Counters.BankConflicts).Take(5))
+        {
+            Console.WriteLine($"  {X(c.BankConflicts),6}  {backend} {op} {c.Kernel}: {c.SharedWavefronts} wavefronts for {c.SharedIdealWavefronts} over {c.SharedRequests} requests");
+        }
+        // One line per (backend, op, PTX line): the same instruction warns in every CTA and case.
+        var warnings = kernels
+            .SelectMany(k => k.Counters.Warnings.Select(w => (Key: $"{k.Backend} {k.Op} {k.Counters.Kernel} {PtxLine(w)}", Text: $"{k.Backend} {k.Op}: {w}")))
+            .GroupBy(w => w.Key)
+            .Select(g => g.First().Text)
+            .ToArray();
+        if (warnings.Length > 0)
+        {
+            Console.WriteLine($"warnings ({warnings.Length} instructions):");
+            foreach (var w in warnings)
+            {
+                Console.WriteLine($"  {w}");
+            }
+        }
+    }
+
+    private static string PtxLine(string warning)
+    {
+        int i = warning.IndexOf("PTX line ", StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return warning;
+        }
+        int j = i + "PTX line ".Length;
+        while (j < warning.Length && char.IsDigit(warning[j]))
+        {
+            j++;
+        }
+        return warning[i..j];
+    }
+
+    private static string Num(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Pct(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static string X(double v) => v.ToString("0.00", CultureInfo.InvariantCulture) + "x";
+
+    private static string Mb(double bytes) => (bytes / 1e6).ToString("0.000", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,126 @@
+using Zoetrope.Emulator.Exec;
+
+namespace Zoetrope.Runtime.Execution;
+
+/// <summary>
+/// What the emulated device counted for one kernel over one or more launches: warp instructions
+/// by class, global requests and the 32-byte sectors they touched against the fewest possible
+/// (coalescing), shared requests and their wavefronts against the conflict-free count (bank
+/// conflicts), the bytes moved at sector granularity, and warnings (a divergent <c>bra.uni</c>).
+/// </summary>
+public sealed record EmulatorCounters
+{
+    /// <summary>The kernel's readable name (<see cref="KernelName.Short"/>).</summary>
+    public required string Kernel { get; init; }
+    /// <summary>Launches counted.</summary>
+    public int Launches { get; init; }
+    /// <summary>Warp instructions.</summary>
+    public long WarpInstructions { get; init; }
+    /// <summary>Warp instructions per class (integer, float, half, special, convert, tensor, global, shared, local, warp, control).</summary>
+    public IReadOnlyDictionary<string, long> ByClass { get; init; } = new Dictionary<string, long>();
+    /// <summary>Global load and store requests.</summary>
+    public long GlobalRequests { get; init; }
+    /// <summary>32-byte sectors those requests touched.</summary>
+    public long GlobalSectors { get; init; }
+    /// <summary>The fewest sectors that could hold the bytes used.</summary>
+    public long GlobalIdealSectors { get; init; }
+    /// <summary>Shared-memory requests.</summary>
+    public long SharedRequests { get; init; }
+    /// <summary>Shared wavefronts (replays included).</summary>
+    public long SharedWavefronts { get; init; }
+    /// <summary>Wavefronts with no bank conflict.</summary>
+    public long SharedIdealWavefronts { get; init; }
+    /// <summary>Bytes moved to and from global memory at sector granularity.</summary>
+    public long BytesMoved { get; init; }
+    /// <summary>Warnings (each once).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Ideal over actual sectors (1 = perfectly coalesced).</summary>
+    public double Coalescing => GlobalSectors == 0 ? 1.0 : (double)GlobalIdealSectors / GlobalSectors;
+
+    /// <summary>Wavefronts over the conflict-free count (1 = no bank conflict).</summary>
+    public double BankConflicts => SharedIdealWavefronts == 0 ? 1.0 : (double)SharedWavefronts / SharedIdealWavefronts;
+
+    /// <summary>The sum of <paramref name="rows"/> (same kernel), or null for none.</summary>
+    public static EmulatorCounters? Sum(IEnumerable<EmulatorCounters> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        EmulatorCounters? acc = null;
+        foreach (var r in rows)
+        {
+            if (acc is null)
+            {
+                acc = r;
+                continue;
+            }
+            var byClass = new Dictionary<string, long>(acc.ByClass);
+            foreach (var (k, v) in r.ByClass)
+            {
+                byClass[k] = byClass.GetValueOrDefault(k) + v;
+            }
+            acc = acc with
+            {
+                Launches = acc.Launches + r.Launches,
+                WarpInstructions = acc.WarpInstructions + r.WarpInstructions,
+                ByClass = byClass,
+                GlobalRequests = acc.GlobalRequests + r.GlobalRequests,
+                GlobalSectors = acc.GlobalSectors + r.GlobalSectors,
+                GlobalIdealSectors = acc.GlobalIdealSectors + r.GlobalIdealSectors,
+                SharedRequests = acc.SharedRequests + r.SharedRequests,
+                SharedWavefronts = acc.SharedWavefronts + r.SharedWavefronts,
+                SharedIdealWavefronts = acc.SharedIdealWavefronts + r.SharedIdealWavefronts,
+                BytesMoved = acc.BytesMoved + r.BytesMoved,
+                Warnings = acc.Warnings.Concat(r.Warnings).Distinct().Take(16).ToArray(),
+            };
+        }
+        return acc;
+    }
+
+    /// <summary>One row per kernel, launches of the same kernel summed, in first-launch order.</summary>
+    public static IReadOnlyList<EmulatorCounters> PerKernel(IEnumerable<LaunchStats> launches)
+    {
+        ArgumentNullException.ThrowIfNull(launches);
+        var order = new List<string>();
+        var sums = new Dictionary<string, (LaunchStats Sum, int Count)>(StringComparer.Ordinal);
+        foreach (var l in launches)
+        {
+            if (!sums.TryGetValue(l.Kernel, out var e))
+            {
+                order.Add(l.Kernel);
+                e = (new LaunchStats { Kernel = l.Kernel, Geometry = l.Geometry }, 0);
+            }
+            e.Sum.Add(l);
+            sums[l.Kernel] = (e.Sum, e.Count + 1);
+        }
+        return order.Select(k => From(sums[k].Sum, sums[k].Count)).ToArray();
+    }
+
+    /// <summary>The counters of one (summed) <see cref="LaunchStats"/>.</summary>
+    public static EmulatorCounters From(LaunchStats s, int launches)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var byClass = new Dictionary<string, long>();
+        for (int c = 0; c < (int)InstrClass.Count; c++)
+        {
+            if (s.Instructions[c] != 0)
+            {
+                byClass[((InstrClass)c).ToString().ToLowerInvariant()] = s.Instructions[c];
+            }
+        }
+        return new EmulatorCounters
+        {
+            Kernel = KernelName.Short(s.Kernel),
+            Launches = launches,
+            WarpInstructions = s.TotalInstructions,
+            ByClass = byClass,
+            GlobalRequests = s.GlobalLoadRequests + s.GlobalStoreRequests,
+            GlobalSectors = s.GlobalLoadSectors + s.GlobalStoreSectors,
+            GlobalIdealSectors = s.GlobalLoadIdealSectors + s.GlobalStoreIdealSectors,
+            SharedRequests = s.SharedRequests,
+            SharedWavefronts = s.SharedWavefronts,
+            SharedIdealWavefronts = s.SharedIdealWavefronts,
+            BytesMoved = s.GlobalBytesMoved,
+            Warnings = s.Warnings.ToArray(),
+        };
+    }
+}
