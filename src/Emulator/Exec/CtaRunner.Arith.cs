@@ -301,7 +301,15 @@ internal sealed partial class CtaRunner
                     break;
                 }
                 case OpCode.Prmt:
-                    r = Prmt((uint)a, (uint)b, (uint)c, ins.Parts);
+                    try
+                    {
+                        r = Prmt((uint)a, (uint)b, (uint)c, ins.Parts);
+                    }
+                    catch (NotSupportedException e)
+                    {
+                        // An EmulatorException names the kernel and line; a bare one would escape the launch as an internal error.
+                        throw Fault(EmuError.NotSupported, w, l, _curPc, $"the emulator does not implement '{ins.Opcode}': {e.Message}");
+                    }
                     break;
                 default:
                     throw Fault(EmuError.NotSupported, w, l, _curPc, $"the emulator does not implement '{ins.Opcode}'");
@@ -310,15 +318,43 @@ internal sealed partial class CtaRunner
         }
     }
 
-    /// <summary>prmt.b32 in its default mode: each selector nibble picks a byte of {b, a} (8 bytes), bit 3 replicates its sign.</summary>
+    /// <summary>
+    /// The PTX ISA's table for the prmt modes other than the default: for selector c[1:0], the byte
+    /// of {b, a} each result byte d.b0 .. d.b3 takes (the ISA lists d.b3 first).
+    /// </summary>
+    private static readonly Dictionary<string, byte[][]> PrmtModes = new(StringComparer.Ordinal)
+    {
+        ["f4e"] = [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 6]],
+        ["b4e"] = [[0, 7, 6, 5], [1, 0, 7, 6], [2, 1, 0, 7], [3, 2, 1, 0]],
+        ["rc8"] = [[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]],
+        ["ecl"] = [[0, 1, 2, 3], [1, 1, 2, 3], [2, 2, 2, 3], [3, 3, 3, 3]],
+        ["ecr"] = [[0, 0, 0, 0], [0, 1, 1, 1], [0, 1, 2, 2], [0, 1, 2, 3]],
+        ["rc16"] = [[0, 1, 0, 1], [2, 3, 2, 3], [0, 1, 0, 1], [2, 3, 2, 3]],
+    };
+
+    /// <summary>
+    /// prmt.b32{.mode}: the default mode's selector nibbles each pick a byte of {b, a} (8 bytes),
+    /// bit 3 replicating that byte's sign; a named mode (the part after .b32) picks by c[1:0] from
+    /// <see cref="PrmtModes"/>, without sign replication.
+    /// </summary>
     private static uint Prmt(uint a, uint b, uint c, string[] parts)
     {
-        if (parts.Length > 1 && parts[0] != "b32")
-        {
-            throw new NotSupportedException($"prmt mode .{parts[0]}");
-        }
         ulong bytes = ((ulong)b << 32) | a;
+        string? mode = parts.Length < 2 ? null : parts[0] == "b32" ? parts[1] : parts[0];
         uint r = 0;
+        if (mode is not null)
+        {
+            if (!PrmtModes.TryGetValue(mode, out var table))
+            {
+                throw new NotSupportedException($"prmt mode .{mode}");
+            }
+            var row = table[c & 3];
+            for (int i = 0; i < 4; i++)
+            {
+                r |= (uint)((bytes >> (8 * row[i])) & 0xFF) << (8 * i);
+            }
+            return r;
+        }
         for (int i = 0; i < 4; i++)
         {
             uint sel = (c >> (4 * i)) & 0xF;
@@ -367,7 +403,15 @@ internal sealed partial class CtaRunner
                 }
                 default:
                 {
-                    bool r = Cmp(ins, ins.Op == OpCode.Set ? ins.Type2 : ins.Type, Get(w, ops[1], l), Get(w, ops[2], l));
+                    bool r;
+                    try
+                    {
+                        r = Cmp(ins, ins.Op == OpCode.Set ? ins.Type2 : ins.Type, Get(w, ops[1], l), Get(w, ops[2], l));
+                    }
+                    catch (NotSupportedException e)
+                    {
+                        throw Fault(EmuError.NotSupported, w, l, _curPc, $"the emulator does not implement '{ins.Opcode}': {e.Message}");
+                    }
                     // setp.cmp.bool: d = r BOOL c, with q = !r BOOL c for a pair destination.
                     bool boolOp = ins.BoolAnd || ins.BoolOr || ins.BoolXor;
                     bool cv = boolOp && (Get(w, ops[3], l) & 1) != 0;

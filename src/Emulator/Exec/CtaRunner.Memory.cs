@@ -183,11 +183,9 @@ internal sealed unsafe partial class CtaRunner
             byte* p = LaneAccess(w, ins, mem, l, total, write: false, out space);
             for (int i = 0; i < vec; i++)
             {
+                // Sign- or zero-extended to the full register (a 64-bit destination of ld.s8 sees the
+                // sign too); readers of narrower registers mask to their type.
                 ulong v = ins.Type.Extend(ReadBits(p + (i * size), size));
-                if (size < 4)
-                {
-                    v &= 0xFFFF_FFFF; // a sub-word load fills a 32-bit register (sign-extended for .s8/.s16)
-                }
                 Set(w, vec == 1 ? dst : dst.Elems[i], l, v);
             }
         }
@@ -241,7 +239,12 @@ internal sealed unsafe partial class CtaRunner
             byte* p = Locate(w, l, space, addr, size, write: true, atomic: true);
             ulong b = Get(w, ins.Ops[first], l);
             ulong c = ins.Ops.Length > first + 1 ? Get(w, ins.Ops[first + 1], l) : 0;
-            ulong old = AtomicUpdate(p, size, space == Space.Global, old => AtomicOp(op, t, old, b, c));
+            if (t is PtxType.F16 or PtxType.F16x2 or PtxType.BF16 or PtxType.BF16x2)
+            {
+                throw Fault(EmuError.NotSupported, w, l, _curPc, $"the emulator does not implement half-precision atomics ('{ins.Opcode}')");
+            }
+            bool global = space == Space.Global;
+            ulong old = AtomicUpdate(p, size, global, old => AtomicOp(op, t, old, b, c, flushSubnormals: global));
             if (!red)
             {
                 Set(w, ins.Ops[0], l, old);
@@ -297,7 +300,7 @@ internal sealed unsafe partial class CtaRunner
         throw new NotSupportedException($"{size}-byte atomics");
     }
 
-    private static ulong AtomicOp(string op, PtxType t, ulong old, ulong b, ulong c)
+    private static ulong AtomicOp(string op, PtxType t, ulong old, ulong b, ulong c, bool flushSubnormals)
     {
         int bits = t.Size() * 8;
         ulong mask = Mask(bits);
@@ -306,6 +309,11 @@ internal sealed unsafe partial class CtaRunner
             case PtxType.F32:
             {
                 float o = BitConverter.UInt32BitsToSingle((uint)old), v = BitConverter.UInt32BitsToSingle((uint)b);
+                if (flushSubnormals && op == "add")
+                {
+                    // atom/red.global.add.f32 flushes subnormal inputs and result (PTX ISA, atom); the shared form does not.
+                    return Fp32.Bits(Fp32.Ftz(Fp32.Ftz(o) + Fp32.Ftz(v)));
+                }
                 return op switch
                 {
                     "add" => Fp32.Bits(o + v),

@@ -36,7 +36,11 @@ internal static class Fp32
 
     public static float Ftz(float x) => float.IsSubnormal(x) ? (BitConverter.SingleToUInt32Bits(x) >> 31 != 0 ? -0f : 0f) : x;
 
-    public static float Add(float a, float b, Rounding r) => RoundPair(TwoSum(a, b, out double lo), lo, r);
+    public static float Add(float a, float b, Rounding r)
+    {
+        double hi = TwoSum(a, b, out double lo);
+        return hi == 0 ? ExactZero(a, b, r) : RoundPair(hi, lo, r);
+    }
 
     public static float Mul(float a, float b, Rounding r) => Round((double)a * b, r);
 
@@ -48,8 +52,16 @@ internal static class Fp32
         {
             return (float)(p + c);
         }
-        return RoundPair(hi, lo, r);
+        return hi == 0 ? ExactZero(p, c, r) : RoundPair(hi, lo, r);
     }
+
+    /// <summary>
+    /// The sign of an exact zero sum x + y (IEEE 754 6.3): x's when x and y are zeros of one sign;
+    /// otherwise -0 when rounding toward -inf (.rm) and +0 in the other directions. The host's
+    /// round-to-nearest addition gets the first case right and always answers +0 to the second.
+    /// </summary>
+    private static float ExactZero(double x, double y, Rounding r) =>
+        x == 0 && y == 0 && double.IsNegative(x) == double.IsNegative(y) ? (float)x : r == Rounding.Down ? -0f : 0f;
 
     /// <summary>hi = fl(a + b), lo = (a + b) - hi exactly (Knuth's TwoSum).</summary>
     private static double TwoSum(double a, double b, out double lo)
@@ -87,13 +99,16 @@ internal static class Fp32
         }
         if (r == Rounding.Nearest)
         {
-            // A tie in hi alone is broken by the tail's sign.
-            float below = hi > f ? f : MathF.BitDecrement(f);
-            float above = hi > f ? MathF.BitIncrement(f) : f;
-            double mid = ((double)below + above) / 2;
-            if (hi == mid && !float.IsInfinity(above))
+            // A tie in hi alone is broken by the tail's sign. The midpoint is measured from the f32
+            // below |hi| with that binade's quantum, so the midpoint between MaxValue and 2^128 (where
+            // (float)hi is already infinity) is found too: a tail below it rounds to MaxValue.
+            float t = Round(hi, Rounding.Zero);
+            int exponent = t == 0 ? -126 : Math.Max(MathF.ILogB(t), -126);
+            double half = Math.ScaleB(1.0, exponent - 24);
+            if (Math.Abs(hi) == Math.Abs((double)t) + half)
             {
-                return lo > 0 ? above : below;
+                bool away = (lo > 0) == (hi > 0);
+                return !away ? t : hi > 0 ? MathF.BitIncrement(t) : MathF.BitDecrement(t);
             }
             return f;
         }

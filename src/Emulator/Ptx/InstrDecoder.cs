@@ -63,6 +63,11 @@ internal static class InstrDecoder
                 type = PtxType.S64;
             }
             ResolveLiteral(ins.Ops[i], type is PtxType.F32 or PtxType.F64 ? type : PtxType.S64, origin, ins.Line);
+            if (ins.Type == PtxType.Pred && ins.Ops[i].Kind == OperandKind.Imm)
+            {
+                // A constant predicate reads as in C: any nonzero value is true (PTX ISA 4.5).
+                ins.Ops[i].Imm = ins.Ops[i].Imm != 0 ? 1UL : 0UL;
+            }
         }
     }
 

@@ -303,8 +303,20 @@ internal sealed class PtxParser
             double d = double.Parse(body, CultureInfo.InvariantCulture) * (negate ? -1 : 1);
             return type == PtxType.F64 ? BitConverter.DoubleToUInt64Bits(d) : BitConverter.SingleToUInt32Bits((float)d);
         }
+        else if (body.Length > 2 && body[0] == '0' && (body[1] == 'b' || body[1] == 'B'))
+        {
+            // 0[bB]{bit}+: a binary literal (PTX ISA 4.5.1).
+            if (!ulong.TryParse(body.AsSpan(2), NumberStyles.BinaryNumber, CultureInfo.InvariantCulture, out v))
+            {
+                throw Error(tok.Line, $"bad number '{s}'");
+            }
+        }
         else if (body.Length > 1 && body[0] == '0' && body.All(char.IsDigit))
         {
+            if (!body.All(c => c is >= '0' and <= '7'))
+            {
+                throw Error(tok.Line, $"bad octal number '{s}'");
+            }
             v = Convert.ToUInt64(body, 8);
         }
         else if (!ulong.TryParse(body, NumberStyles.None, CultureInfo.InvariantCulture, out v))
@@ -315,9 +327,14 @@ internal sealed class PtxParser
         {
             v = (ulong)-(long)v;
         }
-        if (type == PtxType.F32 && type.IsFloat())
+        // An integer constant where a float is expected takes the float's value, in either width.
+        if (type == PtxType.F32)
         {
             return BitConverter.SingleToUInt32Bits((long)v);
+        }
+        if (type == PtxType.F64)
+        {
+            return BitConverter.DoubleToUInt64Bits((long)v);
         }
         return v;
     }
