@@ -21,7 +21,7 @@ public static class BenchCommand
         var suite = new Option<string>("--suite") { Description = $"comma-separated: {string.Join(", ", BenchSuites.Names)}, stream or all", DefaultValueFactory = _ => "all" };
         var backend = new Option<string>("--backend") { Description = "reference, ilgpu-cpu, ilgpu-cuda or cuda", DefaultValueFactory = _ => "ilgpu-cpu" };
         var output = new Option<string?>("--out") { Description = "the JSON result (default: bench/results/<device>/<date>-<commit>.json on GPUs, none on CPUs)" };
-        var use = new Option<string?>("--use") { Description = "case rows: check (small) or bench (model-sized); default bench on GPUs, check on CPUs" };
+        var use = new Option<string?>("--use") { Description = "case rows: check (small), bench (model-sized) or emulator (sized for the emulated device); default bench on GPUs, emulator on cuda-emu/ilgpu-emu, check on CPUs" };
         var repeat = new Option<int>("--repeat") { Description = "timed runs per case", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 3 };
         var maxCases = new Option<int>("--max-cases") { Description = "at most this many rows per op (0: all)", DefaultValueFactory = _ => 0 };
@@ -48,16 +48,24 @@ public static class BenchCommand
         var ops = suites.Where(s => s != "stream").SelectMany(BenchSuites.Ops).Distinct().ToArray();
         var use = useName switch
         {
-            null => backend.Kind.NeedsGpu() ? CaseUse.Bench : CaseUse.Check,
+            null => backend.Kind.NeedsGpu() ? CaseUse.Bench : backend.Kind.IsEmulated() ? CaseUse.Emulator : CaseUse.Check,
             "check" => CaseUse.Check,
             "bench" => CaseUse.Bench,
-            _ => throw new ArgumentException($"--use '{useName}': expected check or bench"),
+            "emulator" => CaseUse.Emulator,
+            _ => throw new ArgumentException($"--use '{useName}': expected check, bench or emulator"),
         };
+        if (backend.Kind.IsEmulated() && stream)
+        {
+            throw new ArgumentException("--suite stream times streaming blocks; the emulated device counts instead of timing: pick op suites");
+        }
         var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck };
         AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {use} rows, {warmup} warm-up + {repeat} timed runs"));
         // One line per row as it lands (a live table shows nothing in a log until the end).
         AnsiConsole.MarkupLine(Markup.Escape($"{"op",-24} {"case",-64} {"median ms",10} {"p90 ms",10} {"TFLOP/s",9} {"GB/s",9} {"err",8}"));
-        void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+        void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(c.Emulated is { } em
+            // The emulated device counts instead of timing: instructions, coalescing, conflicts, bytes against the model.
+            ? FormattableString.Invariant($"{c.Op,-24} {Clip(c.Shape, 64),-64} emulated: {em.WarpInstructions:N0} warp instr, coalescing {em.Coalescing:P0}, bank x{em.BankConflicts:0.00}, moved/model {(em.ModelBytes > 0 ? em.BytesMoved / em.ModelBytes : 0):0.00}")
+            : FormattableString.Invariant(
             $"{c.Op,-24} {Clip(c.Shape, 64),-64} {c.MedianMs,10:0.000} {c.P90Ms,10:0.000} {c.Tflops,9:G4} {c.Gbps,9:G4} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0") : "-"),8}")));
         // With --out, the file holds every row measured so far: a run stopped at a time limit
         // (the device kit's) keeps what it did.

@@ -51,7 +51,21 @@ public sealed record BenchCeilings(double CopyGbps, double GemmTflops, string Ge
 /// <param name="Peer">The peer implementation (sdpa, matmul, _int_mm, _scaled_mm, eager) for peer rows.</param>
 /// <param name="SamplesMs">Every timed repetition, in order.</param>
 /// <param name="Tensors">The op's tensors and their shapes (what a peer needs to build the same case), or null.</param>
+/// <param name="Emulated">
+/// On the emulated backends: what the emulated device counted for one run of the case, in place of
+/// times (which are then 0 with no samples); null on every real backend.
+/// </param>
 public sealed record BenchCase(
     string Op, string Backend, string Shape, string Dtype, int Iterations, double MedianMs, double MinMs, double P90Ms,
     double Tflops, double Gbps, double? FractionOfCeiling, double? ErrorVsReference, string? Peer, IReadOnlyList<double> SamplesMs,
-    IReadOnlyDictionary<string, IReadOnlyList<long>>? Tensors = null);
+    IReadOnlyDictionary<string, IReadOnlyList<long>>? Tensors = null, BenchEmulated? Emulated = null);
+
+/// <summary>An emulated run's counters (no time is measured on the emulated device).</summary>
+/// <param name="WarpInstructions">Warp instructions over every kernel of the case.</param>
+/// <param name="BytesMoved">Global bytes moved at 32-byte sector granularity.</param>
+/// <param name="ModelBytes">The bytes the op's cost model says the case must move.</param>
+/// <param name="Coalescing">Ideal over actual global sectors (1 = perfectly coalesced).</param>
+/// <param name="BankConflicts">Shared wavefronts over the conflict-free count (1 = none).</param>
+/// <param name="Kernels">Per kernel: launches, instructions by class, sectors, wavefronts, warnings.</param>
+public sealed record BenchEmulated(long WarpInstructions, long BytesMoved, double ModelBytes, double Coalescing, double BankConflicts,
+    IReadOnlyList<Execution.EmulatorCounters> Kernels);

@@ -57,7 +57,10 @@ public static class BenchRunner
     public static BenchReport Run(BenchOptions options, Action<BenchCase>? progress = null, Action<BenchReport>? snapshot = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var ceilings = MeasureCeilings(options.Backend, options.Warmup, Math.Max(3, options.Repeat / 2));
+        // The emulated device measures no time, so it has no ceilings; its rows carry counters.
+        var ceilings = options.Backend.Kind.IsEmulated()
+            ? new BenchCeilings(0, 0, "none: the emulated device counts, it does not time")
+            : MeasureCeilings(options.Backend, options.Warmup, Math.Max(3, options.Repeat / 2));
         var cases = new List<BenchCase>();
         foreach (var name in options.Ops)
         {
@@ -110,6 +113,10 @@ public static class BenchRunner
         var backend = options.Backend;
         var instance = row.Instance;
         var sig = instance.Signature;
+        if (backend.Kind.IsEmulated())
+        {
+            return CountCase(backend, row);
+        }
         long setBytes = Math.Max(1, sig.Tensors.Sum(t => t.Shape.ElementCount * t.DType.Size()));
         long rotate = options.RotateBytes ?? DefaultRotateBytes(backend);
         int sets = (int)Math.Clamp((rotate + setBytes - 1) / setBytes, 1, MaxSets);
@@ -145,6 +152,49 @@ public static class BenchRunner
         finally
         {
             foreach (var t in owned.Concat(host.SelectMany(h => h.Values)))
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A case on the emulated device: one run with the launches recorded, their counters in place
+    /// of times (an interpreter's wall time says nothing about a GPU's).
+    /// </summary>
+    private static BenchCase CountCase(Backend backend, OpCaseInstance row)
+    {
+        var instance = row.Instance;
+        var sig = instance.Signature;
+        var device = Zoetrope.Emulator.Device.EmuDevice.Shared;
+        var owned = new List<Tensor>();
+        var inputs = InputFactory.HostInputs(sig, seed: 1);
+        bool recording = device.RecordLaunches;
+        device.RecordLaunches = true;
+        try
+        {
+            device.TakeLaunches();
+            var tensors = new OpTensors();
+            foreach (var spec in sig.Tensors)
+            {
+                var t = spec.IsRead ? inputs[spec.Name].To(backend, spec.Name) : backend.Allocate(spec.DType, spec.Shape, spec.Name);
+                owned.Add(t);
+                tensors.Add(spec.Name, t);
+            }
+            instance.Run(backend, tensors);
+            backend.Synchronize();
+            var kernels = EmulatorCounters.PerKernel(device.TakeLaunches());
+            var sum = EmulatorCounters.Sum(kernels);
+            var emulated = new BenchEmulated(sum?.WarpInstructions ?? 0, sum?.BytesMoved ?? 0, instance.Cost.Bytes,
+                sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels);
+            string dtype = sig.Reads.FirstOrDefault()?.DType.Name() ?? "-";
+            return new BenchCase(instance.Op.Name, backend.Name, instance.Label, dtype, 0, 0, 0, 0, 0, 0, null, null, null, [],
+                sig.Tensors.ToDictionary(t => t.Name, t => (IReadOnlyList<long>)t.Shape.ToArray()), emulated);
+        }
+        finally
+        {
+            device.RecordLaunches = recording;
+            foreach (var t in owned.Concat(inputs.Values))
             {
                 t.Dispose();
             }
