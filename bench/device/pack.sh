@@ -41,6 +41,17 @@ tail -n 1 "$out/cuda-check.txt" | sed 's/^/  /'
 echo "pack: zoe (self-contained, trimmed, linux-x64)"
 dotnet publish src/Cli -c Release -r linux-x64 -p:ZoePack=true -o "$stage/zoe" -nologo -v quiet
 cp "$build/libzoetrope_native.so" "$stage/zoe/"
+# The emulated device's outputs for every case it runs (same seeds as zoe check anywhere): on the GPU,
+# run.sh saves the GPU backends' outputs of the same cases and zoe emu-compare sets them side by side.
+echo "pack: the emulated device's outputs (zoe check --backend cuda-emu,ilgpu-emu --save-outputs)"
+if ZOETROPE_NATIVE_EMU="$build" dotnet run -c Release --project src/Cli -- check --backend cuda-emu,ilgpu-emu \
+     --save-outputs "$stage/emu-outputs" > "$out/emu-check.txt" 2>&1; then
+  tail -n 1 "$out/emu-check.txt" | sed 's/^/  /'
+else
+  grep -E 'FAIL|passed' "$out/emu-check.txt" | tail -n 5
+  echo "pack: the emulated device failed a case (log: $out/emu-check.txt); no kit made"
+  exit 1
+fi
 cp bench/peers/peers.py "$stage/peers/"
 cp bench/device/merge_results.py "$stage/"
 echo "$commit" > "$stage/zoe/COMMIT"

@@ -4,11 +4,12 @@
 # under OUT; OUT/summary.txt always says which steps ran and passed, failed, timed out, were
 # skipped, or found no GPU. Budget (seconds; the whole run fits in 8 minutes on one H100/H200):
 #
-#   unpack 15 | info 15 | check-cuda 60 | check-ilgpu-cuda 60
+#   unpack 15 | info 15 | check-cuda 60 | check-ilgpu-cuda 60 (outputs kept) | emu-compare 15
+#   (the emulated device's outputs, packed with the kit, against the GPU's: validates the emulator)
 #   bench-core 15, bench-norm 15, bench-rope 15, bench-quant 15, bench-gemm 25,
 #   bench-attention 45, bench-sparse 35 (model-sized rows, device events, ceilings) | peers 45
 #   bench-stream 45 (wan-1.3b streaming rows) | stream 35 (first block, prompt switch, per-op)
-#   results 10 | compare 15                                        total 455 s, 25 s to spare
+#   results 10 | compare 15                                        total 470 s, 10 s to spare
 #
 # A benchmark result is written as its rows land, so a step that times out keeps what it did.
 # What to commit: OUT/results/<gpu>/<date>-<commit>.json and ...-torch.json (bench/results/).
@@ -17,7 +18,7 @@
 #   --kit FILE       the kit archive (default .pack/zoetrope-kit.tar.xz beside this repository)
 #   --rebuild        also rebuild libzoetrope_native.so here with this machine's nvcc and CMake
 #                    (300 s more) and run the kit with that library instead of the shipped one
-#   --bundle-logs    leave only summary.txt, compare.md, results/ and logs.tar.gz in OUT (for a
+#   --bundle-logs    leave only summary.txt, compare.md, emu-validation.md, results/ and logs.tar.gz in OUT (for a
 #                    transport that returns a few files)
 #   --time-scale F   multiply every limit by F (a slower GPU, or a first run that must not stop)
 # Exit status: 0 every step that ran passed; 1 a step failed or timed out; 2 bad usage or no kit;
@@ -68,8 +69,8 @@ write_summary() {
 finish() {
   write_summary
   if [ "$bundle" -eq 1 ]; then
-    tar -C "$out" -czf "$out/logs.tar.gz" logs bench $( [ -d "$out/compare" ] && echo compare ) 2>/dev/null &&
-      rm -rf "$out/logs" "$out/bench" "$out/compare"
+    tar -C "$out" -czf "$out/logs.tar.gz" logs bench $( [ -d "$out/compare" ] && echo compare ) $( [ -d "$out/gpu-outputs" ] && echo gpu-outputs ) 2>/dev/null &&
+      rm -rf "$out/logs" "$out/bench" "$out/compare" "$out/gpu-outputs"
   fi
   rm -rf "$work"
   cat "$summary"
@@ -147,8 +148,12 @@ fi
 
 # --- checks: every op against the reference on both GPU backends ------------------------------------
 run_step info 15 any "$zoe" info
-run_step check-cuda 60 gpu "$zoe" check --backend cuda
-run_step check-ilgpu-cuda 60 gpu "$zoe" check --backend ilgpu-cuda
+# Both keep their outputs: the emulated device's, made when the kit was packed, are compared with them.
+run_step check-cuda 60 gpu "$zoe" check --backend cuda --save-outputs "$out/gpu-outputs"
+run_step check-ilgpu-cuda 60 gpu "$zoe" check --backend ilgpu-cuda --save-outputs "$out/gpu-outputs"
+if [ -d "$work/kit/emu-outputs" ]; then
+  run_step emu-compare 15 gpu "$zoe" emu-compare "$work/kit/emu-outputs" "$out/gpu-outputs" --out "$out/emu-validation.md"
+fi
 
 # --- benchmarks, one process per suite, then the peers on the same rows -----------------------------
 for suite in core:15 norm:15 rope:15 quant:15 gemm:25 attention:45 sparse:35; do

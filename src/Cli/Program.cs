@@ -21,6 +21,7 @@ public static class Program
         {
             InfoCommand.Create(),
             CheckCommand.Create(),
+            EmuCompareCommand.Create(),
             RunOpCommand.Create(),
             PtxCommand.Create(),
             StreamCommand.Create(),

@@ -19,12 +19,13 @@ public static class CheckCommand
         var seed = new Option<int>("--seed") { Description = "base random seed", DefaultValueFactory = _ => new CheckOptions().Seed };
         var bench = new Option<bool>("--bench-cases") { Description = "also run the model-sized benchmark cases (for GPUs)" };
         var stats = new Option<bool>("--stats") { Description = "on cuda-emu/ilgpu-emu: print the emulated device's counters per case and per kernel (instructions, coalescing, bank conflicts, bytes moved vs the cost model)" };
-        var cmd = new Command("check", "Check every op on the chosen backends against the reference") { backend, op, seed, bench, stats };
-        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(backend)!, r.GetValue(op)!, r.GetValue(seed), r.GetValue(bench), r.GetValue(stats))));
+        var save = new Option<string?>("--save-outputs") { Description = "keep every backend's outputs, bit for bit, in DIR/<op>/caseNNN/<backend>/<output>.npy (zoe emu-compare pairs the emulator's with a GPU's)" };
+        var cmd = new Command("check", "Check every op on the chosen backends against the reference") { backend, op, seed, bench, stats, save };
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(backend)!, r.GetValue(op)!, r.GetValue(seed), r.GetValue(bench), r.GetValue(stats), r.GetValue(save))));
         return cmd;
     }
 
-    private static int Run(string backendList, string opList, int seed, bool benchCases, bool stats)
+    private static int Run(string backendList, string opList, int seed, bool benchCases, bool stats, string? saveOutputs)
     {
         var kinds = BackendKinds.ParseList(backendList);
         foreach (var kind in kinds)
@@ -39,6 +40,7 @@ public static class CheckCommand
             Seed = seed,
             IncludeBenchCases = benchCases,
             EmulatorCounters = stats,
+            SaveOutputs = saveOutputs,
         };
         var table = new Table().Border(TableBorder.Simple).AddColumns("op", "case", "backend", "status", "relL2", "maxAbs", "ms", "note");
         var report = OpChecker.Run(options, row =>

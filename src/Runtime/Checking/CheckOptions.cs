@@ -20,4 +20,10 @@ public sealed record CheckOptions
     /// instructions by class, global sectors, shared wavefronts) in <see cref="CheckRow.Emulated"/>.
     /// </summary>
     public bool EmulatorCounters { get; init; }
+
+    /// <summary>
+    /// A folder to keep every backend's outputs in, bit for bit (<see cref="OutputStore"/>): the
+    /// device kit compares the emulated device's with a GPU's for the same seeded inputs.
+    /// </summary>
+    public string? SaveOutputs { get; init; }
 }

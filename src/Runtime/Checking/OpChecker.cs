@@ -46,7 +46,7 @@ public static class OpChecker
                 {
                     continue;
                 }
-                foreach (var row in CheckCase(op, c, kinds, InputFactory.StableSeed(options.Seed, op.Name, c.Index)))
+                foreach (var row in CheckCase(op, c, kinds, InputFactory.StableSeed(options.Seed, op.Name, c.Index), options.SaveOutputs))
                 {
                     Emit(row);
                 }
@@ -64,7 +64,12 @@ public static class OpChecker
     /// Checks one case on the given backends (the reference is computed once), whatever its use:
     /// the selection by use is <see cref="Run"/>'s.
     /// </summary>
-    public static IReadOnlyList<CheckRow> CheckCase(IOpInfo op, OpCaseInstance c, IReadOnlyList<BackendKind> backends, int seed)
+    /// <param name="op">The op.</param>
+    /// <param name="c">The case.</param>
+    /// <param name="backends">The backends to check it on.</param>
+    /// <param name="seed">The seed its inputs are drawn with.</param>
+    /// <param name="saveOutputs">A folder to keep each backend's outputs in (<see cref="OutputStore"/>), or null.</param>
+    public static IReadOnlyList<CheckRow> CheckCase(IOpInfo op, OpCaseInstance c, IReadOnlyList<BackendKind> backends, int seed, string? saveOutputs = null)
     {
         ArgumentNullException.ThrowIfNull(op);
         ArgumentNullException.ThrowIfNull(c);
@@ -128,13 +133,13 @@ public static class OpChecker
         }
         foreach (var kind in runnable)
         {
-            rows.Add(CheckBackend(op, c, kind, inputs, expected));
+            rows.Add(CheckBackend(op, c, kind, inputs, expected, saveOutputs));
         }
         Dispose(inputs.Values);
         return rows;
     }
 
-    private static CheckRow CheckBackend(IOpInfo op, OpCaseInstance c, BackendKind kind, Dictionary<string, Tensor> inputs, Dictionary<string, double[]> expected)
+    private static CheckRow CheckBackend(IOpInfo op, OpCaseInstance c, BackendKind kind, Dictionary<string, Tensor> inputs, Dictionary<string, double[]> expected, string? saveOutputs)
     {
         var inst = c.Instance;
         var device = new List<Tensor>();
@@ -150,6 +155,10 @@ public static class OpChecker
             var sw = Stopwatch.StartNew();
             var first = RunOnce(inst, backend, inputs, FloatPoison, device);
             double ms = sw.Elapsed.TotalMilliseconds;
+            if (saveOutputs is not null)
+            {
+                OutputStore.Save(saveOutputs, op.Name, c.Index, kind, inst.Signature, first);
+            }
             var verdict = Judge(op, c, kind, first, expected, ms);
             if (count)
             {
