@@ -67,6 +67,13 @@ public static class InfoCommand
 
     private static string DeviceOf(BackendKind kind)
     {
+        if (kind.IsEmulated())
+        {
+            // Opening one would commit this process to the emulated device (and hide the real
+            // shim and GPUs from the rest of this report): describe it without opening it.
+            var emu = Zoetrope.Emulator.Device.EmuDevice.Shared.Properties.Name;
+            return kind == BackendKind.CudaEmu && NativeShim.TryLoadEmulated(out _) ? $"{emu} + {NativeShim.EmulatedFileName}" : emu;
+        }
         try
         {
             // Opening a GPU backend creates a context: only worth it when one exists.
