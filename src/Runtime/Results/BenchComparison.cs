@@ -39,7 +39,8 @@ public sealed class BenchComparison
     public static BenchComparison Build(IReadOnlyList<BenchReport> reports, BenchReport? baseline = null)
     {
         ArgumentNullException.ThrowIfNull(reports);
-        var cells = reports.SelectMany(r => r.Cases.Select(c => (Column: Column(r, c), Case: c, Device: r.Device.Name))).ToList();
+        // Rows of the emulated device carry counters, not times: they have nothing to compare here.
+        var cells = reports.SelectMany(r => r.Cases.Where(c => c.Emulated is null).Select(c => (Column: Column(r, c), Case: c, Device: r.Device.Name))).ToList();
         var columns = cells.Select(x => x.Column).Distinct().ToList();
         var ops = new List<OpTable>();
         foreach (var op in cells.Select(x => x.Case.Op).Distinct())

@@ -27,6 +27,21 @@ public sealed class BenchComparisonTests
     }
 
     [Test]
+    public void EmulatedRowsHaveNoTimesAndStayOutOfTheComparison()
+    {
+        var reference = Samples().Single(s => s.Report.Cases[0].Backend == "reference").Report;
+        var first = reference.Cases[0];
+        var emulated = reference with
+        {
+            Cases = [first with { Backend = "cuda-emu", Iterations = 0, MedianMs = 0, MinMs = 0, P90Ms = 0, SamplesMs = [],
+                Emulated = new BenchEmulated(1000, 4096, 2048, 0.5, 1.0, []) }],
+        };
+        var cmp = BenchComparison.Build([reference, emulated], baseline: reference);
+        Assert.That(cmp.Columns.Any(c => c.Contains("cuda-emu", StringComparison.Ordinal)), Is.False, "a row with no time is no column");
+        Assert.That(cmp.Ops.SelectMany(o => o.Rows).All(r => r.VsBaseline is null or > 0), "no 0 ms divides a speedup");
+    }
+
+    [Test]
     public void CompareTabulatesMediansAndSpeedups()
     {
         var samples = Samples();
