@@ -1,4 +1,5 @@
 using System.Numerics;
+using Zoetrope.Emulator.Isa;
 using Zoetrope.Emulator.Ptx;
 
 namespace Zoetrope.Emulator.Exec;
@@ -57,10 +58,12 @@ internal sealed partial class CtaRunner
             case OpCode.Sub: r = Fp32.Add(a, -b, rnd); break;
             case OpCode.Mul: r = Fp32.Mul(a, b, rnd); break;
             case OpCode.Mad or OpCode.Fma: r = Fp32.Fma(a, b, c, rnd); break;
-            // div.rn is IEEE; div.approx and div.full are modelled as correctly rounded (the GPU's
-            // are within 2 ulp). f64 holds the exact quotient's 53-bit rounding, and rounding that to
-            // f32 again is exact because 53 >= 2 * 24 + 2.
-            case OpCode.Div: r = Fp32.Round((double)a / b, rnd); break;
+            // The ISA's division lives in Isa/Approx (exact in every rounding mode; .approx and .full
+            // with their stated error models); it flushes for .ftz itself.
+            case OpCode.Div:
+                return ins.Has("approx") ? Approx.DivApproxF32(ab, bb, ftz)
+                    : ins.Has("full") ? Approx.DivFullF32(ab, bb, ftz)
+                    : Approx.DivF32(ab, bb, (FpRounding)(byte)rnd, ftz);
             case OpCode.Min: r = Fp32.MinMax(a, b, max: false, ins.NaNMode); break;
             case OpCode.Max: r = Fp32.MinMax(a, b, max: true, ins.NaNMode); break;
             case OpCode.Abs: return ftz && float.IsSubnormal(BitConverter.UInt32BitsToSingle(ab)) ? 0 : ab & 0x7FFF_FFFF;

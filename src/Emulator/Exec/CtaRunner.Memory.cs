@@ -232,10 +232,6 @@ internal sealed unsafe partial class CtaRunner
             ulong addr = Address(w, mem, l);
             space = Resolve(ins.Space, ref addr);
             _laneAddr[l] = addr;
-            if (_ctx.Checks && space == Space.Shared)
-            {
-                _shadow.Write((int)Math.Min(addr, (ulong)int.MaxValue), 0, w.Id); // bounds are checked by Locate
-            }
             byte* p = Locate(w, l, space, addr, size, write: true, atomic: true);
             ulong b = Get(w, ins.Ops[first], l);
             ulong c = ins.Ops.Length > first + 1 ? Get(w, ins.Ops[first + 1], l) : 0;
@@ -351,6 +347,7 @@ internal sealed unsafe partial class CtaRunner
         var dstMem = ins.Ops[0];
         var srcMem = ins.Ops[1];
         int cpSize = (int)Get(w, ins.Ops[2], 0);
+        string dstSpace = ins.Space == "shared" || ins.Opcode.Contains(".shared", StringComparison.Ordinal) ? "shared" : "";
         uint m = active;
         int requests = 0;
         while (m != 0)
@@ -358,7 +355,7 @@ internal sealed unsafe partial class CtaRunner
             int l = BitOperations.TrailingZeroCount(m);
             m &= m - 1;
             ulong dst = Address(w, dstMem, l);
-            var dspace = Resolve(ins.Parts.Contains("shared") || ins.Opcode.Contains(".shared") ? "shared" : "", ref dst);
+            var dspace = Resolve(dstSpace, ref dst);
             ulong src = Address(w, srcMem, l);
             int srcSize = ins.Ops.Length > 3 && ins.Ops[3].Kind is OperandKind.Reg or OperandKind.Imm ? (int)Get(w, ins.Ops[3], l) : cpSize;
             if (dspace != Space.Shared || dst + (ulong)cpSize > (ulong)_ctx.SharedBytes)

@@ -313,12 +313,13 @@ internal sealed unsafe partial class CtaRunner
                 uint member = (uint)Get(w, ops[2], first);
                 RequireMembers(w, ins, member, active);
                 bool signed = ins.Type == PtxType.S32;
-                long acc = ins.Has("min") ? long.MaxValue : ins.Has("max") ? long.MinValue : ins.Has("and") ? -1 : 0;
+                // The operation is decoded once per instruction, not per lane.
+                var op = ins.Has("add") ? 0 : ins.Has("min") ? 1 : ins.Has("max") ? 2 : ins.Has("and") ? 3 : ins.Has("or") ? 4 : 5;
+                long acc = op switch { 1 => long.MaxValue, 2 => long.MinValue, 3 => -1, _ => 0 };
                 ForLanes(active, l =>
                 {
                     long v = signed ? (int)Get(w, ops[1], l) : (uint)Get(w, ops[1], l);
-                    acc = ins.Has("add") ? acc + v : ins.Has("min") ? Math.Min(acc, v) : ins.Has("max") ? Math.Max(acc, v)
-                        : ins.Has("and") ? acc & v : ins.Has("or") ? acc | v : acc ^ v;
+                    acc = op switch { 0 => acc + v, 1 => Math.Min(acc, v), 2 => Math.Max(acc, v), 3 => acc & v, 4 => acc | v, _ => acc ^ v };
                 });
                 ForLanes(active, l => Set(w, ops[0], l, (uint)acc));
                 return;
