@@ -282,6 +282,8 @@ public sealed class OpRegistryGenerator : IIncrementalGenerator
         sb.AppendLine($"{indent}        signature: {op.FullClassName}.Signature,");
         sb.AppendLine($"{indent}        cost: {op.FullClassName}.Cost,");
         sb.AppendLine($"{indent}        bind: {op.FullClassName}.Bind,");
+        sb.AppendLine($"{indent}        attributes: {op.FullClassName}.Attributes,");
+        sb.AppendLine($"{indent}        attributesOf: {op.FullClassName}.AttributesOf,");
         sb.AppendLine($"{indent}        impls: new {impl}?[]");
         sb.AppendLine($"{indent}        {{");
         for (int slot = 0; slot < op.SlotNames.Count; slot++)

@@ -78,6 +78,12 @@ public sealed partial class Softmax : IOp<Softmax.Params>
         return new Params(x.DType, cols == 0 ? 0 : x.ElementCount / cols, cols);
     }
 
+    /// <inheritdoc />
+    public static OpAttributes Attributes => OpAttributes.None;
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new();
+
     /// <summary>The oracle: double precision, max-subtracted; a fully masked row is 0.</summary>
     public static void Reference(Params p, OpTensors t)
     {

@@ -67,8 +67,16 @@ public sealed partial class Dequantize : IOp<Dequantize.Params>
         {
             throw new ArgumentException($"dequantize: q {q.Shape} must be [rows, cols]", "q");
         }
-        return new Params(binding.DType("dtype", DType.BF16), QuantSchemes.Parse(binding.String("scheme", "per_token_int8")), q.Shape[0], q.Shape[1]);
+        return new Params(binding.Get(OutDType), QuantSchemes.Bind(binding), q.Shape[0], q.Shape[1]);
     }
+
+    private static OpAttr<DType> OutDType { get; } = OpAttr.DTypeOf("dtype", DType.BF16, "dtype of the output y", DType.F32, DType.F16, DType.BF16);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = QuantSchemes.Attributes.With(OutDType);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => QuantSchemes.Describe(p.Scheme, new()).Set(OutDType, p.DType);
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -71,8 +71,14 @@ public sealed partial class Quantize : IOp<Quantize.Params>
         {
             throw new ArgumentException($"quantize: x {x.Shape} must be [rows, cols]", "x");
         }
-        return new Params(x.DType, QuantSchemes.Parse(binding.String("scheme", "per_token_int8")), x.Shape[0], x.Shape[1]);
+        return new Params(x.DType, QuantSchemes.Bind(binding), x.Shape[0], x.Shape[1]);
     }
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes => QuantSchemes.Attributes;
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => QuantSchemes.Describe(p.Scheme, new());
 
     /// <summary>The oracle: the scale rule in fp32 (it is part of the format), rounding by Math.Round / MiniFloat.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -19,6 +19,8 @@ public class OpRegistryGeneratorTests
             public static OpSignature Signature(Params p) => new OpSignature().In("x", DType.F32, new Shape(p.N)).Out("y", DType.F32, new Shape(p.N));
             public static OpCost Cost(Params p) => new(p.N, 8.0 * p.N);
             public static Params Bind(OpBinding b) => new(b.Input("x").ElementCount);
+            public static OpAttributes Attributes => OpAttributes.None;
+            public static OpAttributeValues AttributesOf(Params p) => new();
             public static void Reference(Params p, OpTensors t) => t.Write("y", t.Read("x").Select(v => 2 * v).ToArray());
             [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
             public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) { }

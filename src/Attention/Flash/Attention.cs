@@ -78,8 +78,22 @@ public sealed partial class Attention : IOp<Attention.Params>
     public static Params Bind(OpBinding binding)
     {
         var g = AttentionGeometry.Of(binding);
-        return new Params(binding.Input("q").DType, g, binding.Float("scale", g.DefaultScale), binding.String("lse", "false") == "true");
+        float scale = binding.Get(ScaleAttr);
+        return new Params(binding.Input("q").DType, g, float.IsNaN(scale) ? g.DefaultScale : scale, binding.Get(LseAttr));
     }
+
+    /// <summary>scale: the softmax scale.</summary>
+    internal static OpAttr<float> ScaleAttr { get; } = OpAttr.ComputedFloat("scale", "1/sqrt(head dim)", "softmax scale applied to q.k", min: 0);
+
+    /// <summary>lse=true writes the LSE output.</summary>
+    internal static OpAttr<bool> LseAttr { get; } = OpAttr.Bool("lse", false, "also write lse [B, H, Nq] f32 (natural log)");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(ScaleAttr, LseAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) =>
+        p.Geometry.Describe(new()).Set(ScaleAttr, p.Scale == p.Geometry.DefaultScale ? float.NaN : p.Scale).Set(LseAttr, p.Lse);
 
     /// <summary>The oracle: double logits and softmax over the stored inputs.</summary>
     public static void Reference(Params p, OpTensors t) => Reference(p, t, null);

@@ -116,14 +116,45 @@ public readonly record struct AttentionGeometry(int Batch, int Heads, int KvHead
     public static AttentionGeometry Of(OpBinding binding, string valueName)
     {
         ArgumentNullException.ThrowIfNull(binding);
-        var layout = binding.String("layout", "hnd") switch
-        {
-            "hnd" => HeadLayout.Hnd,
-            "nhd" => HeadLayout.Nhd,
-            var s => throw new ArgumentException($"{binding.Op}: layout={s}; expected hnd or nhd", "layout"),
-        };
-        var mask = AttentionMask.Parse(binding.String("mask", "none"), binding.Int("block_tokens", 0), binding.Int("window", 0), binding.Int("sinks", 0));
+        var layout = binding.Get(LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
+        var mask = AttentionMask.Parse(binding.Get(MaskAttr), binding.Get(BlockTokensAttr), binding.Get(WindowAttr), binding.Get(SinksAttr));
         return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input(valueName), layout, mask);
+    }
+
+    /// <summary>As <see cref="Of(OpBinding)"/> for ops without a mask (linear attention): reads only layout.</summary>
+    public static AttentionGeometry Unmasked(OpBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        var layout = binding.Get(LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
+        return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input("v"), layout, AttentionMask.None);
+    }
+
+    /// <summary>layout=hnd|nhd.</summary>
+    public static OpAttr<string> LayoutAttr { get; } = OpAttr.Choice("layout", "hnd", "head layout: hnd is [B, H, N, D], nhd is [B, N, H, D]", "hnd", "nhd");
+
+    /// <summary>mask=none|causal|block_causal.</summary>
+    public static OpAttr<string> MaskAttr { get; } = OpAttr.Choice("mask", "none",
+        "none; causal (query i sees keys up to i + Nkv - Nq); block_causal (whole blocks of block_tokens, with window and sinks)", "none", "causal", "block_causal");
+
+    /// <summary>block_tokens: the block of a block-causal mask.</summary>
+    public static OpAttr<int> BlockTokensAttr { get; } = OpAttr.Int("block_tokens", 0, "tokens per block of mask=block_causal (required there)", min: 0);
+
+    /// <summary>window: blocks a query block sees (0: all).</summary>
+    public static OpAttr<int> WindowAttr { get; } = OpAttr.Int("window", 0, "mask=block_causal: the latest blocks visible, current included (0: all)", min: 0);
+
+    /// <summary>sinks: first blocks always visible.</summary>
+    public static OpAttr<int> SinksAttr { get; } = OpAttr.Int("sinks", 0, "mask=block_causal with a window: the first blocks that stay visible", min: 0);
+
+    /// <summary>The attributes every attention-shaped op reads: layout and mask.</summary>
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(LayoutAttr, MaskAttr, BlockTokensAttr, WindowAttr, SinksAttr);
+
+    /// <summary>Writes this geometry's layout and mask as attribute values (the inverse of <see cref="Of(OpBinding, string)"/>).</summary>
+    public OpAttributeValues Describe(OpAttributeValues values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        values.Set(LayoutAttr, Layout == HeadLayout.Nhd ? "nhd" : "hnd");
+        values.Set(MaskAttr, Mask.Kind switch { MaskKind.Causal => "causal", MaskKind.BlockCausal => "block_causal", _ => "none" });
+        return values.Set(BlockTokensAttr, Mask.BlockTokens).Set(WindowAttr, Mask.WindowBlocks).Set(SinksAttr, Mask.SinkBlocks);
     }
 
     /// <summary>The geometry of q, k, v tensors in <paramref name="layout"/>.</summary>

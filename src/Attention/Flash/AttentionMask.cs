@@ -130,11 +130,13 @@ public readonly struct AttentionMask : IEquatable<AttentionMask>
     /// <exception cref="ArgumentException">An unknown kind or a block mask without block_tokens.</exception>
     public static AttentionMask Parse(string kind, long blockTokens, long window, long sinks) => kind switch
     {
+        // window/sinks/block_tokens given with a mask that has no blocks would be silently ignored.
+        "none" or "causal" when blockTokens > 0 || window > 0 || sinks > 0 => throw new ArgumentException($"attention: block_tokens, window and sinks apply to mask=block_causal, not mask={kind}"),
         "none" => None,
         "causal" => Causal,
         "block" or "block_causal" when blockTokens > 0 => BlockCausal(checked((int)blockTokens), checked((int)window), checked((int)sinks)),
-        "block" or "block_causal" => throw new ArgumentException("attention: mask=block needs block_tokens > 0", nameof(blockTokens)),
-        _ => throw new ArgumentException($"attention: mask={kind}; expected none, causal or block", nameof(kind)),
+        "block" or "block_causal" => throw new ArgumentException("attention: mask=block_causal needs block_tokens > 0"),
+        _ => throw new ArgumentException($"attention: mask={kind}; expected none, causal or block_causal"),
     };
 
     /// <inheritdoc />

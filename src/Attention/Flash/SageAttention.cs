@@ -118,24 +118,44 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     }
 
     /// <inheritdoc />
-    public static Params Bind(OpBinding binding)
+    public static Params Bind(OpBinding binding) => BindSage(binding, binding.Get(PvAttr) == "fp16" ? SagePv.Fp16 : SagePv.Fp8, binding.Get(Attention.LseAttr));
+
+    /// <summary>Binds q/k/v and their scales with P.V in <paramref name="pv"/> (block-sparse attention passes its precision and no LSE).</summary>
+    internal static Params BindSage(OpBinding binding, SagePv pv, bool lse)
     {
         var g = AttentionGeometry.Of(binding);
         var qScale = binding.Input("q_scale");
         int blocks = qScale.Rank == 3 ? (int)qScale.Shape[2] : 0;
-        int qRows = blocks > 0 ? new[] { 16, 32, 64, 128 }.FirstOrDefault(r => (g.QLen + r - 1) / r == blocks) : 0;
+        int given = binding.Get(QRowsAttr);
+        int qRows = given > 0 ? ((g.QLen + given - 1) / given == blocks ? given : 0) : InferQRows(g.QLen, blocks);
         if (qRows == 0)
         {
             throw new ArgumentException($"sage_attention: q_scale '{qScale.Name}' {qScale.Shape} must be [B, H, ceil(Nq / rows)] for rows 16, 32, 64 or 128 (Nq = {g.QLen})", "q_scale");
         }
-        var pv = binding.String("pv", "fp8") switch
-        {
-            "fp8" => SagePv.Fp8,
-            "fp16" => SagePv.Fp16,
-            var s => throw new ArgumentException($"sage_attention: pv={s}; expected fp8 or fp16", "pv"),
-        };
-        return new Params(binding.Input("v").DType, g, qRows, pv, binding.String("lse", "false") == "true", binding.Inputs.ContainsKey("k_mean"));
+        return new Params(binding.Input("v").DType, g, qRows, pv, lse, binding.Has("k_mean"));
     }
+
+    // Several row counts can give the same number of blocks (Nq = 40: one block of 64 or of 128):
+    // the smallest is taken unless q_rows says otherwise.
+    private static int InferQRows(int qLen, int blocks) => blocks > 0 ? QRowChoices.FirstOrDefault(r => (qLen + r - 1) / r == blocks) : 0;
+
+    private static readonly int[] QRowChoices = [16, 32, 64, 128];
+
+    /// <summary>q_rows: query rows per q_scale entry.</summary>
+    internal static OpAttr<int> QRowsAttr { get; } = OpAttr.IntChoice("q_rows", "inferred from q_scale (the smallest that fits)", "query rows per q_scale entry", QRowChoices);
+
+    /// <summary>pv=fp8|fp16: P·V precision.</summary>
+    internal static OpAttr<string> PvAttr { get; } = OpAttr.Choice("pv", "fp8", "P.V precision: fp8 (e4m3 P and per-channel V) or fp16", "fp8", "fp16");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(QRowsAttr, PvAttr, Attention.LseAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) =>
+        p.Geometry.Describe(new()).Set(QRowsAttr, QRowsValue(p.Geometry.QLen, p.QRows)).Set(PvAttr, p.Pv == SagePv.Fp16 ? "fp16" : "fp8").Set(Attention.LseAttr, p.Lse);
+
+    /// <summary>The q_rows value that binds back to <paramref name="qRows"/>: 0 (not given) when inference finds it.</summary>
+    internal static int QRowsValue(int qLen, int qRows) => InferQRows(qLen, (qLen + qRows - 1) / qRows) == qRows ? 0 : qRows;
 
     /// <summary>The emulated oracle: double math over the quantized operands (see the file comment).</summary>
     public static void Reference(Params p, OpTensors t) => Reference(p, t, null);

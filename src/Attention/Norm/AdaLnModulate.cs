@@ -62,8 +62,17 @@ public sealed partial class AdaLnModulate : IOp<AdaLnModulate.Params>
     public static Params Bind(OpBinding binding)
     {
         var (b, f, tk, dim) = ModulationShapes.Infer(binding);
-        return new Params(binding.Input("x").DType, b, f, tk, dim, (int)binding.Int("chunk", 0), binding.Float("eps", 1e-6f));
+        return new Params(binding.Input("x").DType, b, f, tk, dim, binding.Get(ChunkAttr), binding.Get(EpsAttr));
     }
+
+    private static OpAttr<int> ChunkAttr { get; } = OpAttr.Int("chunk", 0, "modulation chunk: 0 self-attention (shift 0, scale 1), 1 FFN (shift 3, scale 4)", min: 0, max: 1);
+    private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the variance", min: 0);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(ChunkAttr, EpsAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(ChunkAttr, p.Chunk).Set(EpsAttr, p.Eps);
 
     /// <summary>The oracle: LayerNorm in double, then the modulation.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -61,8 +61,16 @@ public sealed partial class GatedResidual : IOp<GatedResidual.Params>
     public static Params Bind(OpBinding binding)
     {
         var (b, f, tk, dim) = ModulationShapes.Infer(binding);
-        return new Params(binding.Input("x").DType, b, f, tk, dim, (int)binding.Int("chunk", 0));
+        return new Params(binding.Input("x").DType, b, f, tk, dim, binding.Get(ChunkAttr));
     }
+
+    private static OpAttr<int> ChunkAttr { get; } = OpAttr.Int("chunk", 0, "modulation chunk: 0 self-attention (gate 2), 1 FFN (gate 5)", min: 0, max: 1);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(ChunkAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(ChunkAttr, p.Chunk);
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -70,8 +70,19 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     public static Params Bind(OpBinding binding)
     {
         var (b, f, tk, dim) = ModulationShapes.Infer(binding);
-        return new Params(binding.Input("x").DType, b, f, tk, dim, (int)binding.Int("gate_chunk", 1), (int)binding.Int("norm_chunk", 0), binding.Float("eps", 1e-6f));
+        return new Params(binding.Input("x").DType, b, f, tk, dim, binding.Get(GateChunkAttr), binding.Get(NormChunkAttr), binding.Get(EpsAttr));
     }
+
+    private static OpAttr<int> GateChunkAttr { get; } = OpAttr.Int("gate_chunk", 1, "modulation chunk of the gate: 0 self-attention (gate 2), 1 FFN (gate 5)", min: 0, max: 1);
+
+    private static OpAttr<int> NormChunkAttr { get; } = OpAttr.Int("norm_chunk", 0, "modulation chunk of the following adaLN: 0 (shift 0, scale 1) or 1 (shift 3, scale 4)", min: 0, max: 1);
+    private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the variance", min: 0);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(GateChunkAttr, NormChunkAttr, EpsAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(GateChunkAttr, p.GateChunk).Set(NormChunkAttr, p.NormChunk).Set(EpsAttr, p.Eps);
 
     /// <summary>The oracle, in double: the residual, then adaLN of it.</summary>
     public static void Reference(Params p, OpTensors t)

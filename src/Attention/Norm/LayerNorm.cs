@@ -66,9 +66,17 @@ public sealed partial class LayerNorm : IOp<LayerNorm.Params>
     {
         var x = binding.Input("x");
         var (rows, dim) = NormShapes.Rows(x);
-        bool affine = binding.Inputs.ContainsKey("weight") || binding.Inputs.ContainsKey("bias");
-        return new Params(x.DType, rows, dim, binding.Float("eps", 1e-6f), affine);
+        bool affine = binding.Has("weight") | binding.Has("bias");
+        return new Params(x.DType, rows, dim, binding.Get(EpsAttr), affine);
     }
+
+    private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the variance", min: 0);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(EpsAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(EpsAttr, p.Eps);
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -51,8 +51,16 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
     {
         var x = binding.Input("x");
         var (rows, dim) = NormShapes.Rows(x);
-        return new Params(x.DType, rows, dim, binding.Float("eps", 1e-6f));
+        return new Params(x.DType, rows, dim, binding.Get(EpsAttr));
     }
+
+    private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the mean square", min: 0);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(EpsAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(EpsAttr, p.Eps);
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -54,6 +54,12 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
     /// <inheritdoc />
     public static Params Bind(OpBinding binding) => new(binding.Input("x").DType, QkBinding.Geometry(binding));
 
+    /// <inheritdoc />
+    public static OpAttributes Attributes => QkBinding.Attributes;
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => QkBinding.Describe(p.Geometry);
+
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t) =>
         t.Write("out", QkNormRopeReference.Compute(p.Geometry, t.Read("x"), t.Read("weight"), t.Read("table")));

@@ -99,13 +99,21 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     {
         var g = QkBinding.Geometry(binding);
         var dtype = binding.Input("x").DType;
-        return binding.String("role", "q") switch
-        {
-            "k" => Params.Key(dtype, g),
-            "q" => Params.Query(dtype, g, binding.String("granularity", "block") == "warp"),
-            var r => throw new ArgumentException($"qk_norm_rope_int8: role={r}; expected q or k", "role"),
-        };
+        var p = binding.Get(Role) == "k" ? Params.Key(dtype, g) : Params.Query(dtype, g, perWarp: false);
+        int rows = binding.Get(Rows);
+        return rows > 0 ? p with { BlockRows = rows } : p;
     }
+
+    private static OpAttr<string> Role { get; } = OpAttr.Choice("role", "q", "q: per-block scales with 1/sqrt(d) folded in; k: smoothed (mean output), 64-row scales", "q", "k");
+
+    private static OpAttr<int> Rows { get; } = OpAttr.IntChoice("rows", "128 for role=q (a CTA's block), 64 for role=k", "tokens per scale (32: one per warp, Sage's q granularity)", 16, 32, 64, 128);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = QkBinding.Attributes.With(Role, Rows);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) =>
+        QkBinding.Describe(p.Geometry).Set(Role, p.Smooth ? "k" : "q").Set(Rows, p.BlockRows == (p.Smooth ? 64 : 128) ? 0 : p.BlockRows);
 
     /// <summary>The oracle: double up to v', then the fp32 scale and rounding rule.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -78,15 +78,22 @@ public sealed partial class RopeApply : IOp<RopeApply.Params>
     {
         var x = binding.Input("x");
         var table = binding.Input("table");
-        var layout = binding.String("layout", "hnd") == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
+        var layout = binding.Get(Flash.AttentionGeometry.LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
         if (x.Rank != 4 || table.Rank != 3)
         {
             throw new ArgumentException($"rope_apply: x {x.Shape} must be [B,H,N,D] or [B,N,H,D] and table {table.Shape} [positions, D/2, 2]", "x");
         }
-        var grid = new RopeGrid((int)binding.Int("frames", 1), (int)binding.Int("height", 1), (int)binding.Int("width", 1), (int)binding.Int("frame_offset", 0));
+        var grid = QkBinding.Grid(binding);
         int d = (int)x.Shape[3];
         return new Params(x.DType, (int)x.Shape[0], (int)(layout == HeadLayout.Hnd ? x.Shape[1] : x.Shape[2]), d, layout, grid, RopeSplit.Wan(d), (int)table.Shape[0]);
     }
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(Flash.AttentionGeometry.LayoutAttr).With([.. QkBinding.GridAttributes]);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) =>
+        QkBinding.Describe(p.Grid, new OpAttributeValues().Set(Flash.AttentionGeometry.LayoutAttr, p.Layout == HeadLayout.Nhd ? "nhd" : "hnd"));
 
     /// <summary>The oracle, in double, reading the same table.</summary>
     public static void Reference(Params p, OpTensors t)

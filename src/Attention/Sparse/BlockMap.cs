@@ -158,17 +158,36 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
     public static Params Bind(OpBinding binding)
     {
         var g = AttentionGeometry.Of(binding, "k");
-        var blocks = new SparseBlocks((int)binding.Int("block_q", 128), (int)binding.Int("block_k", 64));
-        var rule = binding.String("rule", "topk") switch
-        {
-            "topk" => BlockRule.TopK,
-            "cdf" => BlockRule.Cdf,
-            var s => throw new ArgumentException($"block_map: rule={s}; expected topk or cdf", "rule"),
-        };
-        var selection = new BlockSelection(rule, binding.Float("value", rule == BlockRule.TopK ? 0.1f : 0.9f), (int)binding.Int("sink_keys", 0),
-            binding.String("keep_diagonal", "true") == "true");
+        var blocks = BlockSparseAttention.Blocks(binding);
+        var rule = binding.Get(RuleAttr) == "cdf" ? BlockRule.Cdf : BlockRule.TopK;
+        float value = binding.Get(ValueAttr);
+        var selection = new BlockSelection(rule, float.IsNaN(value) ? DefaultValue(rule) : value, binding.Get(SinkKeysAttr), binding.Get(KeepDiagonalAttr));
         return new Params(binding.Input("q").DType, g, blocks, selection);
     }
+
+    private static float DefaultValue(BlockRule rule) => rule == BlockRule.TopK ? 0.1f : 0.9f;
+
+    /// <summary>rule=topk|cdf.</summary>
+    private static OpAttr<string> RuleAttr { get; } = OpAttr.Choice("rule", "topk", "topk keeps the value fraction of key blocks per query block; cdf keeps blocks until their probability mass reaches value", "topk", "cdf");
+
+    /// <summary>value: the top-k ratio or the CDF threshold.</summary>
+    private static OpAttr<float> ValueAttr { get; } = OpAttr.ComputedFloat("value", "0.1 for topk, 0.9 for cdf", "the top-k fraction or the CDF mass", min: 0, max: 1);
+
+    /// <summary>sink_keys: leading keys always kept.</summary>
+    private static OpAttr<int> SinkKeysAttr { get; } = OpAttr.Int("sink_keys", 0, "the first keys (their blocks) always selected", min: 0);
+
+    /// <summary>keep_diagonal: the query's own block always kept.</summary>
+    private static OpAttr<bool> KeepDiagonalAttr { get; } = OpAttr.Bool("keep_diagonal", true, "always select the key block on the query block's diagonal");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockSparseAttention.BlockQAttr, BlockSparseAttention.BlockKAttr, RuleAttr, ValueAttr, SinkKeysAttr, KeepDiagonalAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => p.Geometry.Describe(new())
+        .Set(BlockSparseAttention.BlockQAttr, p.Blocks.BlockQ).Set(BlockSparseAttention.BlockKAttr, p.Blocks.BlockK)
+        .Set(RuleAttr, p.Selection.Rule == BlockRule.Cdf ? "cdf" : "topk")
+        .Set(ValueAttr, p.Selection.Value == DefaultValue(p.Selection.Rule) ? float.NaN : p.Selection.Value)
+        .Set(SinkKeysAttr, p.Selection.SinkKeys).Set(KeepDiagonalAttr, p.Selection.KeepDiagonal);
 
     /// <summary>The oracle in double (see the file comment).</summary>
     public static void Reference(Params p, OpTensors t)

@@ -106,20 +106,40 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     /// <inheritdoc />
     public static Params Bind(OpBinding binding)
     {
-        var blocks = new SparseBlocks((int)binding.Int("block_q", 128), (int)binding.Int("block_k", 64));
-        var precision = binding.String("precision", "dense") switch
+        var blocks = Blocks(binding);
+        var precision = binding.Get(PrecisionAttr) switch
         {
-            "dense" => SparsePrecision.Dense,
             "sage-fp16" => SparsePrecision.SageFp16,
             "sage-fp8" => SparsePrecision.SageFp8,
-            var s => throw new ArgumentException($"block_sparse_attention: precision={s}; expected dense, sage-fp16 or sage-fp8", "precision"),
+            _ => SparsePrecision.Dense,
         };
         var p = precision == SparsePrecision.Dense
             ? new Params(binding.Input("q").DType, AttentionGeometry.Of(binding), blocks)
-            : FromSage(SageAttention.Bind(binding), blocks, precision);
+            : FromSage(SageAttention.BindSage(binding, precision == SparsePrecision.SageFp16 ? SagePv.Fp16 : SagePv.Fp8, lse: false), blocks, precision);
         CheckLut(binding, p.Geometry, blocks);
         return p;
     }
+
+    /// <summary>block_q: query rows per block of the LUT.</summary>
+    internal static OpAttr<int> BlockQAttr { get; } = OpAttr.Int("block_q", 128, "query rows per block of lut/counts", min: 1);
+
+    /// <summary>block_k: keys per block of the LUT.</summary>
+    internal static OpAttr<int> BlockKAttr { get; } = OpAttr.Int("block_k", 64, "keys per block of lut/counts", min: 1);
+
+    /// <summary>precision=dense|sage-fp16|sage-fp8.</summary>
+    private static OpAttr<string> PrecisionAttr { get; } = OpAttr.Choice("precision", "dense", "dense (q, k, v as given) or Sage (int8 q/k with their scales; P.V in fp16 or fp8)", "dense", "sage-fp16", "sage-fp8");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockQAttr, BlockKAttr, PrecisionAttr, SageAttention.QRowsAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => p.Geometry.Describe(new())
+        .Set(BlockQAttr, p.Blocks.BlockQ).Set(BlockKAttr, p.Blocks.BlockK)
+        .Set(PrecisionAttr, p.Precision switch { SparsePrecision.SageFp16 => "sage-fp16", SparsePrecision.SageFp8 => "sage-fp8", _ => "dense" })
+        .Set(SageAttention.QRowsAttr, p.Precision == SparsePrecision.Dense ? 0 : SageAttention.QRowsValue(p.Geometry.QLen, p.QRows));
+
+    /// <summary>The block_q and block_k attributes.</summary>
+    internal static SparseBlocks Blocks(OpBinding binding) => new(binding.Get(BlockQAttr), binding.Get(BlockKAttr));
 
     private static Params FromSage(SageAttention.Params s, SparseBlocks blocks, SparsePrecision precision) =>
         new(s.DType, s.Geometry, blocks, precision, s.QRows);

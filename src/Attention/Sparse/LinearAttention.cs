@@ -90,17 +90,37 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     /// <inheritdoc />
     public static Params Bind(OpBinding binding)
     {
-        var g = AttentionGeometry.Of(binding);
-        return new Params(binding.Input("q").DType, g, ParsePhi(binding), (int)binding.Int("block_tokens", 0), binding.Inputs.ContainsKey("state"));
+        var g = AttentionGeometry.Unmasked(binding);
+        return new Params(binding.Input("q").DType, g, ParsePhi(binding), binding.Get(CausalBlockAttr), binding.Has("state"));
     }
 
+    /// <summary>phi=relu|elu1|softmax: the feature map.</summary>
+    internal static OpAttr<string> PhiAttr { get; } = OpAttr.Choice("phi", "elu1", "feature map applied to q and k: relu, elu1 (elu + 1) or softmax (over the head dim)", "relu", "elu1", "softmax");
+
+    /// <summary>block_tokens: causal block-linear attention's block.</summary>
+    private static OpAttr<int> CausalBlockAttr { get; } = OpAttr.Int("block_tokens", 0, "0: non-causal; otherwise each query block sees the keys of its own and earlier blocks of this many tokens", min: 0);
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(AttentionGeometry.LayoutAttr, PhiAttr, CausalBlockAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) =>
+        new OpAttributeValues().Set(AttentionGeometry.LayoutAttr, p.Geometry.Layout == HeadLayout.Nhd ? "nhd" : "hnd").Set(PhiAttr, PhiText(p.Phi)).Set(CausalBlockAttr, p.BlockTokens);
+
     /// <summary>The phi attribute (relu, elu1, softmax).</summary>
-    internal static FeatureMap ParsePhi(OpBinding binding) => binding.String("phi", "elu1") switch
+    internal static FeatureMap ParsePhi(OpBinding binding) => binding.Get(PhiAttr) switch
     {
         "relu" => FeatureMap.Relu,
-        "elu1" => FeatureMap.Elu1,
         "softmax" => FeatureMap.Softmax,
-        var s => throw new ArgumentException($"{binding.Op}: phi={s}; expected relu, elu1 or softmax", "phi"),
+        _ => FeatureMap.Elu1,
+    };
+
+    /// <summary>The phi attribute's text for <paramref name="phi"/>.</summary>
+    internal static string PhiText(FeatureMap phi) => phi switch
+    {
+        FeatureMap.Relu => "relu",
+        FeatureMap.Softmax => "softmax",
+        _ => "elu1",
     };
 
     /// <summary>The oracle in double, straight from the definition (no prefix sums).</summary>

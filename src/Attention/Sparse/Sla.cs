@@ -93,21 +93,27 @@ public sealed partial class Sla : IOp<Sla.Params>
     public static Params Bind(OpBinding binding)
     {
         var g = AttentionGeometry.Of(binding);
-        var blocks = new SparseBlocks((int)binding.Int("block_q", 128), (int)binding.Int("block_k", 64));
+        var blocks = BlockSparseAttention.Blocks(binding);
         BlockSparseAttention.CheckLut(binding, g, blocks);
-        var variant = binding.String("variant", "all") switch
-        {
-            "all" => SlaVariant.AllKeys,
-            "complement" => SlaVariant.Complement,
-            var s => throw new ArgumentException($"sla: variant={s}; expected all or complement", "variant"),
-        };
+        var variant = binding.Get(VariantAttr) == "complement" ? SlaVariant.Complement : SlaVariant.AllKeys;
         var proj = binding.Input("proj");
         if (proj.DType != DType.F32 || !proj.Shape.Equals(new Shape(g.HeadDim, g.HeadDim)))
         {
             throw new ArgumentException($"sla: proj '{proj.Name}' is {proj.DType.Name()} {proj.Shape}; expected f32 [{g.HeadDim}, {g.HeadDim}]", "proj");
         }
-        return new Params(binding.Input("q").DType, g, blocks, LinearAttention.ParsePhi(binding), variant, binding.Inputs.ContainsKey("bias"));
+        return new Params(binding.Input("q").DType, g, blocks, LinearAttention.ParsePhi(binding), variant, binding.Has("bias"));
     }
+
+    /// <summary>variant=all|complement: which keys the linear branch sums.</summary>
+    private static OpAttr<string> VariantAttr { get; } = OpAttr.Choice("variant", "all", "keys of the linear branch: all, or the complement of the selected blocks", "all", "complement");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockSparseAttention.BlockQAttr, BlockSparseAttention.BlockKAttr, LinearAttention.PhiAttr, VariantAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => p.Geometry.Describe(new())
+        .Set(BlockSparseAttention.BlockQAttr, p.Blocks.BlockQ).Set(BlockSparseAttention.BlockKAttr, p.Blocks.BlockK)
+        .Set(LinearAttention.PhiAttr, LinearAttention.PhiText(p.Phi)).Set(VariantAttr, p.Variant == SlaVariant.Complement ? "complement" : "all");
 
     /// <summary>The oracle from the definitions: attention's oracle over the LUT plus the projected linear branch summed key by key.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -67,8 +67,14 @@ public sealed partial class Linear : IOp<Linear.Params>
     public static Params Bind(OpBinding binding)
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
-        return new Params(binding.Input("x").DType, m, n, k, binding.Inputs.ContainsKey("bias"), binding.String("gelu", "false") == "true");
+        return new Params(binding.Input("x").DType, m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
     }
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.GeluAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(LinearShapes.GeluAttr, p.Gelu);
 
     /// <summary>The oracle: double accumulation over the rounded inputs.</summary>
     public static void Reference(Params p, OpTensors t)

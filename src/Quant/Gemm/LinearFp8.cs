@@ -65,8 +65,14 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     public static Params Bind(OpBinding binding)
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
-        return new Params(binding.DType("dtype", DType.BF16), m, n, k, binding.Inputs.ContainsKey("bias"), binding.String("gelu", "false") == "true");
+        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
     }
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu);
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -82,9 +82,18 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     public static Params Bind(OpBinding binding)
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
-        var scheme = binding.String("scheme", "token") == "block128" ? W8A8Scheme.Block128 : W8A8Scheme.PerTokenPerChannel;
-        return new Params(binding.DType("dtype", DType.BF16), m, n, k, scheme, binding.Inputs.ContainsKey("bias"), binding.String("gelu", "false") == "true");
+        var scheme = binding.Get(SchemeAttr) == "block128" ? W8A8Scheme.Block128 : W8A8Scheme.PerTokenPerChannel;
+        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, scheme, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
     }
+
+    private static OpAttr<string> SchemeAttr { get; } = OpAttr.Choice("scheme", "token", "token: x_scale per token [M], w_scale per output channel [N]; block128: 128x128 tiles for both", "token", "block128");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(SchemeAttr, LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues()
+        .Set(SchemeAttr, p.Scheme == W8A8Scheme.Block128 ? "block128" : "token").Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu);
 
     /// <summary>The oracle: exact integer sums per K tile, scales and epilogue in double.</summary>
     public static void Reference(Params p, OpTensors t)

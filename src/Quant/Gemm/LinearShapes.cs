@@ -74,4 +74,11 @@ public static class LinearShapes
         }
         return y;
     }
+
+    /// <summary>gelu=true applies tanh-GELU in the epilogue.</summary>
+    public static Zoetrope.Runtime.Ops.OpAttr<bool> GeluAttr { get; } = Zoetrope.Runtime.Ops.OpAttr.Bool("gelu", false, "apply GELU (tanh form) to y in the epilogue");
+
+    /// <summary>dtype of y for the quantized GEMMs.</summary>
+    public static Zoetrope.Runtime.Ops.OpAttr<DType> OutDTypeAttr { get; } =
+        Zoetrope.Runtime.Ops.OpAttr.DTypeOf("dtype", DType.BF16, "dtype of the output y (and of bias)", DType.F32, DType.F16, DType.BF16);
 }

@@ -49,8 +49,18 @@ public sealed partial class Axpby : IOp<Axpby.Params>
     public static Params Bind(OpBinding binding)
     {
         var x = binding.Input("x");
-        return new Params(x.DType, x.Shape, binding.Float("a", 1f), binding.Float("b", 1f));
+        return new Params(x.DType, x.Shape, binding.Get(AAttr), binding.Get(BAttr));
     }
+
+    private static OpAttr<float> AAttr { get; } = OpAttr.Float("a", 1f, "coefficient of x");
+
+    private static OpAttr<float> BAttr { get; } = OpAttr.Float("b", 1f, "coefficient of y");
+
+    /// <inheritdoc />
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(AAttr, BAttr);
+
+    /// <inheritdoc />
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(AAttr, p.A).Set(BAttr, p.B);
 
     /// <summary>The oracle: double arithmetic, one rounding to the output dtype.</summary>
     public static void Reference(Params p, OpTensors t)

@@ -18,4 +18,10 @@ public interface IOp<TParams>
     /// <summary>The parameters implied by user-supplied inputs and attributes.</summary>
     /// <exception cref="ArgumentException">An input is missing or of the wrong dtype/shape.</exception>
     static abstract TParams Bind(OpBinding binding);
+
+    /// <summary>The attributes <see cref="Bind"/> reads: names, types, defaults, allowed values (the op's contract).</summary>
+    static abstract OpAttributes Attributes { get; }
+
+    /// <summary>The attribute values that make <see cref="Bind"/> give back <paramref name="p"/> (with the same inputs).</summary>
+    static abstract OpAttributeValues AttributesOf(TParams p);
 }

@@ -24,6 +24,12 @@ public interface IOpInfo
     /// <summary>Its ILGPU kernels (for <c>zoe ptx</c>).</summary>
     IReadOnlyList<KernelEntry> Kernels { get; }
 
+    /// <summary>The attributes its Bind reads.</summary>
+    OpAttributes Attributes { get; }
+
+    /// <summary>Its tensors (from the case table) and attributes: what <c>zoe ops</c> shows and <c>run-op</c> checks.</summary>
+    OpContract Contract { get; }
+
     /// <summary>True when <paramref name="kind"/> has an implementation.</summary>
     bool Supports(BackendKind kind);
 

@@ -1,13 +1,17 @@
-using System.Globalization;
-
 namespace Zoetrope.Runtime.Ops;
 
 /// <summary>
 /// User-supplied inputs (by name) and attributes (name=value strings) from which an op recovers
-/// its parameters (<see cref="IOp{TParams}.Bind"/>); used by <c>zoe run-op</c>.
+/// its parameters (<see cref="IOp{TParams}.Bind"/>); used by <c>zoe run-op</c>. Attributes are
+/// read through the op's declared <see cref="OpAttr{T}"/> objects, and every read is recorded,
+/// so <see cref="OpInfo{TParams}"/> can tell an attribute or input the op never looked at
+/// (a misspelling, a wrong op) from one it used.
 /// </summary>
 public sealed class OpBinding(string op, IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyDictionary<string, string> attributes)
 {
+    private readonly HashSet<string> _readAttributes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _readInputs = new(StringComparer.Ordinal);
+
     /// <summary>The op being bound (for messages).</summary>
     public string Op { get; } = op;
 
@@ -17,39 +21,36 @@ public sealed class OpBinding(string op, IReadOnlyDictionary<string, Tensor> inp
     /// <summary>The attributes by name.</summary>
     public IReadOnlyDictionary<string, string> Attributes { get; } = attributes;
 
+    /// <summary>The attributes <c>Bind</c> read (given or not).</summary>
+    public IReadOnlyCollection<string> ReadAttributes => _readAttributes;
+
+    /// <summary>The inputs <c>Bind</c> read or asked about.</summary>
+    public IReadOnlyCollection<string> ReadInputs => _readInputs;
+
     /// <summary>The input named <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">It was not given.</exception>
-    public Tensor Input(string name) =>
-        Inputs.TryGetValue(name, out var t)
+    public Tensor Input(string name)
+    {
+        _readInputs.Add(name);
+        return Inputs.TryGetValue(name, out var t)
             ? t
             : throw new ArgumentException(
-                $"op '{Op}' needs an input named '{name}' (given: {(Inputs.Count == 0 ? "none" : string.Join(", ", Inputs.Keys))})", name);
+                $"op '{Op}' needs an input named '{name}' (given: {(Inputs.Count == 0 ? "none" : string.Join(", ", Inputs.Keys))})");
+    }
 
-    /// <summary>Attribute <paramref name="name"/> as a float, or <paramref name="fallback"/>.</summary>
-    public float Float(string name, float fallback) => Parse(name, fallback, s => float.Parse(s, CultureInfo.InvariantCulture));
-
-    /// <summary>Attribute <paramref name="name"/> as an integer, or <paramref name="fallback"/>.</summary>
-    public long Int(string name, long fallback) => Parse(name, fallback, s => long.Parse(s, CultureInfo.InvariantCulture));
-
-    /// <summary>Attribute <paramref name="name"/> as a dtype, or <paramref name="fallback"/>.</summary>
-    public DType DType(string name, DType fallback) => Parse(name, fallback, DTypes.Parse);
-
-    /// <summary>Attribute <paramref name="name"/> as a string, or <paramref name="fallback"/>.</summary>
-    public string String(string name, string fallback) => Attributes.TryGetValue(name, out var v) ? v : fallback;
-
-    private T Parse<T>(string name, T fallback, Func<string, T> parse)
+    /// <summary>True when the optional input <paramref name="name"/> was given.</summary>
+    public bool Has(string name)
     {
-        if (!Attributes.TryGetValue(name, out var text))
-        {
-            return fallback;
-        }
-        try
-        {
-            return parse(text);
-        }
-        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
-        {
-            throw new ArgumentException($"op '{Op}': attribute {name}={text} is not a valid {typeof(T).Name}", name, e);
-        }
+        _readInputs.Add(name);
+        return Inputs.ContainsKey(name);
+    }
+
+    /// <summary>Attribute <paramref name="attr"/>'s value, or its default when not given.</summary>
+    /// <exception cref="ArgumentException">The value is not of the attribute's type or outside its allowed values.</exception>
+    public T Get<T>(OpAttr<T> attr)
+    {
+        ArgumentNullException.ThrowIfNull(attr);
+        _readAttributes.Add(attr.Name);
+        return Attributes.TryGetValue(attr.Name, out var text) ? attr.Parse(Op, text) : attr.Default;
     }
 }

@@ -12,6 +12,8 @@ public sealed class OpInfo<TParams> : IOpInfo
     private readonly Func<TParams, OpSignature> _signature;
     private readonly Func<TParams, OpCost> _cost;
     private readonly Func<OpBinding, TParams> _bind;
+    private readonly Func<TParams, OpAttributeValues> _attributesOf;
+    private readonly Lazy<OpContract> _contract;
     private readonly OpImpl<TParams>?[] _impls;
     private readonly Lazy<OpCaseTable<TParams>> _cases;
 
@@ -23,6 +25,8 @@ public sealed class OpInfo<TParams> : IOpInfo
         Func<TParams, OpSignature> signature,
         Func<TParams, OpCost> cost,
         Func<OpBinding, TParams> bind,
+        OpAttributes attributes,
+        Func<TParams, OpAttributeValues> attributesOf,
         OpImpl<TParams>?[] impls,
         Func<OpCaseTable<TParams>> cases,
         IReadOnlyList<KernelEntry> kernels)
@@ -37,6 +41,9 @@ public sealed class OpInfo<TParams> : IOpInfo
         _signature = signature;
         _cost = cost;
         _bind = bind;
+        Attributes = attributes;
+        _attributesOf = attributesOf;
+        _contract = new Lazy<OpContract>(() => new OpContract(this));
         _impls = impls;
         _cases = new Lazy<OpCaseTable<TParams>>(cases);
         Kernels = kernels;
@@ -57,6 +64,12 @@ public sealed class OpInfo<TParams> : IOpInfo
 
     /// <inheritdoc />
     public IReadOnlyList<KernelEntry> Kernels { get; }
+
+    /// <inheritdoc />
+    public OpAttributes Attributes { get; }
+
+    /// <inheritdoc />
+    public OpContract Contract => _contract.Value;
 
     /// <summary>The case table.</summary>
     public OpCaseTable<TParams> Table => _cases.Value;
@@ -103,7 +116,31 @@ public sealed class OpInfo<TParams> : IOpInfo
         Table.Cases.Select((c, i) => new OpCaseInstance(i, new Instance(this, c.Params), c.Use, Table.Tolerances)).ToArray();
 
     /// <inheritdoc />
-    public OpInstance Bind(OpBinding binding) => new Instance(this, _bind(binding));
+    public OpInstance Bind(OpBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        // Everything the contract can say is said before the op's own Bind runs, all at once.
+        Contract.Check(binding.Inputs, binding.Attributes);
+        var p = _bind(binding);
+        var undeclared = binding.ReadAttributes.Where(a => Attributes.Find(a) is null).ToArray();
+        if (undeclared.Length > 0)
+        {
+            // A bug in the op, not in the user's input: Bind read an attribute its contract does not list.
+            throw new InvalidOperationException($"op '{Name}': Bind read undeclared attribute(s) {string.Join(", ", undeclared)}");
+        }
+        var instance = new Instance(this, p);
+        var reads = instance.Signature.Reads.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var unused = binding.Inputs.Keys.Where(n => !reads.Contains(n)).ToArray();
+        var ignored = binding.Attributes.Keys.Where(a => !binding.ReadAttributes.Contains(a)).ToArray();
+        if (unused.Length > 0 || ignored.Length > 0)
+        {
+            // Valid names that this configuration does not use would be silently ignored: say so.
+            var what = unused.Select(n => $"input '{n}'").Concat(ignored.Select(a => $"attribute '{a}'"));
+            throw new ArgumentException(
+                $"op '{Name}' [{p.Label}] does not use {string.Join(", ", what)} (it reads {string.Join(", ", reads)})");
+        }
+        return instance;
+    }
 
     /// <summary>The instance for <paramref name="p"/>.</summary>
     public OpInstance Instantiate(TParams p) => new Instance(this, p);
@@ -156,6 +193,8 @@ public sealed class OpInfo<TParams> : IOpInfo
         public override OpSignature Signature => _signature ??= info.Signature(p);
 
         public override OpCost Cost => info.Cost(p);
+
+        public override IReadOnlyList<KeyValuePair<string, string>> Attributes => info._attributesOf(p).Values;
 
         public override void Run(Backend backend, OpTensors tensors) => info.Run(backend, p, tensors);
 

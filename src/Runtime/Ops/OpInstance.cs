@@ -15,6 +15,9 @@ public abstract class OpInstance
     /// <summary>The tensors this instance takes and makes.</summary>
     public abstract OpSignature Signature { get; }
 
+    /// <summary>The <c>--attr</c> values (those not at their default) that bind back to this instance.</summary>
+    public abstract IReadOnlyList<KeyValuePair<string, string>> Attributes { get; }
+
     /// <summary>Operations and bytes of one run.</summary>
     public abstract OpCost Cost { get; }
 

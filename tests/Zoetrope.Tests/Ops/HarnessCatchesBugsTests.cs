@@ -36,6 +36,8 @@ public class HarnessCatchesBugsTests
             p => new OpSignature().In("x", p.DType, new Shape(p.N)).Out("y", exact ? DType.I8 : p.DType, new Shape(p.N)),
             p => new OpCost(p.N, p.N),
             _ => throw new ArgumentException("not bindable"),
+            OpAttributes.None,
+            _ => new OpAttributeValues(),
             Impls(reference, broken),
             () => new OpCaseTable<P> { Cases = [new OpCase<P>(new P(dtype, 37))], Tolerances = ToleranceTable.Rounding },
             []);

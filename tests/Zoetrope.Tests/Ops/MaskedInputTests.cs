@@ -31,6 +31,8 @@ public class MaskedInputTests
                 .Out("y", DType.F32, new Shape(p.Rows, p.Cols)),
             p => new OpCost(p.Rows * p.Cols, p.Rows * p.Cols),
             _ => throw new ArgumentException("not bindable"),
+            OpAttributes.None,
+            _ => new OpAttributeValues(),
             impls,
             () => new OpCaseTable<P> { Cases = [new OpCase<P>(new P(4, 256), use)], Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-6)) },
             []);
