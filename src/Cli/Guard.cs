@@ -12,6 +12,20 @@ public static class Guard
     /// <summary>Exit code for an unexpected failure (a bug): reported in one line, never a crash.</summary>
     public const int InternalErrorExit = 3;
 
+    /// <summary>Prints <c>error: message</c> (and optional further lines) on stderr; returns <see cref="ErrorExit"/>.</summary>
+    public static int Error(string message, params string[] more)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // One error, one line: a message names tensors and shapes, and wrapping at 80 columns breaks them (and grep).
+        console.Profile.Width = 100_000;
+        console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        foreach (var line in more)
+        {
+            console.MarkupLine(Markup.Escape(line));
+        }
+        return ErrorExit;
+    }
+
     /// <summary>Runs <paramref name="action"/>, mapping typed exceptions to <see cref="ErrorExit"/>.</summary>
     public static int Run(Func<int> action)
     {
@@ -22,9 +36,7 @@ public static class Guard
         catch (Exception e) when (e is ZoetropeDeviceException or ZoetropeFormatException or Zoetrope.Engine.ZoetropeWeightsException or Zoetrope.Engine.ZoetropeStreamException or ArgumentException
             or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or IOException)
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return ErrorExit;
+            return Error(CliArgs.Plain(e.Message));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

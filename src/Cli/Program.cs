@@ -20,6 +20,7 @@ public static class Program
         var root = new RootCommand("zoe: Zoetrope's kernels, harness and benchmarks for real-time video diffusion")
         {
             InfoCommand.Create(),
+            OpsCommand.Create(),
             CheckCommand.Create(),
             EmuCompareCommand.Create(),
             RunOpCommand.Create(),
@@ -29,6 +30,27 @@ public static class Program
             CompareCommand.Create(),
             ProfileCommand.Create(),
         };
-        return Guard.Run(() => root.Parse(args).Invoke());
+        return Guard.Run(() =>
+        {
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count == 0)
+            {
+                return parsed.Invoke();
+            }
+            // A usage error is a typed error like any other: exit 2, the errors, one usage line
+            // (not the whole help, which buries the error).
+            var verb = parsed.CommandResult.Command;
+            string path = verb == root ? "zoe" : $"zoe {verb.Name}";
+            return Guard.Error(
+                string.Join("; ", parsed.Errors.Select(e => e.Message)),
+                $"usage: {path} {(verb == root ? "<verb>" : string.Empty)}{Usage(verb)}  ({path} --help lists {(verb == root ? "the verbs" : "every option")})");
+        });
+    }
+
+    private static string Usage(Command verb)
+    {
+        var args = verb.Arguments.Select(a => $"<{a.Name}> ");
+        var required = verb.Options.Where(o => o.Required).Select(o => $"{o.Name} <value> ");
+        return string.Concat(args.Concat(required)) + (verb.Options.Any(o => !o.Required) ? "[options]" : string.Empty);
     }
 }

@@ -61,6 +61,7 @@ public static class InfoCommand
         {
             ops.AddRow(op.Name, string.Join(", ", op.Backends.Select(b => b.Label())), op.Kernels.Count.ToString(), Markup.Escape(op.Summary));
         }
+        ops.Caption("zoe ops <op>: its inputs, outputs, attributes and a ready-to-paste run-op line");
         AnsiConsole.Write(ops);
         return 0;
     }

@@ -19,34 +19,97 @@ public static class RunOpCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var op = new Argument<string>("op") { Description = "op name (zoe info lists them)" };
-        var inputs = new Option<string[]>("--in") { Description = "an input: name=file.npy (repeatable)", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore, Required = true };
+        var op = new Argument<string>("op") { Description = "op name (zoe ops lists them and shows each one's inputs and attributes)" };
+        var inputs = new Option<string[]>("--in") { Description = "an input: name=file.npy (repeatable)", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore };
         var outputs = new Option<string[]>("--out") { Description = "an output: [name=]file.npy (repeatable; a bare path names the op's only output)", Arity = ArgumentArity.ZeroOrMore };
-        var attrs = new Option<string[]>("--attr") { Description = "an op attribute: name=value (repeatable), e.g. --attr a=2", Arity = ArgumentArity.ZeroOrMore };
+        var attrs = new Option<string[]>("--attr") { Description = "an op attribute: name=value (repeatable), e.g. --attr a=2; zoe ops <op> lists them", Arity = ArgumentArity.ZeroOrMore };
         var backend = new Option<string>("--backend") { Description = "backend to run on", DefaultValueFactory = _ => "ilgpu-cpu" };
         var repeat = new Option<int>("--repeat") { Description = "timed repetitions (median reported)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "untimed runs first (compilation, caches)", DefaultValueFactory = _ => 2 };
         var check = new Option<bool>("--check") { Description = "compare every output with the reference and fail above the op's tolerance" };
+        var make = new Option<string?>("--make-inputs") { Description = "write a case's inputs as DIR/<name>.npy (the values zoe check draws) and print the run-op line for them; runs nothing" };
+        var caseIndex = new Option<int?>("--case") { Description = "with --make-inputs: the case number (default: the first CPU-sized case)" };
         var cmd = new Command("run-op", "Run one op on your .npy inputs, time it, write its outputs")
         {
-            op, inputs, outputs, attrs, backend, repeat, warmup, check,
+            op, inputs, outputs, attrs, backend, repeat, warmup, check, make, caseIndex,
         };
-        cmd.SetAction(r => Guard.Run(() => Run(
-            r.GetValue(op)!, r.GetValue(inputs) ?? [], r.GetValue(outputs) ?? [], r.GetValue(attrs) ?? [],
-            r.GetValue(backend)!, r.GetValue(repeat), r.GetValue(warmup), r.GetValue(check))));
+        cmd.SetAction(r => Guard.Run(() => r.GetValue(make) is { } dir
+            ? MakeInputs(r.GetValue(op)!, dir, r.GetValue(caseIndex), r.GetValue(inputs) ?? [], r.GetValue(attrs) ?? [])
+            : Run(r.GetValue(op)!, r.GetValue(inputs) ?? [], r.GetValue(outputs) ?? [], r.GetValue(attrs) ?? [],
+                r.GetValue(backend)!, r.GetValue(repeat), r.GetValue(warmup), r.GetValue(check), r.GetValue(caseIndex))));
         return cmd;
     }
 
-    private static int Run(string opName, string[] ins, string[] outs, string[] attrs, string backendName, int repeat, int warmup, bool check)
+    private static int MakeInputs(string opName, string dir, int? caseIndex, string[] ins, string[] attrs)
     {
         var op = OpCatalog.Get(opName);
-        var hostInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var spec in ins)
+        if (ins.Length > 0 || attrs.Length > 0)
         {
-            var (name, path) = Pair(spec, "--in", null);
-            hostInputs[name] = Npy.Read(path);
+            throw new ArgumentException("--make-inputs writes a case's inputs and attributes itself: leave out --in and --attr");
         }
-        var attributes = attrs.Select(a => Pair(a, "--attr", null)).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+        CliArgs.OutputDirectory(dir, "--make-inputs");
+        var c = caseIndex is { } i ? OpsCommand.Case(op, i) : OpsCommand.DefaultCase(op);
+        foreach (var path in OpsCommand.MakeInputs(op, c, dir))
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote {path}"));
+        }
+        AnsiConsole.MarkupLine(Markup.Escape($"case {c.Index} of {op.Name}: {c.Label}; run it with:"));
+        Console.WriteLine(OpsCommand.RunOpLine(op, c.Instance, dir));
+        return 0;
+    }
+
+    private static int Run(string opName, string[] ins, string[] outs, string[] attrs, string backendName, int repeat, int warmup, bool check, int? caseIndex)
+    {
+        var op = OpCatalog.Get(opName);
+        CliArgs.AtLeast(repeat, 1, "--repeat");
+        CliArgs.AtLeast(warmup, 0, "--warmup");
+        if (caseIndex is not null)
+        {
+            throw new ArgumentException("--case goes with --make-inputs");
+        }
+        var kind = BackendKinds.Parse(backendName);
+        if (ins.Length == 0)
+        {
+            throw new ArgumentException(
+                $"op '{op.Name}' needs --in name=file.npy for {string.Join(", ", op.Contract.Reads.Where(r => !r.Optional).Select(r => r.Name))} " +
+                $"(zoe ops {op.Name} shows them; zoe run-op {op.Name} --make-inputs DIR writes a set)");
+        }
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in attrs.Select(a => Pair(a, "--attr", null)))
+        {
+            if (!attributes.TryAdd(name, value))
+            {
+                throw new ArgumentException($"--attr {name} given twice");
+            }
+        }
+        var inputPaths = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, path) in ins.Select(i => Pair(i, "--in", null)))
+        {
+            if (!inputPaths.TryAdd(name, CliArgs.InputFile(path, $"--in {name}=")))
+            {
+                throw new ArgumentException($"--in {name} given twice");
+            }
+        }
+        var hostInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, path) in inputPaths)
+            {
+                hostInputs[name] = Npy.Read(path);
+            }
+            return Run(op, hostInputs, outs, attributes, kind, repeat, warmup, check);
+        }
+        finally
+        {
+            foreach (var t in hostInputs.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private static int Run(IOpInfo op, Dictionary<string, Tensor> hostInputs, string[] outs, Dictionary<string, string> attributes, BackendKind kind, int repeat, int warmup, bool check)
+    {
         var instance = op.Bind(new OpBinding(op.Name, hostInputs, attributes));
         var sig = instance.Signature;
         var writes = sig.Writes.ToList();
@@ -56,19 +119,12 @@ public static class RunOpCommand
             var (name, path) = Pair(spec, "--out", writes.Count == 1 ? writes[0].Name : null);
             if (!writes.Any(w => w.Name == name))
             {
-                throw new ArgumentException($"op '{op.Name}' has no output '{name}' (outputs: {string.Join(", ", writes.Select(w => w.Name))})", "--out");
+                throw new ArgumentException($"op '{op.Name}' has no output '{name}' (outputs: {string.Join(", ", writes.Select(w => w.Name))})");
             }
-            outPaths[name] = path;
-        }
-        foreach (var spec in sig.Reads)
-        {
-            if (!hostInputs.ContainsKey(spec.Name))
-            {
-                throw new ArgumentException($"op '{op.Name}' [{instance.Label}] needs input '{spec.Name}' ({spec.DType.Name()}{spec.Shape}): pass --in {spec.Name}=file.npy", "--in");
-            }
+            outPaths[name] = CliArgs.OutputFile(path, $"--out {name}=");
         }
 
-        var backend = Backends.Get(BackendKinds.Parse(backendName));
+        var backend = Backends.Get(kind);
         var tensors = new OpTensors();
         var owned = new List<Tensor>();
         try
@@ -109,7 +165,7 @@ public static class RunOpCommand
         }
         finally
         {
-            foreach (var t in owned.Concat(hostInputs.Values))
+            foreach (var t in owned)
             {
                 t.Dispose();
             }
@@ -142,6 +198,6 @@ public static class RunOpCommand
         {
             return (defaultName, text);
         }
-        throw new ArgumentException($"{option} {text}: expected name=value", option);
+        throw new ArgumentException($"{option} {text}: expected name=value");
     }
 }
