@@ -2,19 +2,21 @@ using System.CommandLine;
 using Spectre.Console;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.Checking;
+using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Cli.Commands;
 
 /// <summary>
 /// <c>zoe check</c>: runs the op harness on the chosen backends and prints the table; exits 1 on
-/// any failure. A backend asked for by name that cannot run here is a typed error (exit 2).
+/// any failure. A backend asked for by name that cannot run here is a typed error (exit 2), and
+/// so is the reference alone: it is the oracle, checked against ONNX Runtime by the tests.
 /// </summary>
 public static class CheckCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var backend = new Option<string>("--backend") { Description = "comma-separated backends (reference, ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu, cuda-emu, all)", DefaultValueFactory = _ => "ilgpu-cpu" };
+        var backend = new Option<string>("--backend") { Description = "comma-separated backends to check against the reference: ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu, cuda-emu, or all (the reference itself is the oracle, checked against ONNX Runtime by the tests)", DefaultValueFactory = _ => "ilgpu-cpu" };
         var op = new Option<string>("--op") { Description = "comma-separated op names (default: all)", DefaultValueFactory = _ => string.Empty };
         var seed = new Option<int>("--seed") { Description = "base random seed", DefaultValueFactory = _ => new CheckOptions().Seed };
         var bench = new Option<bool>("--bench-cases") { Description = "also run the model-sized benchmark cases (for GPUs)" };
@@ -27,16 +29,44 @@ public static class CheckCommand
 
     private static int Run(string backendList, string opList, int seed, bool benchCases, bool stats, string? saveOutputs)
     {
+        // Every argument is checked before any work: backends, ops, then the output folder.
         var kinds = BackendKinds.ParseList(backendList);
+        string checkable = string.Join(", ", BackendKinds.All.Where(k => k != BackendKind.Reference).Select(k => k.Label()));
+        if (kinds.Count == 0)
+        {
+            throw new ArgumentException($"--backend '{backendList}': names no backend; expected one or more of {checkable} (or all)");
+        }
+        // The reference is the oracle every row is measured against, so it has no row of its
+        // own; an empty table and "0 passed" would read as a check that found nothing wrong.
+        string oracle = "the reference backend is the oracle every other backend is checked against, so it has no row of its own; " +
+            "it is itself checked against ONNX Runtime in the test suite (tests/Zoetrope.Tests/Oracle: dotnet test --filter FullyQualifiedName~Oracle)";
+        if (kinds.All(k => k == BackendKind.Reference))
+        {
+            throw new ArgumentException($"--backend reference: {oracle}; choose a backend to check: {checkable}");
+        }
         foreach (var kind in kinds)
         {
             // Fail now, with the reason, rather than reporting every row as unavailable.
             Backends.Get(kind);
         }
+        string[] ops = opList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string name in ops)
+        {
+            // An unknown name fails here, listing the known ops, before --save-outputs creates a folder.
+            OpCatalog.Get(name);
+        }
+        if (saveOutputs is not null)
+        {
+            CliArgs.OutputDirectory(saveOutputs, "--save-outputs");
+        }
+        if (kinds.Contains(BackendKind.Reference))
+        {
+            Console.WriteLine($"note: reference skipped: {oracle}");
+        }
         var options = new CheckOptions
         {
             Backends = kinds,
-            Ops = opList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Ops = ops,
             Seed = seed,
             IncludeBenchCases = benchCases,
             EmulatorCounters = stats,
