@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
 using Zoetrope.Engine;
 using Zoetrope.Runtime;
@@ -37,37 +38,51 @@ public static class BenchCommand
 
     private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck)
     {
-        if (repeat < 1 || warmup < 0 || maxCases < 0)
-        {
-            throw new ArgumentException($"--repeat {repeat} must be >= 1, --warmup {warmup} and --max-cases {maxCases} >= 0");
-        }
-        var backend = Backends.Get(BackendKinds.Parse(backendName));
-        var suites = suiteList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Every argument is checked before the ceilings are measured (a minute on a CPU): a typo
+        // or an unwritable --out costs nothing, in the wording every verb shares.
+        CliArgs.AtLeast(repeat, 1, "--repeat");
+        CliArgs.AtLeast(warmup, 0, "--warmup");
+        CliArgs.AtLeast(maxCases, 0, "--max-cases");
+        var suites = Suites(suiteList);
         bool all = suites.Contains("all");
         bool stream = all || suites.Contains("stream");
         var ops = suites.Where(s => s != "stream").SelectMany(BenchSuites.Ops).Distinct().ToArray();
+        var kind = BackendKinds.Parse(backendName);
         var use = useName switch
         {
-            null => backend.Kind.NeedsGpu() ? CaseUse.Bench : backend.Kind.IsEmulated() ? CaseUse.Emulator : CaseUse.Check,
+            null => kind.NeedsGpu() ? CaseUse.Bench : kind.IsEmulated() ? CaseUse.Emulator : CaseUse.Check,
             "check" => CaseUse.Check,
             "bench" => CaseUse.Bench,
             "emulator" => CaseUse.Emulator,
-            _ => throw new ArgumentException($"--use '{useName}': expected check, bench or emulator"),
+            _ => throw new ArgumentException($"--use {useName}: expected check, bench or emulator"),
         };
-        if (backend.Kind.IsEmulated() && stream)
+        if (kind.IsEmulated() && stream)
         {
             throw new ArgumentException("--suite stream times streaming blocks; the emulated device counts instead of timing: pick op suites");
         }
+        if (output is not null)
+        {
+            CliArgs.OutputFile(output, "--out");
+        }
+        var backend = Backends.Get(kind);
+        if (output is null && kind.NeedsGpu())
+        {
+            // GPU results are kept by default; the path is fixed (and checked) now, from the
+            // start date, so a run that passes midnight still lands where it was announced.
+            output = CliArgs.OutputFile(DefaultPath(BenchRunner.Describe(backend).Name, BenchRunner.Commit(), StartDate()), "--out");
+        }
         var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck };
-        AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {use} rows, {warmup} warm-up + {repeat} timed runs"));
+        AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {Spelling(use)} rows, {warmup} warm-up + {repeat} timed runs"));
         // One line per row as it lands (a live table shows nothing in a log until the end).
+        // Every number column has one format, three significant digits (ResultFormat): a column
+        // spans decades (0.00167 ms beside 44.4 ms), where fixed decimals print 0.002 and 44.434.
         AnsiConsole.MarkupLine(Markup.Escape($"{"op",-24} {"case",-64} {"median ms",10} {"p90 ms",10} {"TFLOP/s",9} {"GB/s",9} {"err",8}"));
         void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(c.Emulated is { } em
             // The emulated device counts instead of timing: instructions, coalescing, conflicts, bytes against the model.
             ? FormattableString.Invariant($"{c.Op,-24} {Clip(c.Shape, 64),-64} emulated: {em.WarpInstructions:N0} warp instr, coalescing {em.Coalescing:P0}, bank x{em.BankConflicts:0.00}, moved/model {(em.ModelBytes > 0 ? em.BytesMoved / em.ModelBytes : 0):0.00}")
             : FormattableString.Invariant(
-            $"{c.Op,-24} {Clip(c.Shape, 64),-64} {c.MedianMs,10:0.000} {c.P90Ms,10:0.000} {c.Tflops,9:G4} {c.Gbps,9:G4} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0") : "-"),8}")));
-        // With --out, the file holds every row measured so far: a run stopped at a time limit
+            $"{c.Op,-24} {Clip(c.Shape, 64),-64} {ResultFormat.Significant(c.MedianMs),10} {ResultFormat.Significant(c.P90Ms),10} {ResultFormat.Significant(c.Tflops),9} {ResultFormat.Significant(c.Gbps),9} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0", CultureInfo.InvariantCulture) : "-"),8}")));
+        // With an output file, it holds every row measured so far: a run stopped at a time limit
         // (the device kit's) keeps what it did.
         Action<BenchReport>? save = output is null ? null : partial => BenchReportJson.Write(output, partial);
         var report = BenchRunner.Run(options, Row, save);
@@ -81,12 +96,13 @@ public static class BenchCommand
             }
             report = report with { Cases = [.. report.Cases, .. rows] };
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"ceilings: copy {report.Ceilings.CopyGbps:0.0} GB/s, GEMM {report.Ceilings.GemmTflops:G4} TFLOP/s ({report.Ceilings.GemmCase})"));
+        AnsiConsole.MarkupLine(Markup.Escape($"ceilings: copy {ResultFormat.Significant(report.Ceilings.CopyGbps)} GB/s, GEMM {ResultFormat.Significant(report.Ceilings.GemmTflops)} TFLOP/s ({report.Ceilings.GemmCase})"));
         if (report.Cases.Where(c => c.FractionOfCeiling is not null).MaxBy(c => c.FractionOfCeiling) is { } top)
         {
-            AnsiConsole.MarkupLine(Markup.Escape($"closest to a ceiling: {top.Op} {top.Shape} at {top.FractionOfCeiling:P1} (every row's fraction is in the JSON)"));
+            // Name the file only when one is written; on CPUs none is unless --out asks for it.
+            string where = output is not null ? $"every row's fraction is in {output}" : "--out FILE writes every row's fraction to a JSON result";
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant($"closest to a ceiling: {top.Op} {top.Shape} at {ResultFormat.Significant((top.FractionOfCeiling ?? 0) * 100)}% ({where})")));
         }
-        output ??= backend.Kind.NeedsGpu() ? DefaultPath(report) : null;
         if (output is not null)
         {
             BenchReportJson.Write(output, report);
@@ -95,13 +111,51 @@ public static class BenchCommand
         return 0;
     }
 
+    // The suites named, each one known: an unknown name is refused listing them all.
+    private static string[] Suites(string list)
+    {
+        var suites = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string known = $"{string.Join(", ", BenchSuites.Names)}, stream, all";
+        if (suites.Length == 0)
+        {
+            throw new ArgumentException($"--suite '{list}': no suite named; suites: {known}");
+        }
+        foreach (var s in suites)
+        {
+            if (s is not ("stream" or "all") && !BenchSuites.Names.Contains(s))
+            {
+                throw new ArgumentException($"--suite {s}: unknown; suites: {known}");
+            }
+        }
+        return suites;
+    }
+
+    // The --use spelling, not the enum's name.
+    private static string Spelling(CaseUse use) => use switch
+    {
+        CaseUse.Check => "check",
+        CaseUse.Bench => "bench",
+        CaseUse.Emulator => "emulator",
+        _ => use.ToString().ToLowerInvariant(),
+    };
+
+    private static string StartDate() => DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
     private static string Clip(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";
 
     /// <summary>bench/results/&lt;device slug&gt;/&lt;yyyy-mm-dd&gt;-&lt;commit&gt;.json.</summary>
     public static string DefaultPath(BenchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        return Path.Combine("bench", "results", Slug(report.Device.Name), $"{report.Date[..10]}-{report.Commit}.json");
+        return DefaultPath(report.Device.Name, report.Commit, report.Date[..10]);
+    }
+
+    /// <summary>bench/results/&lt;device slug&gt;/&lt;date&gt;-&lt;commit&gt;.json for a run not yet made.</summary>
+    public static string DefaultPath(string deviceName, string commit, string date)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        ArgumentNullException.ThrowIfNull(date);
+        return Path.Combine("bench", "results", Slug(deviceName), $"{date}-{commit}.json");
     }
 
     /// <summary>A folder name for a device: lower case, runs of other characters as one dash.</summary>

@@ -2,6 +2,10 @@
 // (device, backend) pairs, peer rows included ("torch:sdpa"); rows are the case labels. Each
 // cell is the median ms; two derived columns say who wins: the best Zoetrope column against the
 // baseline file's best row for the same case, and against the peer on the same device.
+// The baseline file is often one of the results too (`zoe compare a.json b.json --baseline a.json`):
+// its own rows are then left out of "our best", or every row would compare the baseline with
+// itself and read 1x. It is recognised by content (the same run serialises to the same text), as
+// the command reads it a second time.
 using System.Globalization;
 using System.Text;
 
@@ -10,11 +14,15 @@ namespace Zoetrope.Runtime.Results;
 /// <summary>A cross-file comparison of benchmark results.</summary>
 public sealed class BenchComparison
 {
-    private BenchComparison(IReadOnlyList<string> columns, IReadOnlyList<OpTable> ops)
+    private BenchComparison(IReadOnlyList<string> columns, IReadOnlyList<OpTable> ops, string? baseline)
     {
         Columns = columns;
         Ops = ops;
+        Baseline = baseline;
     }
+
+    /// <summary>The baseline's columns ("device / backend"), or null without a baseline.</summary>
+    public string? Baseline { get; }
 
     /// <summary>Column labels, "device / backend" (peers: "device / torch:impl").</summary>
     public IReadOnlyList<string> Columns { get; }
@@ -31,7 +39,10 @@ public sealed class BenchComparison
     /// <param name="Shape">Case label.</param>
     /// <param name="Dtype">Dtype.</param>
     /// <param name="MedianMs">Median ms per column (null where that column lacks the case).</param>
-    /// <param name="VsBaseline">Baseline best / our best (greater than 1: faster than the baseline), or null.</param>
+    /// <param name="VsBaseline">
+    /// Baseline best / the best Zoetrope column that is not the baseline file's (greater than 1:
+    /// faster than the baseline), or null.
+    /// </param>
     /// <param name="VsPeer">Peer / ours on the same device, best device, or null.</param>
     public sealed record Row(string Shape, string Dtype, IReadOnlyList<double?> MedianMs, double? VsBaseline, double? VsPeer);
 
@@ -40,7 +51,13 @@ public sealed class BenchComparison
     {
         ArgumentNullException.ThrowIfNull(reports);
         // Rows of the emulated device carry counters, not times: they have nothing to compare here.
-        var cells = reports.SelectMany(r => r.Cases.Where(c => c.Emulated is null).Select(c => (Column: Column(r, c), Case: c, Device: r.Device.Name))).ToList();
+        string? baselineText = baseline is null ? null : BenchReportJson.Serialize(baseline);
+        bool IsBaseline(BenchReport r) => baseline is not null && (ReferenceEquals(r, baseline) || BenchReportJson.Serialize(r) == baselineText);
+        var cells = reports.SelectMany(r =>
+        {
+            bool fromBaseline = IsBaseline(r);
+            return r.Cases.Where(c => c.Emulated is null).Select(c => (Column: Column(r, c), Case: c, Device: r.Device.Name, FromBaseline: fromBaseline));
+        }).ToList();
         var columns = cells.Select(x => x.Column).Distinct().ToList();
         var ops = new List<OpTable>();
         foreach (var op in cells.Select(x => x.Case.Op).Distinct())
@@ -51,7 +68,8 @@ public sealed class BenchComparison
                 var mine = cells.Where(x => x.Case.Op == op && x.Case.Shape == key.Shape && x.Case.Dtype == key.Dtype).ToList();
                 var medians = columns.Select(col => mine.Where(x => x.Column == col).Select(x => (double?)x.Case.MedianMs).Min()).ToArray();
                 var ours = mine.Where(x => x.Case.Peer is null).ToList();
-                double? best = ours.Count > 0 ? ours.Min(x => x.Case.MedianMs) : null;
+                var others = ours.Where(x => !x.FromBaseline).ToList();
+                double? best = others.Count > 0 ? others.Min(x => x.Case.MedianMs) : null;
                 double? vsBaseline = null;
                 if (baseline is not null && best is not null)
                 {
@@ -72,7 +90,9 @@ public sealed class BenchComparison
             }
             ops.Add(new OpTable(op, rows));
         }
-        return new BenchComparison(columns, ops);
+        string? label = baseline is null ? null
+            : string.Join(", ", baseline.Cases.Where(c => c.Emulated is null && c.Peer is null).Select(c => Column(baseline, c)).Distinct());
+        return new BenchComparison(columns, ops, label);
     }
 
     /// <summary>The comparison as Markdown: a heading and a table per op.</summary>
@@ -80,7 +100,13 @@ public sealed class BenchComparison
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Benchmark comparison").AppendLine();
-        sb.AppendLine("Median ms per case; `vs baseline` = baseline's best / our best, `vs peer` = PyTorch / ours on the same device (> 1: Zoetrope faster).").AppendLine();
+        sb.AppendLine("Median ms per case, three significant digits. "
+            + "`vs baseline` = the baseline's best / the best other Zoetrope column (> 1: faster than the baseline); "
+            + "`vs peer` = PyTorch / ours on the same device (> 1: Zoetrope faster).").AppendLine();
+        if (Baseline is not null)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"baseline: {Baseline}").AppendLine();
+        }
         foreach (var op in Ops)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"## {op.Op}").AppendLine();
@@ -88,15 +114,13 @@ public sealed class BenchComparison
             sb.AppendLine($"|---|---|{string.Concat(Columns.Select(_ => "---:|"))}---:|---:|");
             foreach (var r in op.Rows)
             {
-                string cells = string.Join(" | ", r.MedianMs.Select(m => m is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-"));
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Shape.Replace("|", "\\|", StringComparison.Ordinal)} | {r.Dtype} | {cells} | {Ratio(r.VsBaseline)} | {Ratio(r.VsPeer)} |");
+                string cells = string.Join(" | ", r.MedianMs.Select(ResultFormat.Cell));
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Shape.Replace("|", "\\|", StringComparison.Ordinal)} | {r.Dtype} | {cells} | {ResultFormat.Ratio(r.VsBaseline)} | {ResultFormat.Ratio(r.VsPeer)} |");
             }
             sb.AppendLine();
         }
         return sb.ToString();
     }
-
-    private static string Ratio(double? x) => x is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
 
     private static string Column(BenchReport r, BenchCase c) => c.Peer is null ? $"{r.Device.Name} / {c.Backend}" : $"{r.Device.Name} / {c.Backend}:{c.Peer}";
 }

@@ -1,7 +1,11 @@
 // Reading and writing BenchReport files. Reading is strict: an unknown schema version, a missing
 // or null required field, or malformed JSON is a ZoetropeFormatException naming the file, the
 // byte offset and the JSON path, so a truncated or hand-edited result cannot slip into a comparison.
+// Writing uses the relaxed encoder: a results file is read and diffed by people, and the default
+// encoder's HTML-safe escapes turned "0.1.0+387f2af" into "0.1.0\u002B387f2af" and a device's "<"
+// into "\u003C" (still valid JSON, and the strict reader reads both forms).
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -20,6 +24,7 @@ public static class BenchReportJson
         RespectNullableAnnotations = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         TypeInfoResolver = BenchReportJsonContext.Default,
     };
@@ -66,6 +71,8 @@ public static class BenchReportJson
         {
             throw new ZoetropeFormatException(label, 0, "the file holds null, not a result");
         }
+        // Files written before the commit was split from the version hold "0.1.0+<sha>": read as the sha.
+        report = report with { Commit = Commit(report.Commit) };
         if (report.Schema != SchemaVersion)
         {
             throw new ZoetropeFormatException(label, 0, $"schema '{report.Schema}' is not one this build reads ({SchemaVersion})");
@@ -79,6 +86,23 @@ public static class BenchReportJson
             }
         }
         return report;
+    }
+
+    /// <summary>
+    /// The commit in <paramref name="text"/>: an assembly's informational version "0.1.0+&lt;sha&gt;"
+    /// gives its hash, shortened to 7 digits as <c>git rev-parse --short</c> prints it; any
+    /// other text (a hash, "unknown", a ZOETROPE_COMMIT value) is kept as it is.
+    /// </summary>
+    public static string Commit(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int plus = text.LastIndexOf('+');
+        if (plus < 0)
+        {
+            return text;
+        }
+        string sha = text[(plus + 1)..];
+        return sha.Length >= 7 && sha.All(char.IsAsciiHexDigit) ? sha[..7].ToLowerInvariant() : text;
     }
 
     // JsonException gives (line, byte in line); turn it into a byte offset of the UTF-8 text.

@@ -91,7 +91,7 @@ public static class BenchRunner
         double gemm = Math.Max(measured.GemmTflops, cases.Select(c => c.Tflops).DefaultIfEmpty(0).Max());
         double copy = Math.Max(measured.CopyGbps, cases.Select(c => c.Gbps).DefaultIfEmpty(0).Max());
         effective = new BenchCeilings(copy, gemm,
-            gemm > measured.GemmTflops ? $"{measured.GemmCase} ({measured.GemmTflops:G4}); raised to the best row" : measured.GemmCase);
+            gemm > measured.GemmTflops ? $"{measured.GemmCase} ({ResultFormat.Significant(measured.GemmTflops)} TFLOP/s measured); raised to the best row" : measured.GemmCase);
         var e = effective;
         return cases.Select(c => c with
         {
@@ -258,12 +258,25 @@ public static class BenchRunner
         return new BenchRuntime(Environment.Version.ToString(), ilgpu, probe.Available ? Driver(probe.DriverVersion) : "none");
     }
 
-    /// <summary>The commit measured: ZOETROPE_COMMIT, else <c>git rev-parse --short HEAD</c>, else "unknown".</summary>
+    /// <summary>
+    /// The commit measured: ZOETROPE_COMMIT, else the hash the build embedded in this assembly
+    /// (its informational version, "0.1.0+&lt;sha&gt;"), else <c>git rev-parse --short HEAD</c>, else "unknown".
+    /// </summary>
+    /// <remarks>
+    /// The embedded hash comes first: it is the source these kernels were built from, wherever the
+    /// binary runs (the device kit, a copied zoe, a folder inside another git repository), where
+    /// git would name whatever work tree the current directory happens to be in.
+    /// </remarks>
     public static string Commit()
     {
         if (Environment.GetEnvironmentVariable("ZOETROPE_COMMIT") is { Length: > 0 } env)
         {
             return env;
+        }
+        string? version = typeof(BenchRunner).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (version is not null && BenchReportJson.Commit(version) is var embedded && embedded != version)
+        {
+            return embedded;
         }
         try
         {
@@ -277,7 +290,7 @@ public static class BenchRunner
         {
             // no git on this machine
         }
-        return Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        return "unknown";
     }
 
     private static string Driver(int version) => $"{version / 1000}.{version % 1000 / 10}";

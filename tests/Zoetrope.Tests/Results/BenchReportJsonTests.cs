@@ -90,4 +90,27 @@ public sealed class BenchReportJsonTests
         Assert.That(stats.SamplesMs, Is.EqualTo(new[] { 5.0, 1, 4, 2, 3 }), "samples kept in run order");
         Assert.That(Statistics.Percentile([10.0, 20], 25), Is.EqualTo(12.5));
     }
+
+    [Test]
+    public void TextIsWrittenAsItReadsWithoutEscapes()
+    {
+        // Finding 10 of issue 16: the commit read "0.1.0\u002B387f2af…" on disk. A '+' or '<' in a
+        // device or case label is plain text in a results file meant to be read and diffed.
+        var report = Sample() with { Device = Sample().Device with { Name = "GPU+ <x> & 'y'" } };
+        string json = BenchReportJson.Serialize(report);
+        Assert.That(json, Does.Contain("\"name\": \"GPU+ <x> & 'y'\""));
+        Assert.That(json, Does.Not.Contain("\\u00"));
+        Assert.That(BenchReportJson.Parse(json, "mem").Device.Name, Is.EqualTo("GPU+ <x> & 'y'"));
+    }
+
+    [TestCase("0.1.0\\u002B387f2af3ada2c51c34b91eaa2a0508293353238f")]
+    [TestCase("0.1.0+387f2af3ada2c51c34b91eaa2a0508293353238f")]
+    public void AnOldFileWithTheVersionInItsCommitReadsAsTheCommit(string onDisk)
+    {
+        // Files written before the fix hold the assembly's informational version ("version+sha"):
+        // they still read, and their commit is the short hash the file names and comparisons use.
+        string json = BenchReportJson.Serialize(Sample()).Replace("\"commit\": \"abc1234\"", $"\"commit\": \"{onDisk}\"", StringComparison.Ordinal);
+        Assert.That(json, Does.Contain(onDisk));
+        Assert.That(BenchReportJson.Parse(json, "old.json").Commit, Is.EqualTo("387f2af"));
+    }
 }
