@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
+using Zoetrope.Cli.Preflight;
+using Zoetrope.Cli.Reporting;
 using Zoetrope.Engine;
-using Zoetrope.Quant;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.Results;
 
@@ -9,70 +11,145 @@ namespace Zoetrope.Cli.Commands;
 
 /// <summary>
 /// <c>zoe profile</c>: the per-op breakdown of a streaming block: for each op, calls and time per
-/// block, share of the block, achieved TFLOP/s and GB/s (from each call's cost model) and the
+/// block, share of the block, achieved FLOP/s and GB/s (from each call's cost model) and the
 /// fraction of the chip's ceilings measured in the same run. On GPUs each op call is also an
 /// NVTX range (when libnvToolsExt is present), so `nsys profile zoe profile ...` shows op names.
+/// A fraction is shown only where it means something: not on the reference backend (scalar
+/// oracle code, no roofline), not on the emulated device (it counts, it does not time), and not
+/// for an op that beats the measured ceiling (then that ceiling is no bound for it).
 /// </summary>
 public static class ProfileCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "tiny, wan-1.3b or wan-14b", DefaultValueFactory = _ => "tiny" };
-        var blocks = new Option<int>("--blocks") { Description = "profiled blocks (after the cache is warm)", DefaultValueFactory = _ => 2 };
-        var backend = new Option<string>("--backend") { Description = "reference, ilgpu-cpu, ilgpu-cuda or cuda", DefaultValueFactory = _ => "reference" };
-        var attention = new Option<string>("--attention") { Description = "dense or sla", DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = "bf16, w8a8, w8a8-block or fp8", DefaultValueFactory = _ => "bf16" };
-        var preset = new Option<string>("--preset") { Description = "self-forcing, longlive or deep-sink", DefaultValueFactory = _ => "longlive" };
+        var model = new Option<string>("--model") { Description = EngineArgs.ModelChoices, DefaultValueFactory = _ => "tiny" };
+        var blocks = new Option<int>("--blocks") { Description = "profiled blocks (after the cache is warm), 1 or more", DefaultValueFactory = _ => 2 };
+        var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
+        var attention = new Option<string>("--attention") { Description = EngineArgs.AttentionChoices, DefaultValueFactory = _ => "dense" };
+        var linear = new Option<string>("--linear") { Description = EngineArgs.LinearChoices, DefaultValueFactory = _ => "bf16" };
+        var preset = new Option<string>("--preset") { Description = EngineArgs.PresetChoices, DefaultValueFactory = _ => "longlive" };
+        var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("profile", "Per-op time breakdown of streaming blocks, with achieved fraction of the ceilings")
         {
-            model, blocks, backend, attention, linear, preset,
+            model, blocks, backend, attention, linear, preset, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(model)!, r.GetValue(blocks), r.GetValue(backend)!, r.GetValue(attention)!,
-            r.GetValue(linear)!, r.GetValue(preset)!)));
+            r.GetValue(linear)!, r.GetValue(preset)!, r.GetValue(force))));
         return cmd;
     }
 
-    private static int Run(string modelName, int blocks, string backendName, string attention, string linear, string presetName)
+    private static int Run(string modelName, int blocks, string backendName, string attention, string linear, string presetName, bool force)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
-        var config = DiTConfig.Get(modelName);
-        var backend = Backends.Get(backendName);
-        var preset = StreamOptions.Preset(presetName);
+        // Every argument before any work (the ceilings alone take seconds).
+        CliArgs.AtLeast(blocks, 1, "--blocks");
+        var config = EngineArgs.Model(modelName);
+        var kind = EngineArgs.Backend(backendName);
+        var attentionMode = EngineArgs.Attention(attention);
+        var linearPath = EngineArgs.Linear(linear);
+        var preset = EngineArgs.Preset(presetName);
+        var backend = Backends.Get(kind);
         var options = new ModelOptions
         {
-            Activations = backend.Kind.NeedsGpu() ? DType.BF16 : DType.F32,
-            Attention = EngineArgs.Attention(attention),
-            Linear = EngineArgs.Linear(linear),
+            Activations = kind.NeedsGpu() ? DType.BF16 : DType.F32,
+            Attention = attentionMode,
+            Linear = linearPath,
         };
-        var ceilings = BenchRunner.MeasureCeilings(backend, 2, 5);
-        using var weights = WanWeights.Random(config, 1);
-        using var model = new WanModel(backend, weights, options);
-        using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
-        using var session = new StreamingSession(model, text, preset, profile: true);
+        var console = AnsiConsole.Console;
         int warm = preset.BlocksToFillCache;
-        for (int i = 0; i < warm; i++)
+        console.MarkupLine(Markup.Escape(
+            $"zoe profile: {config.Name} {presetName.ToLowerInvariant()} on {backend}, {options.Activations.Name()}, attention {EngineArgs.Label(attentionMode)}, linear {EngineArgs.Label(linearPath)}, {blocks} block{(blocks == 1 ? "" : "s")} after {warm} warm-up"));
+        var estimate = MemoryEstimate.For(config, options, preset, kind);
+        MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), force, $"zoe profile --model {config.Name} on {kind.Label()}");
+
+        // Ceilings only where a fraction of them means something (see the class remarks).
+        string? noCeiling = kind == BackendKind.Reference
+            ? "reference is the scalar oracle, not a tuned kernel: it has no ceiling to be a fraction of"
+            : kind.IsEmulated() ? "the emulated device counts, it does not time: no ceiling" : null;
+        var ceilings = noCeiling is null ? WorkProgress.Run(console, "measuring the ceilings", _ => BenchRunner.MeasureCeilings(backend, 2, 5)) : null;
+        using var weights = WorkProgress.Run(console, "drawing random weights", p => WanWeights.Random(config, 1, DType.F32, p));
+        using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
+        MemoryPreflight.Collect();
+        using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
+        using var session = WorkProgress.Run(console, "encoding the prompt", _ => new StreamingSession(model, text, preset, profile: true));
+        MemoryPreflight.Collect();
+        WorkProgress.Run(console, $"{warm} warm-up blocks", p =>
         {
-            session.GenerateBlock();
-        }
+            for (int i = 0; i < warm; i++)
+            {
+                session.GenerateBlock();
+                p.Report((i + 1) / (double)warm);
+            }
+        });
         session.Metrics.ResetOps();
-        double blockMs = Enumerable.Range(0, blocks).Select(_ => session.GenerateBlock().LatencyMs).Average();
+        double blockMs = WorkProgress.Run(console, $"{blocks} profiled blocks", p =>
+        {
+            double sum = 0;
+            for (int i = 0; i < blocks; i++)
+            {
+                sum += session.GenerateBlock().LatencyMs;
+                p.Report((i + 1) / (double)blocks);
+            }
+            return sum / blocks;
+        });
         var ops = session.Metrics.OpWork;
         double total = ops.Sum(o => o.Ms);
-        var table = new Table().Border(TableBorder.Simple).AddColumns("op", "calls/block", "ms/block", "share", "TFLOP/s", "GB/s", "of ceiling");
-        foreach (var o in ops)
+        var rates = ops.Select(o => (Op: o, Tflops: o.Ms > 0 ? o.Flops / (o.Ms * 1e9) : 0, Gbps: o.Ms > 0 ? o.Bytes / (o.Ms * 1e6) : 0)).ToArray();
+        // FLOP/s in the unit that keeps digits: CPU figures are GFLOP/s, a GPU's TFLOP/s.
+        double maxTflops = Math.Max(rates.Select(r => r.Tflops).DefaultIfEmpty(0).Max(), ceilings?.GemmTflops ?? 0);
+        (string unit, double scale) = maxTflops >= 1 ? ("TFLOP/s", 1.0) : ("GFLOP/s", 1e3);
+        int beaten = 0;
+        var table = new Table().Border(TableBorder.Simple).AddColumns("op", "calls/block", "ms/block", "share", unit, "GB/s", "of ceiling");
+        foreach (var (o, tflops, gbps) in rates)
         {
-            double tflops = o.Ms > 0 ? o.Flops / (o.Ms * 1e9) : 0;
-            double gbps = o.Ms > 0 ? o.Bytes / (o.Ms * 1e6) : 0;
-            double fraction = Math.Max(ceilings.GemmTflops > 0 ? tflops / ceilings.GemmTflops : 0, ceilings.CopyGbps > 0 ? gbps / ceilings.CopyGbps : 0);
-            table.AddRow(o.Op, (o.Count / (double)blocks).ToString("0"), (o.Ms / blocks).ToString("0.00"), (o.Ms / total).ToString("P1"),
-                tflops.ToString("0.000"), gbps.ToString("0.0"), fraction.ToString("P1"));
+            string fraction = "-";
+            if (ceilings is not null)
+            {
+                double f = Math.Max(ceilings.GemmTflops > 0 ? tflops / ceilings.GemmTflops : 0, ceilings.CopyGbps > 0 ? gbps / ceilings.CopyGbps : 0);
+                if (f > 1)
+                {
+                    beaten++;
+                    fraction = "-*";
+                }
+                else
+                {
+                    fraction = f.ToString("P1", CultureInfo.InvariantCulture);
+                }
+            }
+            table.AddRow(o.Op, (o.Count / (double)blocks).ToString("0", CultureInfo.InvariantCulture), Figure(o.Ms / blocks), (o.Ms / total).ToString("P1", CultureInfo.InvariantCulture),
+                Figure(tflops * scale), Figure(gbps), fraction);
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"zoe profile: {config.Name} {presetName} on {backend}, {options.Attention}+{options.Linear}, {blocks} blocks after {warm} warm-up"));
-        AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine(Markup.Escape(
-            $"block {blockMs:0.00} ms wall, ops {total / blocks:0.00} ms; ceilings: copy {ceilings.CopyGbps:0.0} GB/s, GEMM {ceilings.GemmTflops:0.000} TFLOP/s; " +
-            $"NVTX {(backend.Kind.NeedsGpu() ? (Zoetrope.Runtime.Cuda.Nvtx.Available ? "on" : "library not found") : "n/a on CPU")}"));
+        console.Write(table);
+        string ceilingText = ceilings is null
+            ? $"ceilings: none ({noCeiling})"
+            : $"ceilings: copy {Figure(ceilings.CopyGbps)} GB/s, GEMM {Figure(ceilings.GemmTflops * scale)} {unit} ({ceilings.GemmCase})";
+        console.MarkupLine(Markup.Escape(
+            $"block {Figure(blockMs)} ms wall, ops {Figure(total / blocks)} ms; {ceilingText}; " +
+            $"NVTX {(kind.NeedsGpu() ? (Zoetrope.Runtime.Cuda.Nvtx.Available ? "on" : "library not found") : "n/a on CPU")}"));
+        if (beaten > 0)
+        {
+            console.MarkupLine(Markup.Escape(
+                $"-* {beaten} op(s) beat the measured ceiling, so it is no bound for them (a small GEMM and a plain copy are not this op's roofline): no fraction shown"));
+        }
         return 0;
+    }
+
+    /// <summary>
+    /// A figure with four significant digits and no exponent in the range a table shows
+    /// (0.0001234, 1.234, 1234): tiny CPU rates keep their digits instead of reading 0.000.
+    /// </summary>
+    public static string Figure(double value)
+    {
+        if (value == 0 || !double.IsFinite(value))
+        {
+            return value == 0 ? "0" : "-";
+        }
+        double a = Math.Abs(value);
+        if (a < 1e-4 || a >= 1e7)
+        {
+            return value.ToString("G4", CultureInfo.InvariantCulture);
+        }
+        int decimals = Math.Max(0, 3 - (int)Math.Floor(Math.Log10(a)));
+        return value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 }

@@ -1,7 +1,10 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using Spectre.Console;
+using Zoetrope.Cli.Preflight;
+using Zoetrope.Cli.Reporting;
 using Zoetrope.Engine;
-using Zoetrope.Quant;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.IO;
 
@@ -10,127 +13,187 @@ namespace Zoetrope.Cli.Commands;
 /// <summary>
 /// <c>zoe stream</c>: block-causal streaming generation with the rolling KV cache: one line per
 /// block as it lands, then the metrics (time to first block, latency percentiles, FPS in video
-/// frames, KV pool and peak device memory) and the per-op time breakdown.
+/// frames, KV pool and peak device memory) and the per-op time breakdown. Every argument is
+/// checked, and the memory the run needs is estimated against what the machine has, before any
+/// weight is drawn or loaded.
 /// </summary>
 public static class StreamCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "tiny, wan-1.3b or wan-14b", DefaultValueFactory = _ => "tiny" };
+        var model = new Option<string>("--model") { Description = EngineArgs.ModelChoices, DefaultValueFactory = _ => "tiny" };
         var weights = new Option<string?>("--weights") { Description = "a Wan / Self-Forcing safetensors checkpoint (default: seeded random weights)" };
         var text = new Option<string?>("--text") { Description = "prompt embedding [L, text dim] as .npy or .safetensors (default: a seeded random one)" };
-        var blocks = new Option<int>("--blocks") { Description = "blocks to generate (3 latent frames each)", DefaultValueFactory = _ => 8 };
-        var preset = new Option<string>("--preset") { Description = "self-forcing, longlive or deep-sink", DefaultValueFactory = _ => "longlive" };
-        var attention = new Option<string>("--attention") { Description = "dense, sage or sla", DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = "bf16 (the activation dtype), w8a8 (INT8 token x channel), w8a8-block (128x128) or fp8", DefaultValueFactory = _ => "bf16" };
-        var backend = new Option<string>("--backend") { Description = "reference, ilgpu-cpu, ilgpu-cuda or cuda", DefaultValueFactory = _ => "reference" };
-        var dtype = new Option<string?>("--dtype") { Description = "activation dtype (default: f32 on CPU backends, bf16 on GPUs)" };
+        var blocks = new Option<int>("--blocks") { Description = "blocks to generate (3 latent frames each), 1 or more", DefaultValueFactory = _ => 8 };
+        var preset = new Option<string>("--preset") { Description = EngineArgs.PresetChoices, DefaultValueFactory = _ => "longlive" };
+        var attention = new Option<string>("--attention") { Description = EngineArgs.AttentionChoices, DefaultValueFactory = _ => "dense" };
+        var linear = new Option<string>("--linear") { Description = EngineArgs.LinearChoices, DefaultValueFactory = _ => "bf16" };
+        var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
+        var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
         var rope = new Option<string>("--rope") { Description = "absolute or relative (cache-relative, unbounded)", DefaultValueFactory = _ => "absolute" };
         var seed = new Option<ulong>("--seed") { Description = "noise seed", DefaultValueFactory = _ => 42UL };
-        var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block (0: never)", DefaultValueFactory = _ => 0 };
-        var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one)" };
-        var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy" };
+        var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
+        var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
+        var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var profile = new Option<bool>("--no-profile") { Description = "skip the per-op breakdown (no timer per op)" };
+        var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("stream", "Stream video latents block by block with the rolling KV cache")
         {
-            model, weights, text, blocks, preset, attention, linear, backend, dtype, rope, seed, switchAt, switchText, output, profile,
+            model, weights, text, blocks, preset, attention, linear, backend, dtype, rope, seed, switchAt, switchText, output, profile, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention)!,
             r.GetValue(linear)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile)))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force)))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string Attention, string Linear,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile);
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force);
 
     private static int Run(Args a)
     {
-        if (a.Blocks <= 0)
+        // Every argument, before any work: a mistake costs nothing, however big the model.
+        CliArgs.AtLeast(a.Blocks, 1, "--blocks");
+        CliArgs.AtLeast(a.SwitchAt, 0, "--switch-at");
+        if (a.SwitchAt > 0 && a.SwitchAt >= a.Blocks)
         {
-            throw new ArgumentException($"--blocks {a.Blocks} must be positive");
+            throw new ArgumentException(
+                $"--switch-at {a.SwitchAt}: must be less than --blocks {a.Blocks} (the switch comes before block {a.SwitchAt}, counted from 0; 0 means never)");
         }
-        var config = DiTConfig.Get(a.Model);
-        var backend = Backends.Get(a.Backend);
-        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
+        if (a.SwitchText is not null && a.SwitchAt == 0)
+        {
+            throw new ArgumentException($"--switch-text {a.SwitchText}: given, but --switch-at is 0 (never switches); add --switch-at N with 0 < N < --blocks");
+        }
+        var config = EngineArgs.Model(a.Model);
+        var kind = EngineArgs.Backend(a.Backend);
+        var linear = EngineArgs.Linear(a.Linear);
+        var attention = EngineArgs.Attention(a.Attention);
+        var ropePolicy = EngineArgs.Rope(a.Rope);
+        DType? dtype = a.DType is null ? null : EngineArgs.Activations(a.DType);
+        var stream = EngineArgs.Preset(a.Preset) with { Seed = a.Seed, Rope = ropePolicy };
+        stream.Validate();
+        string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
+        string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");
+        string? switchPath = a.SwitchText is null ? null : CliArgs.InputFile(a.SwitchText, "--switch-text");
+        string? outPath = a.Out is null ? null : CliArgs.OutputFile(a.Out, "--out");
+
+        var backend = Backends.Get(kind);
         var options = new ModelOptions
         {
-            Activations = a.DType is null ? (gpu ? DType.BF16 : DType.F32) : DTypes.Parse(a.DType),
-            Linear = EngineArgs.Linear(a.Linear),
-            Attention = EngineArgs.Attention(a.Attention),
+            Activations = dtype ?? (kind.NeedsGpu() ? DType.BF16 : DType.F32),
+            Linear = linear,
+            Attention = attention,
         };
-        var stream = StreamOptions.Preset(a.Preset) with
-        {
-            Seed = a.Seed,
-            Rope = a.Rope.ToLowerInvariant() switch
-            {
-                "absolute" => RopePolicy.Absolute,
-                "relative" or "cache-relative" => RopePolicy.CacheRelative,
-                _ => throw new ArgumentException($"--rope '{a.Rope}': expected absolute or relative"),
-            },
-        };
-        stream.Validate();
+        var console = AnsiConsole.Console;
+        console.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
+        console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: window {stream.WindowFrames} + sink {stream.SinkFrames} frames, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
+            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}"));
 
-        AnsiConsole.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
-        AnsiConsole.MarkupLine(Markup.Escape($"preset {a.Preset}: window {stream.WindowFrames} + sink {stream.SinkFrames} frames, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#")))}], rope {stream.Rope}; " +
-            $"{options.Activations.Name()}, linear {options.Linear}, attention {options.Attention}"));
-        using var weights = a.Weights is null ? WanWeights.Random(config, a.Seed, DType.F32) : WanWeights.Load(a.Weights, config);
-        using var model = new WanModel(backend, weights, options);
-        using var prompt = LoadText(a.Text, config, 1);
+        // Memory, before anything is drawn, loaded or allocated.
+        var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : new FileInfo(weightsPath).Length, promptSwitch: a.SwitchAt > 0);
+        MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), a.Force, $"zoe stream --model {config.Name} on {kind.Label()}");
+
+        var build = Stopwatch.StartNew();
+        using var weights = WorkProgress.Run(console, weightsPath is null ? "drawing random weights" : $"loading {Path.GetFileName(weightsPath)}",
+            p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
+        using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
+        MemoryPreflight.Collect();
+        console.MarkupLine(Markup.Escape(FormattableString.Invariant(
+            $"model built in {build.Elapsed.TotalSeconds:0.0} s: {(weightsPath is null ? "seeded random weights" : weightsPath)}, {MemoryPreflight.Bytes(estimate.BackendWeights)} on {kind.Label()}")));
+        using var prompt = LoadText(textPath, config, 1);
         backend.ResetPeakBytes();
-        using var session = new StreamingSession(model, prompt, stream, a.Profile);
+        using var session = WorkProgress.Run(console, "encoding the prompt", _ => new StreamingSession(model, prompt, stream, a.Profile));
+        MemoryPreflight.Collect();
         var latents = new List<float[]>();
+        // Frame ranges padded to the widest one, so the columns after them stay aligned.
+        int frameWidth = $"{(a.Blocks * stream.BlockFrames) - stream.BlockFrames}..{(a.Blocks * stream.BlockFrames) - 1}".Length;
+        int blockWidth = a.Blocks.ToString(CultureInfo.InvariantCulture).Length;
+        int forwards = stream.Timesteps.Count + (stream.KvWrite == KvWriteMode.CleanRerun ? 1 : 0);
         for (int b = 0; b < a.Blocks; b++)
         {
             if (a.SwitchAt > 0 && b == a.SwitchAt)
             {
-                using var second = LoadText(a.SwitchText, config, 2);
-                double ms = session.SwitchPrompt(second);
+                using var second = LoadText(switchPath, config, 2);
+                double ms = WorkProgress.Run(console, "switching the prompt", _ => session.SwitchPrompt(second));
                 int kept = stream.KeepSinksOnSwitch ? (int)Math.Min(stream.SinkFrames, session.FramesGenerated) : 0;
-                AnsiConsole.MarkupLine($"  prompt switch: {session.Cache.Frames.Count - kept} cached frames re-run at t = 0 ({kept} sink frames kept) in {ms:0.0} ms");
+                console.MarkupLine(Markup.Escape(FormattableString.Invariant($"  prompt switch: {session.Cache.Frames.Count - kept} cached frames re-run at t = 0 ({kept} sink frames kept) in {ms:0.0} ms")));
             }
-            var block = session.GenerateBlock();
-            if (a.Out is not null)
+            var block = WorkProgress.Run(console, $"block {b + 1}/{a.Blocks}", p =>
+            {
+                int done = 0;
+                void Step(StepTrace _) => p.Report(++done / (double)forwards);
+                session.Step += Step;
+                try
+                {
+                    return session.GenerateBlock();
+                }
+                finally
+                {
+                    session.Step -= Step;
+                }
+            });
+            if (outPath is not null)
             {
                 latents.Add(block.Latents);
             }
-            AnsiConsole.MarkupLine($"  block {block.Index + 1,4}/{a.Blocks}  frames {block.FirstFrame}..{block.FirstFrame + block.Frames - 1}  {block.LatencyMs,9:0.0} ms  cache {session.Cache.Filled} frames");
+            string frames = $"{block.FirstFrame}..{block.FirstFrame + block.Frames - 1}";
+            console.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"  block {(block.Index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(blockWidth)}/{a.Blocks}  frames {frames.PadRight(frameWidth)}  {block.LatencyMs,9:0.0} ms  cache {session.Cache.Filled} frames")));
         }
-        Report(session, backend);
-        if (a.Out is not null)
+        Report(console, session, backend, estimate);
+        if (outPath is not null)
         {
-            Npy.Write(a.Out, Tensor.FromArray(LatentFrames.Concat(config, latents), new Shape(config.LatentChannels, session.FramesGenerated, config.LatentHeight, config.LatentWidth), "latents"));
-            AnsiConsole.MarkupLine(Markup.Escape($"wrote {a.Out}: f32[{config.LatentChannels}, {session.FramesGenerated}, {config.LatentHeight}, {config.LatentWidth}]"));
+            Npy.Write(outPath, Tensor.FromArray(LatentFrames.Concat(config, latents), new Shape(config.LatentChannels, session.FramesGenerated, config.LatentHeight, config.LatentWidth), "latents"));
+            console.MarkupLine(Markup.Escape($"wrote {outPath}: f32[{config.LatentChannels}, {session.FramesGenerated}, {config.LatentHeight}, {config.LatentWidth}]"));
         }
         return 0;
     }
 
-    private static void Report(StreamingSession session, Backend backend)
+    private static void Report(IAnsiConsole console, StreamingSession session, Backend backend, MemoryEstimate estimate)
     {
         var m = session.Metrics;
         var table = new Table().Border(TableBorder.Simple).AddColumns("metric", "value");
         table.AddRow("blocks / video frames", $"{m.Blocks} / {m.VideoFrames}");
-        table.AddRow("time to first block", $"{m.TimeToFirstBlockMs:0.0} ms");
-        table.AddRow("block latency p50 / p99", $"{m.P50Ms:0.0} / {m.P99Ms:0.0} ms");
-        table.AddRow("FPS (video frames, DiT only)", $"{m.Fps:0.00}");
+        table.AddRow("time to first block", FormattableString.Invariant($"{m.TimeToFirstBlockMs:0.0} ms"));
+        table.AddRow("block latency p50 / p99", FormattableString.Invariant($"{m.P50Ms:0.0} / {m.P99Ms:0.0} ms"));
+        table.AddRow("FPS (video frames, DiT only)", FormattableString.Invariant($"{m.Fps:0.00}"));
         if (m.SwitchMs.Count > 0)
         {
-            table.AddRow("prompt switch", $"{m.SwitchMs.Max():0.0} ms");
+            table.AddRow("prompt switch", FormattableString.Invariant($"{m.SwitchMs.Max():0.0} ms"));
         }
-        table.AddRow("KV pool (all layers)", $"{session.Cache.Bytes / 1048576.0:0.0} MiB");
-        table.AddRow("peak device memory (tensors)", $"{backend.PeakBytes / 1048576.0:0.0} MiB");
-        AnsiConsole.Write(table);
+        table.AddRow("KV pool (all layers)", MemoryPreflight.Bytes(session.Cache.Bytes));
+        table.AddRow("peak device memory (tensors)", MemoryPreflight.Bytes(backend.PeakBytes));
+        // The measured peak beside the preflight's estimate, so a user sees how far to trust it.
+        if (PeakResident() is long peak)
+        {
+            table.AddRow("peak process memory (VmHWM)", $"{MemoryPreflight.Bytes(peak)} (estimated {MemoryPreflight.Bytes(estimate.HostBytes)})");
+        }
+        console.Write(table);
         if (m.Ops.Count > 0)
         {
             double total = m.Ops.Sum(o => o.Ms);
             var ops = new Table().Border(TableBorder.Simple).AddColumns("op", "calls", "ms", "share");
             foreach (var (op, count, ms) in m.Ops.Take(16))
             {
-                ops.AddRow(op, count.ToString(), ms.ToString("0.0"), (ms / total).ToString("P1"));
+                ops.AddRow(op, count.ToString(CultureInfo.InvariantCulture), ms.ToString("0.0", CultureInfo.InvariantCulture), (ms / total).ToString("P1", CultureInfo.InvariantCulture));
             }
-            AnsiConsole.Write(ops);
+            console.Write(ops);
+        }
+    }
+
+    // The process's peak resident set (Linux), or null where /proc is not there.
+    private static long? PeakResident()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
         }
     }
 

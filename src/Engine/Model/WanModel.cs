@@ -20,8 +20,11 @@ public sealed class WanModel : IDisposable
     private readonly WanLayer[] _layers;
     private readonly Dictionary<int, ForwardScratch> _scratch = [];
 
-    /// <summary>Uploads <paramref name="weights"/> to <paramref name="backend"/> (quantizing the block linears if asked).</summary>
-    public WanModel(Backend backend, WanWeights weights, ModelOptions? options = null)
+    /// <summary>
+    /// Uploads <paramref name="weights"/> to <paramref name="backend"/> (quantizing the block linears
+    /// if asked); <paramref name="progress"/> hears the fraction of layers done.
+    /// </summary>
+    public WanModel(Backend backend, WanWeights weights, ModelOptions? options = null, IProgress<double>? progress = null)
     {
         Backend = backend ?? throw new ArgumentNullException(nameof(backend));
         ArgumentNullException.ThrowIfNull(weights);
@@ -48,7 +51,12 @@ public sealed class WanModel : IDisposable
         {
             RopeTable = table.To(backend, "rope_table");
         }
-        _layers = Enumerable.Range(0, c.Layers).Select(i => new WanLayer(backend, weights, i, Options)).ToArray();
+        _layers = new WanLayer[c.Layers];
+        for (int i = 0; i < c.Layers; i++)
+        {
+            _layers[i] = new WanLayer(backend, weights, i, Options);
+            progress?.Report((i + 1) / (double)c.Layers);
+        }
     }
 
     /// <summary>The model's shapes.</summary>

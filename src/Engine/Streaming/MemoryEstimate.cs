@@ -1,0 +1,199 @@
+// MemoryEstimate: what a streaming run of a model holds at its peak, worked out from the shapes
+// alone (nothing is allocated), so a caller can refuse a run the machine cannot hold before it
+// draws a single weight. It follows what the engine actually allocates:
+//   master weights  WanWeights' host copy, kept for the whole run (f32 when drawn at random, the
+//                   file's bytes when loaded) + TimestepEmbedding's f64 copy of the time path;
+//   backend weights WanModel/WanLayer: block linears in the --linear path's format (codes + f32
+//                   scales) or the activation dtype, the patch/text/head linears in the activation
+//                   dtype, f32 biases and modulation, norm vectors, the RoPE table;
+//   activations     ForwardScratch of one block, the prompt's cross-attention K/V (two while a
+//                   switch encodes the new one), QuantizedLinear's activation-code scratch, and on
+//                   a prompt switch the recache forward's scratch and keys;
+//   KV pool         KvCache: sinks + window frames x layers x K and V (+ the rotated-read copy);
+//   host transient  the reference backend's ops read their operands as f64 arrays (plus the
+//                   byte copies ToDoubles makes) and uploads convert through f64: garbage the GC
+//                   frees late, counted with a slack factor calibrated against measured peak RSS
+//                   (zoe runs with System.GC.ConserveMemory and collects between build steps, see
+//                   src/Cli/runtimeconfig.template.json; without that the GC let 2-3x pile up);
+//   runtime         the .NET runtime and JIT'd code (measured), a CUDA context on GPUs (assumed).
+using Zoetrope.Quant;
+
+namespace Zoetrope.Engine;
+
+/// <summary>
+/// The memory a streaming run needs at its peak, by part, from the model's shapes, the options
+/// and the backend (no allocation). Host and device are apart: on CPU backends (reference,
+/// ilgpu-cpu, the emulated ones) the backend's tensors are host memory too.
+/// </summary>
+public sealed record MemoryEstimate
+{
+    /// <summary>
+    /// Measured peak RSS of the runtime and code before any model memory: `zoe stream --model micro`
+    /// (whose tensors are under 2 MiB), Release build, peaks at 55-58 MiB on reference and ~83 MiB
+    /// on ilgpu-cpu.
+    /// </summary>
+    public const long ReferenceRuntimeBytes = 56L << 20;
+
+    /// <summary>The runtime with ILGPU's context and accelerator (ilgpu-cpu and the GPU/emulated backends).</summary>
+    public const long IlgpuRuntimeBytes = 84L << 20;
+
+    /// <summary>Device memory a CUDA context and module images take before any tensor (assumed, not measured here).</summary>
+    public const long CudaContextBytes = 512L << 20;
+
+    /// <summary>
+    /// How many times one op's f64 operands the host holds at peak: the current op's arrays plus
+    /// the previous op's garbage the GC has not yet returned (calibrated against VmHWM).
+    /// </summary>
+    public const double ManagedSlack = 2.0;
+
+    /// <summary>The model.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Where the model's tensors live.</summary>
+    public required BackendKind Backend { get; init; }
+
+    /// <summary>The parameters as <c>WanWeights</c> holds them on the host for the whole run, plus the timestep path's f64 copy.</summary>
+    public required long MasterWeights { get; init; }
+
+    /// <summary>A short description of <see cref="MasterWeights"/> ("f32 master copy", "checkpoint copy").</summary>
+    public required string MasterLabel { get; init; }
+
+    /// <summary>The parameters as the model holds them on its backend (path format, activation dtype, f32 scales and biases).</summary>
+    public required long BackendWeights { get; init; }
+
+    /// <summary>Activation tensors on the backend: one block's forward scratch, the prompt K/V, quantization scratch, recache buffers.</summary>
+    public required long ActivationTensors { get; init; }
+
+    /// <summary>Host memory that comes and goes: f64 operands of reference ops, conversions on upload (GC slack included).</summary>
+    public required long HostTransient { get; init; }
+
+    /// <summary>The rolling KV cache, all layers (and the rotated-read copy when keys are rotated on read).</summary>
+    public required long KvPool { get; init; }
+
+    /// <summary>The runtime and code (host) before any model memory.</summary>
+    public required long Runtime { get; init; }
+
+    /// <summary>Device memory of the CUDA context on GPU backends; 0 elsewhere.</summary>
+    public required long DeviceContext { get; init; }
+
+    /// <summary>True when the backend's tensors are host memory (every backend but ilgpu-cuda and cuda).</summary>
+    public bool BackendIsHost => !Backend.NeedsGpu();
+
+    /// <summary>Weights on host and backend together.</summary>
+    public long Weights => MasterWeights + BackendWeights;
+
+    /// <summary>Activation tensors and host transients together.</summary>
+    public long Activations => ActivationTensors + HostTransient;
+
+    /// <summary>What the backend's allocator should see at peak (<see cref="Runtime.Backend.PeakBytes"/>).</summary>
+    public long BackendTensorBytes => BackendWeights + ActivationTensors + KvPool;
+
+    /// <summary>Peak host memory of the process (its resident set).</summary>
+    public long HostBytes => Runtime + MasterWeights + HostTransient + (BackendIsHost ? BackendTensorBytes : 0);
+
+    /// <summary>Peak device memory on GPU backends (0 on CPU backends, whose tensors count in <see cref="HostBytes"/>).</summary>
+    public long DeviceBytes => BackendIsHost ? 0 : BackendTensorBytes + DeviceContext;
+
+    /// <summary>
+    /// The estimate for streaming <paramref name="config"/> under <paramref name="options"/> and
+    /// <paramref name="stream"/> on <paramref name="backend"/>: weights drawn at random (f32) or, with
+    /// <paramref name="checkpointBytes"/>, loaded from a file that size; with <paramref name="promptSwitch"/>,
+    /// one LongLive prompt switch (recache) counted too.
+    /// </summary>
+    public static MemoryEstimate For(DiTConfig config, ModelOptions options, StreamOptions stream, BackendKind backend,
+        long? checkpointBytes = null, bool promptSwitch = false)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stream);
+        var c = config;
+        long s = options.Activations.Size();
+        long d = c.Dim, ffn = c.FfnDim, t = c.FrameTokens, text = c.TextTokens, patch = c.PatchFeatures;
+        var parameters = WanWeightNames.Expected(c);
+
+        // Host master: WanWeights (f32 at random; a checkpoint's tensors keep the file's dtype) and
+        // TimestepEmbedding's f64 arrays of the time path (1.5 GB for wan-14b).
+        long timePath = parameters.Where(p => p.Name.StartsWith("time_", StringComparison.Ordinal)).Sum(p => p.Shape.ElementCount);
+        long master = (checkpointBytes ?? (parameters.Sum(p => p.Shape.ElementCount) * DType.F32.Size())) + (8 * timePath);
+
+        // Backend weights, as WanModel and WanLayer upload them.
+        long DenseLinear(long n, long k) => (n * k * s) + (4 * n);
+        long BlockLinear(long n, long k) => options.Linear switch
+        {
+            LinearPath.Bf16 => DenseLinear(n, k),
+            LinearPath.Int8 => (n * k) + (4 * QuantScheme.PerChannelInt8.ScaleShape(n, k).ElementCount) + (4 * n),
+            LinearPath.Int8Block128 => (n * k) + (4 * QuantScheme.Block128Int8.ScaleShape(n, k).ElementCount) + (4 * n),
+            LinearPath.Fp8 => (n * k) + (4 * QuantScheme.PerTokenFp8.ScaleShape(n, k).ElementCount) + (4 * n),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Linear, "unknown linear path"),
+        };
+        long perLayer = (8 * BlockLinear(d, d)) + BlockLinear(ffn, d) + BlockLinear(d, ffn) + (6 * d * s) + (6 * d * 4);
+        long backendWeights = DenseLinear(d, patch) + DenseLinear(d, c.TextDim) + DenseLinear(d, d) + DenseLinear(patch, d)
+            + (6 * d * 4) + ((long)Attention.Rope.WanRopeTable.Positions * c.HeadDim * 4) + (c.Layers * perLayer);
+
+        // KV pool: K and V per layer for sinks + window frames, plus one layer's rotated-read copy.
+        int slots = stream.SinkFrames + stream.WindowFrames;
+        bool storesRotated = stream.Rope == RopePolicy.Absolute && !(stream.RealignSinks && stream.SinkFrames > 0);
+        long kvPool = KvCache.PoolBytes(c, slots, options.Activations) + (storesRotated ? 0 : slots * t * d * s);
+
+        // Activations: the block's ForwardScratch, the prompt's K/V (the new prompt's too while a
+        // switch encodes it), EncodeText's buffers, the W8A8/FP8 activation codes each block
+        // linear keeps (grown to the largest row count it has seen), and the recache forward.
+        long block = stream.BlockFrames * t;
+        int recacheFrames = stream.KeepSinksOnSwitch ? stream.WindowFrames : slots;
+        long recache = promptSwitch ? recacheFrames * t : 0;
+        long rows = Math.Max(block, recache);
+        long Scratch(long n, int frames) => (((12 * n * d) + (n * ffn) + (2 * n * patch)) * s) + (2L * frames * 6 * d * 4);
+        long promptKv = 2L * c.Layers * text * d * s;
+        long encode = ((text * c.TextDim) + (3 * text * d)) * s;
+        long codes = options.Linear == LinearPath.Bf16 ? 0
+            : c.Layers * ((7 * ((rows * d) + (4 * rows))) + (rows * ffn) + (4 * rows) + (2 * ((text * d) + (4 * text))));
+        long recacheBuffers = promptSwitch ? Scratch(recache, recacheFrames) + (2 * slots * t * d * s) : 0;
+        long activations = Scratch(block, stream.BlockFrames) + (promptSwitch ? 2 : 1) * promptKv + encode + codes + recacheBuffers;
+        // Quantizing a block linear stages its weight in the activation dtype on the backend
+        // first: while the model is built (no KV pool yet) that copy is the only buffer beside
+        // the weights, and for a model with few tokens it is the backend's peak.
+        if (options.Linear != LinearPath.Bf16)
+        {
+            activations = Math.Max(activations, (ffn * d * s) - kvPool);
+        }
+
+        // Host transients. Uploading a weight stages it as bytes, f64 values and packed copies
+        // (4 + 8 + 3 x the dtype size per element); the time path is read once as bytes. (The
+        // seeded draw works in small chunks and adds nothing that counts.)
+        long largestUpload = parameters.Where(p => !p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
+        long largestTime = parameters.Where(p => p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
+        long upload = (long)(Math.Max(largestUpload * (4 + 8 + (3 * s)), largestTime * 4) * ManagedSlack);
+        long running = 0;
+        if (backend == BackendKind.Reference)
+        {
+            // Reference ops read every operand as bytes + f64 and build their output in f64.
+            long keys = slots * t;
+            long Linear(long m, long n, long k) => (m * k * (8 + s)) + (n * k * (8 + s)) + (m * n * (8 + s)) + (n * 12);
+            long attention = (2 * rows * d * (8 + s)) + (2 * keys * d * (8 + s)) + (rows * c.Heads * 8);
+            running = (long)(Math.Max(Math.Max(Linear(rows, ffn, d), Linear(rows, d, ffn)), attention) * ManagedSlack);
+        }
+        // The prompt: its host tensor, f64 values and the zero-padded copy.
+        running += text * c.TextDim * (4 + 8 + 8);
+
+        // Peak host = runtime + master + the larger of: building (the backend weights so far and
+        // one upload's staging), running (everything on the backend and one op's operands).
+        bool host = !backend.NeedsGpu();
+        long hostWeights = host ? backendWeights : 0;
+        long hostAll = host ? backendWeights + activations + kvPool : 0;
+        long transient = Math.Max(hostWeights + upload, hostAll + running) - hostAll;
+
+        return new MemoryEstimate
+        {
+            Model = c.Name,
+            Backend = backend,
+            MasterWeights = master,
+            MasterLabel = checkpointBytes is null ? "f32 master copy" : "checkpoint copy",
+            BackendWeights = backendWeights,
+            ActivationTensors = activations,
+            HostTransient = transient,
+            KvPool = kvPool,
+            Runtime = backend == BackendKind.Reference ? ReferenceRuntimeBytes : IlgpuRuntimeBytes,
+            DeviceContext = backend.NeedsGpu() ? CudaContextBytes : 0,
+        };
+    }
+}
