@@ -185,4 +185,25 @@ public class CliTests
             Assert.That(line.StartsWith("error:", StringComparison.Ordinal) || line.StartsWith("usage:", StringComparison.Ordinal), line);
         }
     }
+
+    [Test]
+    public void AnExpectedFailurePrintsNothingIntoTheTestLog()
+    {
+        // Every CLI test runs zoe through Zoe.Run: an expected error is captured for the assertions
+        // instead of landing in dotnet test's output as an "error:" block on a green run.
+        var outer = Console.Error;
+        using var log = new StringWriter();
+        Console.SetError(log);
+        try
+        {
+            var r = Zoetrope.Tests.Cli.Zoe.Run("run-op", "no_such_op");
+            Assert.That(r.Exit, Is.EqualTo(2));
+            Assert.That(r.Err, Does.StartWith("error: unknown op 'no_such_op'"));
+        }
+        finally
+        {
+            Console.SetError(outer);
+        }
+        Assert.That(log.ToString(), Is.Empty);
+    }
 }
