@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Zoetrope.Cli.Preflight;
 using Zoetrope.Engine;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.Ops;
@@ -27,16 +28,17 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 3 };
         var maxCases = new Option<int>("--max-cases") { Description = "at most this many rows per op (0: all)", DefaultValueFactory = _ => 0 };
         var noCheck = new Option<bool>("--no-check") { Description = "skip the error-vs-reference column" };
+        var force = new Option<bool>("--force") { Description = "run even when the largest case (or the stream's model) needs more memory than the machine has" };
         var cmd = new Command("bench", "Benchmark the ops (and the stream) with device timers; write a JSON result")
         {
-            suite, backend, output, use, repeat, warmup, maxCases, noCheck,
+            suite, backend, output, use, repeat, warmup, maxCases, noCheck, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(suite)!, r.GetValue(backend)!, r.GetValue(output), r.GetValue(use),
-            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck))));
+            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck), r.GetValue(force))));
         return cmd;
     }
 
-    private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck)
+    private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck, bool force)
     {
         // Every argument is checked before the ceilings are measured (a minute on a CPU): a typo
         // or an unwritable --out costs nothing, in the wording every verb shares.
@@ -72,6 +74,7 @@ public static class BenchCommand
             output = CliArgs.OutputFile(DefaultPath(BenchRunner.Describe(backend).Name, BenchRunner.Commit(), StartDate()), "--out");
         }
         var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck };
+        Preflight(options, stream, force);
         AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {Spelling(use)} rows, {warmup} warm-up + {repeat} timed runs"));
         // One line per row as it lands (a live table shows nothing in a log until the end).
         // Every number column has one format, three significant digits (ResultFormat): a column
@@ -140,6 +143,39 @@ public static class BenchCommand
     };
 
     private static string StartDate() => DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    // Memory, before the ceilings: the largest case row (its rotating input sets, their host
+    // copies, the reference's f64 staging) and, for the stream suite, the model it streams.
+    private static void Preflight(BenchOptions options, bool stream, bool force)
+    {
+        var backend = options.Backend;
+        var limit = MemoryPreflight.Detect(backend);
+        if (options.Ops.Count > 0 && !backend.Kind.IsEmulated())
+        {
+            var (backendBytes, hostBytes, row) = BenchRunner.PeakCaseBytes(options);
+            bool onHost = !backend.Kind.NeedsGpu();
+            long host = hostBytes + (onHost ? backendBytes : 0);
+            string need = onHost
+                ? $"{MemoryPreflight.Bytes(host)} host"
+                : $"{MemoryPreflight.Bytes(backendBytes)} on the GPU + {MemoryPreflight.Bytes(hostBytes)} host";
+            AnsiConsole.MarkupLine(Markup.Escape($"memory estimate: the largest case row ({row}) holds about {need}"));
+            string? over = host > limit.HostBytes ? $"{MemoryPreflight.Bytes(host)} of host memory, more than the {MemoryPreflight.Bytes(limit.HostBytes)} {limit.HostSource}"
+                : !onHost && limit.DeviceBytes is long device && backendBytes > device ? $"{MemoryPreflight.Bytes(backendBytes)} of GPU memory, more than the {MemoryPreflight.Bytes(device)} {limit.DeviceSource}"
+                : null;
+            if (over is not null)
+            {
+                if (!force)
+                {
+                    throw new ArgumentException($"zoe bench on {backend.Kind.Label()}: {row} needs about {over}; --max-cases, --use check or --force");
+                }
+                AnsiConsole.MarkupLine(Markup.Escape($"memory: {row} needs about {over}; running anyway (--force)"));
+            }
+        }
+        if (stream)
+        {
+            MemoryPreflight.Check(AnsiConsole.Console, StreamBench.Estimate(backend.Kind), limit, force, $"zoe bench --suite stream on {backend.Kind.Label()}");
+        }
+    }
 
     private static string Clip(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";
 

@@ -15,6 +15,18 @@ public static class StreamBench
     public static IReadOnlyList<(AttentionMode Attention, LinearPath Linear)> Variants { get; } =
         [(AttentionMode.Dense, LinearPath.Bf16), (AttentionMode.Dense, LinearPath.Int8), (AttentionMode.Sla, LinearPath.Int8)];
 
+    /// <summary>The model measured by default: Wan-1.3B on GPUs, tiny on the reference, micro on ILGPU's CPU.</summary>
+    public static DiTConfig ConfigFor(BackendKind kind) =>
+        kind is BackendKind.IlgpuCuda or BackendKind.Cuda ? DiTConfig.Wan1_3B : kind == BackendKind.Reference ? DiTConfig.Tiny : DiTConfig.Micro;
+
+    /// <summary>The activation dtype: bf16 on GPUs, f32 on CPUs.</summary>
+    public static DType DTypeFor(BackendKind kind) => kind is BackendKind.IlgpuCuda or BackendKind.Cuda ? DType.BF16 : DType.F32;
+
+    /// <summary>The largest of the variants' estimates (one model is alive at a time; the weights are shared).</summary>
+    public static MemoryEstimate Estimate(BackendKind kind) =>
+        Variants.Select(v => MemoryEstimate.For(ConfigFor(kind), new ModelOptions { Activations = DTypeFor(kind), Attention = v.Attention, Linear = v.Linear }, StreamOptions.LongLive, kind))
+            .MaxBy(e => e.HostBytes + e.DeviceBytes)!;
+
     /// <summary>
     /// Measures <paramref name="blocks"/> blocks per variant on <paramref name="backend"/>, after
     /// filling the cache (or, with <paramref name="warm"/> false, from an empty one: smoke runs).
@@ -23,9 +35,8 @@ public static class StreamBench
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
-        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
-        config ??= gpu ? DiTConfig.Wan1_3B : backend.Kind == BackendKind.Reference ? DiTConfig.Tiny : DiTConfig.Micro;
-        var dtype = gpu ? DType.BF16 : DType.F32;
+        config ??= ConfigFor(backend.Kind);
+        var dtype = DTypeFor(backend.Kind);
         var preset = StreamOptions.LongLive;
         using var weights = WanWeights.Random(config, 1);
         using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");

@@ -62,14 +62,8 @@ public static class BenchRunner
             ? new BenchCeilings(0, 0, "none: the emulated device counts, it does not time")
             : MeasureCeilings(options.Backend, options.Warmup, Math.Max(3, options.Repeat / 2));
         var cases = new List<BenchCase>();
-        foreach (var name in options.Ops)
+        foreach (var (op, rows) in Rows(options))
         {
-            var op = OpCatalog.Get(name);
-            var rows = op.Cases().Where(c => c.Use.HasFlag(options.Use) && op.Supports(options.Backend.Kind) && op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work));
-            if (options.MaxCasesPerOp > 0)
-            {
-                rows = rows.Take(options.MaxCasesPerOp);
-            }
             foreach (var row in rows)
             {
                 var result = MeasureCase(options, row);
@@ -294,6 +288,49 @@ public static class BenchRunner
     }
 
     private static string Driver(int version) => $"{version / 1000}.{version % 1000 / 10}";
+
+    /// <summary>The case rows <see cref="Run"/> measures, per op.</summary>
+    public static IEnumerable<(IOpInfo Op, IEnumerable<OpCaseInstance> Rows)> Rows(BenchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var name in options.Ops)
+        {
+            var op = OpCatalog.Get(name);
+            var rows = op.Cases().Where(c => c.Use.HasFlag(options.Use) && op.Supports(options.Backend.Kind) && op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work));
+            yield return (op, options.MaxCasesPerOp > 0 ? rows.Take(options.MaxCasesPerOp) : rows);
+        }
+    }
+
+    /// <summary>
+    /// The most memory one case row holds while it is measured (for a preflight), worked out from
+    /// the signatures alone: the rotating sets on the backend, their host copies, and the f64
+    /// staging of the reference check; with the row that needs it.
+    /// </summary>
+    public static (long BackendBytes, long HostBytes, string Row) PeakCaseBytes(BenchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (long, long, string) peak = (0, 0, "none");
+        long rotate = options.RotateBytes ?? DefaultRotateBytes(options.Backend);
+        foreach (var (op, rows) in Rows(options))
+        {
+            foreach (var row in rows)
+            {
+                var sig = row.Instance.Signature;
+                long setBytes = Math.Max(1, sig.Tensors.Sum(t => t.Shape.ElementCount * t.DType.Size()));
+                long readBytes = sig.Reads.Sum(t => t.Shape.ElementCount * t.DType.Size());
+                long elements = sig.Tensors.Sum(t => t.Shape.ElementCount);
+                int sets = (int)Math.Clamp((rotate + setBytes - 1) / setBytes, 1, MaxSets);
+                long backendBytes = sets * setBytes;
+                // Host copies of every set's inputs, plus the reference's f64 operands and outputs when errors are checked.
+                long hostBytes = (sets * readBytes) + (options.CheckError ? 8 * elements : 0);
+                if (backendBytes + hostBytes > peak.Item1 + peak.Item2)
+                {
+                    peak = (backendBytes, hostBytes, $"{op.Name} {row.Label}");
+                }
+            }
+        }
+        return peak;
+    }
 
     private static long DefaultRotateBytes(Backend backend) =>
         backend.Kind.NeedsGpu() && CudaDriver.Probe() is { Available: true } p && p.Devices.Count > 0 ? 2L * p.Devices[0].L2CacheBytes : 0;

@@ -171,4 +171,19 @@ public sealed class BenchCommandTests
         Assert.That(report.Commit, Does.Match("^([0-9a-f]{7,40}|unknown)$"), run.ToString());
         Assert.That(run.Out, Does.Contain($"every row's fraction is in {output}"), run.ToString());
     }
+
+    [Test]
+    public void BenchRefusesWhatDoesNotFitBeforeTheCeilings()
+    {
+        // The largest case row of the chosen suites against the limit, before a minute of ceilings.
+        var r = Zoetrope.Tests.Cli.StreamCommandTests.WithMemoryLimit("4KiB", "bench", "--suite", "core", "--backend", "reference", "--repeat", "1", "--warmup", "0");
+        Assert.That(r.Exit, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Out, Does.Contain("memory estimate: the largest case row"));
+        Assert.That(r.Err, Does.Contain("needs about").And.Contain("set by ZOE_MEMORY_LIMIT").And.Contain("--force"));
+        Assert.That(r.Out, Does.Not.Contain("ceilings:"));
+        // The stream suite: the model it streams, by part.
+        r = Zoetrope.Tests.Cli.StreamCommandTests.WithMemoryLimit("1MiB", "bench", "--suite", "stream", "--backend", "reference", "--repeat", "1", "--warmup", "0");
+        Assert.That(r.Exit, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Err, Does.Contain("zoe bench --suite stream on reference needs about").And.Contain("KV pool"));
+    }
 }
