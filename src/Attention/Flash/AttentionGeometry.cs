@@ -116,7 +116,7 @@ public readonly record struct AttentionGeometry(int Batch, int Heads, int KvHead
     public static AttentionGeometry Of(OpBinding binding, string valueName)
     {
         ArgumentNullException.ThrowIfNull(binding);
-        var layout = binding.Get(LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
+        var layout = LayoutOf(binding);
         var mask = AttentionMask.Parse(binding.Get(MaskAttr), binding.Get(BlockTokensAttr), binding.Get(WindowAttr), binding.Get(SinksAttr));
         return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input(valueName), layout, mask);
     }
@@ -125,9 +125,10 @@ public readonly record struct AttentionGeometry(int Batch, int Heads, int KvHead
     public static AttentionGeometry Unmasked(OpBinding binding)
     {
         ArgumentNullException.ThrowIfNull(binding);
-        var layout = binding.Get(LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
-        return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input("v"), layout, AttentionMask.None);
+        return Of(binding.Op, binding.Input("q"), binding.Input("k"), binding.Input("v"), LayoutOf(binding), AttentionMask.None);
     }
+
+    private static HeadLayout LayoutOf(OpBinding binding) => binding.Get(LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd;
 
     /// <summary>layout=hnd|nhd.</summary>
     public static OpAttr<string> LayoutAttr { get; } = OpAttr.Choice("layout", "hnd", "head layout: hnd is [B, H, N, D], nhd is [B, N, H, D]", "hnd", "nhd");

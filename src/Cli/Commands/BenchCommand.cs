@@ -159,17 +159,9 @@ public static class BenchCommand
                 ? $"{MemoryPreflight.Bytes(host)} host"
                 : $"{MemoryPreflight.Bytes(backendBytes)} on the GPU + {MemoryPreflight.Bytes(hostBytes)} host";
             AnsiConsole.MarkupLine(Markup.Escape($"memory estimate: the largest case row ({row}) holds about {need}"));
-            string? over = host > limit.HostBytes ? $"{MemoryPreflight.Bytes(host)} of host memory, more than the {MemoryPreflight.Bytes(limit.HostBytes)} {limit.HostSource}"
-                : !onHost && limit.DeviceBytes is long device && backendBytes > device ? $"{MemoryPreflight.Bytes(backendBytes)} of GPU memory, more than the {MemoryPreflight.Bytes(device)} {limit.DeviceSource}"
-                : null;
-            if (over is not null)
-            {
-                if (!force)
-                {
-                    throw new ArgumentException($"zoe bench on {backend.Kind.Label()}: {row} needs about {over}; --max-cases, --use check or --force");
-                }
-                AnsiConsole.MarkupLine(Markup.Escape($"memory: {row} needs about {over}; running anyway (--force)"));
-            }
+            const string parts = "the case's rotating sets, host copies and f64 staging";
+            var over = MemoryPreflight.Over(limit, host, parts, onHost ? null : backendBytes, parts);
+            MemoryPreflight.Enforce(AnsiConsole.Console, over, force, $"zoe bench on {backend.Kind.Label()}: {row}");
         }
         if (stream)
         {

@@ -33,7 +33,17 @@ public static class MemoryPreflight
         ArgumentNullException.ThrowIfNull(estimate);
         ArgumentNullException.ThrowIfNull(limit);
         console.MarkupLine(Markup.Escape(Line(estimate, limit)));
-        var over = Over(estimate, limit);
+        Enforce(console, Over(estimate, limit), force, what);
+    }
+
+    /// <summary>
+    /// Refuses a run whose need <paramref name="over"/> (from an <c>Over</c>) exceeds the limit,
+    /// unless <paramref name="force"/>; nothing when it fits.
+    /// </summary>
+    /// <exception cref="MemoryPreflightException">It does not fit and <paramref name="force"/> is false.</exception>
+    public static void Enforce(IAnsiConsole console, string? over, bool force, string what)
+    {
+        ArgumentNullException.ThrowIfNull(console);
         if (over is null)
         {
             return;
@@ -63,14 +73,20 @@ public static class MemoryPreflight
     public static string? Over(MemoryEstimate estimate, MemoryLimit limit)
     {
         ArgumentNullException.ThrowIfNull(estimate);
+        return Over(limit, estimate.HostBytes, HostParts(estimate), estimate.BackendIsHost ? null : estimate.DeviceBytes, DeviceParts(estimate));
+    }
+
+    /// <summary>As <see cref="Over(MemoryEstimate, MemoryLimit)"/> for any need: host bytes and, on a GPU, device bytes, each with what they are.</summary>
+    public static string? Over(MemoryLimit limit, long hostBytes, string hostParts, long? deviceBytes = null, string? deviceParts = null)
+    {
         ArgumentNullException.ThrowIfNull(limit);
-        if (!estimate.BackendIsHost && limit.DeviceBytes is long device && estimate.DeviceBytes > device)
+        if (deviceBytes is long need && limit.DeviceBytes is long device && need > device)
         {
-            return $"about {Bytes(estimate.DeviceBytes)} of GPU memory ({DeviceParts(estimate)}), more than the {Bytes(device)} {limit.DeviceSource}";
+            return $"about {Bytes(need)} of GPU memory ({deviceParts}), more than the {Bytes(device)} {limit.DeviceSource}";
         }
-        if (estimate.HostBytes > limit.HostBytes)
+        if (hostBytes > limit.HostBytes)
         {
-            return $"about {Bytes(estimate.HostBytes)} of host memory ({HostParts(estimate)}), more than the {Bytes(limit.HostBytes)} {limit.HostSource}";
+            return $"about {Bytes(hostBytes)} of host memory ({hostParts}), more than the {Bytes(limit.HostBytes)} {limit.HostSource}";
         }
         return null;
     }
