@@ -23,6 +23,16 @@ zt_status fail(zt_status status, const char* detail);
 // Checks the launch that just happened; records the CUDA error if there is one.
 zt_status check_launch(const char* kernel);
 
+// Raises a kernel's dynamic shared-memory limit (cudaFuncSetAttribute). A refusal is recorded and
+// cleared from the runtime's last-error slot: left there, the next launch's check_launch, in
+// whatever op comes next, would report it as that op's failure.
+zt_status allow_dynamic_smem(const void* kernel, int bytes, const char* name);
+
+template <typename K>
+zt_status allow_dynamic_smem(K* kernel, int bytes, const char* name) {
+    return allow_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes, name);
+}
+
 inline cudaStream_t stream_of(zt_stream s) { return static_cast<cudaStream_t>(s); }
 
 // fp32 view of each storage type.

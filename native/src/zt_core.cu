@@ -26,6 +26,17 @@ zt_status check_launch(const char* kernel) {
     return ZT_ERROR_CUDA;
 }
 
+zt_status allow_dynamic_smem(const void* kernel, int bytes, const char* name) {
+    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (err == cudaSuccess) {
+        return ZT_OK;
+    }
+    (void)cudaGetLastError();  // a refused attribute is not sticky: clear it so the next launch starts clean
+    snprintf(last_error, sizeof(last_error), "%s: %d bytes of dynamic shared memory refused: %s: %s", name, bytes, cudaGetErrorName(err),
+             cudaGetErrorString(err));
+    return ZT_ERROR_CUDA;
+}
+
 }  // namespace zt
 
 ZT_API int32_t zt_version(void) { return 1; }
