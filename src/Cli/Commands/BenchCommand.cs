@@ -38,6 +38,11 @@ public static class BenchCommand
         return cmd;
     }
 
+    // The case-level predictions of the two GPUs the device kit runs on, marked as predictions.
+    private static string Predicted(BenchEmulated em) => em.Predicted is not { } p ? string.Empty : string.Concat(p
+        .Where(x => x.Kernel is null && x.Gpu is "h100" or "h200")
+        .Select(x => FormattableString.Invariant($", predicted {x.Gpu} {ResultFormat.Significant(x.Ms * 1e3)} us ({x.Bound})")));
+
     private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck, bool force)
     {
         // Every argument is checked before the ceilings are measured (a minute on a CPU): a typo
@@ -82,7 +87,7 @@ public static class BenchCommand
         AnsiConsole.MarkupLine(Markup.Escape($"{"op",-24} {"case",-64} {"median ms",10} {"p90 ms",10} {"TFLOP/s",9} {"GB/s",9} {"err",8}"));
         void Row(BenchCase c) => AnsiConsole.MarkupLine(Markup.Escape(c.Emulated is { } em
             // The emulated device counts instead of timing: instructions, coalescing, conflicts, bytes against the model.
-            ? FormattableString.Invariant($"{c.Op,-24} {Clip(c.Shape, 64),-64} emulated: {em.WarpInstructions:N0} warp instr, coalescing {em.Coalescing:P0}, bank x{em.BankConflicts:0.00}, moved/model {(em.ModelBytes > 0 ? em.BytesMoved / em.ModelBytes : 0):0.00}")
+            ? FormattableString.Invariant($"{c.Op,-24} {Clip(c.Shape, 64),-64} emulated: {em.WarpInstructions:N0} warp instr, coalescing {em.Coalescing:P0}, bank x{em.BankConflicts:0.00}, moved/model {(em.ModelBytes > 0 ? em.BytesMoved / em.ModelBytes : 0):0.00}{Predicted(em)}")
             : FormattableString.Invariant(
             $"{c.Op,-24} {Clip(c.Shape, 64),-64} {ResultFormat.Significant(c.MedianMs),10} {ResultFormat.Significant(c.P90Ms),10} {ResultFormat.Significant(c.Tflops),9} {ResultFormat.Significant(c.Gbps),9} {(c.ErrorVsReference is { } e ? e.ToString("0.0e+0", CultureInfo.InvariantCulture) : "-"),8}")));
         // With an output file, it holds every row measured so far: a run stopped at a time limit

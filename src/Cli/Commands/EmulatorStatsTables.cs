@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Zoetrope.Runtime.Checking;
 using Zoetrope.Runtime.Execution;
+using Zoetrope.Runtime.Results;
 
 namespace Zoetrope.Cli.Commands;
 
@@ -40,13 +41,14 @@ public static class EmulatorStatsTables
             .Select(g => (g.Key.Backend, g.Key.Op, Counters: EmulatorCounters.Sum(g.Select(x => x.k))!))
             .ToArray();
         var perKernel = new Table().Border(TableBorder.Simple).Title("emulated device, per kernel (all cases)")
-            .AddColumns("backend", "op", "kernel", "launches", "warp instr", "tensor", "global req", "sectors / ideal", "coalescing", "shared req", "wavefronts / ideal", "bank x", "warnings");
+            .AddColumns("backend", "op", "kernel", "launches", "warp instr", "tensor", "global req", "sectors / ideal", "coalescing", "shared req", "wavefronts / ideal", "bank x",
+                "h100 us (predicted)", "warnings");
         foreach (var (backend, op, c) in kernels)
         {
             perKernel.AddRow(backend, op, Markup.Escape(c.Kernel), Num(c.Launches), Num(c.WarpInstructions),
                 Num(c.ByClass.GetValueOrDefault("tensor")), Num(c.GlobalRequests), $"{Num(c.GlobalSectors)} / {Num(c.GlobalIdealSectors)}",
                 Pct(c.Coalescing), Num(c.SharedRequests), $"{Num(c.SharedWavefronts)} / {Num(c.SharedIdealWavefronts)}", X(c.BankConflicts),
-                c.Warnings.Count == 0 ? "" : c.Warnings.Count.ToString(CultureInfo.InvariantCulture));
+                Predicted(c), c.Warnings.Count == 0 ? "" : c.Warnings.Count.ToString(CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(perKernel);
 
@@ -60,6 +62,7 @@ public static class EmulatorStatsTables
         {
             Console.WriteLine($"  {X(c.BankConflicts),6}  {backend} {op} {c.Kernel}: {c.SharedWavefronts} wavefronts for {c.SharedIdealWavefronts} over {c.SharedRequests} requests");
         }
+        Goals(counted, kernels);
         // One line per (backend, op, PTX line): the same instruction warns in every CTA and case.
         var warnings = kernels
             .SelectMany(k => k.Counters.Warnings.Select(w => (Key: $"{k.Backend} {k.Op} {k.Counters.Kernel} {PtxLine(w)}", Text: $"{k.Backend} {k.Op}: {w}")))
@@ -73,6 +76,44 @@ public static class EmulatorStatsTables
             {
                 Console.WriteLine($"  {w}");
             }
+        }
+    }
+
+    // A predicted time (the roofline of GpuPrediction on the H100's datasheet), never a measurement.
+    private static string Predicted(EmulatorCounters c)
+    {
+        var p = BenchPrediction.For(GpuSpec.Of("h100"), c);
+        return $"{ResultFormat.Significant(p.Ms * 1e3)} {p.Bound}";
+    }
+
+    /// <summary>
+    /// The issue-17 goals on the emulated device's counters: a kernel without tensor-core work
+    /// (memory-bound) touches at most 1/0.9 of the fewest sectors; every kernel's shared requests
+    /// take at most 1.05 wavefronts per conflict-free one; a case moves at most 1.1x its cost
+    /// model's bytes (cases without tensor-core work: a GEMM or attention re-reads tiles by design).
+    /// Prints the kernels and cases that miss them.
+    /// </summary>
+    private static void Goals(CheckRow[] counted, (string Backend, string Op, EmulatorCounters Counters)[] kernels)
+    {
+        var coalescing = kernels.Where(k => k.Counters.TensorOps.Count == 0 && k.Counters.GlobalSectors > 0 && k.Counters.Coalescing < 0.9).ToArray();
+        var conflicts = kernels.Where(k => k.Counters.BankConflicts > 1.05).ToArray();
+        var moved = counted
+            .Select(r => (Row: r, Sum: EmulatorCounters.Sum(r.Emulated)!))
+            .Where(x => x.Sum.TensorOps.Count == 0 && x.Row.ModelBytes > 0 && x.Sum.BytesMoved > 1.1 * x.Row.ModelBytes)
+            .ToArray();
+        Console.WriteLine($"goals: {coalescing.Length} memory-bound kernels under 90% coalescing, {conflicts.Length} kernels over 1.05x shared wavefronts, "
+            + $"{moved.Length} memory-bound cases moving over 1.1x their model's bytes");
+        foreach (var (backend, op, c) in coalescing)
+        {
+            Console.WriteLine($"  coalescing {Pct(c.Coalescing),6}  {backend} {op} {c.Kernel}");
+        }
+        foreach (var (backend, op, c) in conflicts)
+        {
+            Console.WriteLine($"  shared     {X(c.BankConflicts),6}  {backend} {op} {c.Kernel}");
+        }
+        foreach (var (r, sum) in moved)
+        {
+            Console.WriteLine($"  moved      {(sum.BytesMoved / r.ModelBytes).ToString("0.00", CultureInfo.InvariantCulture) + "x",6}  {r.Backend} {r.Op} {r.Case}");
         }
     }
 

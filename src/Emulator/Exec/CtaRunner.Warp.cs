@@ -224,6 +224,7 @@ internal sealed unsafe partial class CtaRunner
             default:
                 throw Fault(EmuError.NotSupported, w, 0, _curPc, $"the emulator does not implement '{ins.Opcode}'");
         }
+        Stats.TensorOps[(int)kind.Precision] += kind.Ops;
         for (int r = 0; r < d.Elems.Length; r++)
         {
             for (int l = 0; l < 32; l++)
@@ -362,4 +363,22 @@ internal sealed record MmaKind(string Shape, string DType, string AType, string 
         }
         return new MmaKind(shape, types[0], types[1], types[2], types[3], p.Contains("satfinite"));
     }
+
+    /// <summary>Multiply-adds times two of one warp's instruction: 2 m n k (m16n8k16 is 4096).</summary>
+    public long Ops
+    {
+        get
+        {
+            int n = Shape.IndexOf('n'), k = Shape.IndexOf('k');
+            return 2L * int.Parse(Shape.AsSpan(1, n - 1)) * int.Parse(Shape.AsSpan(n + 1, k - n - 1)) * int.Parse(Shape.AsSpan(k + 1));
+        }
+    }
+
+    /// <summary>Which tensor-core rate the instruction runs at (its A type).</summary>
+    public TensorPrecision Precision => AType switch
+    {
+        "s8" or "u8" => TensorPrecision.Int8,
+        "e4m3" or "e5m2" => TensorPrecision.Fp8,
+        _ => TensorPrecision.F16,
+    };
 }

@@ -18,6 +18,9 @@ public sealed class LaunchStats
     /// <summary>Warp instructions issued, by <see cref="InstrClass"/> (index = (int)class).</summary>
     public long[] Instructions { get; } = new long[(int)InstrClass.Count];
 
+    /// <summary>Tensor-core operations (2 m n k per warp mma), by <see cref="TensorPrecision"/> (index = (int)precision).</summary>
+    public long[] TensorOps { get; } = new long[(int)TensorPrecision.Count];
+
     /// <summary>Global load requests (one per warp-level ld/ld.global/cp.async source read).</summary>
     public long GlobalLoadRequests { get; set; }
     /// <summary>32-byte sectors the global loads touched.</summary>
@@ -79,6 +82,10 @@ public sealed class LaunchStats
         {
             Instructions[i] += other.Instructions[i];
         }
+        for (int i = 0; i < TensorOps.Length; i++)
+        {
+            TensorOps[i] += other.TensorOps[i];
+        }
         GlobalLoadRequests += other.GlobalLoadRequests;
         GlobalLoadSectors += other.GlobalLoadSectors;
         GlobalLoadIdealSectors += other.GlobalLoadIdealSectors;
@@ -101,4 +108,17 @@ public sealed class LaunchStats
             }
         }
     }
+}
+
+/// <summary>The tensor-core rate an mma runs at: f16 and bf16 share one, INT8 and FP8 have twice it on Ada and Hopper.</summary>
+public enum TensorPrecision
+{
+    /// <summary>f16 or bf16 inputs (f32 or f16 accumulators).</summary>
+    F16 = 0,
+    /// <summary>s8 or u8 inputs (s32 accumulators).</summary>
+    Int8 = 1,
+    /// <summary>e4m3 or e5m2 inputs (f32 accumulators).</summary>
+    Fp8 = 2,
+    /// <summary>The number of precisions.</summary>
+    Count = 3,
 }

@@ -18,6 +18,10 @@ public sealed record EmulatorCounters
     public long WarpInstructions { get; init; }
     /// <summary>Warp instructions per class (integer, float, half, special, convert, tensor, global, shared, local, warp, control).</summary>
     public IReadOnlyDictionary<string, long> ByClass { get; init; } = new Dictionary<string, long>();
+    /// <summary>Tensor-core operations (2 m n k per warp mma) by precision ("f16", "int8", "fp8"); absent when zero.</summary>
+    public IReadOnlyDictionary<string, long> TensorOps { get; init; } = new Dictionary<string, long>();
+    /// <summary>CTAs run over all launches (per launch, how much of a GPU the grid could fill).</summary>
+    public long Ctas { get; init; }
     /// <summary>Global load and store requests.</summary>
     public long GlobalRequests { get; init; }
     /// <summary>32-byte sectors those requests touched.</summary>
@@ -58,11 +62,18 @@ public sealed record EmulatorCounters
             {
                 byClass[k] = byClass.GetValueOrDefault(k) + v;
             }
+            var tensorOps = new Dictionary<string, long>(acc.TensorOps);
+            foreach (var (k, v) in r.TensorOps)
+            {
+                tensorOps[k] = tensorOps.GetValueOrDefault(k) + v;
+            }
             acc = acc with
             {
                 Launches = acc.Launches + r.Launches,
                 WarpInstructions = acc.WarpInstructions + r.WarpInstructions,
                 ByClass = byClass,
+                TensorOps = tensorOps,
+                Ctas = acc.Ctas + r.Ctas,
                 GlobalRequests = acc.GlobalRequests + r.GlobalRequests,
                 GlobalSectors = acc.GlobalSectors + r.GlobalSectors,
                 GlobalIdealSectors = acc.GlobalIdealSectors + r.GlobalIdealSectors,
@@ -107,9 +118,19 @@ public sealed record EmulatorCounters
                 byClass[((InstrClass)c).ToString().ToLowerInvariant()] = s.Instructions[c];
             }
         }
+        var tensorOps = new Dictionary<string, long>();
+        for (int p = 0; p < (int)TensorPrecision.Count; p++)
+        {
+            if (s.TensorOps[p] != 0)
+            {
+                tensorOps[((TensorPrecision)p).ToString().ToLowerInvariant()] = s.TensorOps[p];
+            }
+        }
         return new EmulatorCounters
         {
             Kernel = KernelName.Short(s.Kernel),
+            TensorOps = tensorOps,
+            Ctas = s.Ctas,
             Launches = launches,
             WarpInstructions = s.TotalInstructions,
             ByClass = byClass,

@@ -66,6 +66,10 @@ public sealed record BenchCase(
 /// <param name="ModelBytes">The bytes the op's cost model says the case must move.</param>
 /// <param name="Coalescing">Ideal over actual global sectors (1 = perfectly coalesced).</param>
 /// <param name="BankConflicts">Shared wavefronts over the conflict-free count (1 = none).</param>
-/// <param name="Kernels">Per kernel: launches, instructions by class, sectors, wavefronts, warnings.</param>
+/// <param name="Kernels">Per kernel: launches, instructions by class, tensor operations, sectors, wavefronts, warnings.</param>
+/// <param name="Predicted">
+/// PREDICTED times from these counters on each GPU of <see cref="GpuSpec.Known"/>, per case
+/// (<c>kernel</c> null) and per kernel (<see cref="BenchPrediction"/>): a prediction, never a measurement.
+/// </param>
 public sealed record BenchEmulated(long WarpInstructions, long BytesMoved, double ModelBytes, double Coalescing, double BankConflicts,
-    IReadOnlyList<Execution.EmulatorCounters> Kernels);
+    IReadOnlyList<Execution.EmulatorCounters> Kernels, IReadOnlyList<BenchPrediction>? Predicted = null);

@@ -179,8 +179,11 @@ public static class BenchRunner
             backend.Synchronize();
             var kernels = EmulatorCounters.PerKernel(device.TakeLaunches());
             var sum = EmulatorCounters.Sum(kernels);
+            var predicted = GpuSpec.Known
+                .SelectMany(gpu => kernels.Select(k => BenchPrediction.For(gpu, k)).Prepend(BenchPrediction.ForCase(gpu, kernels)))
+                .ToArray();
             var emulated = new BenchEmulated(sum?.WarpInstructions ?? 0, sum?.BytesMoved ?? 0, instance.Cost.Bytes,
-                sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels);
+                sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels, predicted);
             string dtype = sig.Reads.FirstOrDefault()?.DType.Name() ?? "-";
             return new BenchCase(instance.Op.Name, backend.Name, instance.Label, dtype, 0, 0, 0, 0, 0, 0, null, null, null, [],
                 sig.Tensors.ToDictionary(t => t.Name, t => (IReadOnlyList<long>)t.Shape.ToArray()), emulated);
