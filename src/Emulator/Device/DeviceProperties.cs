@@ -1,12 +1,53 @@
 namespace Zoetrope.Emulator.Device;
 
 /// <summary>
-/// What the emulated device reports through the runtime and driver attribute queries. It runs
-/// compute_80 PTX, so it presents itself as an sm_80 part with A100-like limits (108 SMs,
+/// What the emulated device reports through the runtime and driver attribute queries. By default
+/// it runs compute_80 PTX and presents itself as an sm_80 part with A100-like limits (108 SMs,
 /// 48 KB of shared memory per block by default and 163 KB with the opt-in attribute).
+/// <c>ZOETROPE_EMU_SM=89</c> makes it an sm_89 part with Ada's limits (128 SMs, 99 KB opt-in, 100 KB
+/// per SM): the runtime then picks a fat binary's compute_89 PTX, so the kernels' sm_89 paths
+/// (native e4m3 <c>mma.sync</c> and fp8 conversions) run and are checked as the sm_80 ones are.
 /// </summary>
 public sealed record DeviceProperties
 {
+    /// <summary>The environment variable that picks the emulated architecture (80 or 89).</summary>
+    public const string ArchVariable = "ZOETROPE_EMU_SM";
+
+    /// <summary>The architectures the emulated device can present.</summary>
+    public static IReadOnlyList<int> Archs { get; } = [80, 89];
+
+    /// <summary>An sm_80 part (A100-like).</summary>
+    public static DeviceProperties Sm80 { get; } = new();
+
+    /// <summary>An sm_89 part (Ada: RTX 4090 / L40S-like limits).</summary>
+    public static DeviceProperties Sm89 { get; } = new()
+    {
+        Name = "Zoetrope emulated CUDA device (sm_89)",
+        Minor = 9,
+        MultiprocessorCount = 128,
+        SharedPerBlockOptIn = 99 * 1024,
+        SharedPerMultiprocessor = 100 * 1024,
+        MaxThreadsPerMultiprocessor = 1536,
+        ClockKhz = 2520000,
+        MemoryClockKhz = 10501000,
+        MemoryBusWidth = 384,
+        L2Bytes = 72 * 1024 * 1024,
+    };
+
+    /// <summary>The part <see cref="ArchVariable"/> names (sm_80 when unset).</summary>
+    /// <exception cref="EmulatorException">The variable names an architecture the emulator does not present.</exception>
+    public static DeviceProperties FromEnvironment()
+    {
+        string? v = Environment.GetEnvironmentVariable(ArchVariable);
+        return string.IsNullOrWhiteSpace(v) ? Sm80 : v.Trim().TrimStart('s', 'm', '_') switch
+        {
+            "80" => Sm80,
+            "89" => Sm89,
+            _ => throw new EmulatorException(EmuError.InvalidValue,
+                $"{ArchVariable}={v}: the emulated device presents sm_{string.Join(" or sm_", Archs)} (Hopper's sm_90a is not emulated yet)"),
+        };
+    }
+
     /// <summary>The device name.</summary>
     public string Name { get; init; } = "Zoetrope emulated CUDA device (sm_80)";
     /// <summary>Compute capability major.</summary>

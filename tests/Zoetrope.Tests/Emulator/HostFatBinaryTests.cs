@@ -26,6 +26,41 @@ public class HostFatBinaryTests
     }
 
     [Test]
+    public void AnSm89DevicePicksTheCompute89PtxOfTheEmulatedLibrary()
+    {
+        // libzoetrope_native_emu.so carries compute_80 and compute_89 PTX; ZOETROPE_EMU_SM=89 makes
+        // the device an sm_89 part, which runs the compute_89 text (the kernels' native fp8 paths).
+        var image = HostTestSupport.FatBinaryImage(
+            (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
+            (FatBinaryEntry.KindPtx, 89, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_89"))));
+        var entries = FatBinary.Parse(image);
+        var sm89 = Zoetrope.Emulator.Device.DeviceProperties.Sm89;
+        Assert.That(FatBinary.SelectPtx(entries, (sm89.Major * 10) + sm89.Minor, "lib").Arch, Is.EqualTo(89));
+        Assert.That(FatBinary.SelectPtx(entries, 80, "lib").Arch, Is.EqualTo(80));
+        Assert.That(sm89.SharedPerBlockOptIn, Is.EqualTo(99 * 1024), "Ada's opt-in limit, lower than sm_80's 163 KB: a kernel that needs more fails there as on a GPU");
+    }
+
+    [Test]
+    public void TheEmulatedArchitectureComesFromZoetropeEmuSm()
+    {
+        string? saved = Environment.GetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, null);
+            Assert.That(Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment().Minor, Is.Zero);
+            Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, "sm_89");
+            Assert.That(Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment().Name, Does.Contain("sm_89"));
+            Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, "90");
+            var e = Assert.Throws<Zoetrope.Emulator.EmulatorException>(() => Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment())!;
+            Assert.That(e.Message, Does.Contain("ZOETROPE_EMU_SM=90").And.Contain("sm_80 or sm_89"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, saved);
+        }
+    }
+
+    [Test]
     public void CompressedOrMissingPtxIsRefusedSayingHowToBuild()
     {
         var compressed = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindPtx, 80, 0x2011, new byte[64]));
