@@ -122,7 +122,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
         var s = p.Scheme;
         var scaleShape = s.ScaleShape(p.Rows, p.Cols);
         long workspaceRows = Math.Max(1, p.Rows);
-        using var partial = backend.Allocate(DType.F32, new Shape(workspaceRows), "row_amax");
+        using var partial = backend.Workspaces.Rent(DType.F32, new Shape(workspaceRows), "row_amax");
         ZtNative.Quantize(backend, p.DType, s.Format, (int)s.Granularity, p.Rows, p.Cols, s.BlockRows, s.BlockCols, s.QMax, s.Floor,
             scaleShape.ElementCount, workspaceRows, t["x"], t["q"], t["scale"].Reshape(new Shape(scaleShape.ElementCount)), partial);
     }
@@ -250,7 +250,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
             }
             if (s.Granularity == QuantGranularity.Tensor)
             {
-                using var rowAmax = backend.Allocate(DType.F32, new Shape(p.Rows), "row_amax");
+                using var rowAmax = backend.Workspaces.Rent(DType.F32, new Shape(p.Rows), "row_amax");
                 var amax = backend.View<float>(rowAmax);
                 var k1 = backend.Kernel(RowAmaxKernel<T, TCodec>, a => a.LoadStreamKernel<ArrayView<T>, ArrayView<float>, long>(RowAmaxKernel<T, TCodec>));
                 k1(QuantGrid.Warps(p.Rows), x, amax, p.Cols);

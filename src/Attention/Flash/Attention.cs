@@ -170,7 +170,7 @@ public sealed partial class Attention : IOp<Attention.Params>
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, DenseTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
             var tile = new DenseTile<T, TCodec>(backend.View<T>(t["q"]), backend.View<T>(t["k"]), backend.View<T>(t["v"]), p.Scale * 1.4426950408889634f);
-            using var unused = p.Lse ? null : backend.Allocate(DType.F32, new Shape(1), "lse_unused");
+            using var unused = p.Lse ? null : backend.Workspaces.Rent(DType.F32, new Shape(1), "lse_unused");
             kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), tile, backend.View<T>(t["o"]), backend.View<float>(unused ?? t["lse"]));
             backend.Synchronize();
         }

@@ -250,8 +250,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         bool fp8 = p.Pv == SagePv.Fp8;
         // The pre-pass's e4m3 codes, [B, Hkv, Nkv, D].
         long vCount = g.Kv.ElementCount;
-        using var vFp8 = fp8 ? backend.Allocate(DType.U8, new Shape(vCount), "v_fp8") : null;
-        using var vScale = fp8 ? backend.Allocate(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
+        using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(vCount), "v_fp8") : null;
+        using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.SageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, g.DefaultScale, p.QRows, (int)p.Pv, p.Lse ? 1 : 0,
             g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount, p.QScaleShape.ElementCount, p.KScaleShape.ElementCount, p.ChannelShape.ElementCount, vCount,
@@ -305,8 +305,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         {
             var g = p.Geometry;
             bool fp8 = p.Pv == SagePv.Fp8;
-            _codes = backend.Allocate(DType.U8, new Shape(fp8 ? Math.Max(1, g.Kv.ElementCount) : 1), "v_fp8");
-            _vScale = backend.Allocate(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
+            _codes = backend.Workspaces.Rent(DType.U8, new Shape(fp8 ? Math.Max(1, g.Kv.ElementCount) : 1), "v_fp8");
+            _vScale = backend.Workspaces.Rent(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
             if (fp8 && g.KvLen > 0)
             {
                 var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
@@ -342,7 +342,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             {
                 return;
             }
-            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+            using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
             using var prepared = new Prepared<T, TCodec>(backend, p, t, unused);
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));

@@ -181,7 +181,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
-        using var workspace = backend.Allocate(DType.F32, g.Output, "workspace");
+        using var workspace = backend.Workspaces.Rent(DType.F32, g.Output, "workspace");
         ZtNative.QkNormRopeInt8(backend, p.DType, g.Batch, checked((int)g.Tokens), g.Heads, g.HeadDim, g.Dim, g.Grid.Frames, g.Grid.Height, g.Grid.Width,
             g.Grid.FrameOffset, g.Split.TimeDims, g.Split.HeightDims, g.Positions, g.HeadDim / 2, g.Eps, p.BlockRows, p.Blocks, p.Smooth ? 1 : 0, p.QScale,
             t["x"], t["weight"], t["table"], workspace, t["q"], t["scale"], p.Smooth ? t["mean"] : null);
@@ -255,7 +255,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
             where TCodec : struct, IElementCodec<T>
         {
             var g = p.Geometry;
-            using var workspace = backend.Allocate(DType.F32, g.Output, "workspace");
+            using var workspace = backend.Workspaces.Rent(DType.F32, g.Output, "workspace");
             var ws = backend.View<float>(workspace);
             var norm = backend.Kernel(NormKernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, RopeDevice, int, int, int, float>(NormKernel<T, TCodec>));

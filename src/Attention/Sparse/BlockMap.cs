@@ -331,7 +331,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
         var g = p.Geometry;
         var blocks = p.Blocks;
         long pooled = ((long)g.Batch * g.Heads * blocks.QBlocks(g) * g.HeadDim) + ((long)g.Batch * g.KvHeads * blocks.KBlocks(g) * g.HeadDim);
-        using var work = backend.Allocate(DType.F32, new Shape(Math.Max(1, pooled)), "block_map_pooled");
+        using var work = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, pooled)), "block_map_pooled");
         ZtNative.BlockMap(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK,
             (int)p.Selection.Rule, p.Selection.Value, p.Selection.Budget(blocks.KBlocks(g)), p.Selection.SinkKeys, p.Selection.KeepDiagonal ? 1 : 0,
@@ -509,8 +509,8 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
             {
                 return;
             }
-            using var pq = backend.Allocate(DType.F32, new Shape(rows * g.HeadDim), "pooled_q");
-            using var pk = backend.Allocate(DType.F32, new Shape(Math.Max(1, (long)g.Batch * g.KvHeads * args.KBlocks * g.HeadDim)), "pooled_k");
+            using var pq = backend.Workspaces.Rent(DType.F32, new Shape(rows * g.HeadDim), "pooled_q");
+            using var pk = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, (long)g.Batch * g.KvHeads * args.KBlocks * g.HeadDim)), "pooled_k");
             var pool = backend.Kernel(PoolKernel<T, TCodec>, acc =>
                 acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, HeadStrides, int, int, int, int, int, ArrayView<float>>(PoolKernel<T, TCodec>));
             pool(checked((int)(rows / args.QBlocks * g.HeadDim)), backend.View<T>(t["q"]), g.QStrides, g.Heads, g.QLen, g.HeadDim, args.BlockQ, 0, backend.View<float>(pq));

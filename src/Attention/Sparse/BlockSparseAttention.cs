@@ -183,7 +183,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
     {
-        using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+        using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
         var keys = LutKeys.Of(backend, p.Geometry, p.Blocks, t, null, unused);
         Launch(backend, p, t, keys, unused);
     }
@@ -246,8 +246,8 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
         }
         var s = p.Sage;
         bool fp8 = s.Pv == SagePv.Fp8;
-        using var vFp8 = fp8 ? backend.Allocate(DType.U8, new Shape(g.Kv.ElementCount), "v_fp8") : null;
-        using var vScale = fp8 ? backend.Allocate(DType.F32, new Shape(s.ChannelShape.ElementCount), "v_scale") : null;
+        using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(g.Kv.ElementCount), "v_fp8") : null;
+        using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(s.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.BlockSparseSageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, s.QRows, (int)s.Pv,
             g.Q.ElementCount, g.Kv.ElementCount, s.QScaleShape.ElementCount, s.KScaleShape.ElementCount, s.ChannelShape.ElementCount, g.Kv.ElementCount,

@@ -10,6 +10,7 @@ public abstract class Backend : IDisposable
 {
     private long _liveBytes;
     private long _peakBytes;
+    private WorkspacePool? _workspaces;
 
     /// <summary>Which implementation ops use on this backend.</summary>
     public abstract BackendKind Kind { get; }
@@ -52,6 +53,16 @@ public abstract class Backend : IDisposable
         return new Tensor(name, dtype, shape, shape.ContiguousStrides(), 0, AllocateStorage(bytes), ownsStorage: true);
     }
 
+    /// <summary>Scratch memory kept between op calls (see <see cref="WorkspacePool"/>): rent with <c>using var w = backend.Workspaces.Rent(...)</c>.</summary>
+    public WorkspacePool Workspaces
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            return LazyInitializer.EnsureInitialized(ref _workspaces, () => new WorkspacePool(this, AllocateStorage));
+        }
+    }
+
     /// <summary>Allocates <paramref name="byteLength"/> bytes on this device.</summary>
     protected abstract TensorStorage AllocateStorage(long byteLength);
 
@@ -83,6 +94,7 @@ public abstract class Backend : IDisposable
         {
             return;
         }
+        _workspaces?.Trim();
         IsDisposed = true;
         DisposeCore();
         GC.SuppressFinalize(this);
@@ -92,6 +104,7 @@ public abstract class Backend : IDisposable
     {
         if (!IsDisposed)
         {
+            _workspaces?.Trim();
             IsDisposed = true;
             DisposeCore();
         }

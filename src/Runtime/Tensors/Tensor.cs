@@ -11,9 +11,11 @@ public sealed class Tensor : IDisposable
 {
     private readonly long[] _strides;
     private readonly bool _ownsStorage;
+    private Action? _release;
 
-    internal Tensor(string name, DType dtype, Shape shape, long[] strides, long offset, TensorStorage storage, bool ownsStorage)
+    internal Tensor(string name, DType dtype, Shape shape, long[] strides, long offset, TensorStorage storage, bool ownsStorage, Action? release = null)
     {
+        _release = release;
         if (strides.Length != shape.Rank)
         {
             throw new ArgumentException($"tensor '{name}': {strides.Length} strides for shape {shape}", nameof(strides));
@@ -331,13 +333,14 @@ public sealed class Tensor : IDisposable
         Backend.Fill(Storage, ByteOffset, ByteCount, value);
     }
 
-    /// <summary>Frees the storage if this tensor allocated it; views free nothing.</summary>
+    /// <summary>Frees the storage if this tensor allocated it, hands a workspace back to its pool (once); views free nothing.</summary>
     public void Dispose()
     {
         if (_ownsStorage)
         {
             Storage.Dispose();
         }
+        Interlocked.Exchange(ref _release, null)?.Invoke();
     }
 
     /// <inheritdoc />
