@@ -95,7 +95,7 @@ __global__ void __launch_bounds__(kThreads) phi_rows(const T* __restrict__ x, St
 // grid (tiles of the state: d1 tile * col_tiles + col tile, chunk, b * kv_heads + hkv). Column
 // tile 0 also sums z for its d1 rows (threads 0..63, two whole warps: no divergence in a warp).
 template <typename T>
-__global__ void __launch_bounds__(kThreads) partials(Args a, const float* __restrict__ phi_k, const T* __restrict__ v, float* __restrict__ local) {
+__global__ void __launch_bounds__(kThreads, 2) partials(Args a, const float* __restrict__ phi_k, const T* __restrict__ v, float* __restrict__ local) {
     __shared__ float k_s[kSteps][kTile];  // phi(k)[j][d1 tile]
     __shared__ float v_s[kSteps][kTile];  // v[j][column tile]
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
@@ -114,15 +114,16 @@ __global__ void __launch_bounds__(kThreads) partials(Args a, const float* __rest
     float zacc = 0.f;
     const int seg0 = blockIdx.y * a.chunk_segments, seg1 = min(seg0 + a.chunk_segments, a.segments);
     for (int seg = seg0; seg < seg1; ++seg) {
-        const int64_t j0 = (int64_t)seg * a.segment_tokens, j1 = min(j0 + a.segment_tokens, (int64_t)a.kv_len);
-        for (int64_t jb = j0; jb < j1; jb += kSteps) {
+        // Key indices fit an int (kv_len does); pointers step by 64-bit products below.
+        const int j0 = seg * a.segment_tokens, j1 = min(j0 + a.segment_tokens, a.kv_len);
+        for (int jb = j0; jb < j1; jb += kSteps) {
             // Stage kSteps keys: a warp reads 32 consecutive floats of a phi(k) row and of a v row.
 #pragma unroll
             for (int r = 0; r < kSteps * kTile / kThreads; ++r) {
                 int kk = sk + r * (kThreads / kTile);
-                int64_t j = jb + kk;
+                int j = jb + kk;
                 bool in = j < j1;
-                k_s[kk][sc] = in && k_col ? kp[j * a.d] : 0.f;
+                k_s[kk][sc] = in && k_col ? kp[(int64_t)j * a.d] : 0.f;
                 v_s[kk][sc] = in && v_col ? zt::elem<T>::load(vp[j * a.kv.token]) : 0.f;
             }
             __syncthreads();
