@@ -13,7 +13,8 @@
 // S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK):
 // each run of candidate blocks is one difference of prefixes, and Complement subtracts each listed
 // block's difference, so the cost per query block is O(runs + selected) states, not O(key blocks).
-// CUDA: kernels/attention/sla.cu (the same passes, then the block-sparse kernel with the residual).
+// CUDA: kernels/attention/sla.cu (the same prefix, chunked; the state per query block built in shared
+// memory by the kernel that applies it; tiled products; then the block-sparse kernel with the residual).
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Attention.Flash;
