@@ -1,11 +1,19 @@
 // sla.cu: Sparse-Linear Attention = block-sparse flash over the LUT + proj(linear branch).
-//   1. phi(k), key-block partials and their prefix (linear_common.cuh, segments of block_k)
-//   2. sla_states: per (b, h, query block) S and z over the linear key blocks: each run of candidate
-//      blocks is one prefix difference; variant 1 (complement) subtracts each listed block's
-//   3. sla_linear: phi(q) S / (phi(q) . z + eps); sla_proj: x W^T + bias into an f32 residual
+//   1. phi(k) and the key-block prefix (linear_common.cuh, segments of block_k: chunk-local
+//      prefix + carry)
+//   2. sla_linear, one CTA per (b, h, query block, 64 output columns), the state and the linear
+//      output fused: warp 0 turns the block's candidate runs (and, variant 1, its listed blocks)
+//      into prefix terms, 32 key blocks per ballot, into shared memory; every thread adds the
+//      terms to its own elements of the state slice S[:, cols] and z (coalesced), and the block's
+//      rows phi(q) S / (phi(q) . z + eps) follow from shared memory (gemm_rows). The state lives
+//      only in shared memory: no [B, H, q_blocks, D, D + 1] buffer, and the candidate test runs
+//      once per key block per CTA, not once per state element.
+//   3. sla_proj: o_lin W^T + bias into an f32 residual (W^T's 64-column slice staged once per CTA
+//      with coalesced reads, then gemm_rows)
 //   4. the block-sparse kernel (block_sparse.cuh) adding the residual before rounding, so with
 //      W = 0 the output is block_sparse_attention's bit for bit
-// The branches are separate kernels joined in the flash epilogue, not one fused kernel.
+// The SLA paper computes the linear branch inside the sparse kernel; here the flash epilogue takes
+// it as a residual (flash_*.cuh are shared with the other attention ops).
 // The ILGPU twin and the oracle: src/Attention/Sparse/Sla.cs.
 #include "attention/block_sparse.cuh"
 #include "attention/linear_common.cuh"
@@ -15,6 +23,10 @@ namespace {
 
 using namespace zt::flash;
 using zt::linear::Args;
+using zt::linear::GemmSmem;
+using zt::linear::kPad;
+using zt::linear::kThreads;
+using zt::linear::kTile;
 
 struct Grid {
     int block_q, block_k, q_blocks, k_blocks, variant;
@@ -28,54 +40,96 @@ struct Grid {
     }
 };
 
-__global__ void sla_states(Args a, Grid g, const int32_t* __restrict__ lut, const int32_t* __restrict__ counts, const float* __restrict__ prefix,
-                           float* __restrict__ states) {
-    int64_t sf = a.state_floats();
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (int64_t)a.batch * a.heads * g.q_blocks * sf) return;
-    int64_t e = i % sf, row = i / sf;
-    int qb = (int)(row % g.q_blocks);
-    int64_t bh = row / g.q_blocks;
-    int b = (int)(bh / a.heads), h = (int)(bh % a.heads);
-    const float* p = prefix + ((int64_t)b * a.kv_heads + h / a.group) * a.segments * sf + e;
-    auto at = [&](int kb) { return kb < 0 ? 0.f : p[kb * sf]; };
-    float sum = 0.f;
-    int start = -1;
-    for (int kb = 0; kb <= g.k_blocks; ++kb) {
+// A term t != 0 of a state: t > 0 adds the prefix of key block t - 1, t < 0 subtracts that of -t - 1.
+// Warp 0 writes window w's terms (at most 64) in lane order and their count.
+__device__ __forceinline__ void window_terms(const Args& a, const Grid& g, int qb, int64_t row, const int32_t* __restrict__ lut, int n_sel, int w,
+                                             int cand_windows, bool& prev, int* terms, int* n_terms) {
+    const unsigned all = 0xffffffffu;
+    const int lane = threadIdx.x & 31;
+    int plus = 0, minus = 0;
+    if (w < cand_windows) {
+        // Runs of candidate blocks: a run [s, e] is P[e] - P[s - 1].
+        int kb = w * 32 + lane;
         bool cand = kb < g.k_blocks && g.candidate(a, qb, kb);
-        if (cand && start < 0) start = kb;
-        else if (!cand && start >= 0) {
-            sum += at(kb - 1) - at(start - 1);
-            start = -1;
+        unsigned m = __ballot_sync(all, cand);
+        bool before = lane > 0 ? (m >> (lane - 1)) & 1u : prev;
+        bool after = lane < 31 ? (m >> (lane + 1)) & 1u : kb + 1 < g.k_blocks && g.candidate(a, qb, kb + 1);
+        if (cand && !before && kb > 0) minus = -kb;
+        if (cand && !after) plus = kb + 1;
+        prev = __shfl_sync(all, cand, 31);
+    } else {
+        // Variant 1: each listed candidate block leaves the linear branch, -(P[kb] - P[kb - 1]).
+        int j = (w - cand_windows) * 32 + lane;
+        int kb = j < n_sel ? lut[row * g.k_blocks + j] : -1;
+        if (kb >= 0 && g.candidate(a, qb, kb)) {
+            minus = -(kb + 1);
+            plus = kb;
         }
     }
-    if (g.variant == 1)
-        for (int j = 0; j < counts[row]; ++j) {
-            int kb = lut[row * g.k_blocks + j];
-            if (g.candidate(a, qb, kb)) sum -= at(kb) - at(kb - 1);
+    unsigned mm = __ballot_sync(all, minus != 0), mp = __ballot_sync(all, plus != 0), below = (1u << lane) - 1u;
+    if (minus) terms[__popc(mm & below)] = minus;
+    if (plus) terms[__popc(mm) + __popc(mp & below)] = plus;
+    if (lane == 0) *n_terms = __popc(mm) + __popc(mp);
+}
+
+// grid (column tiles, q_blocks, b * heads + h); dynamic shared memory gemm_smem_bytes(d).
+__global__ void __launch_bounds__(kThreads) sla_linear(Args a, Grid g, const int32_t* __restrict__ lut, const int32_t* __restrict__ counts,
+                                                       const float* __restrict__ local, const float* __restrict__ carry, const float* __restrict__ phi_q,
+                                                       float* __restrict__ lin) {
+    extern __shared__ float smem[];
+    __shared__ int terms[64];
+    __shared__ int n_terms;
+    const GemmSmem sm = GemmSmem::of(smem, a.d);
+    const int d = a.d, c0 = blockIdx.x * kTile, qb = blockIdx.y, tid = threadIdx.x;
+    const int64_t bh = blockIdx.z, row = bh * g.q_blocks + qb;
+    const int b = (int)(bh / a.heads), h = (int)(bh % a.heads);
+    const int64_t bhkv = (int64_t)b * a.kv_heads + h / a.group;
+    // This thread's elements of the slice: idx < d * 64 is S[idx / 64][c0 + idx % 64], the rest z.
+    const int slice = d * kTile + d;
+    auto at = [&](int idx) -> float& { return idx < d * kTile ? sm.b[(idx / kTile) * kPad + idx % kTile] : sm.z[idx - d * kTile]; };
+    auto elem = [&](int idx) -> int64_t { return idx < d * kTile ? (c0 + idx % kTile < d ? (int64_t)(idx / kTile) * d + c0 + idx % kTile : -1) : (int64_t)d * d + idx - d * kTile; };
+    for (int idx = tid; idx < slice; idx += kThreads) at(idx) = 0.f;
+    const int cand_windows = (g.k_blocks + 31) / 32, n_sel = g.variant == 1 ? counts[row] : 0;
+    const int windows = cand_windows + (n_sel + 31) / 32;
+    bool prev = false;
+    for (int w = 0; w < windows; ++w) {
+        if (tid < 32) window_terms(a, g, qb, row, lut, n_sel, w, cand_windows, prev, terms, &n_terms);
+        __syncthreads();
+        const int n = n_terms;
+        for (int idx = tid; idx < slice && n > 0; idx += kThreads) {
+            int64_t e = elem(idx);
+            if (e < 0) continue;
+            float sum = at(idx);
+            for (int t = 0; t < n; ++t) {
+                int x = terms[t];
+                float p = zt::linear::prefix_at(a, local, carry, bhkv, x > 0 ? x - 1 : -x - 1, e);
+                sum += x > 0 ? p : -p;
+            }
+            at(idx) = sum;
         }
-    states[i] = sum;
+        __syncthreads();
+    }
+    const int64_t r0 = (int64_t)qb * g.block_q, r1 = min(r0 + g.block_q, (int64_t)a.q_len);
+    zt::linear::gemm_rows(phi_q + bh * a.q_len * d, r0, r1, d, c0, true, sm, [&](int64_t r, int c, float val) { lin[(bh * a.q_len + r) * d + c] = val; });
 }
 
-__global__ void sla_linear(Args a, Grid g, const float* __restrict__ phi_q, const float* __restrict__ states, float* __restrict__ lin) {
-    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (int64_t)a.batch * a.heads * a.q_len * a.d) return;
-    int d = a.d, d2 = (int)(idx % d);
-    int64_t row = idx / d, i = row % a.q_len, bh = row / a.q_len;
-    const float* s = states + (bh * g.q_blocks + i / g.block_q) * a.state_floats();
-    const float* f = phi_q + row * d;
-    lin[idx] = zt::linear::attend(f, s, d, d2);
-}
-
-__global__ void sla_proj(Args a, const float* __restrict__ lin, const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ residual) {
-    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (int64_t)a.batch * a.heads * a.q_len * a.d) return;
-    int d = a.d, c = (int)(idx % d);
-    int64_t row = idx / d, i = row % a.q_len, bh = row / a.q_len;
-    int b = (int)(bh / a.heads), h = (int)(bh % a.heads);
-    float sum = bias ? bias[c] : 0.f;
-    for (int d2 = 0; d2 < d; ++d2) sum += w[(int64_t)c * d + d2] * lin[row * d + d2];
-    residual[a.q.of(b, h, i) + c] = sum;
+// grid (column tiles, 64-row tiles of q_len, b * heads + h); dynamic shared memory gemm_smem_bytes(d).
+__global__ void __launch_bounds__(kThreads) sla_proj(Args a, const float* __restrict__ lin, const float* __restrict__ w, const float* __restrict__ bias,
+                                                     float* __restrict__ residual) {
+    extern __shared__ float smem[];
+    const GemmSmem sm = GemmSmem::of(smem, a.d);
+    const int d = a.d, c0 = blockIdx.x * kTile;
+    const int64_t bh = blockIdx.z, r0 = (int64_t)blockIdx.y * kTile;
+    const int b = (int)(bh / a.heads), h = (int)(bh % a.heads);
+    // W^T's slice, b[k][c] = W[c0 + c][k]: a warp reads 32 consecutive floats of a W row; the padded
+    // stride makes the transposed shared stores conflict-free.
+    for (int idx = threadIdx.x; idx < d * kTile; idx += kThreads) {
+        int c = idx / d, k = idx % d;
+        sm.b[k * kPad + c] = c0 + c < d ? w[(int64_t)(c0 + c) * d + k] : 0.f;
+    }
+    __syncthreads();
+    zt::linear::gemm_rows(lin + bh * a.q_len * d, r0, min(r0 + kTile, (int64_t)a.q_len), d, c0, false, sm,
+                          [&](int64_t r, int c, float val) { residual[a.q.of(b, h, r) + c] = val + (bias ? bias[c] : 0.f); });
 }
 
 struct Launch {
@@ -93,22 +147,26 @@ struct Launch {
         if constexpr (std::is_same_v<T, float>) {
             return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "zt_sla: f16 or bf16 (the tensor-core kernel has no f32 path)");
         } else {
-            using zt::linear::blocks_for;
-            int64_t nq = (int64_t)a.batch * a.heads * a.q_len * a.d, sf = a.state_floats();
+            int64_t nq = (int64_t)a.batch * a.heads * a.q_len * a.d;
             float* phi_q = work;
             float* phi_k = phi_q + nq;
             float* prefix = phi_k + (int64_t)a.batch * a.kv_heads * a.kv_len * a.d;
-            float* states = prefix + (int64_t)a.batch * a.kv_heads * a.segments * sf;
-            float* lin = states + (int64_t)a.batch * a.heads * g.q_blocks * sf;
+            float* carry = prefix + (int64_t)a.batch * a.kv_heads * a.segments * a.state_floats();
+            float* lin = prefix + zt::linear::prefix_floats(a);
             float* residual = lin + nq;
             zt_status st = zt::linear::build_prefix<T>(a, static_cast<const T*>(k), static_cast<const T*>(v), phi_k, prefix, nullptr, nullptr, stream,
                                                        "zt_sla (prefix)");
             if (st != ZT_OK) return st;
-            zt::linear::phi_rows<T><<<blocks_for(nq / a.d), 256, 0, stream>>>(static_cast<const T*>(q), a.q, a.batch, a.heads, a.q_len, a.d, a.phi, phi_q);
-            sla_states<<<blocks_for((int64_t)a.batch * a.heads * g.q_blocks * sf), 256, 0, stream>>>(
-                a, g, static_cast<const int32_t*>(lut), static_cast<const int32_t*>(counts), prefix, states);
-            sla_linear<<<blocks_for(nq), 256, 0, stream>>>(a, g, phi_q, states, lin);
-            sla_proj<<<blocks_for(nq), 256, 0, stream>>>(a, lin, static_cast<const float*>(proj), static_cast<const float*>(bias), residual);
+            zt::linear::phi_rows<T><<<(unsigned)((nq / a.d + 7) / 8), kThreads, 0, stream>>>(static_cast<const T*>(q), a.q, a.batch, a.heads, a.q_len, a.d,
+                                                                                              a.phi, phi_q);
+            int smem = zt::linear::gemm_smem_bytes(a.d);
+            if ((st = zt::allow_dynamic_smem(sla_linear, smem, "zt_sla (linear)")) != ZT_OK) return st;
+            if ((st = zt::allow_dynamic_smem(sla_proj, smem, "zt_sla (proj)")) != ZT_OK) return st;
+            unsigned col_tiles = (unsigned)((a.d + kTile - 1) / kTile), bhs = (unsigned)(a.batch * a.heads);
+            sla_linear<<<dim3(col_tiles, g.q_blocks, bhs), kThreads, smem, stream>>>(a, g, static_cast<const int32_t*>(lut), static_cast<const int32_t*>(counts),
+                                                                                   prefix, carry, phi_q, lin);
+            sla_proj<<<dim3(col_tiles, (unsigned)((a.q_len + kTile - 1) / kTile), bhs), kThreads, smem, stream>>>(
+                a, lin, static_cast<const float*>(proj), static_cast<const float*>(bias), residual);
             st = zt::check_launch("zt_sla (linear branch)");
             if (st != ZT_OK) return st;
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr, scale * 1.4426950408889634f};
@@ -130,8 +188,7 @@ ZT_API zt_status zt_sla(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t
     if (phi < 0 || phi > 2 || (variant != 0 && variant != 1)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: phi 0..2, variant 0 (all) or 1 (complement)");
     Args a = zt::linear::make_args(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, phi, block_k);
     int q_blocks = (q_len + block_q - 1) / block_q;
-    int64_t sf = a.state_floats();
-    int64_t need = 3 * q_count + kv_count + (int64_t)batch * kv_heads * a.segments * sf + (int64_t)batch * heads * q_blocks * sf;
+    int64_t need = 3 * q_count + kv_count + zt::linear::prefix_floats(a);
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         proj_count != (int64_t)head_dim * head_dim || (bias && bias_count != head_dim) || work_count < need)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: tensor sizes disagree with the extents");

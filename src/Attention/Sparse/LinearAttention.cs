@@ -206,13 +206,27 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
-        var a = new LinearEngine.Args(g, p.Phi, p.Segment);
-        long work = g.Q.ElementCount + g.Kv.ElementCount + ((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats);
-        using var buffer = backend.Allocate(DType.F32, new Shape(work), "linear_work");
+        long work = g.Q.ElementCount + g.Kv.ElementCount + CudaPrefixFloats(g, p.Segment);
+        using var buffer = backend.Workspaces.Rent(DType.F32, new Shape(work), "linear_work");
         ZtNative.LinearAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout, (int)p.Phi, p.BlockTokens > 0 ? 1 : 0,
             p.Segment, g.Q.ElementCount, g.Kv.ElementCount, p.StateShape.ElementCount, p.ZsumShape.ElementCount, work,
             Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]),
             p.State ? Flash.Attention.Flat(t["state"]) : null, p.State ? Flash.Attention.Flat(t["zsum"]) : null, buffer, Flash.Attention.Flat(t["o"]));
+    }
+
+    /// <summary>Keys per chunk of the CUDA prefix (linear_common.cuh's kChunkTokens).</summary>
+    internal const int CudaChunkTokens = 1024;
+
+    /// <summary>
+    /// Floats of the CUDA prefix (linear_common.cuh's prefix_floats): the chunk-local prefix of every
+    /// segment and the carry of every chunk of about <see cref="CudaChunkTokens"/> keys, D x (D + 1) each, per (b, hkv).
+    /// </summary>
+    internal static long CudaPrefixFloats(AttentionGeometry g, int segmentTokens)
+    {
+        long segments = g.KvLen > 0 ? ((long)g.KvLen + segmentTokens - 1) / segmentTokens : 1;
+        long chunkSegments = segmentTokens >= CudaChunkTokens ? 1 : CudaChunkTokens / segmentTokens;
+        long chunks = (segments + chunkSegments - 1) / chunkSegments;
+        return (long)g.Batch * g.KvHeads * (segments + chunks) * g.HeadDim * (g.HeadDim + 1);
     }
 
     /// <summary>One thread per (b, h, i, d2): the query's state is segment i / block (causal) or the last (all keys).</summary>
@@ -343,9 +357,9 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         {
             var g = p.Geometry;
             var a = new LinearEngine.Args(g, p.Phi, p.Segment);
-            using var prefix = backend.Allocate(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "linear_prefix");
-            using var phiQ = backend.Allocate(DType.F32, new Shape(Math.Max(1, g.Q.ElementCount)), "phi_q");
-            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "linear_prefix");
+            using var phiQ = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, g.Q.ElementCount)), "phi_q");
+            using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
             Prefix<T, TCodec>(backend, a, t, prefix, p.State ? t["state"] : null, p.State ? t["zsum"] : null);
             if (g.Q.ElementCount > 0)
             {
@@ -374,8 +388,8 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         where TCodec : struct, IElementCodec<T>
     {
         long kvRows = (long)a.Batch * a.KvHeads * a.KvLen;
-        using var phiK = backend.Allocate(DType.F32, new Shape(Math.Max(1, kvRows * a.HeadDim)), "phi_k");
-        using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
+        using var phiK = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, kvRows * a.HeadDim)), "phi_k");
+        using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
         if (kvRows > 0)
         {
             Phi<T, TCodec>(backend, a, t["k"], a.Kv, a.KvHeads, a.KvLen, phiK);

@@ -13,7 +13,8 @@
 // S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK):
 // each run of candidate blocks is one difference of prefixes, and Complement subtracts each listed
 // block's difference, so the cost per query block is O(runs + selected) states, not O(key blocks).
-// CUDA: kernels/attention/sla.cu (the same passes, then the block-sparse kernel with the residual).
+// CUDA: kernels/attention/sla.cu (the same prefix, chunked; the state per query block built in shared
+// memory by the kernel that applies it; tiled products; then the block-sparse kernel with the residual).
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Attention.Flash;
@@ -189,7 +190,7 @@ public sealed partial class Sla : IOp<Sla.Params>
         {
             throw new NotSupportedException("sla on the cuda backend takes f16 or bf16 (its tensor-core kernel has no f32 path); use ilgpu-cuda for f32");
         }
-        using var work = backend.Allocate(DType.F32, new Shape(WorkFloats(p)), "sla_work");
+        using var work = backend.Workspaces.Rent(DType.F32, new Shape(WorkFloats(p)), "sla_work");
         ZtNative.Sla(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, (int)p.Phi, (int)p.Variant, g.DefaultScale,
             g.Q.ElementCount, g.Kv.ElementCount, blocks.LutShape(g).ElementCount, blocks.CountShape(g).ElementCount, (long)g.HeadDim * g.HeadDim, p.Bias ? g.HeadDim : 0,
@@ -197,13 +198,15 @@ public sealed partial class Sla : IOp<Sla.Params>
             Flash.Attention.Flat(t["counts"]), Flash.Attention.Flat(t["proj"]), p.Bias ? Flash.Attention.Flat(t["bias"]) : null, work, Flash.Attention.Flat(t["o"]));
     }
 
-    /// <summary>The f32 workspace of the CUDA path (zt_sparse.h's zt_sla).</summary>
+    /// <summary>
+    /// The f32 workspace of the CUDA path (zt_sparse.h's zt_sla): phi(q), phi(k), the key-block
+    /// prefix (chunk-local prefix and carry), o_lin and the residual. The per-query-block states
+    /// live in shared memory only (sla.cu's sla_linear).
+    /// </summary>
     public static long WorkFloats(Params p)
     {
         var g = p.Geometry;
-        long sf = (long)g.HeadDim * (g.HeadDim + 1);
-        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + ((long)g.Batch * g.KvHeads * Math.Max(1, p.Blocks.KBlocks(g)) * sf)
-            + ((long)g.Batch * g.Heads * p.Blocks.QBlocks(g) * sf);
+        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + LinearAttention.CudaPrefixFloats(g, p.Blocks.BlockK);
     }
 
     /// <summary>The scalars of the SLA passes (blittable).</summary>
@@ -310,12 +313,12 @@ public sealed partial class Sla : IOp<Sla.Params>
             var a = new LinearEngine.Args(g, p.Phi, p.Blocks.BlockK);
             var s = new SlaArgs(p);
             long rows = (long)g.Batch * g.Heads * s.QBlocks;
-            using var unused = backend.Allocate(DType.F32, new Shape(1), "unused");
-            using var prefix = backend.Allocate(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "sla_prefix");
-            using var states = backend.Allocate(DType.F32, new Shape(rows * a.StateFloats), "sla_states");
-            using var phiQ = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "phi_q");
-            using var lin = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "o_linear");
-            using var residual = backend.Allocate(DType.F32, new Shape(g.Q.ElementCount), "residual");
+            using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
+            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "sla_prefix");
+            using var states = backend.Workspaces.Rent(DType.F32, new Shape(rows * a.StateFloats), "sla_states");
+            using var phiQ = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "phi_q");
+            using var lin = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "o_linear");
+            using var residual = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "residual");
             LinearAttention.Prefix<T, TCodec>(backend, a, t, prefix, null, null);
             LinearAttention.Phi<T, TCodec>(backend, a, t["q"], g.QStrides, g.Heads, g.QLen, phiQ);
             var state = backend.Kernel(StateKernel, acc =>
