@@ -40,6 +40,8 @@ ZT_API zt_status zt_attention(zt_stream stream, zt_dtype dtype, int32_t batch, i
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_attention: tensor sizes disagree with the extents");
     if (!q || !k || !v || !o || (write_lse && !lse)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_attention: null pointer");
     if (batch == 0 || q_len == 0) return ZT_OK;
+    st = check_aligned("zt_attention", {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
+    if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, write_lse);
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, scale, q, k, v, o, lse});
 }

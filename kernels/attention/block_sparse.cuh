@@ -19,18 +19,23 @@ inline LutTiles<Residual> make_lut(const Problem& p, const void* lut, const void
     return keys;
 }
 
+// 128-row CTAs when block_q allows, else 64 (block_q = 64).
 template <typename Tr, typename Keys>
 zt_status launch_sparse(const Problem& p, const Tr& tr, const Keys& keys, cudaStream_t stream, const char* name) {
-    return p.head_dim == 64 ? launch_flash<Tr, 64, Keys>(p, tr, stream, name, keys) : launch_flash<Tr, 128, Keys>(p, tr, stream, name, keys);
+    if (keys.block_q % kBlockM == 0)
+        return p.head_dim == 64 ? launch_flash_rows<Tr, 64, kWarps, Keys>(p, tr, stream, name, keys)
+                                : launch_flash_rows<Tr, 128, kWarps, Keys>(p, tr, stream, name, keys);
+    return p.head_dim == 64 ? launch_flash_rows<Tr, 64, kWarpsSmall, Keys>(p, tr, stream, name, keys)
+                            : launch_flash_rows<Tr, 128, kWarpsSmall, Keys>(p, tr, stream, name, keys);
 }
 
-// The flash checks plus the block grid: block_q a multiple of the CTA's rows, block_k of the key
+// The flash checks plus the block grid: block_q a multiple of the smaller CTA's rows, block_k of the key
 // tile (so a CTA reads one LUT row and a listed block is whole tiles), LUT and counts sized to it.
 inline zt_status check_sparse(const char* name, int batch, int heads, int kv_heads, int q_len, int kv_len, int head_dim, int layout, int mask_kind,
                               int block_tokens, int block_q, int block_k, int64_t lut_count, int64_t counts_count) {
     zt_status st = check_problem(name, batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens);
     if (st != ZT_OK) return st;
-    if (block_q <= 0 || block_q % kBlockM != 0 || block_k <= 0 || block_k % kBlockN != 0)
+    if (block_q <= 0 || block_q % kBlockMSmall != 0 || block_k <= 0 || block_k % kBlockN != 0)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "block-sparse attention: block_q and block_k must be positive multiples of 64");
     int64_t q_blocks = (q_len + block_q - 1) / block_q, k_blocks = (kv_len + block_k - 1) / block_k;
     if (counts_count != (int64_t)batch * heads * q_blocks || lut_count != counts_count * k_blocks)

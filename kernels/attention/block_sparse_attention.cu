@@ -1,7 +1,7 @@
-// block_sparse_attention.cu: flash_kernel.cuh with the LutTiles schedule: a CTA of 64 query rows
-// visits only the key tiles of the blocks its query block's LUT row lists (ascending, the mask
+// block_sparse_attention.cu: flash_kernel.cuh with the LutTiles schedule: a CTA of 128 query rows
+// (64 when block_q is not a multiple of 128) visits only the key tiles of the blocks its query block's LUT row lists (ascending, the mask
 // still applied inside them), so the work is the selected blocks' and nothing else changes: the
-// dense traits (f16/bf16) or the Sage traits (INT8 Q/K, f16 or FP8 P·V, the V pre-pass).
+// dense traits (f16/bf16) or the Sage traits (INT8 Q/K, 16-bit or FP8 P·V, the V pre-pass).
 // launch_sparse is also SLA's last step, with its f32 residual (sla.cu).
 // The ILGPU twin and the oracle: src/Attention/Sparse/BlockSparseAttention.cs.
 #include "attention/block_sparse.cuh"
@@ -78,6 +78,8 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_attention: tensor sizes disagree with the extents");
     if (!q || !k || !v || !lut || !counts || !o) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_attention: null pointer");
     if (batch == 0 || q_len == 0) return ZT_OK;
+    st = check_aligned(name, {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
+    if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
     if (residual)  // SLA's path: the same kernel adding the f32 residual
         return zt::dispatch_float(dtype, DenseLaunch<true>{zt::stream_of(stream), p, scale,
@@ -102,11 +104,13 @@ ZT_API zt_status zt_block_sparse_sage_attention(zt_stream stream, zt_dtype dtype
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         q_scale_count != (int64_t)batch * heads * ((q_len + q_rows - 1) / q_rows) ||
         k_scale_count != (int64_t)batch * kv_heads * ((kv_len + kBlockN - 1) / kBlockN) ||
-        (pv_mode == 1 && (channel_count != ch || v_fp8_count < kv_count)))
+        (pv_mode == 1 && (channel_count != ch || v_fp8_count < ch * v_code_pad(kv_len))))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: tensor sizes disagree with the extents");
     if (!q || !q_scale || !k || !k_scale || !v || !lut || !counts || !o || (pv_mode == 1 && (!v_fp8 || !v_scale)))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: null pointer");
     if (batch == 0 || q_len == 0) return ZT_OK;
+    st = check_aligned(name, {{"q", q}, {"k", k}, {"v", v}, {"o", o}, {"v_fp8", v_fp8}});
+    if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
     return zt::dispatch_float(dtype, SageLaunch{zt::stream_of(stream), p, q_rows, pv_mode, make_lut<false>(p, lut, counts, nullptr, block_q, block_k),
                                                 q, q_scale, k, k_scale, v, v_fp8, v_scale, o});

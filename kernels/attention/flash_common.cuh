@@ -20,8 +20,31 @@ struct Strides {
     }
 };
 
+// The keys one query position sees, as bounds: key visible iff key < hi && (key >= lo || key < sink_end).
+// The same predicate as Mask::visible for keys in [0, kv_len), computed once per row so the main
+// loop compares instead of dividing (block-causal is the streaming case).
+struct KeyRange {
+    int64_t lo, hi, sink_end;
+    __device__ __forceinline__ bool has(int64_t key) const { return key < hi && (key >= lo || key < sink_end); }
+};
+
 struct Mask {
     int kind, block, window, sinks;  // kind: 0 none, 1 causal, 2 block-causal
+
+    __device__ __forceinline__ KeyRange keys_of(int64_t pos, int64_t kv_len) const {
+        KeyRange r{0, kv_len, 0};
+        if (kind == 1) r.hi = pos + 1;
+        if (kind == 2) {
+            int64_t qb = pos / block;  // truncating, as visible()
+            r.hi = (qb + 1) * block;
+            if (window > 0) {
+                r.lo = (qb - window + 1) * block;
+                r.sink_end = (int64_t)sinks * block;
+            }
+        }
+        if (r.hi > kv_len) r.hi = kv_len;
+        return r;
+    }
 
     __device__ __forceinline__ bool visible(int64_t pos, int64_t key) const {
         if (kind == 1) return key <= pos;
@@ -91,6 +114,22 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float a, float b) 
 template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float a, float b) {
     __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
     return *reinterpret_cast<uint32_t*>(&h);
+}
+
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], const void* p) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+// Shared-memory tiles of rows of kRowBytes (64, 128 or 256) in 16-byte chunks, with the chunk
+// index XORed by the row: the 8 rows one ldmatrix matrix reads (same logical chunk) land in 8
+// different 16-byte bank groups, and so do the 8 rows of a C-fragment store, without padding.
+template <int kRowBytes>
+__device__ __forceinline__ int swz(int row, int chunk) {
+    static_assert(kRowBytes == 64 || kRowBytes % 128 == 0, "rows of 64 bytes or whole 128-byte lines");
+    if constexpr (kRowBytes == 64) return row * 64 + ((chunk ^ ((row >> 1) & 3)) << 4);  // two rows per 128-byte line
+    else return row * kRowBytes + ((chunk ^ (row & 7)) << 4);
 }
 
 // Max and sum across the 4 lanes of a quad (the lanes holding one row of an m16n8 C fragment).

@@ -1,9 +1,11 @@
 // sage_attention.cu: SageAttention on sm_80+ tensor cores: S from INT8 m16n8k32 with the Q and
-// K block scales (sm_scale * log2(e) already in the Q scale), exp2 online softmax, P·V on
-// m16n8k16 f16 with fp32 accumulation. pv_mode 1 (FP8): a pre-pass quantizes V per channel to
-// e4m3 (scale = max|v| / 448), and P is rounded to e4m3(P * 448); both are exact in f16, so the
-// f16 MMA computes exactly the products an e4m3 MMA would (the e4m3 m16n8k32 instruction needs
-// PTX ISA 8.4 / CUDA 12.4, beyond the toolkit CI compiles with). V scales apply in the epilogue.
+// K block scales (sm_scale * log2(e) already in the Q scale), exp2 online softmax, fp32
+// accumulation. pv_mode 0: P.V on m16n8k16 in V's own type (f16, or bf16: no overflow to inf
+// above f16's 65504), V copied raw. pv_mode 1 (FP8): a pre-pass quantizes V per channel to e4m3
+// (scale = max|v| / 448) in the layout the kernel's cp.async and fragments want, and P is rounded
+// to e4m3(P * 448): the native e4m3 m16n8k32 MMA on sm_89+ (PTX ISA 8.4, CUDA 12.4), and below
+// that f16 m16n8k16 over the same codes (both operands exact in f16, so the same products). V
+// scales apply in the epilogue. (flash_traits.cuh: SageTraits and the pre-pass.)
 // The ILGPU twin and the emulated oracle: src/Attention/Flash/SageAttention.cs.
 #include "attention/flash_traits.cuh"
 #include "zt_attention.h"
@@ -66,11 +68,13 @@ ZT_API zt_status zt_sage_attention(zt_stream stream, zt_dtype dtype, int32_t bat
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         q_scale_count != (int64_t)batch * heads * ((q_len + q_rows - 1) / q_rows) ||
         k_scale_count != (int64_t)batch * kv_heads * ((kv_len + kBlockN - 1) / kBlockN) || (write_lse && lse_count != (int64_t)batch * heads * q_len) ||
-        (k_mean && channel_count != ch) || (pv_mode == 1 && (channel_count != ch || v_fp8_count < (int64_t)batch * kv_heads * kv_len * head_dim)))
+        (k_mean && channel_count != ch) || (pv_mode == 1 && (channel_count != ch || v_fp8_count < ch * v_code_pad(kv_len))))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: tensor sizes disagree with the extents");
     if (!q || !q_scale || !k || !k_scale || !v || !o || (write_lse && !lse) || (pv_mode == 1 && (!v_fp8 || !v_scale)))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: null pointer");
     if (batch == 0 || q_len == 0) return ZT_OK;
+    st = check_aligned("zt_sage_attention", {{"q", q}, {"k", k}, {"v", v}, {"o", o}, {"k_mean", k_mean}, {"v_fp8", v_fp8}});
+    if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, write_lse);
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, q_rows, pv_mode, q, q_scale, k, k_scale, v, k_mean, v_fp8, v_scale, o, lse});
 }

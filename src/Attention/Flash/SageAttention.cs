@@ -5,7 +5,8 @@
 //         sm_scale * log2(e) is folded into q_scale, K was smoothed (k - mean_n k)
 //   P   = exp2(S - running max), l = sum of the fp32 P
 //   O   = (P_op . V_op) * out_scale / l, fp32 accumulation, where
-//         pv=fp16: P_op = f16(P), V_op = f16(v), out_scale = 1
+//         pv=fp16: P_op = P and V_op = v in v's own 16-bit type (f16, or bf16: a bf16 V above
+//                  f16's 65504 stays finite), out_scale = 1
 //         pv=fp8 : P_op = e4m3(P * 448), V_op = e4m3(v / v_scale[c]),
 //                  v_scale[c] = max(max_n |v[n, c]| / 448, 1e-8), out_scale = v_scale[c] / 448
 //   LSE = ln 2 * (m + log2 l) + (q_i8 . k_mean) * q_scale * ln 2 when k_mean is given
@@ -27,7 +28,7 @@ namespace Zoetrope.Attention.Flash;
 /// <summary>How SageAttention multiplies P by V.</summary>
 public enum SagePv
 {
-    /// <summary>P and V in f16, fp32 accumulation (Sage1, Sage2 8+16).</summary>
+    /// <summary>P and V in V's 16-bit type (f16 or bf16), fp32 accumulation (Sage1, Sage2 8+16).</summary>
     Fp16 = 0,
     /// <summary>P * 448 and per-channel-scaled V in FP8 E4M3, fp32 accumulation (Sage2 8+8).</summary>
     Fp8 = 1,
@@ -181,7 +182,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
                 AttentionReference.Dot(q, qs.Of(b, h, i), kMean, (((long)b * g.KvHeads) + hkv) * g.HeadDim, g.HeadDim) * QScaleOf(b, h, i) * Ln2,
             p.Pv == SagePv.Fp8
                 ? e => Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3((float)(e * Fp8Max))) / (double)Fp8Max
-                : e => (double)(System.Half)(float)e,
+                : p.DType == DType.BF16 ? e => BFloat16.FromDouble(e).ToSingle() : e => (double)(System.Half)(float)e,
             keep);
         t.Write("o", o);
         if (p.Lse)
@@ -190,7 +191,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         }
     }
 
-    /// <summary>V as the P·V operand (dequantized): f16-rounded, or the E4M3 code times its channel scale.</summary>
+    /// <summary>V as the P·V operand (dequantized): v itself (already in its 16-bit type), or the E4M3 code times its channel scale.</summary>
     public static double[] VOperand(Params p, double[] v)
     {
         ArgumentNullException.ThrowIfNull(v);
@@ -199,10 +200,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         var result = new double[v.Length];
         if (p.Pv == SagePv.Fp16)
         {
-            for (long i = 0; i < v.Length; i++)
-            {
-                result[i] = (double)(System.Half)(float)v[i];
-            }
+            Array.Copy(v, result, v.Length);
             return result;
         }
         for (int b = 0; b < g.Batch; b++)
@@ -248,8 +246,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     {
         var g = p.Geometry;
         bool fp8 = p.Pv == SagePv.Fp8;
-        // The pre-pass's e4m3 codes, [B, Hkv, Nkv, D].
-        long vCount = g.Kv.ElementCount;
+        // The pre-pass's e4m3 codes, [B, Hkv, D, Nkv rounded up to 64] (VCodeCount).
+        long vCount = VCodeCount(g);
         using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(vCount), "v_fp8") : null;
         using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.SageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
@@ -258,6 +256,12 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             Attention.Flat(t["q"]), Attention.Flat(t["q_scale"]), Attention.Flat(t["k"]), Attention.Flat(t["k_scale"]), Attention.Flat(t["v"]),
             p.HasKMean ? Attention.Flat(t["k_mean"]) : null, vFp8, vScale, Attention.Flat(t["o"]), p.Lse ? Attention.Flat(t["lse"]) : null);
     }
+
+    /// <summary>
+    /// Bytes of the CUDA pre-pass's V codes: [B, Hkv, D, Nkv rounded up to 64] (channel-major, so a
+    /// key tile is D rows of 64 bytes for cp.async; kernels/attention/flash_traits.cuh).
+    /// </summary>
+    public static long VCodeCount(AttentionGeometry g) => (long)g.Batch * g.KvHeads * g.HeadDim * ((g.KvLen + KRows - 1L) / KRows * KRows);
 
     /// <summary>The fp8 V pre-pass: one thread per (b, hkv, channel): amax over tokens, scale, codes into [B, Hkv, Nkv, D].</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]

@@ -84,7 +84,7 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     /// <inheritdoc />
     public float P(float p) => _fp8 != 0
         ? Fp8Math.DecodeE4M3(Fp8Math.EncodeE4M3(p * SageAttention.Fp8Max))
-        : (float)(ILGPU.Half)p;
+        : default(TCodec).Load(default(TCodec).Store(p));
 
     /// <inheritdoc />
     public float V(in FlashArgs a, int b, int hkv, long key, int ch)
@@ -94,7 +94,7 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
             return Fp8Math.DecodeE4M3(_vCodes[((((((long)b * a.KvHeads) + hkv) * a.KvLen) + key) * a.HeadDim) + ch]);
         }
         TCodec codec = default;
-        return (float)(ILGPU.Half)codec.Load(_v[a.Kv.Of(b, hkv, key) + ch]);
+        return codec.Load(_v[a.Kv.Of(b, hkv, key) + ch]);
     }
 
     /// <inheritdoc />

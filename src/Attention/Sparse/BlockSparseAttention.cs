@@ -246,11 +246,11 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
         }
         var s = p.Sage;
         bool fp8 = s.Pv == SagePv.Fp8;
-        using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(g.Kv.ElementCount), "v_fp8") : null;
+        using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(SageAttention.VCodeCount(g)), "v_fp8") : null;
         using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(s.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.BlockSparseSageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, s.QRows, (int)s.Pv,
-            g.Q.ElementCount, g.Kv.ElementCount, s.QScaleShape.ElementCount, s.KScaleShape.ElementCount, s.ChannelShape.ElementCount, g.Kv.ElementCount,
+            g.Q.ElementCount, g.Kv.ElementCount, s.QScaleShape.ElementCount, s.KScaleShape.ElementCount, s.ChannelShape.ElementCount, SageAttention.VCodeCount(g),
             lutCount, countCount,
             Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["q_scale"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["k_scale"]),
             Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]), Flash.Attention.Flat(t["counts"]), vFp8, vScale, Flash.Attention.Flat(t["o"]));
