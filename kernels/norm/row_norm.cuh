@@ -4,8 +4,8 @@
 // One warp per row, kRowsPerBlock rows per block. Each lane handles packs of kPer consecutive
 // elements (16 bytes: 8 bf16/f16 or 4 f32; 4 elements for the modulation ops) strided by 32
 // packs, so every warp load is one contiguous run; when the row length is not a multiple of the pack (or a pointer is unaligned) the
-// engine runs with kPer = 1. Rows of up to kRowFloats * 32 elements (2048: Wan-1.3B's 1536)
-// are read once into registers, then mean, variance about the mean, and output come from
+// engine runs with kPer = 1. Rows of up to kRowFloats * 32 elements (2048: Wan-1.3B's 1536;
+// 512 with kPer = 1) are read once into registers, then mean, variance about the mean, and output come from
 // there; longer rows stream (layer norm 3 passes, rms 2, re-read from L1/L2). Both orders of
 // summation are the same (per lane in column order, then the butterfly), so both agree bit for
 // bit. Sources and epilogues bind a row once (at(row): the frame's modulation pointers, say) and
@@ -80,15 +80,19 @@ __device__ __forceinline__ void load_f32(const float* p, float (&v)[kPer]) {
     }
 }
 
-// Floats a lane keeps of a row in the register path: 64 (8 packs of bf16/f16, 16 of f32, 64 of kPer = 1).
+// Floats a lane keeps of a row in the register path: 64 for packs (8 packs of bf16/f16, 16 of
+// f32 or of the modulation ops' 4), 16 for single elements (odd widths: each element carries
+// its own address, and 64 of them spill under the 4-blocks-per-SM register budget).
 constexpr int kRowFloats = 64;
+constexpr int kScalarRowFloats = 16;
 
 // Source:   Row at(int64_t row); void load(const Row&, int col, float (&v)[kPer]); void emit(const Row&, col, const float (&v)[kPer]).
 // Epilogue: Row at(int64_t row); void apply(const Row&, int col, float (&v)[kPer]) on the normalized pack, in place.
-// kPacks > 0: the row in registers (dim <= 32 * kPer * kPacks); kPacks == 0: streamed.
+// kPacks > 0: the row in registers (dim <= 32 * kPer * kPacks); kPacks == 0: streamed. At most
+// 128 registers (4 blocks of 4 warps per SM), enough warps in flight for a memory-bound kernel.
 // zt:hot row_norm_kernel  (on the streaming path: every norm of every block (rms, layer, adaLN, gated residual + adaLN); a spill fails CI)
 template <typename T, int kPer, int kPacks, bool kRms, typename Source, typename Epilogue>
-__global__ void __launch_bounds__(32 * kRowsPerBlock) row_norm_kernel(int64_t rows, int dim, float eps, Source src, Epilogue ep, T* __restrict__ y) {
+__global__ void __launch_bounds__(32 * kRowsPerBlock, 4) row_norm_kernel(int64_t rows, int dim, float eps, Source src, Epilogue ep, T* __restrict__ y) {
     const int lane = threadIdx.x & 31;
     const int64_t row = (int64_t)blockIdx.x * kRowsPerBlock + (threadIdx.x >> 5);
     if (row >= rows) {
@@ -226,8 +230,8 @@ zt_status launch_row_norm(cudaStream_t stream, int64_t rows, int dim, float eps,
         } else {
             row_norm_kernel<T, kVec, 0, kRms><<<grid, block, 0, stream>>>(rows, dim, eps, src, ep, y);
         }
-    } else if (dim <= 32 * kRowFloats) {
-        row_norm_kernel<T, 1, kRowFloats, kRms><<<grid, block, 0, stream>>>(rows, dim, eps, src, ep, y);
+    } else if (dim <= 32 * kScalarRowFloats) {
+        row_norm_kernel<T, 1, kScalarRowFloats, kRms><<<grid, block, 0, stream>>>(rows, dim, eps, src, ep, y);
     } else {
         row_norm_kernel<T, 1, 0, kRms><<<grid, block, 0, stream>>>(rows, dim, eps, src, ep, y);
     }
