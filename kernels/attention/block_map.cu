@@ -1,6 +1,12 @@
-// block_map.cu: block-map prediction on the GPU, the same two passes as the ILGPU twin
+// block_map.cu: block-map prediction on the GPU, the same passes as the ILGPU twin
 // (src/Attention/Sparse/BlockMap.cs, which also states the selection order and rules):
-//   pool    one thread per (b, head, channel): block means of q, and of k minus k's mean (smoothing)
+//   pool    one thread per (b, head, block, channel): the sum of the block's rows of q or k, in row
+//           order (a thread reads one block of tokens, never more); consecutive threads on
+//           consecutive channels, so each warp's loads of a row are one contiguous run. q's sums
+//           become means at once; k's stay sums for
+//   smooth  one CTA per (b, kv head, 32 channels), kSmoothSlices warps: each warp adds a contiguous
+//           run of k's block sums, the warps' totals are added in warp order (a fixed order, so
+//           the same bits every run), then each block's mean minus the mean over all keys.
 //   select  one CTA of 128 threads per (b, h, query block): flags and scores into shared memory,
 //           the softmax mass, each candidate's rank and preceding mass by counting (every thread
 //           reduces max and total in the same order, so all agree), the ascending LUT by prefix counts.
@@ -14,29 +20,49 @@ using zt::flash::Mask;
 using zt::flash::Strides;
 
 constexpr int kSelectThreads = 128;
+constexpr int kPoolThreads = 256;
+constexpr int kSmoothSlices = 16;  // warps per smooth CTA: 512 key blocks (32K keys) is 32 sums per thread
 
-// zt:hot select_blocks pool_blocks  (on the streaming path: the block map of every SLA layer; a spill fails CI)
+// zt:hot select_blocks pool_blocks smooth_blocks  (on the streaming path: the block map of every SLA layer; a spill fails CI)
 template <typename T>
-__global__ void pool_blocks(const T* __restrict__ x, Strides st, int batch, int heads, int len, int d, int block, int smooth, float* __restrict__ pooled) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (int64_t)batch * heads * d) return;
-    int c = (int)(i % d);
-    int64_t bh = i / d;
-    int b = (int)(bh / heads), h = (int)(bh % heads);
-    int blocks = (len + block - 1) / block;
-    float* out = pooled + bh * blocks * d + c;
+__global__ void __launch_bounds__(kPoolThreads) pool_blocks(const T* __restrict__ x, Strides st, int64_t cells, int heads, int len, int d, int block,
+                                                            int blocks, int keep_sums, float* __restrict__ pooled) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;  // (b, head, block, channel), channel fastest
+    if (i >= cells) return;
+    const int64_t cell = i / d;
+    const int c = (int)(i - cell * d);
+    const int64_t bh = cell / blocks;
+    const int blk = (int)(cell - bh * blocks);
+    const int b = (int)(bh / heads), h = (int)(bh - (int64_t)b * heads);
+    const int r0 = blk * block, rows = min(len - r0, block);
+    const T* p = x + st.of(b, h, r0) + c;
+    float sum = 0.f;
+#pragma unroll 8
+    for (int r = 0; r < rows; ++r) sum += zt::elem<T>::load(p[(int64_t)r * st.token]);
+    pooled[i] = keep_sums ? sum : sum / (float)rows;
+}
+
+__global__ void __launch_bounds__(32 * kSmoothSlices) smooth_blocks(float* __restrict__ pooled, int len, int d, int block, int blocks) {
+    __shared__ float part[kSmoothSlices][32];
+    const int lane = threadIdx.x, slice = threadIdx.y;
+    const int c = blockIdx.y * 32 + lane;
+    float* col = pooled + (int64_t)blockIdx.x * blocks * d + c;
+    const int per = (blocks + kSmoothSlices - 1) / kSmoothSlices;
+    const int b0 = min(blocks, slice * per), b1 = min(blocks, b0 + per);
+    float sum = 0.f;
+    if (c < d)
+        for (int blk = b0; blk < b1; ++blk) sum += col[(int64_t)blk * d];
+    part[slice][lane] = sum;
+    __syncthreads();
     float all = 0.f;
-    for (int blk = 0; blk < blocks; ++blk) {
-        int r0 = blk * block, r1 = min(len, r0 + block);
-        float sum = 0.f;
-        for (int r = r0; r < r1; ++r) sum += zt::elem<T>::load(x[st.of(b, h, r) + c]);
-        all += sum;
-        out[(int64_t)blk * d] = sum / (float)(r1 - r0);
-    }
-    if (smooth) {
-        float mean = all / (float)len;
-        for (int blk = 0; blk < blocks; ++blk) out[(int64_t)blk * d] -= mean;
-    }
+#pragma unroll
+    for (int s = 0; s < kSmoothSlices; ++s) all += part[s][lane];
+    const float mean = all / (float)len;
+    if (c < d)
+        for (int blk = b0; blk < b1; ++blk) {
+            const int rows = min(len - blk * block, block);
+            col[(int64_t)blk * d] = col[(int64_t)blk * d] / (float)rows - mean;
+        }
 }
 
 struct MapArgs {
@@ -129,17 +155,20 @@ struct Launch {
     zt_status operator()() const {
         float* pq = work;
         float* pk = work + (int64_t)batch * a.heads * a.q_blocks * a.d;
-        int64_t nq = (int64_t)batch * a.heads * a.d, nk = (int64_t)batch * a.kv_heads * a.d;
-        pool_blocks<T><<<(unsigned)((nq + 255) / 256), 256, 0, stream>>>(static_cast<const T*>(q), qs, batch, a.heads, a.q_len, a.d, a.block_q, 0, pq);
-        if (a.kv_len > 0)
-            pool_blocks<T><<<(unsigned)((nk + 255) / 256), 256, 0, stream>>>(static_cast<const T*>(k), ks, batch, a.kv_heads, a.kv_len, a.d, a.block_k, 1, pk);
+        const int64_t nq = (int64_t)batch * a.heads * a.q_blocks * a.d, nk = (int64_t)batch * a.kv_heads * a.k_blocks * a.d;
+        pool_blocks<T><<<(unsigned)((nq + kPoolThreads - 1) / kPoolThreads), kPoolThreads, 0, stream>>>(static_cast<const T*>(q), qs, nq, a.heads, a.q_len,
+                                                                                                         a.d, a.block_q, a.q_blocks, 0, pq);
+        if (a.kv_len > 0) {
+            pool_blocks<T><<<(unsigned)((nk + kPoolThreads - 1) / kPoolThreads), kPoolThreads, 0, stream>>>(static_cast<const T*>(k), ks, nk, a.kv_heads,
+                                                                                                             a.kv_len, a.d, a.block_k, a.k_blocks, 1, pk);
+            smooth_blocks<<<dim3((unsigned)((int64_t)batch * a.kv_heads), (unsigned)((a.d + 31) / 32)), dim3(32, kSmoothSlices), 0, stream>>>(
+                pk, a.kv_len, a.d, a.block_k, a.k_blocks);
+        }
         zt_status st = zt::check_launch("zt_block_map (pool)");
         if (st != ZT_OK) return st;
-        size_t bytes = (size_t)a.k_blocks * 16;
-        if (bytes > 48 * 1024) {
-            cudaError_t e = cudaFuncSetAttribute(select_blocks, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-            if (e != cudaSuccess) return zt::fail(ZT_ERROR_CUDA, cudaGetErrorString(e));
-        }
+        const int bytes = a.k_blocks * 16;
+        if (bytes > 48 * 1024)
+            if (zt_status e = zt::allow_dynamic_smem(select_blocks, bytes, "zt_block_map (select)")) return e;
         select_blocks<<<(unsigned)((int64_t)batch * a.heads * a.q_blocks), kSelectThreads, bytes, stream>>>(a, pq, pk, lut, counts);
         return zt::check_launch("zt_block_map (select)");
     }

@@ -16,7 +16,7 @@ struct Launch {
     template <typename T>
     zt_status operator()() const {
         zt::RowSource<T> src{static_cast<const T*>(x), dim};
-        return zt::launch_row_norm<T, false>(stream, rows, dim, eps, src, ep, static_cast<T*>(y), zt::aligned16(x), "zt_adaln_modulate");
+        return zt::launch_row_norm<T, false, 4>(stream, rows, dim, eps, src, ep, static_cast<T*>(y), zt::aligned16(x) && ep.mod.aligned(), "zt_adaln_modulate");
     }
 };
 

@@ -1,35 +1,44 @@
 // gated_residual.cu: out = x + gate * y with the gate per latent frame (zt_gated_residual).
-// Elementwise and memory-bound: grid-stride over packs of 16 bytes (8 bf16 / 4 f32) when the
-// hidden size and pointers allow, else over elements; the gate vectors are shared by a frame's
-// tokens and come from L1/L2. fp32 math, one rounding.
-#include "elementwise/elementwise_policy.h"
+// Elementwise and memory-bound: one CTA per row (so the row's frame, and with it the gate vector,
+// is found once per row, not per element), its threads over packs of 4 elements (the gate one float4
+// per pack, so a warp reads both as contiguous runs) when the hidden size and pointers allow, else over elements.
+// The gate vectors are shared by a frame's tokens and come from L1/L2. fp32 math, one rounding.
 #include "norm/modulation.cuh"
 
 namespace {
 
+constexpr int kMaxThreads = 256;
+
 // zt:hot gated_residual_kernel  (on the streaming path: twice per DiT block; a spill fails CI)
 template <typename T, int kPer>
-__global__ void gated_residual_kernel(int64_t n, int dim, zt::FrameModulation mod, int gate_index, const T* __restrict__ x, const T* __restrict__ y, T* __restrict__ out) {
-    const int64_t packs = n / kPer;
-    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; p < packs; p += stride) {
-        int64_t i = p * kPer;
-        int64_t row = i / dim;
-        int col = (int)(i - row * dim);
-        float xv[kPer], yv[kPer], o[kPer];
-        zt::load_pack<T, kPer>(x + i, xv);
-        zt::load_pack<T, kPer>(y + i, yv);
+__global__ void __launch_bounds__(kMaxThreads) gated_residual_kernel(int dim, zt::FrameModulation mod, int gate_index, const T* __restrict__ x,
+                                                                     const T* __restrict__ y, T* __restrict__ out) {
+    const int64_t row = blockIdx.x;
+    const float* e0 = mod.frame(row);
+    const int64_t at = row * dim;
+    for (int c = threadIdx.x * kPer; c < dim; c += blockDim.x * kPer) {
+        float xv[kPer], yv[kPer], g[kPer];
+        zt::load_pack<T, kPer>(x + at + c, xv);
+        zt::load_pack<T, kPer>(y + at + c, yv);
+        mod.get<kPer>(e0, gate_index, c, g);
 #pragma unroll
         for (int k = 0; k < kPer; ++k) {
-            o[k] = xv[k] + mod.get(row, col + k, gate_index) * yv[k];
+            xv[k] += g[k] * yv[k];
         }
-        zt::store_pack<T, kPer>(out + i, o);
+        zt::store_pack<T, kPer>(out + at + c, xv);
     }
+}
+
+// Threads for a row of `packs` packs: as few passes as 256 threads allow, split evenly, whole warps.
+inline int row_threads(int packs) {
+    int passes = (packs + kMaxThreads - 1) / kMaxThreads;
+    int threads = (packs + passes - 1) / passes;
+    return (threads + 31) / 32 * 32;
 }
 
 struct Launch {
     cudaStream_t stream;
-    int64_t n;
+    int64_t rows;
     int dim;
     zt::FrameModulation mod;
     int gate_index;
@@ -39,16 +48,17 @@ struct Launch {
 
     template <typename T>
     zt_status operator()() const {
-        constexpr int kVec = 16 / sizeof(T);
+        constexpr int kVec = 4;  // 8 bytes of bf16 per lane, so the f32 gate is one float4 (a warp: 512 contiguous bytes)
         const T* xt = static_cast<const T*>(x);
         const T* yt = static_cast<const T*>(y);
         T* ot = static_cast<T*>(out);
-        // Packs must not straddle rows (the gate changes per row only at frame boundaries, but the
-        // column index must stay inside one row): dim a multiple of the pack.
-        if (dim % kVec == 0 && zt::aligned16(x) && zt::aligned16(y) && zt::aligned16(out)) {
-            gated_residual_kernel<T, kVec><<<zt::elementwise_blocks(n / kVec), zt::kElementwiseThreads, 0, stream>>>(n, dim, mod, gate_index, xt, yt, ot);
+        if (rows > 0x7FFFFFFF) {
+            return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_gated_residual: too many rows for one launch");
+        }
+        if (dim % kVec == 0 && zt::aligned16(x) && zt::aligned16(y) && zt::aligned16(out) && mod.aligned()) {
+            gated_residual_kernel<T, kVec><<<(unsigned)rows, row_threads(dim / kVec), 0, stream>>>(dim, mod, gate_index, xt, yt, ot);
         } else {
-            gated_residual_kernel<T, 1><<<zt::elementwise_blocks(n), zt::kElementwiseThreads, 0, stream>>>(n, dim, mod, gate_index, xt, yt, ot);
+            gated_residual_kernel<T, 1><<<(unsigned)rows, row_threads(dim), 0, stream>>>(dim, mod, gate_index, xt, yt, ot);
         }
         return zt::check_launch("zt_gated_residual");
     }
@@ -69,5 +79,5 @@ ZT_API zt_status zt_gated_residual(zt_stream stream, zt_dtype dtype, int32_t bat
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_gated_residual: null pointer");
     }
     zt::FrameModulation mod{static_cast<const float*>(modulation), static_cast<const float*>(block_modulation), frames, frame_tokens, dim};
-    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), n, dim, mod, 3 * chunk + 2, x, y, out});
+    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), (int64_t)batch * tokens, dim, mod, 3 * chunk + 2, x, y, out});
 }

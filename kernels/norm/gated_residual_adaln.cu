@@ -21,8 +21,8 @@ struct Launch {
     template <typename T>
     zt_status operator()() const {
         zt::ResidualSource<T> src{static_cast<const T*>(x), static_cast<const T*>(y), static_cast<T*>(x_out), gate, gate_chunk, dim};
-        bool vec = zt::aligned16(x) && zt::aligned16(y) && zt::aligned16(x_out);
-        return zt::launch_row_norm<T, false>(stream, rows, dim, eps, src, ep, static_cast<T*>(h), vec, "zt_gated_residual_adaln");
+        bool vec = zt::aligned16(x) && zt::aligned16(y) && zt::aligned16(x_out) && gate.aligned() && ep.mod.aligned();
+        return zt::launch_row_norm<T, false, 4>(stream, rows, dim, eps, src, ep, static_cast<T*>(h), vec, "zt_gated_residual_adaln");
     }
 };
 

@@ -19,7 +19,7 @@ struct Launch {
     zt_status operator()() const {
         zt::RowSource<T> src{static_cast<const T*>(x), dim};
         zt::AffineEpilogue<T> ep{static_cast<const T*>(weight), static_cast<const T*>(bias)};
-        bool vec = zt::aligned16(x);
+        bool vec = zt::aligned16(x) && (!weight || zt::aligned16(weight)) && (!bias || zt::aligned16(bias));
         return zt::launch_row_norm<T, false>(stream, rows, dim, eps, src, ep, static_cast<T*>(y), vec, "zt_layer_norm");
     }
 };

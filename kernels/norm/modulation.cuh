@@ -2,7 +2,9 @@
 // FrameModulation, ModulateEpilogue and ResidualSource in src/Attention/Norm/).
 // e0 is [B, F, 6, dim] f32, a block's parameter [1, 6, dim] f32; vector 3c+k (k: 0 shift,
 // 1 scale, 2 gate) of chunk c; token row r belongs to batch r / (F*T), frame (r mod F*T) / T.
-// The vectors are shared by the T (1560) tokens of a frame, so their reads hit L1/L2.
+// The vectors are shared by the T (1560) tokens of a frame, so their reads hit L1/L2; a row finds
+// its frame once (FrameModulation::frame) and reads the vectors a pack at a time, 16 bytes per
+// load, so L1 sees as many requests for them as for the row itself.
 #pragma once
 
 #include "norm/row_norm.cuh"
@@ -16,19 +18,42 @@ struct FrameModulation {
     int frame_tokens;
     int dim;
 
-    __device__ __forceinline__ float get(int64_t row, int col, int index) const {
+    // e0's [6, dim] vectors of the row's (batch, frame): the one division per row.
+    __device__ __forceinline__ const float* frame(int64_t row) const {
         int64_t tokens = (int64_t)frames * frame_tokens;
         int64_t b = row / tokens;
         int64_t f = (row - b * tokens) / frame_tokens;
-        return e0[((b * frames + f) * 6 + index) * dim + col] + block[(int64_t)index * dim + col];
+        return e0 + (b * frames + f) * 6 * dim;
     }
+
+    // e0[frame, index, c .. c + kPer) + block[index, c .. c + kPer), 16 bytes at a time when kPer allows.
+    template <int kPer>
+    __device__ __forceinline__ void get(const float* frame_e0, int index, int c, float (&v)[kPer]) const {
+        float w[kPer];
+        load_f32<kPer>(frame_e0 + (int64_t)index * dim + c, v);
+        load_f32<kPer>(block + (int64_t)index * dim + c, w);
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) v[k] += w[k];
+    }
+
+    // Whether e0 and block allow 16-byte loads of packs starting at multiples of 4 columns.
+    bool aligned() const { return aligned16(e0) && aligned16(block) && dim % 4 == 0; }
 };
 
 struct ModulateEpilogue {
     FrameModulation mod;
     int chunk;
-    __device__ __forceinline__ float apply(int64_t row, int col, float v) const {
-        return v * (1.f + mod.get(row, col, 3 * chunk + 1)) + mod.get(row, col, 3 * chunk);
+    struct Row {
+        const float* e0;
+    };
+    __device__ __forceinline__ Row at(int64_t row) const { return {mod.frame(row)}; }
+    template <int kPer>
+    __device__ __forceinline__ void apply(const Row& r, int c, float (&v)[kPer]) const {
+        float scale[kPer], shift[kPer];
+        mod.get<kPer>(r.e0, 3 * chunk + 1, c, scale);
+        mod.get<kPer>(r.e0, 3 * chunk, c, shift);
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) v[k] = v[k] * (1.f + scale[k]) + shift[k];
     }
 };
 
@@ -42,20 +67,27 @@ struct ResidualSource {
     int gate_chunk;
     int dim;
 
+    struct Row {
+        int64_t at;
+        const float* e0;
+    };
+    __device__ __forceinline__ Row at(int64_t row) const { return {row * dim, gate.frame(row)}; }
+
     template <int kPer>
-    __device__ __forceinline__ void load(int64_t row, int c, float (&v)[kPer]) const {
-        float yv[kPer];
-        load_pack<T, kPer>(x + row * dim + c, v);
-        load_pack<T, kPer>(y + row * dim + c, yv);
+    __device__ __forceinline__ void load(const Row& r, int c, float (&v)[kPer]) const {
+        float yv[kPer], g[kPer];
+        load_pack<T, kPer>(x + r.at + c, v);
+        load_pack<T, kPer>(y + r.at + c, yv);
+        gate.get<kPer>(r.e0, 3 * gate_chunk + 2, c, g);
 #pragma unroll
         for (int k = 0; k < kPer; ++k) {
-            v[k] += gate.get(row, c + k, 3 * gate_chunk + 2) * yv[k];
+            v[k] += g[k] * yv[k];
         }
     }
 
     template <int kPer>
-    __device__ __forceinline__ void emit(int64_t row, int c, const float (&v)[kPer]) const {
-        store_pack<T, kPer>(x_out + row * dim + c, v);
+    __device__ __forceinline__ void emit(const Row& r, int c, const float (&v)[kPer]) const {
+        store_pack<T, kPer>(x_out + r.at + c, v);
     }
 };
 

@@ -17,7 +17,7 @@ struct Launch {
     zt_status operator()() const {
         zt::RowSource<T> src{static_cast<const T*>(x), dim};
         zt::AffineEpilogue<T> ep{static_cast<const T*>(weight), nullptr};
-        bool vec = zt::aligned16(x);
+        bool vec = zt::aligned16(x) && zt::aligned16(weight);
         return zt::launch_row_norm<T, true>(stream, rows, dim, eps, src, ep, static_cast<T*>(y), vec, "zt_rms_norm");
     }
 };

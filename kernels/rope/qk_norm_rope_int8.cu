@@ -1,7 +1,13 @@
 // qk_norm_rope_int8.cu: QK-norm + RoPE + SageAttention INT8 (zt_qk_norm_rope_int8).
 //   1. qk_norm_rope into the caller's f32 workspace [B, H, N, D];
-//   2. smoothing (K): mean over tokens of each (b, h, d), one thread per channel, accumulated in
-//      double (N reaches 32,760: an fp32 running sum would lose the last digits the scale needs);
+//   2. smoothing (K): mean over tokens of each (b, h, d), accumulated in double (N reaches 32,760:
+//      an fp32 running sum would lose the last digits the scale needs), in two passes so no thread
+//      reads more than one chunk of tokens: channel_partial_kernel, one thread per (b, h, chunk of
+//      kMeanRows tokens, channel), channel fastest so a warp reads contiguous runs; then
+//      channel_mean_kernel, one CTA per (b, h, 32 channels) whose kMeanSlices warps each add a
+//      contiguous run of the chunk sums, combined in warp order (fixed order: same bits every run).
+//      The partials live in the int8 output q, which the quantize pass overwrites afterwards (the
+//      caller's workspace holds exactly the f32 rows); a single chunk skips them;
 //   3. one warp per (b, h, block of block_rows tokens): amax of (v - mean) * q_scale, scale =
 //      max(amax / 127, 1e-8), q = clamp(rint(v' / scale), -127, 127), round half to even
 //      (__float2int_rn), with IEEE division: the rule of QuantMath.cs, so the CPU backends agree.
@@ -9,18 +15,59 @@
 
 namespace {
 
-__global__ void channel_mean_kernel(int64_t channels, int tokens, int head_dim, const float* __restrict__ ws, float* __restrict__ mean) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= channels) {
+constexpr int kMeanRows = 64;     // tokens per partial sum
+constexpr int kMeanThreads = 256;
+constexpr int kMeanSlices = 8;    // warps per mean CTA: 512 chunks (32K tokens) is 64 partials per thread
+
+// Writes the mean itself when there is one chunk (part == nullptr), else the chunk's double sum.
+__global__ void __launch_bounds__(kMeanThreads) channel_partial_kernel(int64_t cells, int tokens, int head_dim, int chunks, const float* __restrict__ ws,
+                                                                       double* __restrict__ part, float* __restrict__ mean) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;  // (b, h, chunk, channel), channel fastest
+    if (i >= cells) {
         return;
     }
-    int64_t bh = i / head_dim;
-    int c = (int)(i - bh * head_dim);
+    const int64_t cell = i / head_dim;
+    const int c = (int)(i - cell * head_dim);
+    const int64_t bh = cell / chunks;
+    const int n0 = (int)(cell - bh * chunks) * kMeanRows, rows = min(tokens - n0, kMeanRows);
+    const float* p = ws + (bh * tokens + n0) * head_dim + c;
     double s = 0;
-    for (int n = 0; n < tokens; ++n) {
-        s += ws[(bh * tokens + n) * head_dim + c];
+#pragma unroll 8
+    for (int n = 0; n < rows; ++n) {
+        s += p[(int64_t)n * head_dim];
     }
-    mean[i] = (float)(s / tokens);
+    if (part) {
+        part[i] = s;
+    } else {
+        mean[bh * head_dim + c] = (float)(s / tokens);
+    }
+}
+
+__global__ void __launch_bounds__(32 * kMeanSlices) channel_mean_kernel(int tokens, int head_dim, int chunks, const double* __restrict__ part,
+                                                                        float* __restrict__ mean) {
+    __shared__ double acc[kMeanSlices][32];
+    const int lane = threadIdx.x, slice = threadIdx.y;
+    const int c = blockIdx.y * 32 + lane;
+    const int64_t bh = blockIdx.x;
+    const double* col = part + bh * chunks * head_dim + c;
+    const int per = (chunks + kMeanSlices - 1) / kMeanSlices;
+    const int k0 = min(chunks, slice * per), k1 = min(chunks, k0 + per);
+    double s = 0;
+    if (c < head_dim) {
+        for (int k = k0; k < k1; ++k) {
+            s += col[(int64_t)k * head_dim];
+        }
+    }
+    acc[slice][lane] = s;
+    __syncthreads();
+    if (slice == 0 && c < head_dim) {
+        double all = 0;
+#pragma unroll
+        for (int w = 0; w < kMeanSlices; ++w) {
+            all += acc[w][lane];
+        }
+        mean[bh * head_dim + c] = (float)(all / tokens);
+    }
 }
 
 __device__ __forceinline__ float smoothed(const float* ws, const float* mean, int64_t start, int64_t e, int64_t bh, int head_dim, float q_scale) {
@@ -103,8 +150,23 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
     }
     float* m = static_cast<float*>(mean);
     if (smooth) {
-        int64_t channels = (int64_t)batch * heads * head_dim;
-        channel_mean_kernel<<<(unsigned)((channels + 255) / 256), 256, 0, s>>>(channels, tokens, head_dim, ws, m);
+        const int64_t bh = (int64_t)batch * heads;
+        const int chunks = (tokens + kMeanRows - 1) / kMeanRows;
+        const int64_t cells = bh * chunks * head_dim;
+        // Partials in q, 8-byte aligned: with two or more chunks, tokens > kMeanRows, so the chunk
+        // sums (8 bytes per kMeanRows tokens) take under a fifth of q's bytes (one per token).
+        double* part = nullptr;
+        if (chunks > 1) {
+            uintptr_t at = (reinterpret_cast<uintptr_t>(q) + 7) & ~(uintptr_t)7;
+            if ((int64_t)(at - reinterpret_cast<uintptr_t>(q)) + cells * (int64_t)sizeof(double) > bh * tokens * head_dim) {
+                return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: no room for the mean's partial sums");
+            }
+            part = reinterpret_cast<double*>(at);
+        }
+        channel_partial_kernel<<<(unsigned)((cells + kMeanThreads - 1) / kMeanThreads), kMeanThreads, 0, s>>>(cells, tokens, head_dim, chunks, ws, part, m);
+        if (part) {
+            channel_mean_kernel<<<dim3((unsigned)bh, (unsigned)((head_dim + 31) / 32)), dim3(32, kMeanSlices), 0, s>>>(tokens, head_dim, chunks, part, m);
+        }
         if (zt_status st = zt::check_launch("zt_qk_norm_rope_int8 (mean)")) {
             return st;
         }

@@ -9,8 +9,9 @@
 // Granularity: blocks of BlockRows tokens per head: 128 (Sage per-block Q), 64 (K), 32 or 16
 // (per-warp Q). Outputs q int8 [B, H, N, D], scales f32 [B, H, ceil(N / BlockRows)], and the
 // subtracted mean f32 [B, H, D] when smoothing (attention adds q . mean back only for the LSE).
-// Kernels: the fp32 qk_norm_rope into a workspace, a mean over tokens (double accumulation), a
-// per-block amax + quantize. The int8 values equal the reference's up to one step where the
+// Kernels: the fp32 qk_norm_rope into a workspace, a mean over tokens (double accumulation, in
+// two passes: chunk sums of 64 tokens, then the chunks in a fixed order, so no thread reads more
+// than one chunk; the chunk sums borrow q's bytes before q is written), a per-block amax + quantize. The int8 values equal the reference's up to one step where the
 // backends' last-ulp differences in the fp32 norm and rotation cross a rounding boundary;
 // quant_* ops, with their inputs given, are bit-exact.
 using ILGPU;
@@ -196,18 +197,73 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
         where TCodec : struct, IElementCodec<T> =>
         QkNormRopeDevice.Run<T, TCodec, float, F32Codec>(x, weight, workspace, rope, heads, tokens, headDim, eps);
 
-    /// <summary>Step 2 (smoothing): mean over tokens of each (b, h, d), accumulated in double.</summary>
+    /// <summary>Tokens per partial sum of the mean (step 2).</summary>
+    public const int MeanRows = 64;
+
+    /// <summary>Warps per <see cref="MeanKernel"/> group.</summary>
+    public const int MeanSlices = 8;
+
+    /// <summary>
+    /// Step 2a (smoothing): one thread per (b, h, chunk of <see cref="MeanRows"/> tokens, channel),
+    /// channel fastest: the chunk's double sum into <paramref name="part"/>, or the mean itself
+    /// into <paramref name="mean"/> when there is one chunk (<paramref name="single"/> = 1).
+    /// </summary>
     [IlgpuKernel]
-    public static void MeanKernel(Index1D i, ArrayView<float> workspace, ArrayView<float> mean, int tokens, int headDim)
+    public static void PartialKernel(Index1D i, ArrayView<float> workspace, ArrayView<double> part, ArrayView<float> mean, int tokens, int headDim, int chunks, int single)
     {
-        long bh = i / headDim;
-        int c = i % headDim;
+        int cell = i / headDim;
+        int c = i - (cell * headDim);
+        int bh = cell / chunks;
+        int n0 = (cell - (bh * chunks)) * MeanRows;
+        int rows = XMath.Min(tokens - n0, MeanRows);
+        long at = ((((long)bh * tokens) + n0) * headDim) + c;
         double s = 0;
-        for (long n = 0; n < tokens; n++)
+        for (int n = 0; n < rows; n++)
         {
-            s += workspace[(((bh * tokens) + n) * headDim) + c];
+            s += workspace[at + ((long)n * headDim)];
         }
-        mean[i] = (float)(s / tokens);
+        if (single != 0)
+        {
+            mean[((long)bh * headDim) + c] = (float)(s / tokens);
+        }
+        else
+        {
+            part[i] = s;
+        }
+    }
+
+    /// <summary>
+    /// Step 2b: one group of 32 x <see cref="MeanSlices"/> per (b, h, 32 channels); each warp adds
+    /// a contiguous run of chunk sums, the warps' totals are added in warp order (fixed: the same
+    /// bits every run), the mean is their sum over the token count.
+    /// </summary>
+    [IlgpuKernel]
+    public static void MeanKernel(ArrayView<double> part, ArrayView<float> mean, int tokens, int headDim, int chunks)
+    {
+        var acc = SharedMemory.Allocate<double>(32 * MeanSlices);
+        int lane = Group.IdxX & 31, slice = Group.IdxX >> 5;
+        int tiles = (headDim + 31) / 32;
+        long bh = Grid.IdxX / tiles;
+        int c = ((Grid.IdxX - ((int)bh * tiles)) * 32) + lane;
+        long at = (bh * chunks * headDim) + c;
+        int per = (chunks + MeanSlices - 1) / MeanSlices;
+        int k0 = XMath.Min(chunks, slice * per), k1 = XMath.Min(chunks, k0 + per);
+        double s = 0;
+        for (int k = k0; k < k1 && c < headDim; k++)
+        {
+            s += part[at + ((long)k * headDim)];
+        }
+        acc[Group.IdxX] = s;
+        Group.Barrier();
+        if (slice == 0 && c < headDim)
+        {
+            double all = 0;
+            for (int w = 0; w < MeanSlices; w++)
+            {
+                all += acc[(w * 32) + lane];
+            }
+            mean[(bh * headDim) + c] = (float)(all / tokens);
+        }
     }
 
     /// <summary>Step 3: one warp per (b, h, block): amax, scale, quantize.</summary>
@@ -265,8 +321,21 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
             var mean = p.Smooth ? backend.View<float>(t["mean"]) : ws;
             if (p.Smooth)
             {
-                var meanKernel = backend.Kernel(MeanKernel, acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(MeanKernel));
-                meanKernel(g.Batch * g.Heads * g.HeadDim, ws, mean, tokens, g.HeadDim);
+                // The chunk sums live in q (8-byte aligned), which step 3 overwrites: two or more
+                // chunks means tokens > MeanRows, so they take under a fifth of q's bytes.
+                int chunks = (tokens + MeanRows - 1) / MeanRows;
+                long cells = (long)g.Batch * g.Heads * chunks * g.HeadDim;
+                var qBytes = backend.View<sbyte>(t["q"]);
+                long pad = (8 - (backend.DevicePointer(t["q"]) & 7)) & 7;
+                var part = chunks > 1 ? qBytes.SubView(pad, cells * sizeof(double)).Cast<double>() : ws.Cast<double>();
+                var partial = backend.Kernel(PartialKernel, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<float>, int, int, int, int>(PartialKernel));
+                partial(checked((int)cells), ws, part, mean, tokens, g.HeadDim, chunks, chunks > 1 ? 0 : 1);
+                if (chunks > 1)
+                {
+                    var meanKernel = backend.Kernel(MeanKernel, acc => acc.LoadStreamKernel<ArrayView<double>, ArrayView<float>, int, int, int>(MeanKernel));
+                    meanKernel(new KernelConfig(checked(g.Batch * g.Heads * ((g.HeadDim + 31) / 32)), 32 * MeanSlices), part, mean, tokens, g.HeadDim, chunks);
+                }
             }
             var quant = backend.Kernel(QuantKernel, acc =>
                 acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, int, int, int, int, int, float>(QuantKernel));

@@ -14,8 +14,10 @@
 // The LUT lists the selected blocks ascending, then -1; counts per query block; the sparsity is
 // SparseBlocks.Sparsity of the counts. The reference works in double, the kernels in f32: a choice
 // could flip only where two scores (or a mass and the threshold) agree to ~1e-7.
-// ILGPU: a pooling kernel (one thread per (b, head, channel)) and a selection kernel (one warp
-// per query block, ranks by counting). CUDA: kernels/attention/block_map.cu, the same two passes.
+// ILGPU: a pooling kernel (one thread per (b, head, block, channel): one block of rows each), a
+// smoothing kernel for k (one group per (b, kv head, 32 channels): slices of block sums added in
+// slice order, so the bits are the same every run) and a selection kernel (one warp per query
+// block, ranks by counting). CUDA: kernels/attention/block_map.cu, the same passes.
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -368,44 +370,70 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
         }
     }
 
+    /// <summary>Warps per <see cref="SmoothKernel"/> group.</summary>
+    public const int SmoothSlices = 8;
+
     /// <summary>
-    /// One thread per (b, head, channel) of x: the means of its blocks of <paramref name="block"/>
-    /// rows into pooled [B, heads, blocks, D], minus the mean over all rows when <paramref name="smooth"/> is 1.
+    /// One thread per (b, head, block, channel) of x, channel fastest: the sum of the block's rows
+    /// (at most <paramref name="block"/>, in row order) into pooled [B, heads, blocks, D], as the
+    /// mean, or as the sum when <paramref name="keepSums"/> is 1 (k: <see cref="SmoothKernel"/> follows).
     /// </summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PoolKernel<T, TCodec>(Index1D i, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int block, int smooth, ArrayView<float> pooled)
+    public static void PoolKernel<T, TCodec>(Index1D i, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int block, int blocks, int keepSums, ArrayView<float> pooled)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
         TCodec codec = default;
-        int c = i % d;
-        long bh = i / d;
-        int b = (int)(bh / heads);
-        int h = (int)(bh - ((long)b * heads));
-        int blocks = (len + block - 1) / block;
-        long at = bh * blocks * d;
-        float all = 0f;
-        for (int blk = 0; blk < blocks; blk++)
+        int cell = i / d;
+        int c = i - (cell * d);
+        int bh = cell / blocks;
+        int r0 = (cell - (bh * blocks)) * block;
+        int b = bh / heads;
+        int rows = XMath.Min(len - r0, block);
+        long at = st.Of(b, bh - (b * heads), r0) + c;
+        float sum = 0f;
+        for (int r = 0; r < rows; r++)
         {
-            int r0 = blk * block;
-            int r1 = XMath.Min(len, r0 + block);
-            float sum = 0f;
-            for (int r = r0; r < r1; r++)
-            {
-                sum += codec.Load(x[st.Of(b, h, r) + c]);
-            }
-            all += sum;
-            pooled[at + ((long)blk * d) + c] = sum / (r1 - r0);
+            sum += codec.Load(x[at + (r * st.Token)]);
         }
-        if (smooth != 0)
+        pooled[i] = keepSums != 0 ? sum : sum / rows;
+    }
+
+    /// <summary>
+    /// k's block sums into block means minus the mean over all keys: one group of 32 x
+    /// <see cref="SmoothSlices"/> per (b, kv head, 32 channels); each warp adds a contiguous run of
+    /// blocks, the warps' totals are added in warp order.
+    /// </summary>
+    [IlgpuKernel]
+    public static void SmoothKernel(ArrayView<float> pooled, int len, int d, int block, int blocks)
+    {
+        var part = SharedMemory.Allocate<float>(32 * SmoothSlices);
+        int lane = Group.IdxX & 31, slice = Group.IdxX >> 5;
+        int tiles = (d + 31) / 32;
+        long bh = Grid.IdxX / tiles;
+        int c = ((Grid.IdxX - ((int)bh * tiles)) * 32) + lane;
+        long at = (bh * blocks * d) + c;
+        int per = (blocks + SmoothSlices - 1) / SmoothSlices;
+        int b0 = XMath.Min(blocks, slice * per), b1 = XMath.Min(blocks, b0 + per);
+        float sum = 0f;
+        for (int blk = b0; blk < b1 && c < d; blk++)
         {
-            float mean = all / len;
-            for (int blk = 0; blk < blocks; blk++)
-            {
-                pooled[at + ((long)blk * d) + c] -= mean;
-            }
+            sum += pooled[at + ((long)blk * d)];
+        }
+        part[Group.IdxX] = sum;
+        Group.Barrier();
+        float all = 0f;
+        for (int w = 0; w < SmoothSlices; w++)
+        {
+            all += part[(w * 32) + lane];
+        }
+        float mean = all / len;
+        for (int blk = b0; blk < b1 && c < d; blk++)
+        {
+            int rows = XMath.Min(len - (blk * block), block);
+            pooled[at + ((long)blk * d)] = (pooled[at + ((long)blk * d)] / rows) - mean;
         }
     }
 
@@ -512,11 +540,14 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
             using var pq = backend.Workspaces.Rent(DType.F32, new Shape(rows * g.HeadDim), "pooled_q");
             using var pk = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, (long)g.Batch * g.KvHeads * args.KBlocks * g.HeadDim)), "pooled_k");
             var pool = backend.Kernel(PoolKernel<T, TCodec>, acc =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, HeadStrides, int, int, int, int, int, ArrayView<float>>(PoolKernel<T, TCodec>));
-            pool(checked((int)(rows / args.QBlocks * g.HeadDim)), backend.View<T>(t["q"]), g.QStrides, g.Heads, g.QLen, g.HeadDim, args.BlockQ, 0, backend.View<float>(pq));
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, HeadStrides, int, int, int, int, int, int, ArrayView<float>>(PoolKernel<T, TCodec>));
+            pool(checked((int)(rows * g.HeadDim)), backend.View<T>(t["q"]), g.QStrides, g.Heads, g.QLen, g.HeadDim, args.BlockQ, args.QBlocks, 0, backend.View<float>(pq));
             if (g.KvLen > 0)
             {
-                pool(checked(g.Batch * g.KvHeads * g.HeadDim), backend.View<T>(t["k"]), g.KvStrides, g.KvHeads, g.KvLen, g.HeadDim, args.BlockK, 1, backend.View<float>(pk));
+                pool(checked(g.Batch * g.KvHeads * args.KBlocks * g.HeadDim), backend.View<T>(t["k"]), g.KvStrides, g.KvHeads, g.KvLen, g.HeadDim, args.BlockK, args.KBlocks, 1,
+                    backend.View<float>(pk));
+                var smooth = backend.Kernel(SmoothKernel, acc => acc.LoadStreamKernel<ArrayView<float>, int, int, int, int>(SmoothKernel));
+                smooth(new KernelConfig(checked(g.Batch * g.KvHeads * ((g.HeadDim + 31) / 32)), 32 * SmoothSlices), backend.View<float>(pk), g.KvLen, g.HeadDim, args.BlockK, args.KBlocks);
             }
             var select = backend.Kernel(SelectKernel, acc =>
                 acc.LoadStreamKernel<MapArgs, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(SelectKernel));

@@ -17,6 +17,8 @@ public static class LayerNormCases
                 new OpCase<LayerNorm.Params>(new(d, s.Rows, s.Dim, 1e-5f, true)),
             })),
             .. NormCases.EmulatorShapes.Select((s, i) => new OpCase<LayerNorm.Params>(new(s.DType, s.Rows, s.Dim, 1e-5f, i % 2 == 0), CaseUse.Emulator)),
+            // Rows over 2048 columns: the CUDA engine's streamed path (Wan-14B's 5120), not the rows-in-registers one.
+            new OpCase<LayerNorm.Params>(new(DType.BF16, 2, 2056, 1e-5f, true), CaseUse.Emulator),
             new OpCase<LayerNorm.Params>(new(DType.BF16, NormCases.WanActivations.Rows, NormCases.WanActivations.Dim, 1e-6f, false), CaseUse.Bench),
         ],
         Tolerances = NormCases.Tolerances,
