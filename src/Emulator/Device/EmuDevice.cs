@@ -22,7 +22,7 @@ public sealed class EmuDevice
     public DeviceMemory Memory { get; } = new();
 
     /// <summary>What the device reports to attribute queries.</summary>
-    public DeviceProperties Properties { get; } = DeviceProperties.FromEnvironment();
+    public DeviceProperties Properties { get; internal set; } = DeviceProperties.FromEnvironment();
 
     /// <summary>Whether launches run the checkers (races, uninitialised shared reads, cp.async, barriers). On by default.</summary>
     public bool Checks { get; set; } = true;
