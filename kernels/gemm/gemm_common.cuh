@@ -41,6 +41,23 @@ struct Epilogue {
         if (bias) v += bias[n];
         return gelu ? gelu_tanh(v) : v;
     }
+
+    // apply() for columns n .. n + 3, bias and col_scale read as one float4 each (16-byte aligned there).
+    __device__ __forceinline__ void apply4(int64_t m, int64_t n, float (&v)[4]) const {
+        if (row_scale) {
+            float rs = row_scale[m];
+            float4 cs = *reinterpret_cast<const float4*>(col_scale + n);
+            v[0] = v[0] * rs * cs.x, v[1] = v[1] * rs * cs.y, v[2] = v[2] * rs * cs.z, v[3] = v[3] * rs * cs.w;
+        }
+        if (bias) {
+            float4 b = *reinterpret_cast<const float4*>(bias + n);
+            v[0] += b.x, v[1] += b.y, v[2] += b.z, v[3] += b.w;
+        }
+        if (gelu) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) v[i] = gelu_tanh(v[i]);
+        }
+    }
 };
 
 // What a launch needs besides the Op. sx, sw: the INT8 block scheme's scales (two-level Ops
@@ -53,7 +70,7 @@ struct GemmArgs {
     Epilogue ep;
     const float* sx;
     const float* sw;
-    int y_quads;  // n % 4 == 0 and y aligned to 4 elements: outputs stored four at a time
+    int y_quads;  // n % 4 == 0, y aligned to 4 elements, bias and col_scale to 16 bytes: 4 columns per access
 };
 
 // Byte offset of 16-byte chunk c of row r inside one operand's stage (gemm_policy.h's swizzle).
@@ -73,8 +90,10 @@ struct TileLoader {
     int chunk[kCopies];
     bool row_ok[kCopies];
     int64_t k_bytes;
+    const void* base;  // the register-staged instance's view: [rows, k], tile rows from row0
+    int64_t rows, k, row0;
 
-    __device__ __forceinline__ TileLoader(const void* base, int64_t rows, int64_t k, int64_t row0) {
+    __device__ __forceinline__ TileLoader(const void* base_, int64_t rows_, int64_t k_, int64_t row0_) : base(base_), rows(rows_), k(k_), row0(row0_) {
         k_bytes = k * kElemBytes;
 #pragma unroll
         for (int j = 0; j < kCopies; ++j) {
@@ -91,25 +110,24 @@ struct TileLoader {
     // Tile kt (K bytes [kt * 64, kt * 64 + 64)) into the operand's stage at smem address `stage`.
     template <bool kAsync>
     __device__ __forceinline__ void load(uint32_t stage, char* stage_ptr, int64_t kt) const {
+        if constexpr (kAsync) {
 #pragma unroll
-        for (int j = 0; j < kCopies; ++j) {
-            int64_t kb = kt * kBlockKBytes + chunk[j] * 16;  // this chunk's first byte within the row
-            if constexpr (kAsync) {
-                bool in = row_ok[j] && kb < k_bytes;          // rows 16-byte aligned: a chunk is all in or all out
+            for (int j = 0; j < kCopies; ++j) {
+                // Rows 16-byte aligned: a chunk is all inside K or all past it.
+                bool in = row_ok[j] && kt * kBlockKBytes + chunk[j] * 16 < k_bytes;
                 cp_async_16(stage + dst[j], in ? row_ptr[j] + kt * kBlockKBytes : row_ptr[j], in ? 16 : 0);
-            } else {
-                // Unaligned rows: element loads, zero past K or the last row, one 16-byte shared store.
-                using E = typename std::conditional<kElemBytes == 1, uint8_t, uint16_t>::type;
-                constexpr int kPer = 16 / kElemBytes;
-                const E* src = reinterpret_cast<const E*>(row_ptr[j] + kt * kBlockKBytes);
-                int64_t valid = row_ok[j] ? (k_bytes - kb) / kElemBytes : 0;
-                uint32_t words[4] = {0u, 0u, 0u, 0u};
-#pragma unroll
-                for (int i = 0; i < kPer; ++i) {
-                    uint32_t v = i < valid ? (uint32_t)src[i] : 0u;
-                    words[i * kElemBytes / 4] |= v << (8 * ((i * kElemBytes) % 4));
-                }
-                *reinterpret_cast<uint4*>(stage_ptr + dst[j]) = make_uint4(words[0], words[1], words[2], words[3]);
+            }
+        } else {
+            // Unaligned rows: consecutive lanes load consecutive elements of a row (coalesced),
+            // zero past K or the last row, and store them one by one into the swizzled layout.
+            using E = typename std::conditional<kElemBytes == 1, uint8_t, uint16_t>::type;
+            constexpr int kElems = kBlockKBytes / kElemBytes;  // per row and stage
+            const E* src = static_cast<const E*>(base);
+            for (int e = threadIdx.x; e < kBlockM * kElems; e += kThreads) {
+                int r = e / kElems, c = e % kElems;
+                int64_t gr = row0 + r, gk = kt * kElems + c;
+                E v = gr < rows && gk < k ? src[gr * k + gk] : E(0);
+                *reinterpret_cast<E*>(stage_ptr + swizzle(r, c * kElemBytes / 16) + (c * kElemBytes) % 16) = v;
             }
         }
     }
@@ -258,9 +276,8 @@ __global__ void __launch_bounds__(kThreads, Op::kMinBlocks) gemm_kernel(GemmArgs
         float4 q4 = *reinterpret_cast<const float4*>(cw + r * kWarpN + 2 * ((2 * c4) ^ ((r & 3) << 2)));
         float v[4] = {q4.x, q4.y, q4.z, q4.w};
         TOut* out = y + row * a.n + col;
-        if (a.y_quads) {  // n % 4 == 0: all four columns are inside
-#pragma unroll
-            for (int i = 0; i < 4; ++i) v[i] = a.ep.apply(row, col + i, v[i]);
+        if (a.y_quads) {  // n % 4 == 0: all four columns are inside; bias and col_scale 16-byte aligned
+            a.ep.apply4(row, col, v);
             Quad<TOut>::store(out, v);
         } else {
 #pragma unroll
@@ -277,7 +294,8 @@ inline bool grid_fits(int64_t m) { return (m + kBlockM - 1) / kBlockM <= 65535; 
 // grid_fits(m)).
 template <typename Op, typename TOut>
 zt_status launch_gemm(cudaStream_t stream, GemmArgs a, TOut* y, const char* name) {
-    a.y_quads = a.n % 4 == 0 && (reinterpret_cast<uintptr_t>(y) % (4 * sizeof(TOut))) == 0;
+    auto al16 = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; };
+    a.y_quads = a.n % 4 == 0 && (reinterpret_cast<uintptr_t>(y) % (4 * sizeof(TOut))) == 0 && al16(a.ep.bias) && al16(a.ep.col_scale);
     bool aligned = rows_aligned16(a.x, a.k, Op::kElemBytes) && rows_aligned16(a.w, a.k, Op::kElemBytes);
     auto kernel = aligned ? gemm_kernel<Op, TOut, true> : gemm_kernel<Op, TOut, false>;
     zt_status st = allow_dynamic_smem(kernel, kSmemBytes, name);
