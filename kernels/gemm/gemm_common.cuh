@@ -8,7 +8,8 @@
 //              kStages-1 ahead into the stage the barrier just freed, then two k-steps of
 //              ldmatrix.x4 (A: 4 per warp, B: 2) and 16 MMAs (m16n8k16 or m16n8k32)
 //   epilogue   (INT8: the int32 sums folded into fp32 after each 128 of K, or once) per-token x
-//              per-channel scales, bias, GELU-tanh, one rounding, pairs of outputs per store
+//              per-channel scales, bias, GELU-tanh, one rounding; staged through shared memory
+//              so each lane stores 4 consecutive outputs
 //
 // Geometry and the swizzle: gemm_policy.h. Edges: rows past M or N and 16-byte chunks past K are
 // zero-filled by cp.async (src-size 0); their outputs are not stored. cp.async needs every row
