@@ -1,6 +1,7 @@
 // linear.cu: the unquantized linear (zt_linear): f16/bf16 through the tensor-core GEMM of
-// linear_half.cuh, f32 through a tiled SIMT GEMM (exact fp32, no TF32); bias and GELU-tanh in
-// the epilogue. The CUTLASS variant (linear_cutlass.cu) is chosen where it measures faster.
+// gemm_common.cuh (HalfOp, linear_half.cuh), f32 through a tiled SIMT GEMM (exact fp32, no
+// TF32); bias and GELU-tanh in the epilogue. The CUTLASS variant (linear_cutlass.cu) is chosen
+// where it measures faster.
 #include "gemm/linear_half.cuh"
 
 namespace {
@@ -20,11 +21,11 @@ struct Launch {
         if constexpr (std::is_same<T, float>::value) {
             dim3 grid((unsigned)((n + 15) / 16), (unsigned)((m + 15) / 16));
             linear_f32_kernel<float><<<grid, dim3(16, 16), 0, stream>>>(m, n, k, static_cast<const float*>(x), static_cast<const float*>(w), ep, static_cast<float*>(y));
+            return zt::check_launch("zt_linear");
         } else {
-            dim3 grid((unsigned)((n + kBlockN - 1) / kBlockN), (unsigned)((m + kBlockM - 1) / kBlockM));
-            linear_half_kernel<T, T, Same, T><<<grid, kThreads, 0, stream>>>(m, n, k, static_cast<const T*>(x), static_cast<const T*>(w), ep, Same{}, static_cast<T*>(y));
+            GemmArgs a{m, n, k, x, w, ep, nullptr, nullptr, 0};
+            return launch_gemm<HalfOp<T>, T>(stream, a, static_cast<T*>(y), "zt_linear");
         }
-        return zt::check_launch("zt_linear");
     }
 };
 

@@ -18,15 +18,24 @@ internal static class LinearCases
         (17, 9, 40, true, true),
     ];
 
-    // For the emulated device (kernels/gemm/gemm_policy.h: 64 x 64 tiles, K in steps of 32; f32 on
-    // 16 x 16 SIMT tiles): M a tile plus one with K a step plus one, N a tile plus one with K a
-    // step minus one, and (f32) 16 x 16 tiles plus and minus one.
+    // For the emulated device (kernels/gemm/gemm_policy.h: 128 x 128 tiles, 64 bytes of K per
+    // stage; f32 on 16 x 16 SIMT tiles): rows of K = 33 or 31 are not 16-byte aligned (the
+    // register-staged instance), M or N just past 64, and (f32) 16 x 16 tiles plus and minus one;
+    // then one shape with aligned rows (the cp.async instance): M and N a tile plus a few, and K
+    // ending inside a stage (104 halves = 3.25 stages; 272 bytes = 4.25 stages and, for the
+    // INT8 block scheme, two whole 128-wide scale tiles and a partial one).
     public static readonly (long M, long N, long K, bool Bias, bool Gelu)[] Emulator =
     [
         (65, 9, 33, true, false),
         (7, 65, 31, false, true),
         (17, 15, 33, true, true),
     ];
+
+    /// <summary>The aligned emulator shape: <see cref="Emulator"/>'s note; K is per operand type.</summary>
+    public const long AlignedM = 130, AlignedN = 136, AlignedKHalf = 104, AlignedKByte = 272;
+
+    /// <summary>The emulated backends' work cap for the linear tables: the aligned shape's 2MNK (9.6e6) fits.</summary>
+    public const double EmulatedWork = 1 << 24;
 
     public static readonly (long M, long N, long K)[] Bench =
     [
@@ -41,10 +50,12 @@ internal static class LinearCases
         [
             .. new[] { DType.F32, DType.F16, DType.BF16 }.SelectMany(d => Check.Select(c => new OpCase<Linear.Params>(new(d, c.M, c.N, c.K, c.Bias, c.Gelu)))),
             .. Emulator.Select((c, i) => new OpCase<Linear.Params>(new(new[] { DType.F16, DType.BF16, DType.F32 }[i], c.M, c.N, c.K, c.Bias, c.Gelu), CaseUse.Emulator)),
+            new OpCase<Linear.Params>(new(DType.F16, AlignedM, AlignedN, AlignedKHalf, true, true), CaseUse.Emulator),
             .. Bench.Select(c => new OpCase<Linear.Params>(new(DType.BF16, c.M, c.N, c.K, true, false), CaseUse.Bench)),
         ],
         // f32: K-long fp32 sums; narrow types: the output rounding.
         Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
+        Caps = BackendCaps.Default.WithEmulated(EmulatedWork),
     };
 }
 

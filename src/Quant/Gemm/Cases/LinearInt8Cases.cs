@@ -7,7 +7,8 @@ namespace Zoetrope.Quant.Gemm;
 /// linear_int8's cases: both schemes over <see cref="LinearCases"/>' shapes, plus K = 300 (three
 /// 128-wide K tiles, the last partial) and M = 130 (two row tiles) for the block scheme; the
 /// Wan projections for benches. Emulator: the block scheme with K a 128-wide scale tile plus one
-/// and M a 64-row tile plus one; per token x channel with N a tile plus one.
+/// and M just past 64; per token x channel with N just past 64 (both with unaligned rows); the
+/// block scheme on <see cref="LinearCases"/>' aligned shape (the cp.async path).
 /// </summary>
 public static class LinearInt8Cases
 {
@@ -23,11 +24,12 @@ public static class LinearInt8Cases
             new OpCase<LinearInt8.Params>(new(DType.F32, 130, 17, 160, W8A8Scheme.PerTokenPerChannel, false, true)),
             new OpCase<LinearInt8.Params>(new(DType.F32, 65, 3, 129, W8A8Scheme.Block128, true, false), CaseUse.Emulator),
             new OpCase<LinearInt8.Params>(new(DType.BF16, 7, 65, 33, W8A8Scheme.PerTokenPerChannel, false, true), CaseUse.Emulator),
+            new OpCase<LinearInt8.Params>(new(DType.F16, LinearCases.AlignedM, LinearCases.AlignedN, LinearCases.AlignedKByte, W8A8Scheme.Block128, true, false), CaseUse.Emulator),
             .. LinearCases.Bench.SelectMany(c => new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }
                 .Select(s => new OpCase<LinearInt8.Params>(new(DType.BF16, c.M, c.N, c.K, s, true, false), CaseUse.Bench))),
         ],
         // Exact int32 sums, fp32 scaling: a few roundings; narrow outputs: the output rounding.
         Tolerances = ToleranceTable.Rounding.With(DType.F32, new Tolerance(1e-5)),
-        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 23),
+        Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 23).WithEmulated(LinearCases.EmulatedWork),
     };
 }
