@@ -93,6 +93,11 @@ internal sealed partial class CtaRunner
             case OpCode.Bar or OpCode.BarArrive:
                 Barrier(w, ins, active);
                 break;
+            case OpCode.BarWarp:
+                // The member lanes have all arrived (JoinWarpSync held the early ones); memory is
+                // sequentially consistent here, so the ordering it guarantees is already given.
+                RequireMembers(w, ins, (uint)Get(w, ins.Ops[0], BitOperations.TrailingZeroCount(active)), active);
+                break;
             case OpCode.Fence or OpCode.Nanosleep or OpCode.Prefetch:
                 // Memory is sequentially consistent here: every access lands in program order.
                 break;

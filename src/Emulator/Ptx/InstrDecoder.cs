@@ -53,7 +53,7 @@ internal static class InstrDecoder
         ins.Rounding = Fp32.ParseRounding(ins.Parts);
         ins.Op = Lookup(ins);
         ins.Class = Classify(ins);
-        ins.WarpSync = ins.Op is OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Mma or OpCode.LdMatrix;
+        ins.WarpSync = ins.Op is OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Mma or OpCode.LdMatrix or OpCode.BarWarp;
         // Numeric immediates: floats for float operations (cvt reads its source as its source type).
         for (int i = 0; i < ins.Ops.Length; i++)
         {
@@ -143,6 +143,8 @@ internal static class InstrDecoder
         "ret" => OpCode.Ret,
         "exit" => OpCode.Exit,
         "trap" => OpCode.Trap,
+        // bar.warp.sync membermask (__syncwarp): the member lanes converge; no CTA barrier.
+        "bar" when ins.Parts.Length > 1 && ins.Parts[0] == "warp" && ins.Parts[1] == "sync" => OpCode.BarWarp,
         "bar" or "barrier" when ins.Parts.Length > 0 && ins.Parts[0] == "arrive" => OpCode.BarArrive,
         "bar" or "barrier" when ins.Parts.Length > 0 && ins.Parts[0] is "sync" or "cta" && !ins.Has("arrive") => OpCode.Bar,
         "bar" or "barrier" when ins.Parts.Length == 0 => OpCode.Bar,
@@ -167,7 +169,7 @@ internal static class InstrDecoder
         OpCode.Mma => InstrClass.Tensor,
         OpCode.Cvt => InstrClass.Convert,
         OpCode.Ex2 or OpCode.Lg2 or OpCode.Rcp or OpCode.Rsqrt or OpCode.Sqrt or OpCode.Tanh or OpCode.Sin or OpCode.Cos => InstrClass.Special,
-        OpCode.Bra or OpCode.Ret or OpCode.Exit or OpCode.Trap or OpCode.Bar or OpCode.BarArrive or OpCode.Fence or OpCode.Nanosleep => InstrClass.Control,
+        OpCode.Bra or OpCode.Ret or OpCode.Exit or OpCode.Trap or OpCode.Bar or OpCode.BarArrive or OpCode.BarWarp or OpCode.Fence or OpCode.Nanosleep => InstrClass.Control,
         OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Activemask or OpCode.Match => InstrClass.Warp,
         _ when ins.Type is PtxType.F16x2 or PtxType.BF16x2 or PtxType.F16 or PtxType.BF16 && ins.Op is not (OpCode.Mov or OpCode.Selp) => InstrClass.Half,
         _ when ins.Type is PtxType.F32 or PtxType.F64 && ins.Op is not (OpCode.Mov or OpCode.Selp) => InstrClass.Float,

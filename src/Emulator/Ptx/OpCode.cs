@@ -10,6 +10,6 @@ internal enum OpCode : byte
     Ex2, Lg2, Rcp, Rsqrt, Sqrt, Tanh, Sin, Cos,
     Ld, Ldu, St, Atom, Red, CpAsync, CpAsyncCommit, CpAsyncWait, CpAsyncWaitAll, LdMatrix, Prefetch,
     Mma,
-    Bra, Ret, Exit, Trap, Bar, BarArrive, Fence, Nanosleep,
+    Bra, Ret, Exit, Trap, Bar, BarArrive, BarWarp, Fence, Nanosleep,
     Shfl, Vote, Redux, Activemask, Match,
 }

@@ -756,4 +756,59 @@ $END:
         Check("mov.u32 %D, 1;\n    @!%C bra $SKIP;\n    mov.u32 %D, 2;\n$SKIP:\n    add.s32 %D, %D, 10", B32, [B32, B32, Pred], cases, c => c[2] != 0 ? 12UL : 11UL);
         Check("mov.pred %D, 0;\n    @%C setp.eq.u32 %D, %A, %A", Pred, [B32, B32, Pred], cases, c => c[2]);
     }
+
+    private const string WarpSyncKernel = @"
+.visible .entry warpsync(.param .u64 out, .param .u32 exitLanes)
+{
+    .reg .pred %p<3>;
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<6>;
+    .shared .align 4 .b32 slots[32];
+    ld.param.u64 %rd1, [out];
+    cvta.to.global.u64 %rd1, %rd1;
+    ld.param.u32 %r7, [exitLanes];
+    mov.u32 %r1, %tid.x;
+    setp.lt.u32 %p2, %r1, %r7;
+    @%p2 bra DONE;
+    mov.u32 %r2, slots;
+    shl.b32 %r3, %r1, 2;
+    add.u32 %r4, %r2, %r3;
+    // The lower half writes on a branch of its own: the warp diverges.
+    setp.lt.u32 %p1, %r1, 16;
+    @!%p1 bra SYNC;
+    mul.lo.u32 %r5, %r1, 10;
+    st.shared.u32 [%r4], %r5;
+SYNC:
+    @%p1 bra READY;
+    mul.lo.u32 %r5, %r1, 10;
+    st.shared.u32 [%r4], %r5;
+READY:
+    bar.warp.sync -1;
+    xor.b32 %r6, %r1, 16;
+    shl.b32 %r6, %r6, 2;
+    add.u32 %r6, %r2, %r6;
+    ld.shared.u32 %r5, [%r6];
+    mul.wide.u32 %rd2, %r1, 4;
+    add.u64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r5;
+DONE:
+    ret;
+}";
+
+    [Test]
+    public void BarWarpSyncConvergesDivergedLanesAndNamesMembersThatNeverArrive()
+    {
+        // __syncwarp: each lane reads the slot its partner (lane ^ 16) wrote on the other branch.
+        using var h = new EmuHarness();
+        var f = h.Load(WarpSyncKernel, "warpsync");
+        ulong o = h.Alloc<uint>(32);
+        h.Launch(f, 1, 32, o, 0u);
+        Assert.That(h.Download<uint>(o, 32), Is.EqualTo(Enumerable.Range(0, 32).Select(l => (uint)((l ^ 16) * 10)).ToArray()));
+
+        // Lanes 0-3 exit: a full member mask waits for lanes that never come, which is an error.
+        using var h2 = new EmuHarness();
+        var f2 = h2.Load(WarpSyncKernel, "warpsync");
+        var e = Assert.Throws<Zoetrope.Emulator.EmulatorException>(() => h2.Launch(f2, 1, 32, h2.Alloc<uint>(32), 4u))!;
+        Assert.That(e.Message, Does.Contain("bar.warp"), e.Message);
+    }
 }
