@@ -6,8 +6,9 @@
 // (state [B, Hkv, D, D], zsum [B, Hkv, D], f32) is added before the first key and holds the totals
 // after the last, so a scheduler feeds one block per call and keeps the state between calls
 // (LinearAttentionState); the state after k blocks is the non-causal S, z over those k blocks.
-// GQA: S and z are per KV head. ILGPU: LinearEngine's phi / partial / scan, then one thread per
-// output element. CUDA: kernels/attention/linear_attention.cu.
+// GQA: S and z are per KV head. ILGPU: LinearEngine's phi / partial / scan, then one group per
+// (b, h, 64 query rows of one state, 64 output columns): the state staged once into shared memory,
+// then LinearEngine.GemmRows. CUDA: kernels/attention/linear_attention.cu (the same design).
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -206,7 +207,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
-        long work = g.Q.ElementCount + g.Kv.ElementCount + CudaPrefixFloats(g, p.Segment);
+        long work = g.Q.ElementCount + g.Kv.ElementCount + PrefixFloats(g, p.Segment);
         using var buffer = backend.Workspaces.Rent(DType.F32, new Shape(work), "linear_work");
         ZtNative.LinearAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout, (int)p.Phi, p.BlockTokens > 0 ? 1 : 0,
             p.Segment, g.Q.ElementCount, g.Kv.ElementCount, p.StateShape.ElementCount, p.ZsumShape.ElementCount, work,
@@ -214,137 +215,231 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
             p.State ? Flash.Attention.Flat(t["state"]) : null, p.State ? Flash.Attention.Flat(t["zsum"]) : null, buffer, Flash.Attention.Flat(t["o"]));
     }
 
-    /// <summary>Keys per chunk of the CUDA prefix (linear_common.cuh's kChunkTokens).</summary>
-    internal const int CudaChunkTokens = 1024;
+    /// <summary>
+    /// Floats of the key prefix on both paths (LinearEngine.Args.PrefixFloats, linear_common.cuh's
+    /// prefix_floats): the chunk-local prefix of every segment and the carry of every chunk of about
+    /// LinearEngine.ChunkTokens keys, D x (D + 1) each, per (b, hkv).
+    /// </summary>
+    internal static long PrefixFloats(AttentionGeometry g, int segmentTokens) => new LinearEngine.Args(g, FeatureMap.Relu, segmentTokens).PrefixFloats;
 
     /// <summary>
-    /// Floats of the CUDA prefix (linear_common.cuh's prefix_floats): the chunk-local prefix of every
-    /// segment and the carry of every chunk of about <see cref="CudaChunkTokens"/> keys, D x (D + 1) each, per (b, hkv).
+    /// Group (column tile, row tile of every state's rows, b * heads + h) of 256 threads: the rows'
+    /// state (segment i / block when causal, the last one otherwise) staged once into shared memory
+    /// from the prefix, then LinearEngine.GemmRows divided by phi(q) . z + eps into o.
     /// </summary>
-    internal static long CudaPrefixFloats(AttentionGeometry g, int segmentTokens)
-    {
-        long segments = g.KvLen > 0 ? ((long)g.KvLen + segmentTokens - 1) / segmentTokens : 1;
-        long chunkSegments = segmentTokens >= CudaChunkTokens ? 1 : CudaChunkTokens / segmentTokens;
-        long chunks = (segments + chunkSegments - 1) / chunkSegments;
-        return (long)g.Batch * g.KvHeads * (segments + chunks) * g.HeadDim * (g.HeadDim + 1);
-    }
-
-    /// <summary>One thread per (b, h, i, d2): the query's state is segment i / block (causal) or the last (all keys).</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void OutputKernel<T, TCodec>(Index1D idx, LinearEngine.Args a, int causal, ArrayView<float> phiQ, ArrayView<float> prefix, ArrayView<T> o)
+    public static void OutputKernel<T, TCodec>(LinearEngine.Args a, int causal, ArrayView<float> phiQ, ArrayView<float> prefix, ArrayView<T> o)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
-        TCodec codec = default;
-        int d = a.HeadDim;
-        int d2 = (int)(idx % d);
-        long row = idx / d;
-        long i = row % a.QLen;
-        long bh = row / a.QLen;
+        var sb = SharedMemory.Allocate<float>(LinearEngine.SliceFloats);
+        var sz = SharedMemory.Allocate<float>(LinearEngine.MaxHeadDim);
+        var sa = SharedMemory.Allocate<float>(LinearEngine.RowStageFloats);
+        var sden = SharedMemory.Allocate<float>(LinearEngine.Tile);
+        int d = a.HeadDim, c0 = Grid.IdxX * LinearEngine.Tile, tid = Group.IdxX;
+        long bh = Grid.IdxZ;
         int b = (int)(bh / a.Heads);
         int h = (int)(bh - ((long)b * a.Heads));
         long bhkv = ((long)b * a.KvHeads) + (h / a.Group);
-        int seg = causal != 0 ? (int)(i / a.SegmentTokens) : a.Segments - 1;
-        long s = ((bhkv * a.Segments) + seg) * a.StateFloats;
-        o[a.Q.Of(b, h, i) + d2] = codec.Store(LinearEngine.Attend(phiQ, row * d, prefix, s, d, d2));
+        long span = causal != 0 ? a.SegmentTokens : a.QLen;  // rows per state
+        long tiles = (span + LinearEngine.Tile - 1) / LinearEngine.Tile;
+        int seg = causal != 0 ? (int)(Grid.IdxY / tiles) : a.Segments - 1;
+        long first = causal != 0 ? seg * span : 0;
+        long r0 = first + ((Grid.IdxY % tiles) * LinearEngine.Tile);
+        long r1 = XMath.Min(r0 + LinearEngine.Tile, XMath.Min(first + span, (long)a.QLen));
+        if (r0 >= r1)
+        {
+            return;  // group-uniform
+        }
+        // The state slice: a warp reads 32 consecutive floats of one S row (and of its carry).
+        for (int idx = tid; idx < d * LinearEngine.Tile; idx += LinearEngine.Threads)
+        {
+            int d1 = idx / LinearEngine.Tile, c = idx % LinearEngine.Tile;
+            sb[(d1 * LinearEngine.Pad) + c] = c0 + c < d ? LinearEngine.PrefixAt(a, prefix, bhkv, seg, ((long)d1 * d) + c0 + c) : 0f;
+        }
+        for (int d1 = tid; d1 < d; d1 += LinearEngine.Threads)
+        {
+            sz[d1] = LinearEngine.PrefixAt(a, prefix, bhkv, seg, ((long)d * d) + d1);
+        }
+        Group.Barrier();
+        LinearEngine.GemmRows(phiQ.SubView(bh * a.QLen * d), r0, r1, d, c0, true, sb, sz, sa, sden, new OutSink<T, TCodec>(o, a.Q, b, h));
     }
 
-    /// <summary>LinearEngine's phi pass: phi of row <paramref name="row"/> of x ([B, heads, len, D] by <paramref name="st"/>) into contiguous f32.</summary>
+    /// <summary>o[q strides of (b, h, row) + col], rounded to T.</summary>
+    private readonly struct OutSink<T, TCodec>(ArrayView<T> o, HeadStrides st, int b, int h) : IRowSink
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        public void Put(long row, int col, float value)
+        {
+            TCodec codec = default;
+            o[st.Of(b, h, row) + col] = codec.Store(value);
+        }
+    }
+
+    /// <summary>
+    /// LinearEngine's phi pass: groups of 256 threads, one warp per row of x ([B, heads, len, D] by
+    /// <paramref name="st"/>), lane l on columns l, l + 32, ... (coalesced), into contiguous f32.
+    /// </summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PhiKernel<T, TCodec>(Index1D row, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int phi, ArrayView<float> y)
+    public static void PhiKernel<T, TCodec>(ArrayView<T> x, HeadStrides st, int batch, int heads, int len, int d, int phi, ArrayView<float> y)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
         TCodec codec = default;
+        int lane = Warp.LaneIdx;
+        long row = ((long)Grid.IdxX * (LinearEngine.Threads / FlashEngine.Lanes)) + Warp.WarpIdx;
+        if (row >= (long)batch * heads * len)
+        {
+            return;  // warp-uniform
+        }
         long bh = row / len;
         int n = (int)(row - (bh * len));
         int b = (int)(bh / heads);
         int h = (int)(bh - ((long)b * heads));
         long src = st.Of(b, h, n);
-        long dst = (long)(int)row * d;
-        float max = float.NegativeInfinity;
-        for (int c = 0; c < d; c++)
+        long dst = row * d;
+        if (phi != (int)FeatureMap.Softmax)
         {
-            float v = codec.Load(x[src + c]);
-            max = XMath.Max(max, v);
-            y[dst + c] = phi == (int)FeatureMap.Relu ? XMath.Max(v, 0f) : phi == (int)FeatureMap.Elu1 ? (v > 0f ? v + 1f : XMath.Exp(v)) : v;
+            for (int c = lane; c < d; c += FlashEngine.Lanes)
+            {
+                float v = codec.Load(x[src + c]);
+                y[dst + c] = phi == (int)FeatureMap.Relu ? XMath.Max(v, 0f) : v > 0f ? v + 1f : XMath.Exp(v);
+            }
+            return;
         }
-        if (phi == (int)FeatureMap.Softmax)
+        float max = float.NegativeInfinity;
+        for (int c = lane; c < d; c += FlashEngine.Lanes)
         {
-            float sum = 0f;
-            for (int c = 0; c < d; c++)
-            {
-                float e = XMath.Exp(y[dst + c] - max);
-                y[dst + c] = e;
-                sum += e;
-            }
-            for (int c = 0; c < d; c++)
-            {
-                y[dst + c] /= sum;
-            }
+            max = XMath.Max(max, codec.Load(x[src + c]));
+        }
+        max = LinearEngine.WarpMax(max);
+        float sum = 0f;
+        for (int c = lane; c < d; c += FlashEngine.Lanes)
+        {
+            sum += XMath.Exp(codec.Load(x[src + c]) - max);
+        }
+        sum = LinearEngine.WarpSum(sum);
+        for (int c = lane; c < d; c += FlashEngine.Lanes)
+        {
+            y[dst + c] = XMath.Exp(codec.Load(x[src + c]) - max) / sum;
         }
     }
 
-    /// <summary>LinearEngine's partial pass: one thread per (b, hkv, segment, d1, col): the segment's sum of phi(k)[d1] * [v, 1][col].</summary>
+    /// <summary>
+    /// LinearEngine's partial pass: group (state tile: d1 tile * column tiles + column tile, chunk,
+    /// b * kv_heads + hkv) of 256 threads: the chunk's segment sums phi(k)^T [v, 1] over its keys in
+    /// order, the running sum written after each segment (the chunk-local prefix). Column tile 0 also
+    /// sums z for its d1 rows (threads 0..63: two whole warps).
+    /// </summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PartialKernel<T, TCodec>(Index1D i, LinearEngine.Args a, ArrayView<float> phiK, ArrayView<T> v, ArrayView<float> partial)
+    public static void PartialKernel<T, TCodec>(LinearEngine.Args a, ArrayView<float> phiK, ArrayView<T> v, ArrayView<float> local)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
+        const int tile = LinearEngine.Tile, steps = LinearEngine.Steps;
+        var ks = SharedMemory.Allocate<float>(steps * tile);  // phi(k)[j][d1 tile]
+        var vs = SharedMemory.Allocate<float>(steps * tile);  // v[j][column tile]
         TCodec codec = default;
-        int cols = a.HeadDim + 1;
-        int col = (int)(i % cols);
-        long rest = i / cols;
-        int d1 = (int)(rest % a.HeadDim);
-        rest /= a.HeadDim;
-        int seg = (int)(rest % a.Segments);
-        long bh = rest / a.Segments;
+        int d = a.HeadDim, tid = Group.IdxX, tx = tid % 16, ty = tid / 16;
+        int colTiles = (d + tile - 1) / tile;
+        int d10 = (Grid.IdxX / colTiles) * tile, c0 = (Grid.IdxX % colTiles) * tile;
+        long bh = Grid.IdxZ;
         int b = (int)(bh / a.KvHeads);
         int hkv = (int)(bh - ((long)b * a.KvHeads));
-        long j0 = (long)seg * a.SegmentTokens;
-        long j1 = XMath.Min(j0 + a.SegmentTokens, a.KvLen);
-        float sum = 0f;
-        for (long j = j0; j < j1; j++)
+        bool zOwner = c0 == 0 && tid < tile;
+        long sf = a.StateFloats;
+        // Staging: this thread always fills column sc of rows sk, sk + 4, ...
+        int sc = tid % tile, sk = tid / tile;
+        bool kCol = d10 + sc < d, vCol = c0 + sc < d;
+        long kp = (bh * a.KvLen * d) + d10 + sc;
+        long vp = a.Kv.Of(b, hkv, 0) + c0 + sc;
+        var acc = default(Acc4x4);
+        float zacc = 0f;
+        int seg0 = Grid.IdxY * a.ChunkSegments, seg1 = XMath.Min(seg0 + a.ChunkSegments, a.Segments);
+        for (int seg = seg0; seg < seg1; seg++)
         {
-            float w = col < a.HeadDim ? codec.Load(v[a.Kv.Of(b, hkv, j) + col]) : 1f;
-            sum += phiK[(((bh * a.KvLen) + j) * a.HeadDim) + d1] * w;
+            int j0 = seg * a.SegmentTokens, j1 = XMath.Min(j0 + a.SegmentTokens, a.KvLen);
+            for (int jb = j0; jb < j1; jb += steps)
+            {
+                // Stage 32 keys: a warp reads 32 consecutive floats of a phi(k) row and of a v row.
+                for (int r = 0; r < steps * tile / LinearEngine.Threads; r++)
+                {
+                    int kk = sk + (r * (LinearEngine.Threads / tile));
+                    int j = jb + kk;
+                    bool inside = j < j1;
+                    ks[(kk * tile) + sc] = inside && kCol ? phiK[kp + ((long)j * d)] : 0f;
+                    vs[(kk * tile) + sc] = inside && vCol ? codec.Load(v[vp + (j * a.Kv.Token)]) : 0f;
+                }
+                Group.Barrier();
+                for (int kk = 0; kk < steps; kk++)
+                {
+                    acc.Fma(Quad.Of(ks, (kk * tile) + ty), Quad.Of(vs, (kk * tile) + tx));
+                }
+                if (zOwner)
+                {
+                    for (int kk = 0; kk < steps; kk++)
+                    {
+                        zacc += ks[(kk * tile) + tid];
+                    }
+                }
+                Group.Barrier();
+            }
+            // The chunk-local inclusive prefix through this segment.
+            long outAt = ((bh * a.Segments) + seg) * sf;
+            for (int i = 0; i < 4; i++)
+            {
+                int d1 = d10 + ty + (16 * i);
+                var row = acc.Row(i);
+                for (int j = 0; j < 4; j++)
+                {
+                    int c = c0 + tx + (16 * j);
+                    if (d1 < d && c < d)
+                    {
+                        local[outAt + ((long)d1 * d) + c] = row.At(j);
+                    }
+                }
+            }
+            if (zOwner && d10 + tid < d)
+            {
+                local[outAt + ((long)d * d) + d10 + tid] = zacc;
+            }
         }
-        partial[i] = sum;
     }
 
-    /// <summary>LinearEngine's scan pass: one thread per (b, hkv, d1, col): inclusive prefix over segments from the carried state (when <paramref name="hasState"/>), which receives the total.</summary>
+    /// <summary>
+    /// LinearEngine's scan pass: one thread per (b, hkv, state element), serial over the chunks: each
+    /// chunk's exclusive offset (from the carried state when <paramref name="hasState"/>) into the
+    /// carry, and the total into the carried state.
+    /// </summary>
     [IlgpuKernel]
-    public static void ScanKernel(Index1D i, LinearEngine.Args a, ArrayView<float> partial, ArrayView<float> state, ArrayView<float> zsum, int hasState)
+    public static void ScanKernel(Index1D i, LinearEngine.Args a, ArrayView<float> prefix, ArrayView<float> state, ArrayView<float> zsum, int hasState)
     {
-        int cols = a.HeadDim + 1;
-        int col = (int)(i % cols);
-        long rest = i / cols;
-        int d1 = (int)(rest % a.HeadDim);
-        long bh = rest / a.HeadDim;
-        long stateAt = (((bh * a.HeadDim) + d1) * a.HeadDim) + col;
-        long zAt = (bh * a.HeadDim) + d1;
-        float run = hasState == 0 ? 0f : col < a.HeadDim ? state[stateAt] : zsum[zAt];
-        for (int seg = 0; seg < a.Segments; seg++)
+        long sf = a.StateFloats, dd = (long)a.HeadDim * a.HeadDim;
+        long e = i % sf;
+        long bh = i / sf;
+        float run = hasState == 0 ? 0f : e < dd ? state[(bh * dd) + e] : zsum[(bh * a.HeadDim) + (e - dd)];
+        for (int c = 0; c < a.Chunks; c++)
         {
-            long at = (((((bh * a.Segments) + seg) * a.HeadDim) + d1) * cols) + col;
-            run += partial[at];
-            partial[at] = run;
+            prefix[a.CarryAt + (((bh * a.Chunks) + c) * sf) + e] = run;
+            int last = XMath.Min((c + 1) * a.ChunkSegments, a.Segments) - 1;
+            run += prefix[(((bh * a.Segments) + last) * sf) + e];
         }
         if (hasState != 0)
         {
-            if (col < a.HeadDim)
+            if (e < dd)
             {
-                state[stateAt] = run;
+                state[(bh * dd) + e] = run;
             }
             else
             {
-                zsum[zAt] = run;
+                zsum[(bh * a.HeadDim) + (e - dd)] = run;
             }
         }
     }
@@ -357,20 +452,26 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         {
             var g = p.Geometry;
             var a = new LinearEngine.Args(g, p.Phi, p.Segment);
-            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "linear_prefix");
+            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape(a.PrefixFloats), "linear_prefix");
             using var phiQ = backend.Workspaces.Rent(DType.F32, new Shape(Math.Max(1, g.Q.ElementCount)), "phi_q");
-            using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
             Prefix<T, TCodec>(backend, a, t, prefix, p.State ? t["state"] : null, p.State ? t["zsum"] : null);
             if (g.Q.ElementCount > 0)
             {
                 Phi<T, TCodec>(backend, a, t["q"], g.QStrides, g.Heads, g.QLen, phiQ);
                 var output = backend.Kernel(OutputKernel<T, TCodec>, acc =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, int, ArrayView<float>, ArrayView<float>, ArrayView<T>>(OutputKernel<T, TCodec>));
-                output(checked((int)g.Q.ElementCount), a, p.BlockTokens > 0 ? 1 : 0, backend.View<float>(phiQ), backend.View<float>(prefix), backend.View<T>(t["o"]));
+                    acc.LoadStreamKernel<LinearEngine.Args, int, ArrayView<float>, ArrayView<float>, ArrayView<T>>(OutputKernel<T, TCodec>));
+                long span = p.BlockTokens > 0 ? a.SegmentTokens : a.QLen;
+                long rowTiles = ((span + LinearEngine.Tile - 1) / LinearEngine.Tile) * (p.BlockTokens > 0 ? a.Segments : 1);
+                var grid = new Index3D(ColTiles(a), checked((int)rowTiles), g.Batch * g.Heads);
+                output(new KernelConfig(grid, new Index3D(LinearEngine.Threads, 1, 1)), a, p.BlockTokens > 0 ? 1 : 0, backend.View<float>(phiQ),
+                    backend.View<float>(prefix), backend.View<T>(t["o"]));
             }
             backend.Synchronize();
         }
     }
+
+    /// <summary>Column tiles of a D-wide output.</summary>
+    internal static int ColTiles(LinearEngine.Args a) => (a.HeadDim + LinearEngine.Tile - 1) / LinearEngine.Tile;
 
     /// <summary>phi of x's rows into <paramref name="y"/>.</summary>
     internal static void Phi<T, TCodec>(IlgpuBackend backend, LinearEngine.Args a, Tensor x, HeadStrides st, int heads, int len, Tensor y)
@@ -378,11 +479,14 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         where TCodec : struct, IElementCodec<T>
     {
         var phi = backend.Kernel(PhiKernel<T, TCodec>, acc =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, HeadStrides, int, int, int, int, ArrayView<float>>(PhiKernel<T, TCodec>));
-        phi(checked(a.Batch * heads * len), backend.View<T>(x), st, heads, len, a.HeadDim, a.Phi, backend.View<float>(y));
+            acc.LoadStreamKernel<ArrayView<T>, HeadStrides, int, int, int, int, int, ArrayView<float>>(PhiKernel<T, TCodec>));
+        long rows = (long)a.Batch * heads * len;
+        int warps = LinearEngine.Threads / FlashEngine.Lanes;
+        phi(new KernelConfig(checked((int)((rows + warps - 1) / warps)), LinearEngine.Threads), backend.View<T>(x), st, a.Batch, heads, len, a.HeadDim, a.Phi,
+            backend.View<float>(y));
     }
 
-    /// <summary>phi(k), the segments' partial sums and their inclusive prefix into <paramref name="prefix"/> (carrying the state when given); queued, not synchronized.</summary>
+    /// <summary>phi(k), the chunk-local prefix and the carry into <paramref name="prefix"/> (carrying the state when given); queued, not synchronized.</summary>
     internal static void Prefix<T, TCodec>(IlgpuBackend backend, LinearEngine.Args a, OpTensors t, Tensor prefix, Tensor? state, Tensor? zsum)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
@@ -395,8 +499,10 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
             Phi<T, TCodec>(backend, a, t["k"], a.Kv, a.KvHeads, a.KvLen, phiK);
         }
         var partial = backend.Kernel(PartialKernel<T, TCodec>, acc =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, ArrayView<float>, ArrayView<T>, ArrayView<float>>(PartialKernel<T, TCodec>));
-        partial(checked((int)prefix.ElementCount), a, backend.View<float>(phiK), backend.View<T>(t["v"]), backend.View<float>(prefix));
+            acc.LoadStreamKernel<LinearEngine.Args, ArrayView<float>, ArrayView<T>, ArrayView<float>>(PartialKernel<T, TCodec>));
+        int tiles = ColTiles(a);
+        partial(new KernelConfig(new Index3D(tiles * tiles, a.Chunks, a.Batch * a.KvHeads), new Index3D(LinearEngine.Threads, 1, 1)), a,
+            backend.View<float>(phiK), backend.View<T>(t["v"]), backend.View<float>(prefix));
         var scan = backend.Kernel(ScanKernel, acc =>
             acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ScanKernel));
         scan(checked((int)((long)a.Batch * a.KvHeads * a.StateFloats)), a, backend.View<float>(prefix), backend.View<float>(state ?? unused),

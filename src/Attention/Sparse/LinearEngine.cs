@@ -1,15 +1,25 @@
-// LinearEngine: what linear_attention and sla share: phi, the pass arguments, and the passes'
-// definition (their ILGPU kernels live in LinearAttention, an op, so `zoe ptx` compiles them;
-// kernels/attention/linear_common.cuh is the CUDA twin).
+// LinearEngine: what linear_attention and sla share: phi, the pass arguments, the passes'
+// definition and the tiled product their consumers use (the ILGPU kernels live in LinearAttention
+// and Sla, ops, so `zoe ptx` compiles them; kernels/attention/linear_common.cuh is the CUDA twin,
+// and the design is the same):
 //
-//   phi     one thread per row: phi(x) of q or k into f32 [B, heads, N, D]
-//   partial one thread per (b, hkv, segment, d1, col): sum over the segment's keys of
-//           phi(k)[d1] * (col < D ? v[col] : 1), into [B, Hkv, segments, D, D + 1]; column D is z
-//   scan    one thread per (b, hkv, d1, col): the inclusive prefix over segments, starting from the
-//           carried state when there is one, which then receives the total
-// State per (b, hkv) is S [D, D] and z [D] (the D + 1 columns above). What reads the prefix (the
-// output of linear_attention, the per-query-block states of sla) is the op's.
+//   phi      one warp per row, lanes over D (coalesced): phi(x) of q or k into f32 [B, heads, N, D]
+//            (softmax: max and sum by a fixed butterfly of shuffles)
+//   partial  one 256-thread group per (b, hkv, chunk of segments, 64 x 64 tile of the state): the
+//            segment sums phi(k)^T [v, 1] as a shared-memory tiled product over the chunk's keys in
+//            order (4 x 4 outputs per thread), writing the running sum after each segment: the
+//            chunk-local inclusive prefix ("local")
+//   scan     one thread per (b, hkv, state element), serial over the chunks only (about N / 1024
+//            steps): each chunk's exclusive offset ("carry", from the carried state when there is
+//            one), and the total into the carried state
+// The prefix of segment s is local[s] + carry[s / ChunkSegments] (PrefixAt); no pass rewrites it.
+// A state is D x (D + 1) floats per (b, hkv): S row-major [D][D], then z [D] (the layout of the
+// carried state and zsum). What reads the prefix (the output of linear_attention, the
+// per-query-block states of sla) is the op's; both end in GemmRows: rows of an f32 [rows, D]
+// matrix times a D x 64 slice staged in shared memory, optionally divided by phi(q) . z + eps.
+// Every sum runs in a fixed order, so results are the same run to run.
 using ILGPU;
+using ILGPU.Algorithms;
 using Zoetrope.Attention.Flash;
 
 namespace Zoetrope.Attention.Sparse;
@@ -81,11 +91,35 @@ public static class LinearEngine
         return result;
     }
 
+    /// <summary>Rows and columns of a group's output tile.</summary>
+    public const int Tile = 64;
+
+    /// <summary>Shared row stride of transposed stages (conflict-free column stores).</summary>
+    public const int Pad = Tile + 1;
+
+    /// <summary>Keys (partial) or head-dim entries (GemmRows) staged per step.</summary>
+    public const int Steps = 32;
+
+    /// <summary>Threads of a tiled group: 16 x 16, 4 x 4 outputs each (rows ty + 16 i, columns tx + 16 j).</summary>
+    public const int Threads = 256;
+
+    /// <summary>Keys per chunk of the prefix (linear_common.cuh's kChunkTokens).</summary>
+    public const int ChunkTokens = 1024;
+
+    /// <summary>The largest head dim (AttentionGeometry: 64 or 128): sizes the shared stages.</summary>
+    public const int MaxHeadDim = 128;
+
+    /// <summary>Floats of GemmRows' shared slice: D x 64 at row stride Pad.</summary>
+    public const int SliceFloats = MaxHeadDim * Pad;
+
+    /// <summary>Floats of GemmRows' staged rows: [Steps][Pad].</summary>
+    public const int RowStageFloats = Steps * Pad;
+
     /// <summary>The scalars of the passes (blittable).</summary>
     public readonly struct Args
     {
-        /// <summary>Extents: segments per (b, hkv) and tokens per segment; Phi as an int.</summary>
-        public readonly int Batch, Heads, KvHeads, QLen, KvLen, HeadDim, Group, Segments, SegmentTokens, Phi;
+        /// <summary>Extents: segments per (b, hkv), tokens per segment, segments per chunk and chunks; Phi as an int.</summary>
+        public readonly int Batch, Heads, KvHeads, QLen, KvLen, HeadDim, Group, Segments, SegmentTokens, Phi, ChunkSegments, Chunks;
 
         /// <summary>Strides of q and o, and of k and v.</summary>
         public readonly HeadStrides Q, Kv;
@@ -96,29 +130,157 @@ public static class LinearEngine
             (Batch, Heads, KvHeads, QLen, KvLen, HeadDim, Group) = (g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, g.Group);
             SegmentTokens = segmentTokens;
             Segments = Math.Max(1, (g.KvLen + segmentTokens - 1) / segmentTokens);
+            ChunkSegments = segmentTokens >= ChunkTokens ? 1 : ChunkTokens / segmentTokens;
+            Chunks = (Segments + ChunkSegments - 1) / ChunkSegments;
             Phi = (int)phi;
             (Q, Kv) = (g.QStrides, g.KvStrides);
         }
 
-        /// <summary>Floats of one (b, hkv)'s prefix: segments x D x (D + 1).</summary>
+        /// <summary>Floats of one state: D x (D + 1).</summary>
         public long StateFloats => (long)HeadDim * (HeadDim + 1);
+
+        /// <summary>Floats of the prefix: local [B, Hkv, segments, state] then carry [B, Hkv, chunks, state].</summary>
+        public long PrefixFloats => (long)Batch * KvHeads * (Segments + Chunks) * StateFloats;
+
+        /// <summary>Where the carry starts in the prefix.</summary>
+        public long CarryAt => (long)Batch * KvHeads * Segments * StateFloats;
+    }
+
+    /// <summary>Element <paramref name="e"/> of segment <paramref name="seg"/>'s inclusive prefix of (b, hkv) = <paramref name="bhkv"/>.</summary>
+    public static float PrefixAt(Args a, ArrayView<float> prefix, long bhkv, int seg, long e)
+    {
+        long sf = a.StateFloats;
+        return prefix[(((bhkv * a.Segments) + seg) * sf) + e] + prefix[a.CarryAt + (((bhkv * a.Chunks) + (seg / a.ChunkSegments)) * sf) + e];
+    }
+
+    /// <summary>Sum over a full warp by a fixed butterfly (the same order every run).</summary>
+    public static float WarpSum(float v)
+    {
+        for (int o = 16; o > 0; o >>= 1)
+        {
+            v += Warp.ShuffleXor(v, o);
+        }
+        return v;
+    }
+
+    /// <summary>Max over a full warp.</summary>
+    public static float WarpMax(float v)
+    {
+        for (int o = 16; o > 0; o >>= 1)
+        {
+            v = XMath.Max(v, Warp.ShuffleXor(v, o));
+        }
+        return v;
     }
 
     /// <summary>
-    /// Column <paramref name="d2"/> of phi(q) S / (phi(q) . z + eps) for the phi(q) row at
-    /// <paramref name="qAt"/> and the D x (D + 1) state at <paramref name="stateAt"/> (z in column D):
-    /// the last step of linear_attention and of sla's linear branch, in their kernels.
+    /// Rows [<paramref name="r0"/>, <paramref name="r1"/>) of x (f32 [*, D] rows at x + row * D) times
+    /// the slice in <paramref name="sb"/> (b[k][col] at k * Pad + col, staged by the caller before a
+    /// barrier), divided by x_row . <paramref name="sz"/> + eps when <paramref name="divide"/>; each value
+    /// goes to <paramref name="sink"/> as (row, c0 + col). Sums run over the head dim in order, in f32.
+    /// Every thread of the 256-thread group calls it (it has barriers).
     /// </summary>
-    public static float Attend(ArrayView<float> phiQ, long qAt, ArrayView<float> state, long stateAt, int d, int d2)
+    public static void GemmRows<TSink>(ArrayView<float> x, long r0, long r1, int d, int c0, bool divide,
+        ArrayView<float> sb, ArrayView<float> sz, ArrayView<float> sa, ArrayView<float> sden, TSink sink)
+        where TSink : struct, IRowSink
     {
-        float num = 0f;
-        float den = Epsilon;
-        for (int d1 = 0; d1 < d; d1++)
+        int tid = Group.IdxX, tx = tid % 16, ty = tid / 16;
+        int sk = tid % Steps, sr = tid / Steps;  // staging: entry sk of rows sr, sr + 8, ...
+        for (long rt = r0; rt < r1; rt += Tile)
         {
-            float f = phiQ[qAt + d1];
-            num += f * state[stateAt + ((long)d1 * (d + 1)) + d2];
-            den += f * state[stateAt + ((long)d1 * (d + 1)) + d];
+            var acc = default(Acc4x4);
+            float den = Epsilon;
+            for (int k0 = 0; k0 < d; k0 += Steps)
+            {
+                // A warp reads 32 consecutive floats of one row; stored transposed ([k][row], padded).
+                for (int m = 0; m < Steps * Tile / Threads; m++)
+                {
+                    int r = sr + (m * (Threads / Steps));
+                    sa[(sk * Pad) + r] = rt + r < r1 && k0 + sk < d ? x[((rt + r) * d) + k0 + sk] : 0f;
+                }
+                Group.Barrier();
+                int steps = XMath.Min(Steps, d - k0);
+                for (int kk = 0; kk < steps; kk++)
+                {
+                    acc.Fma(Quad.Of(sa, (kk * Pad) + ty), Quad.Of(sb, ((k0 + kk) * Pad) + tx));
+                }
+                if (divide && tid < Tile)
+                {
+                    for (int kk = 0; kk < steps; kk++)
+                    {
+                        den += sa[(kk * Pad) + tid] * sz[k0 + kk];
+                    }
+                }
+                Group.Barrier();
+            }
+            if (divide && tid < Tile)
+            {
+                sden[tid] = den;
+            }
+            Group.Barrier();
+            for (int i = 0; i < 4; i++)
+            {
+                int r = ty + (16 * i);
+                float dv = divide ? sden[r] : 1f;
+                var row = acc.Row(i);
+                for (int j = 0; j < 4; j++)
+                {
+                    int c = c0 + tx + (16 * j);
+                    if (rt + r < r1 && c < d)
+                    {
+                        sink.Put(rt + r, c, divide ? row.At(j) / dv : row.At(j));
+                    }
+                }
+            }
+            // (sden is next written after the next tile's barriers.)
         }
-        return num / den;
     }
+}
+
+/// <summary>Where GemmRows puts (row, column, value).</summary>
+public interface IRowSink
+{
+    /// <summary>Stores one output.</summary>
+    void Put(long row, int col, float value);
+}
+
+/// <summary>Four floats of a thread's 4 x 4 tile, 16 apart (registers, not local memory).</summary>
+public struct Quad
+{
+    /// <summary>Entries 0..3.</summary>
+    public float X, Y, Z, W;
+
+    /// <summary>s[at], s[at + 16], s[at + 32], s[at + 48].</summary>
+    public static Quad Of(ArrayView<float> s, int at) => new() { X = s[at], Y = s[at + 16], Z = s[at + 32], W = s[at + 48] };
+
+    /// <summary>this += f * w.</summary>
+    public void Fma(float f, Quad w)
+    {
+        X += f * w.X;
+        Y += f * w.Y;
+        Z += f * w.Z;
+        W += f * w.W;
+    }
+
+    /// <summary>Entry j.</summary>
+    public readonly float At(int j) => j == 0 ? X : j == 1 ? Y : j == 2 ? Z : W;
+}
+
+/// <summary>A thread's 4 x 4 accumulators: row i is the outer product's f[i] times w.</summary>
+public struct Acc4x4
+{
+    /// <summary>Rows 0..3.</summary>
+    public Quad R0, R1, R2, R3;
+
+    /// <summary>acc[i][j] += f[i] * w[j].</summary>
+    public void Fma(Quad f, Quad w)
+    {
+        R0.Fma(f.X, w);
+        R1.Fma(f.Y, w);
+        R2.Fma(f.Z, w);
+        R3.Fma(f.W, w);
+    }
+
+    /// <summary>Row i.</summary>
+    public readonly Quad Row(int i) => i == 0 ? R0 : i == 1 ? R1 : i == 2 ? R2 : R3;
 }

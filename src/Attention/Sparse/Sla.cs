@@ -10,12 +10,15 @@
 //   proj_l    o_lin W^T + bias, W [D, D] (out, in), bias [D], f32 (zero-initialised in training)
 // The linear branch is computed first into an f32 residual, which the flash kernel adds to O
 // before rounding (LutKeys), so with W = 0 and no bias sla is block_sparse_attention bit for bit.
-// S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK):
-// each run of candidate blocks is one difference of prefixes, and Complement subtracts each listed
-// block's difference, so the cost per query block is O(runs + selected) states, not O(key blocks).
-// CUDA: kernels/attention/sla.cu (the same prefix, chunked; the state per query block built in shared
-// memory by the kernel that applies it; tiled products; then the block-sparse kernel with the residual).
+// S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK, chunked):
+// each run of linear blocks is one difference of prefixes (ILGPU: runs of the candidates the LUT does
+// not list; sla.cu: runs of candidates, less each listed block's difference), so the cost per query
+// block is O(runs) states, not O(key blocks).
+// ILGPU and CUDA (kernels/attention/sla.cu) share the design: the state per query block built in
+// shared memory by the kernel that applies it (LinearKernel / sla_linear), the projection as a
+// tiled product (ProjKernel / sla_proj), then the block-sparse kernel adding the residual.
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Zoetrope.Attention.Flash;
 using Zoetrope.Runtime;
@@ -206,7 +209,7 @@ public sealed partial class Sla : IOp<Sla.Params>
     public static long WorkFloats(Params p)
     {
         var g = p.Geometry;
-        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + LinearAttention.CudaPrefixFloats(g, p.Blocks.BlockK);
+        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + LinearAttention.PrefixFloats(g, p.Blocks.BlockK);
     }
 
     /// <summary>The scalars of the SLA passes (blittable).</summary>
@@ -227,76 +230,165 @@ public sealed partial class Sla : IOp<Sla.Params>
         }
     }
 
-    /// <summary>One thread per (b, h, query block, d1, col): S_qb and z_qb from the key-block prefix (see the file comment).</summary>
+    /// <summary>
+    /// Group (column tile, query block, b * heads + h) of 256 threads, the state and the linear output
+    /// fused: the LUT's blocks as bits (Complement), then per window of 32 key blocks threads 0..33
+    /// flag the linear blocks (candidates, less the listed ones for Complement), thread 0 turns the
+    /// flags into prefix terms (a run [s, e] of linear blocks is P[e] - P[s - 1]), and every thread
+    /// adds the terms to its elements of the slice S[:, columns] and z in shared memory (coalesced
+    /// prefix reads); then the block's rows phi(q) S / (phi(q) . z + eps) by LinearEngine.GemmRows
+    /// into o_lin [B, H, Nq, D]. The state never leaves shared memory, and the candidate test runs
+    /// once per key block per group. Unlike sla.cu, Complement runs over the remaining blocks instead
+    /// of subtracting each listed block's difference: when the LUT takes every candidate the state is
+    /// exactly zero (o_lin 0, as the oracle), not the rounding left by P[e] - P[s - 1] - sum(P[kb] - P[kb - 1]),
+    /// which phi(q) S / (phi(q) . z + eps) turns into a ratio of two rounding errors.
+    /// </summary>
     [IlgpuKernel]
-    public static void StateKernel(Index1D i, LinearEngine.Args a, SlaArgs s, ArrayView<int> lut, ArrayView<int> counts, ArrayView<float> prefix, ArrayView<float> states)
+    public static void LinearKernel(LinearEngine.Args a, SlaArgs s, ArrayView<int> lut, ArrayView<int> counts, ArrayView<float> prefix, ArrayView<float> phiQ,
+        ArrayView<float> lin)
     {
-        long sf = a.StateFloats;
-        long e = i % sf;
-        long row = i / sf;
-        int qb = (int)(row % s.QBlocks);
-        long bh = row / s.QBlocks;
+        const int tile = LinearEngine.Tile, window = FlashEngine.Lanes;
+        var sb = SharedMemory.Allocate<float>(LinearEngine.SliceFloats);
+        var sz = SharedMemory.Allocate<float>(LinearEngine.MaxHeadDim);
+        var sa = SharedMemory.Allocate<float>(LinearEngine.RowStageFloats);
+        var sden = SharedMemory.Allocate<float>(tile);
+        var flags = SharedMemory.Allocate<int>(window + 2);  // linear blocks among kb0 - 1 .. kb0 + 32
+        var terms = SharedMemory.Allocate<int>(2 * window);  // t > 0 adds P[t - 1], t < 0 subtracts P[-t - 1]
+        var nTerms = SharedMemory.Allocate<int>(1);
+        var listed = SharedMemory.Allocate<int>(SparseBlocks.MaxKeyBlocks / 32);  // Complement: the LUT's blocks as bits
+        int d = a.HeadDim, c0 = Grid.IdxX * tile, qb = Grid.IdxY, tid = Group.IdxX;
+        long bh = Grid.IdxZ, row = (bh * s.QBlocks) + qb;
         int b = (int)(bh / a.Heads);
         int h = (int)(bh - ((long)b * a.Heads));
-        long at = ((((long)b * a.KvHeads) + (h / a.Group)) * a.Segments * sf) + e;
+        long bhkv = ((long)b * a.KvHeads) + (h / a.Group);
         long qOffset = (long)a.KvLen - a.QLen;
-        float sum = 0f;
-        int start = -1;
-        for (int kb = 0; kb <= s.KBlocks; kb++)
+        // This thread's elements of the slice: idx < D * 64 is S[idx / 64][c0 + idx % 64], the rest z.
+        int slice = (d * tile) + d;
+        for (int idx = tid; idx < slice; idx += LinearEngine.Threads)
         {
-            bool cand = kb < s.KBlocks && SparseBlocks.Candidate(s.Mask, qOffset, a.QLen, a.KvLen, s.BlockQ, s.BlockK, qb, kb);
-            if (cand && start < 0)
-            {
-                start = kb;
-            }
-            else if (!cand && start >= 0)
-            {
-                sum += prefix[at + ((kb - 1) * sf)] - (start > 0 ? prefix[at + ((start - 1) * sf)] : 0f);
-                start = -1;
-            }
+            Slice(sb, sz, d, idx, 0f);
         }
-        int n = s.Variant == (int)SlaVariant.Complement ? counts[row] : 0;
-        for (int j = 0; j < n; j++)
+        int words = (s.KBlocks + 31) / 32;
+        for (int i = tid; i < words; i += LinearEngine.Threads)
+        {
+            listed[i] = 0;
+        }
+        Group.Barrier();
+        int nSel = s.Variant == (int)SlaVariant.Complement ? counts[row] : 0;
+        for (int j = tid; j < nSel; j += LinearEngine.Threads)
         {
             int kb = lut[(row * s.KBlocks) + j];
-            if (SparseBlocks.Candidate(s.Mask, qOffset, a.QLen, a.KvLen, s.BlockQ, s.BlockK, qb, kb))
+            if (kb >= 0 && kb < s.KBlocks)
             {
-                sum -= prefix[at + (kb * sf)] - (kb > 0 ? prefix[at + ((kb - 1) * sf)] : 0f);
+                Atomic.Or(ref listed[kb >> 5], 1 << (kb & 31));
             }
         }
-        states[i] = sum;
+        Group.Barrier();
+        for (int w = 0; w < words; w++)
+        {
+            if (tid < window + 2)
+            {
+                // A linear block: a candidate the LUT does not list (Complement) or any candidate.
+                int kb = (w * window) + tid - 1;
+                flags[tid] = kb >= 0 && kb < s.KBlocks && ((listed[kb >> 5] >> (kb & 31)) & 1) == 0
+                    && SparseBlocks.Candidate(s.Mask, qOffset, a.QLen, a.KvLen, s.BlockQ, s.BlockK, qb, kb) ? 1 : 0;
+            }
+            Group.Barrier();
+            if (tid == 0)
+            {
+                // Subtractions first, then additions, each in block order (as sla.cu's ballot).
+                int n = 0;
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int l = 0; l < window; l++)
+                    {
+                        int kb = (w * window) + l;
+                        bool linear = flags[l + 1] != 0, before = flags[l] != 0, after = flags[l + 2] != 0;
+                        int term = pass == 0 ? (linear && !before && kb > 0 ? -kb : 0) : (linear && !after ? kb + 1 : 0);
+                        if (term != 0)
+                        {
+                            terms[n++] = term;
+                        }
+                    }
+                }
+                nTerms[0] = n;
+            }
+            Group.Barrier();
+            int count = nTerms[0];
+            for (int idx = tid; idx < slice && count > 0; idx += LinearEngine.Threads)
+            {
+                long e = idx < d * tile ? (c0 + (idx % tile) < d ? ((long)(idx / tile) * d) + c0 + (idx % tile) : -1) : ((long)d * d) + idx - (d * tile);
+                if (e >= 0)
+                {
+                    float sum = Slice(sb, sz, d, idx);
+                    for (int k = 0; k < count; k++)
+                    {
+                        int x = terms[k];
+                        float pv = LinearEngine.PrefixAt(a, prefix, bhkv, x > 0 ? x - 1 : -x - 1, e);
+                        sum += x > 0 ? pv : -pv;
+                    }
+                    Slice(sb, sz, d, idx, sum);
+                }
+            }
+            Group.Barrier();
+        }
+        long r0 = (long)qb * s.BlockQ, r1 = XMath.Min(r0 + s.BlockQ, (long)a.QLen);
+        LinearEngine.GemmRows(phiQ.SubView(bh * a.QLen * d), r0, r1, d, c0, true, sb, sz, sa, sden, new LinSink(lin.SubView(bh * a.QLen * d), d));
     }
 
-    /// <summary>One thread per (b, h, i, d2): o_lin of the query's block state into [B, H, Nq, D].</summary>
-    [IlgpuKernel]
-    public static void LinearKernel(Index1D idx, LinearEngine.Args a, SlaArgs s, ArrayView<float> phiQ, ArrayView<float> states, ArrayView<float> lin)
+    /// <summary>Element idx of the group's state slice (see LinearKernel).</summary>
+    private static float Slice(ArrayView<float> sb, ArrayView<float> sz, int d, int idx) =>
+        idx < d * LinearEngine.Tile ? sb[((idx / LinearEngine.Tile) * LinearEngine.Pad) + (idx % LinearEngine.Tile)] : sz[idx - (d * LinearEngine.Tile)];
+
+    /// <summary>Sets element idx of the group's state slice.</summary>
+    private static void Slice(ArrayView<float> sb, ArrayView<float> sz, int d, int idx, float value)
     {
-        int d = a.HeadDim;
-        int d2 = (int)(idx % d);
-        long row = idx / d;
-        long i = row % a.QLen;
-        long bh = row / a.QLen;
-        long st = ((bh * s.QBlocks) + (i / s.BlockQ)) * a.StateFloats;
-        lin[idx] = LinearEngine.Attend(phiQ, row * d, states, st, d, d2);
+        if (idx < d * LinearEngine.Tile)
+        {
+            sb[((idx / LinearEngine.Tile) * LinearEngine.Pad) + (idx % LinearEngine.Tile)] = value;
+        }
+        else
+        {
+            sz[idx - (d * LinearEngine.Tile)] = value;
+        }
     }
 
-    /// <summary>One thread per (b, h, i, c): residual (q's layout) = o_lin W^T + bias.</summary>
-    [IlgpuKernel]
-    public static void ProjKernel(Index1D idx, LinearEngine.Args a, SlaArgs s, ArrayView<float> lin, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> residual)
+    /// <summary>o_lin rows of one (b, h), contiguous [Nq, D].</summary>
+    private readonly struct LinSink(ArrayView<float> lin, int d) : IRowSink
     {
-        int d = a.HeadDim;
-        int c = (int)(idx % d);
-        long row = idx / d;
-        long i = row % a.QLen;
-        long bh = row / a.QLen;
+        public void Put(long row, int col, float value) => lin[(row * d) + col] = value;
+    }
+
+    /// <summary>residual (q's layout) = value + bias.</summary>
+    private readonly struct ResidualSink(ArrayView<float> residual, HeadStrides st, int b, int h, ArrayView<float> bias, int hasBias) : IRowSink
+    {
+        public void Put(long row, int col, float value) => residual[st.Of(b, h, row) + col] = value + (hasBias != 0 ? bias[col] : 0f);
+    }
+
+    /// <summary>
+    /// Group (column tile, 64-row tile of Nq, b * heads + h) of 256 threads: residual = o_lin W^T + bias,
+    /// W^T's 64-column slice staged once per group (a warp reads 32 consecutive floats of a W row; the
+    /// padded stride makes the transposed shared stores conflict-free), then LinearEngine.GemmRows.
+    /// </summary>
+    [IlgpuKernel]
+    public static void ProjKernel(LinearEngine.Args a, SlaArgs s, ArrayView<float> lin, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> residual)
+    {
+        const int tile = LinearEngine.Tile;
+        var sb = SharedMemory.Allocate<float>(LinearEngine.SliceFloats);
+        var sa = SharedMemory.Allocate<float>(LinearEngine.RowStageFloats);
+        var sden = SharedMemory.Allocate<float>(tile);
+        int d = a.HeadDim, c0 = Grid.IdxX * tile;
+        long bh = Grid.IdxZ, r0 = (long)Grid.IdxY * tile;
         int b = (int)(bh / a.Heads);
         int h = (int)(bh - ((long)b * a.Heads));
-        float sum = s.HasBias != 0 ? bias[c] : 0f;
-        for (int d2 = 0; d2 < d; d2++)
+        for (int idx = Group.IdxX; idx < d * tile; idx += LinearEngine.Threads)
         {
-            sum += w[((long)c * d) + d2] * lin[(row * d) + d2];
+            int c = idx / d, k = idx % d;
+            sb[(k * LinearEngine.Pad) + c] = c0 + c < d ? w[((long)(c0 + c) * d) + k] : 0f;
         }
-        residual[a.Q.Of(b, h, i) + c] = sum;
+        Group.Barrier();
+        LinearEngine.GemmRows(lin.SubView(bh * a.QLen * d), r0, XMath.Min(r0 + tile, (long)a.QLen), d, c0, false, sb, sden, sa, sden,
+            new ResidualSink(residual, a.Q, b, h, bias, s.HasBias));
     }
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
@@ -314,23 +406,22 @@ public sealed partial class Sla : IOp<Sla.Params>
             var s = new SlaArgs(p);
             long rows = (long)g.Batch * g.Heads * s.QBlocks;
             using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
-            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape((long)g.Batch * g.KvHeads * a.Segments * a.StateFloats), "sla_prefix");
-            using var states = backend.Workspaces.Rent(DType.F32, new Shape(rows * a.StateFloats), "sla_states");
+            using var prefix = backend.Workspaces.Rent(DType.F32, new Shape(a.PrefixFloats), "sla_prefix");
             using var phiQ = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "phi_q");
             using var lin = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "o_linear");
             using var residual = backend.Workspaces.Rent(DType.F32, new Shape(g.Q.ElementCount), "residual");
             LinearAttention.Prefix<T, TCodec>(backend, a, t, prefix, null, null);
             LinearAttention.Phi<T, TCodec>(backend, a, t["q"], g.QStrides, g.Heads, g.QLen, phiQ);
-            var state = backend.Kernel(StateKernel, acc =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(StateKernel));
-            state(checked((int)states.ElementCount), a, s, backend.View<int>(t["lut"]), backend.View<int>(t["counts"]), backend.View<float>(prefix), backend.View<float>(states));
+            var group = new Index3D(LinearEngine.Threads, 1, 1);
+            int colTiles = LinearAttention.ColTiles(a);
             var linear = backend.Kernel(LinearKernel, acc =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernel));
-            linear(checked((int)g.Q.ElementCount), a, s, backend.View<float>(phiQ), backend.View<float>(states), backend.View<float>(lin));
+                acc.LoadStreamKernel<LinearEngine.Args, SlaArgs, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernel));
+            linear(new KernelConfig(new Index3D(colTiles, s.QBlocks, g.Batch * g.Heads), group), a, s, backend.View<int>(t["lut"]), backend.View<int>(t["counts"]),
+                backend.View<float>(prefix), backend.View<float>(phiQ), backend.View<float>(lin));
             var proj = backend.Kernel(ProjKernel, acc =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ProjKernel));
-            proj(checked((int)g.Q.ElementCount), a, s, backend.View<float>(lin), backend.View<float>(t["proj"]), backend.View<float>(p.Bias ? t["bias"] : unused),
-                backend.View<float>(residual));
+                acc.LoadStreamKernel<LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ProjKernel));
+            proj(new KernelConfig(new Index3D(colTiles, (g.QLen + LinearEngine.Tile - 1) / LinearEngine.Tile, g.Batch * g.Heads), group), a, s,
+                backend.View<float>(lin), backend.View<float>(t["proj"]), backend.View<float>(p.Bias ? t["bias"] : unused), backend.View<float>(residual));
             BlockSparseAttention.Launch(backend, p.Sparse, t, LutKeys.Of(backend, g, p.Blocks, t, residual, unused), unused);
         }
     }
