@@ -38,6 +38,74 @@ zt_status dispatch_format(zt_dtype format, F&& f) {
     }
 }
 
+// Packs: kPer consecutive elements moved by one load or store instruction. The vector paths use
+// kPer = 16 / sizeof(T), so a lane reads 16 bytes of x and writes kPer bytes of codes (8 for
+// f16/bf16, 4 for f32); both are aligned together, since element i of x starts a 16-byte pack
+// exactly when code i starts a kPer-byte one. kPer = 1 is the scalar fallback (odd widths,
+// unaligned views).
+template <int kBytes> struct pack_raw;
+template <> struct pack_raw<1> { using type = uint8_t; };
+template <> struct pack_raw<2> { using type = unsigned short; };
+template <> struct pack_raw<4> { using type = unsigned int; };
+template <> struct pack_raw<8> { using type = uint2; };
+template <> struct pack_raw<16> { using type = uint4; };
+
+template <typename T, int kPer>
+__device__ __forceinline__ void load_vals(const T* p, float (&v)[kPer]) {
+    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
+    Raw raw = *reinterpret_cast<const Raw*>(p);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) v[k] = elem<T>::load(e[k]);
+}
+
+template <typename T, int kPer>
+__device__ __forceinline__ void store_vals(T* p, const float (&v)[kPer]) {
+    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
+    Raw raw;
+    T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) e[k] = elem<T>::store(v[k]);
+    *reinterpret_cast<Raw*>(p) = raw;
+}
+
+// Codes of v / scale (IEEE division: the reference divides, and a reciprocal multiply can move a
+// code by one), stored with one kPer-byte store.
+template <typename F, int kPer>
+__device__ __forceinline__ void store_codes(typename F::Code* p, const float (&v)[kPer], float scale) {
+    using Raw = typename pack_raw<kPer>::type;
+    Raw raw;
+    typename F::Code* e = reinterpret_cast<typename F::Code*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) e[k] = F::encode(__fdiv_rn(v[k], scale));
+    *reinterpret_cast<Raw*>(p) = raw;
+}
+
+template <typename F, int kPer>
+__device__ __forceinline__ void load_codes(const typename F::Code* p, float (&v)[kPer]) {
+    using Raw = typename pack_raw<kPer>::type;
+    Raw raw = *reinterpret_cast<const Raw*>(p);
+    const typename F::Code* e = reinterpret_cast<const typename F::Code*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) v[k] = F::decode(e[k]);
+}
+
+// (row, col) of a flat index walked with a fixed stride, advanced without a division: the
+// stride's whole rows and leftover columns are found once, then each step is an add and a carry.
+struct RowWalk {
+    int r, c, dr, dc, width;
+    __device__ __forceinline__ RowWalk(int start, int stride, int width_)
+        : r(start / width_), c(start % width_), dr(stride / width_), dc(stride % width_), width(width_) {}
+    __device__ __forceinline__ void next() {
+        r += dr;
+        c += dc;
+        if (c >= width) {
+            c -= width;
+            ++r;
+        }
+    }
+};
+
 // The scale of element (r, c) for each granularity (0 row, 1 tensor, 2 tile).
 __device__ __forceinline__ int64_t scale_index(int granularity, int64_t r, int64_t c, int64_t cols, int block_rows, int block_cols) {
     return granularity == 0 ? r : granularity == 1 ? 0 : (r / block_rows) * ((cols + block_cols - 1) / block_cols) + c / block_cols;

@@ -11,6 +11,7 @@
 //   3. one warp per (b, h, block of block_rows tokens): amax of (v - mean) * q_scale, scale =
 //      max(amax / 127, 1e-8), q = clamp(rint(v' / scale), -127, 127), round half to even
 //      (__float2int_rn), with IEEE division: the rule of QuantMath.cs, so the CPU backends agree.
+#include "quant/quant_format.cuh"
 #include "rope/qk_norm_rope.cuh"
 
 namespace {
@@ -70,14 +71,25 @@ __global__ void __launch_bounds__(32 * kMeanSlices) channel_mean_kernel(int toke
     }
 }
 
-__device__ __forceinline__ float smoothed(const float* ws, const float* mean, int64_t start, int64_t e, int64_t bh, int head_dim, float q_scale) {
-    float v = ws[start + e];
-    if (mean) {
-        v -= mean[bh * head_dim + e % head_dim];
+// kPer smoothed values of the f32 workspace at e (channel c .. c + kPer - 1 of one token: head_dim
+// % kPer == 0), each (v - mean[c]) * q_scale.
+template <int kPer>
+__device__ __forceinline__ void smoothed(const float* ws, const float* mean_bh, int e, int c, float q_scale, float (&v)[kPer]) {
+    zt::load_vals<float, kPer>(ws + e, v);
+    float m[kPer];
+    if (mean_bh) {
+        zt::load_vals<float, kPer>(mean_bh + c, m);
     }
-    return v * q_scale;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+        v[k] = (mean_bh ? v[k] - m[k] : v[k]) * q_scale;
+    }
 }
 
+// One warp per (b, h, block of block_rows tokens). Lanes take kPer-element packs (16 bytes of f32
+// in, 4 code bytes out when head_dim % 4 == 0, else single elements); the channel of each pack
+// comes from a division-free walk, and the group is counted in 32 bits (block_rows * head_dim).
+template <int kPer>
 __global__ void block_quant_kernel(int64_t groups, int tokens, int head_dim, int block_rows, int blocks, float q_scale,
                                    const float* __restrict__ ws, const float* __restrict__ mean, int8_t* __restrict__ q, float* __restrict__ scales) {
     const int lane = threadIdx.x & 31;
@@ -86,13 +98,22 @@ __global__ void block_quant_kernel(int64_t groups, int tokens, int head_dim, int
         return;
     }
     const int64_t bh = g / blocks;
-    const int64_t n0 = (g - bh * blocks) * block_rows;
-    const int64_t rows = min((int64_t)block_rows, tokens - n0);
-    const int64_t count = rows * head_dim;
+    const int n0 = (int)(g - bh * blocks) * block_rows;
+    const int rows = min(block_rows, tokens - n0);
+    const int width = head_dim / kPer;  // packs per token
+    const int count = rows * width;
     const int64_t start = (bh * tokens + n0) * head_dim;
+    const float* wg = ws + start;
+    const float* mean_bh = mean ? mean + bh * head_dim : nullptr;
     float amax = 0.f;
-    for (int64_t e = lane; e < count; e += 32) {
-        amax = fmaxf(amax, fabsf(smoothed(ws, mean, start, e, bh, head_dim, q_scale)));
+    float v[kPer];
+    zt::RowWalk w(lane, 32, width);
+    for (int e = lane; e < count; e += 32, w.next()) {
+        smoothed<kPer>(wg, mean_bh, e * kPer, w.c * kPer, q_scale, v);
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) {
+            amax = fmaxf(amax, fabsf(v[k]));
+        }
     }
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
@@ -102,9 +123,10 @@ __global__ void block_quant_kernel(int64_t groups, int tokens, int head_dim, int
     if (lane == 0) {
         scales[g] = scale;
     }
-    for (int64_t e = lane; e < count; e += 32) {
-        float v = __fdiv_rn(smoothed(ws, mean, start, e, bh, head_dim, q_scale), scale);
-        q[start + e] = (int8_t)max(-127, min(127, __float2int_rn(v)));
+    zt::RowWalk o(lane, 32, width);
+    for (int e = lane; e < count; e += 32, o.next()) {
+        smoothed<kPer>(wg, mean_bh, e * kPer, o.c * kPer, q_scale, v);
+        zt::store_codes<zt::Int8Format, kPer>(q + start + e * kPer, v, scale);
     }
 }
 
@@ -140,6 +162,9 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
     if (block_rows <= 0 || blocks != (tokens + block_rows - 1) / block_rows || !workspace || !q || !scale || (smooth != 0) != (mean != nullptr)) {
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: bad block rows/blocks, null output, or mean given without smoothing");
     }
+    if ((int64_t)(block_rows < tokens ? block_rows : tokens) * head_dim > 0x7FFFFFFF) {
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: a quantization block over 2^31 - 1 elements");
+    }
     if ((int64_t)batch * tokens == 0) {
         return ZT_OK;
     }
@@ -172,7 +197,16 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
         }
     }
     int64_t groups = (int64_t)batch * heads * blocks;
-    block_quant_kernel<<<(unsigned)((groups + zt::kRowsPerBlock - 1) / zt::kRowsPerBlock), 32 * zt::kRowsPerBlock, 0, s>>>(
-        groups, tokens, head_dim, block_rows, blocks, q_scale, ws, smooth ? m : nullptr, static_cast<int8_t*>(q), static_cast<float*>(scale));
+    const unsigned qblocks = (unsigned)((groups + zt::kRowsPerBlock - 1) / zt::kRowsPerBlock);
+    const float* mq = smooth ? m : nullptr;
+    // 16-byte packs: ws and mean are f32 from the allocator (16-byte aligned), q needs 4.
+    if (head_dim % 4 == 0 && (reinterpret_cast<uintptr_t>(q) & 3) == 0 && (reinterpret_cast<uintptr_t>(ws) & 15) == 0 &&
+        (reinterpret_cast<uintptr_t>(mq) & 15) == 0) {
+        block_quant_kernel<4><<<qblocks, 32 * zt::kRowsPerBlock, 0, s>>>(groups, tokens, head_dim, block_rows, blocks, q_scale, ws, mq,
+                                                                          static_cast<int8_t*>(q), static_cast<float*>(scale));
+    } else {
+        block_quant_kernel<1><<<qblocks, 32 * zt::kRowsPerBlock, 0, s>>>(groups, tokens, head_dim, block_rows, blocks, q_scale, ws, mq,
+                                                                          static_cast<int8_t*>(q), static_cast<float*>(scale));
+    }
     return zt::check_launch("zt_qk_norm_rope_int8 (quantize)");
 }

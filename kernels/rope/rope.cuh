@@ -17,6 +17,29 @@ struct Rope {
     int width;
     int frame_offset;
 
+    // A token's (frame + offset, row, column): the positions its pairs turn by, found once per
+    // row of a kernel (32-bit: frames * height * width is a token count, an int32).
+    struct Pos {
+        int t, y, x;
+    };
+    __device__ __forceinline__ Pos pos_of(int token) const {
+        const int hw = height * width;
+        const int t = token / hw;
+        const int rem = token - t * hw;
+        const int y = rem / width;
+        return Pos{t + frame_offset, y, rem - y * width};
+    }
+
+    // Pair j of a token at p, rotated in place (one 8-byte table read).
+    __device__ __forceinline__ void rotate(const Pos& p, int j, float& x0, float& x1) const {
+        const int pos = j < time_pairs ? p.t : j < time_pairs + height_pairs ? p.y : p.x;
+        float2 cs = reinterpret_cast<const float2*>(table)[pos * pairs + j];
+        float r0 = x0 * cs.x - x1 * cs.y;
+        float r1 = x0 * cs.y + x1 * cs.x;
+        x0 = r0;
+        x1 = r1;
+    }
+
     __device__ __forceinline__ void rotate(int64_t token, int j, float& x0, float& x1) const {
         int64_t hw = (int64_t)height * width;
         int64_t pos = j < time_pairs ? token / hw + frame_offset

@@ -28,11 +28,15 @@ internal static class QuantCases
     // For the emulated device (kernels/quant: one 256-thread block per scale group, the per-tensor
     // amax a warp per row and 8 rows per block, elementwise 256-thread blocks): 9 rows of 257 (8
     // rows and one; a group of a block's threads and one), a 128 x 128 tile plus one each way
-    // (four groups, three partial), a per-tensor FP8 scale over 9 x 130.
+    // (four groups, three partial), a per-tensor FP8 scale over 9 x 130 (a vector encode with a
+    // 2-element tail).
     public static readonly (QuantScheme Scheme, DType Float, long Rows, long Cols)[] Emulator =
     [
         (QuantScheme.PerTokenInt8, DType.BF16, 9, 257),
         (QuantScheme.Block128Int8, DType.F16, 129, 130),
         (QuantScheme.PerTensorFp8, DType.F32, 9, 130),
+        // Widths a multiple of the 16-byte pack (8 bf16), so the vector walks run (the shapes
+        // above take the scalar fallback): FP8 2 x 16 tiles, a partial last tile row.
+        (QuantScheme.Block128Int8 with { Format = DType.F8E4M3, QMax = 448f, BlockRows = 2, BlockCols = 16 }, DType.BF16, 5, 48),
     ];
 }
