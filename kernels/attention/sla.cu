@@ -2,8 +2,8 @@
 //   1. phi(k) and the key-block prefix (linear_common.cuh, segments of block_k: chunk-local
 //      prefix + carry)
 //   2. sla_linear, one CTA per (b, h, query block, 64 output columns), the state and the linear
-//      output fused: warp 0 turns the block's candidate runs (and, variant 1, its listed blocks)
-//      into prefix terms, 32 key blocks per ballot, into shared memory; every thread adds the
+//      output fused: warp 0 turns the block's runs of linear blocks (candidates; variant 1: those
+//      the LUT does not list, from a shared bitmap) into prefix terms, 32 key blocks per ballot; every thread adds the
 //      terms to its own elements of the state slice S[:, cols] and z (coalesced), and the block's
 //      rows phi(q) S / (phi(q) . z + eps) follow from shared memory (gemm_rows). The state lives
 //      only in shared memory: no [B, H, q_blocks, D, D + 1] buffer, and the candidate test runs
@@ -40,32 +40,35 @@ struct Grid {
     }
 };
 
+// Key blocks of one LUT row as a bitmap (SparseBlocks.MaxKeyBlocks = 2048 blocks, 64 words).
+constexpr int kListedWords = 2048 / 32;
+
+// Whether key block kb feeds the linear branch of query block qb: a candidate the mask may show,
+// and, variant 1 (complement), not one the LUT lists for the exact branch.
+__device__ __forceinline__ bool linear_block(const Args& a, const Grid& g, int qb, int kb, const unsigned* listed) {
+    if (kb >= g.k_blocks || !g.candidate(a, qb, kb)) return false;
+    return g.variant != 1 || !((listed[kb >> 5] >> (kb & 31)) & 1u);
+}
+
 // A term t != 0 of a state: t > 0 adds the prefix of key block t - 1, t < 0 subtracts that of -t - 1.
-// Warp 0 writes window w's terms (at most 64) in lane order and their count.
-__device__ __forceinline__ void window_terms(const Args& a, const Grid& g, int qb, int64_t row, const int32_t* __restrict__ lut, int n_sel, int w,
-                                             int cand_windows, bool& prev, int* terms, int* n_terms) {
+// Warp 0 writes window w's terms (at most 64) in lane order and their count: a run [s, e] of linear
+// blocks is P[e] - P[s - 1]. The complement is built from runs of the blocks the LUT does not list,
+// never by subtracting the listed ones from the candidates' runs: when the LUT lists every candidate,
+// that subtraction would leave S and z as rounding noise and their ratio as garbage, where the runs
+// leave both exactly zero.
+__device__ __forceinline__ void window_terms(const Args& a, const Grid& g, int qb, int w, const unsigned* listed, bool& prev, int* terms,
+                                             int* n_terms) {
     const unsigned all = 0xffffffffu;
     const int lane = threadIdx.x & 31;
     int plus = 0, minus = 0;
-    if (w < cand_windows) {
-        // Runs of candidate blocks: a run [s, e] is P[e] - P[s - 1].
-        int kb = w * 32 + lane;
-        bool cand = kb < g.k_blocks && g.candidate(a, qb, kb);
-        unsigned m = __ballot_sync(all, cand);
-        bool before = lane > 0 ? (m >> (lane - 1)) & 1u : prev;
-        bool after = lane < 31 ? (m >> (lane + 1)) & 1u : kb + 1 < g.k_blocks && g.candidate(a, qb, kb + 1);
-        if (cand && !before && kb > 0) minus = -kb;
-        if (cand && !after) plus = kb + 1;
-        prev = __shfl_sync(all, cand, 31);
-    } else {
-        // Variant 1: each listed candidate block leaves the linear branch, -(P[kb] - P[kb - 1]).
-        int j = (w - cand_windows) * 32 + lane;
-        int kb = j < n_sel ? lut[row * g.k_blocks + j] : -1;
-        if (kb >= 0 && g.candidate(a, qb, kb)) {
-            minus = -(kb + 1);
-            plus = kb;
-        }
-    }
+    int kb = w * 32 + lane;
+    bool in = linear_block(a, g, qb, kb, listed);
+    unsigned m = __ballot_sync(all, in);
+    bool before = lane > 0 ? (m >> (lane - 1)) & 1u : prev;
+    bool after = lane < 31 ? (m >> (lane + 1)) & 1u : linear_block(a, g, qb, kb + 1, listed);
+    if (in && !before && kb > 0) minus = -kb;
+    if (in && !after) plus = kb + 1;
+    prev = __shfl_sync(all, in, 31);
     unsigned mm = __ballot_sync(all, minus != 0), mp = __ballot_sync(all, plus != 0), below = (1u << lane) - 1u;
     if (minus) terms[__popc(mm & below)] = minus;
     if (plus) terms[__popc(mm) + __popc(mp & below)] = plus;
@@ -79,6 +82,7 @@ __global__ void __launch_bounds__(kThreads) sla_linear(Args a, Grid g, const int
     extern __shared__ float smem[];
     __shared__ int terms[64];
     __shared__ int n_terms;
+    __shared__ unsigned listed[kListedWords];
     const GemmSmem sm = GemmSmem::of(smem, a.d);
     const int d = a.d, c0 = blockIdx.x * kTile, qb = blockIdx.y, tid = threadIdx.x;
     const int64_t bh = blockIdx.z, row = bh * g.q_blocks + qb;
@@ -89,11 +93,20 @@ __global__ void __launch_bounds__(kThreads) sla_linear(Args a, Grid g, const int
     auto at = [&](int idx) -> float& { return idx < d * kTile ? sm.b[(idx / kTile) * kPad + idx % kTile] : sm.z[idx - d * kTile]; };
     auto elem = [&](int idx) -> int64_t { return idx < d * kTile ? (c0 + idx % kTile < d ? (int64_t)(idx / kTile) * d + c0 + idx % kTile : -1) : (int64_t)d * d + idx - d * kTile; };
     for (int idx = tid; idx < slice; idx += kThreads) at(idx) = 0.f;
-    const int cand_windows = (g.k_blocks + 31) / 32, n_sel = g.variant == 1 ? counts[row] : 0;
-    const int windows = cand_windows + (n_sel + 31) / 32;
+    const int windows = (g.k_blocks + 31) / 32;
+    if (g.variant == 1) {
+        for (int i = tid; i < windows; i += kThreads) listed[i] = 0u;
+        __syncthreads();
+        const int n_sel = counts[row];
+        for (int j = tid; j < n_sel; j += kThreads) {
+            int kb = lut[row * g.k_blocks + j];
+            if (kb >= 0 && kb < g.k_blocks) atomicOr(&listed[kb >> 5], 1u << (kb & 31));
+        }
+        __syncthreads();
+    }
     bool prev = false;
     for (int w = 0; w < windows; ++w) {
-        if (tid < 32) window_terms(a, g, qb, row, lut, n_sel, w, cand_windows, prev, terms, &n_terms);
+        if (tid < 32) window_terms(a, g, qb, w, listed, prev, terms, &n_terms);
         __syncthreads();
         const int n = n_terms;
         for (int idx = tid; idx < slice && n > 0; idx += kThreads) {
@@ -193,6 +206,8 @@ ZT_API zt_status zt_sla(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t
         proj_count != (int64_t)head_dim * head_dim || (bias && bias_count != head_dim) || work_count < need)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: tensor sizes disagree with the extents");
     if (!q || !k || !v || !lut || !counts || !proj || !work || !o) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: null pointer");
+    if (block_k > 0 && (kv_len + block_k - 1) / block_k > 32 * kListedWords)
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: more than 2048 key blocks (SparseBlocks.MaxKeyBlocks): raise block_k");
     if (batch == 0 || q_len == 0) return ZT_OK;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
     Grid g{block_q, block_k, q_blocks, a.segments == 1 && kv_len == 0 ? 0 : (kv_len + block_k - 1) / block_k, variant, (int64_t)kv_len - q_len,
