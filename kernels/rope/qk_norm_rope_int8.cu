@@ -6,8 +6,8 @@
 //      kMeanRows tokens, channel), channel fastest so a warp reads contiguous runs; then
 //      channel_mean_kernel, one CTA per (b, h, 32 channels) whose kMeanSlices warps each add a
 //      contiguous run of the chunk sums, combined in warp order (fixed order: same bits every run).
-//      The partials live in the int8 output q, which the quantize pass overwrites afterwards (the
-//      caller's workspace holds exactly the f32 rows); a single chunk skips them;
+//      The partials follow the f32 rows in the caller's workspace (workspace_count says how much
+//      there is); a single chunk skips them;
 //   3. one warp per (b, h, block of block_rows tokens): amax of (v - mean) * q_scale, scale =
 //      max(amax / 127, 1e-8), q = clamp(rint(v' / scale), -127, 127), round half to even
 //      (__float2int_rn), with IEEE division: the rule of QuantMath.cs, so the CPU backends agree.
@@ -153,7 +153,8 @@ struct Launch {
 ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
                                       int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
                                       int32_t positions, int32_t pairs, float eps, int32_t block_rows, int32_t blocks, int32_t smooth, float q_scale,
-                                      const void* x, const void* weight, const void* table, void* workspace, void* q, void* scale, void* mean) {
+                                      int64_t workspace_count, const void* x, const void* weight, const void* table, void* workspace, void* q, void* scale,
+                                      void* mean) {
     zt::Rope rope;
     if (zt_status s = zt::check_qk_args("zt_qk_norm_rope_int8: bad geometry, split, grid or pointer", batch, tokens, heads, head_dim, dim, frames, height,
                                         width, frame_offset, time_dims, height_dims, positions, pairs, x, weight, table, &rope)) {
@@ -164,6 +165,15 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
     }
     if ((int64_t)(block_rows < tokens ? block_rows : tokens) * head_dim > 0x7FFFFFFF) {
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: a quantization block over 2^31 - 1 elements");
+    }
+    // The workspace: the f32 rows [B, H, N, D], then (smoothing over two or more chunks) the
+    // chunk sums as doubles from the next even float.
+    const int64_t rows = (int64_t)batch * heads * tokens * head_dim;
+    const int chunks = (tokens + kMeanRows - 1) / kMeanRows;
+    const int64_t cells = (int64_t)batch * heads * chunks * head_dim;
+    const int64_t need = rows + (smooth && chunks > 1 ? (rows & 1) + 2 * cells : 0);
+    if (workspace_count < need) {
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: workspace_count below the f32 rows plus the mean's double partial sums");
     }
     if ((int64_t)batch * tokens == 0) {
         return ZT_OK;
@@ -176,17 +186,9 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
     float* m = static_cast<float*>(mean);
     if (smooth) {
         const int64_t bh = (int64_t)batch * heads;
-        const int chunks = (tokens + kMeanRows - 1) / kMeanRows;
-        const int64_t cells = bh * chunks * head_dim;
-        // Partials in q, 8-byte aligned: with two or more chunks, tokens > kMeanRows, so the chunk
-        // sums (8 bytes per kMeanRows tokens) take under a fifth of q's bytes (one per token).
-        double* part = nullptr;
-        if (chunks > 1) {
-            uintptr_t at = (reinterpret_cast<uintptr_t>(q) + 7) & ~(uintptr_t)7;
-            if ((int64_t)(at - reinterpret_cast<uintptr_t>(q)) + cells * (int64_t)sizeof(double) > bh * tokens * head_dim) {
-                return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: no room for the mean's partial sums");
-            }
-            part = reinterpret_cast<double*>(at);
+        double* part = chunks > 1 ? reinterpret_cast<double*>(ws + rows + (rows & 1)) : nullptr;
+        if (part && (reinterpret_cast<uintptr_t>(part) & 7) != 0) {
+            return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_qk_norm_rope_int8: the workspace is not 8-byte aligned");
         }
         channel_partial_kernel<<<(unsigned)((cells + kMeanThreads - 1) / kMeanThreads), kMeanThreads, 0, s>>>(cells, tokens, head_dim, chunks, ws, part, m);
         if (part) {

@@ -37,7 +37,10 @@ ZT_API zt_status zt_qk_norm_rope(zt_stream stream, zt_dtype dtype, int32_t batch
  * @tensor x in dtype(dtype) shape(batch, tokens, dim)
  * @tensor weight in dtype(dtype) shape(dim)
  * @tensor table in dtype(f32) shape(positions, pairs, 2)
- * @tensor workspace inout dtype(f32) shape(batch, heads, tokens, head_dim)
+ * The workspace holds the f32 rows [batch, heads, tokens, head_dim], then, when smoothing over more than 64 tokens, the mean's
+ * partial sums as doubles (from the next even float): workspace_count >= rows + (rows & 1) + 2 * batch * heads * ceil(tokens / 64) * head_dim.
+ *
+ * @tensor workspace inout dtype(f32) shape(workspace_count)
  * @tensor q out dtype(i8) shape(batch, heads, tokens, head_dim)
  * @tensor scale out dtype(f32) shape(batch, heads, blocks)
  * @tensor mean out dtype(f32) shape(batch, heads, head_dim) optional
@@ -45,6 +48,7 @@ ZT_API zt_status zt_qk_norm_rope(zt_stream stream, zt_dtype dtype, int32_t batch
 ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
                                       int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
                                       int32_t positions, int32_t pairs, float eps, int32_t block_rows, int32_t blocks, int32_t smooth, float q_scale,
-                                      const void* x, const void* weight, const void* table, void* workspace, void* q, void* scale, void* mean);
+                                      int64_t workspace_count, const void* x, const void* weight, const void* table, void* workspace, void* q, void* scale,
+                                      void* mean);
 
 #endif /* ZT_ROPE_H */

@@ -11,7 +11,7 @@
 // subtracted mean f32 [B, H, D] when smoothing (attention adds q . mean back only for the LSE).
 // Kernels: the fp32 qk_norm_rope into a workspace, a mean over tokens (double accumulation, in
 // two passes: chunk sums of 64 tokens, then the chunks in a fixed order, so no thread reads more
-// than one chunk; the chunk sums borrow q's bytes before q is written), a per-block amax + quantize. The int8 values equal the reference's up to one step where the
+// than one chunk; the chunk sums follow the rows in the workspace), a per-block amax + quantize. The int8 values equal the reference's up to one step where the
 // backends' last-ulp differences in the fp32 norm and rotation cross a rounding boundary;
 // quant_* ops, with their inputs given, are bit-exact.
 using ILGPU;
@@ -182,10 +182,23 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
-        using var workspace = backend.Workspaces.Rent(DType.F32, g.Output, "workspace");
+        using var workspace = backend.Workspaces.Rent(DType.F32, new Shape(WorkspaceFloats(p)), "workspace");
         ZtNative.QkNormRopeInt8(backend, p.DType, g.Batch, checked((int)g.Tokens), g.Heads, g.HeadDim, g.Dim, g.Grid.Frames, g.Grid.Height, g.Grid.Width,
             g.Grid.FrameOffset, g.Split.TimeDims, g.Split.HeightDims, g.Positions, g.HeadDim / 2, g.Eps, p.BlockRows, p.Blocks, p.Smooth ? 1 : 0, p.QScale,
-            t["x"], t["weight"], t["table"], workspace, t["q"], t["scale"], p.Smooth ? t["mean"] : null);
+            workspace.ElementCount, t["x"], t["weight"], t["table"], workspace, t["q"], t["scale"], p.Smooth ? t["mean"] : null);
+    }
+
+    /// <summary>
+    /// The f32 workspace of both paths: the normed, rotated rows [B, H, N, D], then (smoothing over
+    /// two or more chunks of <see cref="MeanRows"/> tokens) the chunk sums as doubles from the next
+    /// even float, so they are 8-byte aligned on a pooled (256-byte aligned) buffer.
+    /// </summary>
+    internal static long WorkspaceFloats(Params p)
+    {
+        var g = p.Geometry;
+        long rows = g.Output.ElementCount;
+        long chunks = (g.Tokens + MeanRows - 1) / MeanRows;
+        return rows + (p.Smooth && chunks > 1 ? (rows & 1) + (2L * g.Batch * g.Heads * chunks * g.HeadDim) : 0);
     }
 
     /// <summary>Step 1: norm + rope into the f32 workspace (group = one warp = one token).</summary>
@@ -311,8 +324,9 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
             where TCodec : struct, IElementCodec<T>
         {
             var g = p.Geometry;
-            using var workspace = backend.Workspaces.Rent(DType.F32, g.Output, "workspace");
-            var ws = backend.View<float>(workspace);
+            using var workspace = backend.Workspaces.Rent(DType.F32, new Shape(WorkspaceFloats(p)), "workspace");
+            long rows = g.Output.ElementCount;
+            var ws = backend.View<float>(workspace).SubView(0, Math.Max(1, rows));
             var norm = backend.Kernel(NormKernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, RopeDevice, int, int, int, float>(NormKernel<T, TCodec>));
             int tokens = checked((int)g.Tokens);
@@ -321,13 +335,12 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
             var mean = p.Smooth ? backend.View<float>(t["mean"]) : ws;
             if (p.Smooth)
             {
-                // The chunk sums live in q (8-byte aligned), which step 3 overwrites: two or more
-                // chunks means tokens > MeanRows, so they take under a fifth of q's bytes.
+                // The chunk sums follow the rows in the workspace (WorkspaceFloats).
                 int chunks = (tokens + MeanRows - 1) / MeanRows;
                 long cells = (long)g.Batch * g.Heads * chunks * g.HeadDim;
-                var qBytes = backend.View<sbyte>(t["q"]);
-                long pad = (8 - (backend.DevicePointer(t["q"]) & 7)) & 7;
-                var part = chunks > 1 ? qBytes.SubView(pad, cells * sizeof(double)).Cast<double>() : ws.Cast<double>();
+                var part = chunks > 1
+                    ? backend.View<float>(workspace).SubView(rows + (rows & 1), 2 * cells).Cast<double>()
+                    : ws.Cast<double>();
                 var partial = backend.Kernel(PartialKernel, acc =>
                     acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<float>, int, int, int, int>(PartialKernel));
                 partial(checked((int)cells), ws, part, mean, tokens, g.HeadDim, chunks, chunks > 1 ? 0 : 1);
