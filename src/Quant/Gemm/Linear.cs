@@ -3,7 +3,7 @@
 //
 // Layout: x [M, K], W [N, K] (PyTorch's Linear: one row per output feature), y [M, N], one
 // dtype (f32/f16/bf16); bias f32 [N]. fp32 accumulation and epilogue, one rounding. ILGPU:
-// 16x16 output tiles, the K loop staged through shared memory. CUDA: CUTLASS tensor-core GEMM
+// TiledGemm (64x64 output tiles, 4x4 register blocks, double-buffered shared stages). CUDA: CUTLASS tensor-core GEMM
 // with the bias and GELU in its epilogue where built (kernels/gemm/linear_cutlass.cu), else the
 // hand-written tensor-core GEMM (kernels/gemm/linear.cu).
 using ILGPU;
@@ -19,9 +19,6 @@ namespace Zoetrope.Quant.Gemm;
 [Op("linear", Cases = typeof(LinearCases), Summary = "y = x W^T (+ bias) (+ GELU-tanh), fp32 accumulation (f32/f16/bf16)")]
 public sealed partial class Linear : IOp<Linear.Params>
 {
-    /// <summary>Tile edge of the ILGPU kernel.</summary>
-    public const int Tile = 16;
-
     /// <summary>Parameters.</summary>
     /// <param name="DType">Type of x, W and y.</param>
     /// <param name="M">Rows of x (tokens).</param>
@@ -100,7 +97,7 @@ public sealed partial class Linear : IOp<Linear.Params>
         ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
     }
 
-    /// <summary>The kernel: a 16x16 group computes a 16x16 tile of y.</summary>
+    /// <summary>The kernel: a 16x16 group computes a 64x64 tile of y (TiledGemm: 4x4 fp32 accumulators per thread).</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
@@ -108,31 +105,21 @@ public sealed partial class Linear : IOp<Linear.Params>
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
-        TCodec codec = default;
-        var xs = SharedMemory.Allocate<float>(Tile * Tile);
-        var ws = SharedMemory.Allocate<float>(Tile * Tile);
-        int tx = Group.IdxX;
-        int ty = Group.IdxY;
-        long row = ((long)Grid.IdxY * Tile) + ty;
-        long col = ((long)Grid.IdxX * Tile) + tx;
-        long wRow = ((long)Grid.IdxX * Tile) + ty;
-        float acc = 0f;
-        for (long k0 = 0; k0 < k; k0 += Tile)
-        {
-            // xs[ty][tx] = x[row, k0 + tx]; ws[ty][tx] = W[tile col ty, k0 + tx]: coalesced along K.
-            xs[(ty * Tile) + tx] = row < m && k0 + tx < k ? codec.Load(x[(row * k) + k0 + tx]) : 0f;
-            ws[(ty * Tile) + tx] = wRow < n && k0 + tx < k ? codec.Load(w[(wRow * k) + k0 + tx]) : 0f;
-            Group.Barrier();
-            for (int kk = 0; kk < Tile; kk++)
-            {
-                acc += xs[(ty * Tile) + kk] * ws[(tx * Tile) + kk];
-            }
-            Group.Barrier();
-        }
-        if (row < m && col < n)
-        {
-            y[(row * n) + col] = codec.Store(epilogue.Apply(row, col, acc));
-        }
+        var smem = SharedMemory.Allocate<float>(TiledGemm.SharedWords);
+        long m0 = (long)Grid.IdxY * TiledGemm.TileM;
+        long n0 = (long)Grid.IdxX * TiledGemm.TileN;
+        var acc = default(Tile4x4);
+        TiledGemm.Accumulate<T, CodecOperand<T, TCodec>>(x, w, smem, m0, n0, m, n, k, 0, k, ref acc);
+        TiledGemm.Store<T, TCodec>(y, epilogue, acc, m0, n0, m, n);
+    }
+
+    /// <summary>x and W decode through the dtype's codec (exact for f32, f16, bf16).</summary>
+    public readonly struct CodecOperand<T, TCodec> : ITileOperand<T>
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        /// <inheritdoc />
+        public float Decode(T value) => default(TCodec).Load(value);
     }
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
@@ -149,8 +136,8 @@ public sealed partial class Linear : IOp<Linear.Params>
                 a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, long, long, long, LinearEpilogue>(Kernel<T, TCodec>));
             var bias = p.HasBias ? backend.View<float>(t["bias"]) : ArrayView<float>.Empty;
             var ep = new LinearEpilogue(bias, bias, bias, scaled: 0, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
-            var grid = new Index2D(checked((int)((p.N + Tile - 1) / Tile)), checked((int)((p.M + Tile - 1) / Tile)));
-            kernel(new KernelConfig(grid, new Index2D(Tile, Tile)), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);
+            var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
+            kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);
         }
     }
 }

@@ -3,8 +3,8 @@
 // Operands: x_q e4m3 [M, K] with per-token scales [M] (or one scale broadcast: quantize per
 // tensor, then expand), W_q e4m3 [N, K] with per-output-channel scales [N]. The products of
 // two E4M3 values are exact in fp32 and are accumulated in fp32 (as the tensor cores do).
-// ILGPU: one thread per output, E4M3 decoded in registers (ILGPU's PTX ISA 7.8 has no FP8 MMA:
-// this path is the portable one). CUDA: kernels/gemm/linear_fp8.cu.
+// ILGPU: TiledGemm's CUDA-core tiles, E4M3 decoded to fp32 as tiles are staged (ILGPU's PTX
+// ISA 7.8 has no FP8 MMA: this path is the portable one). CUDA: kernels/gemm/linear_fp8.cu.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -83,7 +83,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
         t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, (m, n, _) => xs[m] * ws[n], bias, p.Gelu));
     }
 
-    /// <summary>ILGPU: one thread per output element.</summary>
+    /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
@@ -92,22 +92,44 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.LinearFp8(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], t["x_scale"], t["w_scale"], p.HasBias ? t["bias"] : null, t["y"]);
 
-    /// <summary>The kernel: (column n, row m) per thread.</summary>
+    /// <summary>The kernel: a 16x16 group per 64x64 tile of y (TiledGemm); E4M3 decoded once per element as it is staged.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(Index2D i, ArrayView<byte> x, ArrayView<byte> w, ArrayView<T> y, long k, long n, LinearEpilogue epilogue)
+    public static void Kernel<T, TCodec>(ArrayView<byte> x, ArrayView<byte> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
-        long col = i.X;
-        long row = i.Y;
-        float acc = 0f;
-        for (long kk = 0; kk < k; kk++)
+        var smem = SharedMemory.Allocate<float>(TiledGemm.SharedWords);
+        long m0 = (long)Grid.IdxY * TiledGemm.TileM;
+        long n0 = (long)Grid.IdxX * TiledGemm.TileN;
+        var acc = default(Tile4x4);
+        TiledGemm.Accumulate<byte, E4M3Operand>(x, w, smem, m0, n0, m, n, k, 0, k, ref acc);
+        TiledGemm.Store<T, TCodec>(y, epilogue, acc, m0, n0, m, n);
+    }
+
+    /// <summary>
+    /// E4M3 operands: every code is exact in fp32, and so is the product of two. The same values
+    /// as <see cref="Fp8Math.DecodeE4M3"/>, computed without branches: its data-dependent branches
+    /// became `bra.uni` in ILGPU's PTX, which promises the warp branches alike - false for
+    /// neighbouring elements of a tile (the emulator flags it; a GPU may mis-execute it).
+    /// </summary>
+    public readonly struct E4M3Operand : ITileOperand<byte>
+    {
+        /// <inheritdoc />
+        public float Decode(byte value)
         {
-            acc += Fp8Math.DecodeE4M3(x[(row * k) + kk]) * Fp8Math.DecodeE4M3(w[(col * k) + kk]);
+            uint c = value;
+            uint exp = (c >> 3) & 0xFu;
+            uint man = c & 0x7u;
+            // Subnormals (exp 0) are man * 2^-9 = (1 + man/8) * 2^-6 - 2^-6: encode them with
+            // exponent 1 and subtract the implicit one (exact), so one formula covers both.
+            uint sub = (exp - 1u) >> 31;
+            float mag = Interop.IntAsFloat(((exp + sub + 120u) << 23) | (man << 20)) - Interop.IntAsFloat(sub * (121u << 23));
+            // S.1111.111 is NaN (E4M3 has no infinities): all-ones exponent and a quiet mantissa.
+            uint nan = ((c & 0x7Fu) + 1u) >> 7;
+            return Interop.IntAsFloat(Interop.FloatAsInt(mag) | (nan * 0x7FC00000u) | ((c & 0x80u) << 24));
         }
-        y[(row * n) + col] = default(TCodec).Store(epilogue.Apply(row, col, acc));
     }
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
@@ -121,11 +143,13 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
                 return;
             }
             var kernel = backend.Kernel(Kernel<T, TCodec>, a =>
-                a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<byte>, ArrayView<byte>, ArrayView<T>, long, long, LinearEpilogue>(Kernel<T, TCodec>));
+                a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, ArrayView<T>, long, long, long, LinearEpilogue>(Kernel<T, TCodec>));
             var xs = backend.View<float>(t["x_scale"]);
             var ws = backend.View<float>(t["w_scale"]);
             var ep = new LinearEpilogue(xs, ws, p.HasBias ? backend.View<float>(t["bias"]) : xs, 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
-            kernel(new Index2D(checked((int)p.N), checked((int)p.M)), backend.View<byte>(t["x"]), backend.View<byte>(t["weight"]), backend.View<T>(t["y"]), p.K, p.N, ep);
+            var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
+            kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)),
+                backend.View<byte>(t["x"]), backend.View<byte>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);
         }
     }
 }

@@ -6,8 +6,7 @@
 // ([ceil(M/128), ceil(K/128)] and [ceil(N/128), ceil(K/128)]: the int32 sum of each 128-wide K
 // tile folded into fp32 with the product of its two tiles' scales, TurboDiffusion's scheme).
 // int32 accumulation is exact. Output f32/f16/bf16, bias f32 [N].
-// ILGPU: a warp per 16x16 output tile, two m16n8k32 MMAs per 32-wide K step (Int8Mma: inline
-// PTX on GPUs, the same fragments emulated elsewhere). CUDA: kernels/gemm/linear_int8.cu.
+// ILGPU: TiledGemm's CUDA-core tiles (fp32 FMAs, exact per 128-wide K tile; see Kernel). CUDA: kernels/gemm/linear_int8.cu.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -108,7 +107,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
         t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, tile, scale, bias, p.Gelu));
     }
 
-    /// <summary>ILGPU: tensor-core MMA (emulated off-GPU).</summary>
+    /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
@@ -128,7 +127,13 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
             p.HasBias ? t["bias"] : null, t["y"]);
     }
 
-    /// <summary>The kernel: one warp per 16x16 tile of y.</summary>
+    /// <summary>
+    /// The kernel: a 16x16 group per 64x64 tile of y (TiledGemm), one engine call per 128-wide K
+    /// tile. The int8 values are exact in fp32 and so is a 128-long sum of their products
+    /// (|sum| &lt;= 128 * 127^2 &lt; 2^24), so each K tile's partial is the exact int32 sum: the
+    /// block scheme folds it into fp32 with its two tiles' scales (the f32 promotion every 128 of
+    /// K), the per-token scheme adds it into an exact int32 total scaled in the epilogue.
+    /// </summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
@@ -137,88 +142,42 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
-        int lane = Warp.LaneIdx;
-        int group = lane >> 2;
-        int t4 = lane & 3;
-        long m0 = (long)Grid.IdxY * 16;
-        long n0 = (long)Grid.IdxX * 16;
+        var smem = SharedMemory.Allocate<float>(TiledGemm.SharedWords);
+        long m0 = (long)Grid.IdxY * TiledGemm.TileM;
+        long n0 = (long)Grid.IdxX * TiledGemm.TileN;
         long kTiles = (k + BlockTile - 1) / BlockTile;
-        long tileK = blockScaled != 0 ? BlockTile : k;
-        var c0 = default(Int4Fragment);
-        var c1 = default(Int4Fragment);
-        float f00 = 0f, f01 = 0f, f02 = 0f, f03 = 0f, f10 = 0f, f11 = 0f, f12 = 0f, f13 = 0f;
-        long kt = 0;
-        for (long kStart = 0; kStart < k; kStart += tileK, kt++)
+        // A 64-row (64-column) block tile lies inside one 128-row (128-column) scale tile.
+        long xsRow = m0 / BlockTile * kTiles;
+        long wsRow = n0 / BlockTile * kTiles;
+        var total = default(Tile4x4);
+        var exact = default(IntTile4x4);
+        for (long kt = 0; kt < kTiles; kt++)
         {
-            long kEnd = XMathMin(k, kStart + tileK);
-            for (long k0 = kStart; k0 < kEnd; k0 += 32)
+            long kStart = kt * BlockTile;
+            long kEnd = kStart + BlockTile < k ? kStart + BlockTile : k;
+            var part = default(Tile4x4);
+            TiledGemm.Accumulate<sbyte, Int8Operand>(x, w, smem, m0, n0, m, n, k, kStart, kEnd, ref part);
+            if (blockScaled != 0)
             {
-                long lo = k0 + (4 * t4);
-                long hi = k0 + 16 + (4 * t4);
-                int a0 = PackIn(x, m0 + group, m, lo, kEnd, k);
-                int a1 = PackIn(x, m0 + group + 8, m, lo, kEnd, k);
-                int a2 = PackIn(x, m0 + group, m, hi, kEnd, k);
-                int a3 = PackIn(x, m0 + group + 8, m, hi, kEnd, k);
-                Int8Mma.Mma(ref c0, a0, a1, a2, a3, PackIn(w, n0 + group, n, lo, kEnd, k), PackIn(w, n0 + group, n, hi, kEnd, k));
-                Int8Mma.Mma(ref c1, a0, a1, a2, a3, PackIn(w, n0 + 8 + group, n, lo, kEnd, k), PackIn(w, n0 + 8 + group, n, hi, kEnd, k));
+                total.AddScaled(part, xs[xsRow + kt] * ws[wsRow + kt]);
             }
-            // Fold this K tile's exact int32 sums into fp32 (per-token: one tile, scales in the epilogue).
-            long ra = m0 + group;
-            long rb = ra + 8;
-            long ca = n0 + (2 * t4);
-            long cb = n0 + 8 + (2 * t4);
-            f00 += c0.D0 * TileScale(xs, ws, ra, ca, m, n, kt, kTiles, blockScaled);
-            f01 += c0.D1 * TileScale(xs, ws, ra, ca + 1, m, n, kt, kTiles, blockScaled);
-            f02 += c0.D2 * TileScale(xs, ws, rb, ca, m, n, kt, kTiles, blockScaled);
-            f03 += c0.D3 * TileScale(xs, ws, rb, ca + 1, m, n, kt, kTiles, blockScaled);
-            f10 += c1.D0 * TileScale(xs, ws, ra, cb, m, n, kt, kTiles, blockScaled);
-            f11 += c1.D1 * TileScale(xs, ws, ra, cb + 1, m, n, kt, kTiles, blockScaled);
-            f12 += c1.D2 * TileScale(xs, ws, rb, cb, m, n, kt, kTiles, blockScaled);
-            f13 += c1.D3 * TileScale(xs, ws, rb, cb + 1, m, n, kt, kTiles, blockScaled);
-            c0 = default;
-            c1 = default;
+            else
+            {
+                exact.Add(part);
+            }
         }
-        long r0 = m0 + group;
-        long col0 = n0 + (2 * t4);
-        long col1 = n0 + 8 + (2 * t4);
-        Store<T, TCodec>(y, epilogue, r0, col0, f00, m, n);
-        Store<T, TCodec>(y, epilogue, r0, col0 + 1, f01, m, n);
-        Store<T, TCodec>(y, epilogue, r0 + 8, col0, f02, m, n);
-        Store<T, TCodec>(y, epilogue, r0 + 8, col0 + 1, f03, m, n);
-        Store<T, TCodec>(y, epilogue, r0, col1, f10, m, n);
-        Store<T, TCodec>(y, epilogue, r0, col1 + 1, f11, m, n);
-        Store<T, TCodec>(y, epilogue, r0 + 8, col1, f12, m, n);
-        Store<T, TCodec>(y, epilogue, r0 + 8, col1 + 1, f13, m, n);
-    }
-
-    private static long XMathMin(long a, long b) => a < b ? a : b;
-
-    // Four int8 from [kStart's tile] only: columns at or past kEnd read as zero, so a K tile never
-    // borrows from the next one.
-    private static int PackIn(ArrayView<sbyte> a, long row, long rows, long col, long kEnd, long cols) =>
-        Int8Mma.Pack(a, row, rows, col, kEnd, cols);
-
-    private static float TileScale(ArrayView<float> xs, ArrayView<float> ws, long row, long col, long m, long n, long kt, long kTiles, int blockScaled)
-    {
         if (blockScaled == 0)
         {
-            return 1f;
+            total = exact.ToFloat();
         }
-        if (row >= m || col >= n)
-        {
-            return 0f;
-        }
-        return xs[(row / BlockTile * kTiles) + kt] * ws[(col / BlockTile * kTiles) + kt];
+        TiledGemm.Store<T, TCodec>(y, epilogue, total, m0, n0, m, n);
     }
 
-    private static void Store<T, TCodec>(ArrayView<T> y, LinearEpilogue epilogue, long row, long col, float acc, long m, long n)
-        where T : unmanaged
-        where TCodec : struct, IElementCodec<T>
+    /// <summary>int8 operands: exact in fp32.</summary>
+    public readonly struct Int8Operand : ITileOperand<sbyte>
     {
-        if (row < m && col < n)
-        {
-            y[(row * n) + col] = default(TCodec).Store(epilogue.Apply(row, col, acc));
-        }
+        /// <inheritdoc />
+        public float Decode(sbyte value) => value;
     }
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
@@ -238,8 +197,8 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
             var bias = p.HasBias ? backend.View<float>(t["bias"]) : xs;
             bool block = p.Scheme == W8A8Scheme.Block128;
             var ep = new LinearEpilogue(xs, ws, bias, block ? 0 : 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
-            var grid = new Index2D(checked((int)((p.N + 15) / 16)), checked((int)((p.M + 15) / 16)));
-            kernel(new KernelConfig(grid, new Index2D(32, 1)), backend.View<sbyte>(t["x"]), backend.View<sbyte>(t["weight"]), xs, ws, backend.View<T>(t["y"]),
+            var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
+            kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)), backend.View<sbyte>(t["x"]), backend.View<sbyte>(t["weight"]), xs, ws, backend.View<T>(t["y"]),
                 p.M, p.N, p.K, block ? 1 : 0, ep);
         }
     }
