@@ -263,7 +263,55 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// </summary>
     public static long VCodeCount(AttentionGeometry g) => (long)g.Batch * g.KvHeads * g.HeadDim * ((g.KvLen + KRows - 1L) / KRows * KRows);
 
-    /// <summary>The fp8 V pre-pass: one thread per (b, hkv, channel): amax over tokens, scale, codes into [B, Hkv, Nkv, D].</summary>
+    /// <summary>Tokens per partial amax of the fp8 V pre-pass (one thread's share of a channel).</summary>
+    public const int VChunk = 64;
+
+    /// <summary>Partial amaxes per (b, hkv, channel): ceil(Nkv / VChunk).</summary>
+    public static int VChunks(AttentionGeometry g) => (g.KvLen + VChunk - 1) / VChunk;
+
+    /// <summary>
+    /// fp8 V pre-pass, step 1 of 3: the amax of channel i.X (flat over b, hkv, channel) on tokens
+    /// [i.Y * VChunk, + VChunk) into partial[i.Y, i.X]: a warp reads consecutive channels of one token.
+    /// </summary>
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void VAmaxKernel<T, TCodec>(Index2D i, FlashArgs a, ArrayView<T> v, ArrayView<float> partial)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        int c = i.X % a.HeadDim;
+        int bh = i.X / a.HeadDim;
+        int b = bh / a.KvHeads;
+        int hkv = bh - (b * a.KvHeads);
+        long j0 = (long)i.Y * VChunk;
+        long j1 = ILGPU.Algorithms.XMath.Min(j0 + VChunk, (long)a.KvLen);
+        float amax = 0f;
+        for (long j = j0; j < j1; j++)
+        {
+            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[a.Kv.Of(b, hkv, j) + c])));
+        }
+        long channels = partial.Length / ((a.KvLen + VChunk - 1) / VChunk);
+        partial[((long)i.Y * channels) + i.X] = amax;
+    }
+
+    /// <summary>
+    /// fp8 V pre-pass, step 2 of 3: channel i's scale from its <paramref name="chunks"/> partial amaxes
+    /// (max is exact, so the order cannot change the result).
+    /// </summary>
+    [IlgpuKernel]
+    public static void VScaleKernel(Index1D i, int chunks, ArrayView<float> partial, ArrayView<float> scales)
+    {
+        int channels = scales.IntLength;
+        float amax = 0f;
+        for (int k = 0; k < chunks; k++)
+        {
+            amax = ILGPU.Algorithms.XMath.Max(amax, partial[((long)k * channels) + i]);
+        }
+        scales[i] = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
+    }
+
+    /// <summary>fp8 V pre-pass, step 3 of 3: element i of the codes [B, Hkv, Nkv, D] = e4m3(v / scale[channel]).</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
     public static void VQuantKernel<T, TCodec>(Index1D i, FlashArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
@@ -272,23 +320,15 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     {
         TCodec codec = default;
         int c = i % a.HeadDim;
-        long bh = i / a.HeadDim;
+        long token = i / a.HeadDim;
+        long bh = token / a.KvLen;
+        long j = token - (bh * a.KvLen);
         int b = (int)(bh / a.KvHeads);
         int hkv = (int)(bh - ((long)b * a.KvHeads));
-        float amax = 0f;
-        for (long j = 0; j < a.KvLen; j++)
-        {
-            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[a.Kv.Of(b, hkv, j) + c])));
-        }
-        float scale = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
-        scales[i] = scale;
-        for (long j = 0; j < a.KvLen; j++)
-        {
-            codes[(((bh * a.KvLen) + j) * a.HeadDim) + c] = Fp8Math.EncodeE4M3(codec.Load(v[a.Kv.Of(b, hkv, j) + c]) / scale);
-        }
+        codes[i] = Fp8Math.EncodeE4M3(codec.Load(v[a.Kv.Of(b, hkv, j) + c]) / scales[(bh * a.HeadDim) + c]);
     }
 
-    /// <summary>The attention kernel: one warp per 16 query rows.</summary>
+    /// <summary>The attention kernel: one group of D threads per 16 query rows.</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
     public static void Kernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
@@ -313,9 +353,21 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             _vScale = backend.Workspaces.Rent(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
             if (fp8 && g.KvLen > 0)
             {
+                // amax partials per (token chunk, channel), then the scales, then the codes: every
+                // step spreads over the whole tensor instead of one thread per channel over every token.
+                int channels = checked((int)p.ChannelShape.ElementCount);
+                int chunks = VChunks(g);
+                using var partial = backend.Workspaces.Rent(DType.F32, new Shape((long)chunks * channels), "v_amax");
+                var args = new FlashArgs(g, false);
+                var amax = backend.Kernel(VAmaxKernel<T, TCodec>, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index2D, FlashArgs, ArrayView<T>, ArrayView<float>>(VAmaxKernel<T, TCodec>));
+                amax(new Index2D(channels, chunks), args, backend.View<T>(t["v"]), backend.View<float>(partial));
+                var scale = backend.Kernel(VScaleKernel, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(VScaleKernel));
+                scale(channels, chunks, backend.View<float>(partial), backend.View<float>(_vScale));
                 var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
                     acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
-                quant(checked((int)p.ChannelShape.ElementCount), new FlashArgs(g, false), backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
+                quant(checked((int)g.Kv.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
             }
             Tile = new SageTile<T, TCodec>(
                 backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
@@ -350,7 +402,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             using var prepared = new Prepared<T, TCodec>(backend, p, t, unused);
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
-            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), prepared.Tile, backend.View<T>(t["o"]),
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Threads(g)), new FlashArgs(g, p.Lse), prepared.Tile, backend.View<T>(t["o"]),
                 backend.View<float>(p.Lse ? t["lse"] : unused));
             backend.Synchronize();
         }

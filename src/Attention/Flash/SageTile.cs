@@ -1,5 +1,5 @@
 // SageTile: sage_attention's operands for FlashEngine. Scores come from INT8 tensor-core tiles:
-// the warp's 16 query rows x 64 keys are 8 m16n8 tiles, each summed over D / 32 m16n8k32 steps
+// the group's 16 query rows x 64 keys are 8 m16n8 tiles (split over its D / 32 warps), each summed over D / 32 m16n8k32 steps
 // (Int8Mma; inline PTX on a GPU, an exact emulation on the CPU), then scaled by the row block's
 // Q scale and the key block's K scale (a 16-row tile never straddles a Q block: rows per scale are
 // multiples of 16; a 64-key tile is one K block).
@@ -48,8 +48,15 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     }
 
     /// <inheritdoc />
-    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, int lane)
+    public void Begin(in FlashArgs a, int b, int h, long q0, ArrayView<float> qTile, int tid)
     {
+    }
+
+    /// <inheritdoc />
+    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
+    {
+        int lane = tid % FlashEngine.Lanes;
+        int warps = a.HeadDim / FlashEngine.Lanes;
         int g = lane >> 2;
         int t = lane & 3;
         var q = _q.SubView(a.Q.Of(b, h, 0));
@@ -59,7 +66,7 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
         float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
         float ks = _kScale[((((long)b * a.KvHeads) + hkv) * _kBlocks) + (k0 / SageAttention.KRows)];
         float scale = qs * ks;
-        for (int nt = 0; nt < FlashEngine.TileK / 8; nt++)
+        for (int nt = tid / FlashEngine.Lanes; nt < FlashEngine.TileK / 8; nt += warps)
         {
             var c = default(Int4Fragment);
             long key = k0 + (nt * 8) + g;
@@ -74,10 +81,10 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
                     Int8Mma.Pack(k, key, a.KvLen, d0 + 16 + (4 * t), a.HeadDim, kStride));
             }
             int col = (nt * 8) + (2 * t);
-            s[(g * FlashEngine.TileK) + col] = c.D0 * scale;
-            s[(g * FlashEngine.TileK) + col + 1] = c.D1 * scale;
-            s[((g + 8) * FlashEngine.TileK) + col] = c.D2 * scale;
-            s[((g + 8) * FlashEngine.TileK) + col + 1] = c.D3 * scale;
+            s[(g * FlashEngine.SStride) + col] = c.D0 * scale;
+            s[(g * FlashEngine.SStride) + col + 1] = c.D1 * scale;
+            s[((g + 8) * FlashEngine.SStride) + col] = c.D2 * scale;
+            s[((g + 8) * FlashEngine.SStride) + col + 1] = c.D3 * scale;
         }
     }
 
