@@ -275,24 +275,20 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// </summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void VAmaxKernel<T, TCodec>(Index2D i, FlashArgs a, ArrayView<T> v, ArrayView<float> partial)
+    public static void VAmaxKernel<T, TCodec>(Index2D i, VArgs a, ArrayView<T> v, ArrayView<float> partial)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
         TCodec codec = default;
-        int c = i.X % a.HeadDim;
-        int bh = i.X / a.HeadDim;
-        int b = bh / a.KvHeads;
-        int hkv = bh - (b * a.KvHeads);
         long j0 = (long)i.Y * VChunk;
         long j1 = ILGPU.Algorithms.XMath.Min(j0 + VChunk, (long)a.KvLen);
+        long at = a.Channel(i.X);
         float amax = 0f;
         for (long j = j0; j < j1; j++)
         {
-            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[a.Kv.Of(b, hkv, j) + c])));
+            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[at + (j * a.Token)])));
         }
-        long channels = partial.Length / ((a.KvLen + VChunk - 1) / VChunk);
-        partial[((long)i.Y * channels) + i.X] = amax;
+        partial[((long)i.Y * a.Channels) + i.X] = amax;
     }
 
     /// <summary>
@@ -314,7 +310,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// <summary>fp8 V pre-pass, step 3 of 3: element i of the codes [B, Hkv, Nkv, D] = e4m3(v / scale[channel]).</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void VQuantKernel<T, TCodec>(Index1D i, FlashArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
+    public static void VQuantKernel<T, TCodec>(Index1D i, VArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -323,9 +319,29 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         long token = i / a.HeadDim;
         long bh = token / a.KvLen;
         long j = token - (bh * a.KvLen);
-        int b = (int)(bh / a.KvHeads);
-        int hkv = (int)(bh - ((long)b * a.KvHeads));
-        codes[i] = Fp8Math.EncodeE4M3(codec.Load(v[a.Kv.Of(b, hkv, j) + c]) / scales[(bh * a.HeadDim) + c]);
+        long channel = (bh * a.HeadDim) + c;
+        codes[i] = Fp8Math.EncodeE4M3(codec.Load(v[a.Channel(channel) + (j * a.Token)]) / scales[channel]);
+    }
+
+    /// <summary>
+    /// The pre-pass kernels' scalars: a few ints and strides rather than <see cref="FlashArgs"/>,
+    /// whose size ILGPU copies through local memory when a member of it is called.
+    /// </summary>
+    public readonly struct VArgs(AttentionGeometry g)
+    {
+        /// <summary>Extents.</summary>
+        public readonly int KvHeads = g.KvHeads, KvLen = g.KvLen, HeadDim = g.HeadDim, Channels = g.Batch * g.KvHeads * g.HeadDim;
+
+        /// <summary>Strides of v.</summary>
+        public readonly long Batch = g.KvStrides.Batch, Head = g.KvStrides.Head, Token = g.KvStrides.Token;
+
+        /// <summary>Offset of token 0 of flat channel <paramref name="channel"/> (over b, hkv, c).</summary>
+        public long Channel(long channel)
+        {
+            long bh = channel / HeadDim;
+            long b = bh / KvHeads;
+            return (b * Batch) + ((bh - (b * KvHeads)) * Head) + (channel - (bh * HeadDim));
+        }
     }
 
     /// <summary>The attention kernel: one group of D threads per 16 query rows.</summary>
@@ -358,15 +374,15 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
                 int channels = checked((int)p.ChannelShape.ElementCount);
                 int chunks = VChunks(g);
                 using var partial = backend.Workspaces.Rent(DType.F32, new Shape((long)chunks * channels), "v_amax");
-                var args = new FlashArgs(g, false);
+                var args = new VArgs(g);
                 var amax = backend.Kernel(VAmaxKernel<T, TCodec>, acc =>
-                    acc.LoadAutoGroupedStreamKernel<Index2D, FlashArgs, ArrayView<T>, ArrayView<float>>(VAmaxKernel<T, TCodec>));
+                    acc.LoadAutoGroupedStreamKernel<Index2D, VArgs, ArrayView<T>, ArrayView<float>>(VAmaxKernel<T, TCodec>));
                 amax(new Index2D(channels, chunks), args, backend.View<T>(t["v"]), backend.View<float>(partial));
                 var scale = backend.Kernel(VScaleKernel, acc =>
                     acc.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(VScaleKernel));
                 scale(channels, chunks, backend.View<float>(partial), backend.View<float>(_vScale));
                 var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
+                    acc.LoadAutoGroupedStreamKernel<Index1D, VArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
                 quant(checked((int)g.Kv.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
             }
             Tile = new SageTile<T, TCodec>(
