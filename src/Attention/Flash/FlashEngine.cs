@@ -137,10 +137,12 @@ public static class FlashEngine
     public const int MaxHeadDim = 128;
 
     /// <summary>
-    /// Row stride of the score tile (floats): rows 4 apart are 272 floats apart, 16 banks, so the
-    /// two row quads one warp reads at D = 64 never share a bank.
+    /// Row stride of the score tile (floats): odd, so the 16 threads of the softmax step (one row
+    /// each, same column) hit 16 banks, and the two row quads one warp reads at D = 64 (rows 4
+    /// apart) never share a bank. (Sage's MMA epilogue writes, rows g and columns 2t, pay up to
+    /// 4-way there; they are 4 stores per 8 keys against the P·V loop's 512 conflict-free loads.)
     /// </summary>
-    public const int SStride = TileK + 4;
+    public const int SStride = TileK + 1;
 
     /// <summary>Row stride of the K/V tile (floats): odd, so a warp reading one channel of 32 consecutive keys hits 32 banks.</summary>
     public const int KvStride = MaxHeadDim + 1;
