@@ -14,7 +14,8 @@
 // codes included) and P rounded as the kernels round it, tile by tile of 64 keys against the
 // running max (AttentionReference); what remains is fp32-vs-double noise flipping a rounding.
 // ILGPU: FlashEngine; S through Int8Mma (mma.sync m16n8k32 as inline PTX on a GPU, emulated
-// lane-exactly on the CPU); the fp8 V pre-pass is its own kernel. CUDA: kernels/attention/sage_attention.cu.
+// lane-exactly on the CPU); the fp8 V pre-pass is three kernels (amax partials per
+// 64-token chunk and channel, the exact max per channel, one code per element). CUDA: kernels/attention/sage_attention.cu.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Quant.Gemm;
