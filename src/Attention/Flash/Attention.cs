@@ -146,7 +146,7 @@ public sealed partial class Attention : IOp<Attention.Params>
     /// <summary>A tensor as the flat vector the C ABI declares (the kernel addresses it by strides).</summary>
     internal static Tensor Flat(Tensor t) => t.Reshape(new Shape(t.ElementCount), t.Name);
 
-    /// <summary>The ILGPU kernel: one warp per 16 query rows.</summary>
+    /// <summary>The ILGPU kernel: one group of D threads per 16 query rows.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
@@ -171,13 +171,13 @@ public sealed partial class Attention : IOp<Attention.Params>
                 acc.LoadStreamKernel<FlashArgs, DenseTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
             var tile = new DenseTile<T, TCodec>(backend.View<T>(t["q"]), backend.View<T>(t["k"]), backend.View<T>(t["v"]), p.Scale * 1.4426950408889634f);
             using var unused = p.Lse ? null : backend.Workspaces.Rent(DType.F32, new Shape(1), "lse_unused");
-            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), tile, backend.View<T>(t["o"]), backend.View<float>(unused ?? t["lse"]));
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Threads(g)), new FlashArgs(g, p.Lse), tile, backend.View<T>(t["o"]), backend.View<float>(unused ?? t["lse"]));
             backend.Synchronize();
         }
     }
 }
 
-/// <summary>Dense scores: fp32 dot products of the stored q and k; V and P in fp32.</summary>
+/// <summary>Dense scores: fp32 dot products of q (times scale * log2 e) and k, both staged in shared memory; V and P in fp32.</summary>
 public readonly struct DenseTile<T, TCodec> : IFlashTile
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
@@ -197,24 +197,65 @@ public readonly struct DenseTile<T, TCodec> : IFlashTile
     }
 
     /// <inheritdoc />
-    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, int lane)
+    public void Begin(in FlashArgs a, int b, int h, long q0, ArrayView<float> qTile, int tid)
+    {
+        // Q times scale * log2(e), once per query tile: the D threads read one row's D channels at a time.
+        TCodec codec = default;
+        int d = a.HeadDim;
+        for (int e = tid; e < FlashEngine.TileQ * d; e += d)
+        {
+            int r = e / d;
+            int c = e - (r * d);
+            long qi = q0 + r;
+            qTile[e] = qi < a.QLen ? codec.Load(_q[a.Q.Of(b, h, qi) + c]) * _scaleLog2 : 0f;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
     {
         TCodec codec = default;
-        for (int e = lane; e < FlashEngine.TileQ * FlashEngine.TileK; e += FlashEngine.Lanes)
+        int d = a.HeadDim;
+        // K tile: one key's D channels per pass (coalesced), zeros past KvLen.
+        for (int e = tid; e < FlashEngine.TileK * d; e += d)
         {
-            long qi = q0 + (e / FlashEngine.TileK);
-            long key = k0 + (e % FlashEngine.TileK);
-            float dot = 0f;
-            if (qi < a.QLen && key < a.KvLen)
+            int key = e / d;
+            int c = e - (key * d);
+            kTile[(key * FlashEngine.KvStride) + c] = k0 + key < a.KvLen ? codec.Load(_k[a.Kv.Of(b, hkv, k0 + key) + c]) : 0f;
+        }
+        Group.Barrier();
+        // Each warp takes row quads warp, warp + warps, ...; a lane owns keys lane and lane + 32
+        // of its quad's 4 rows: per channel 2 K reads (odd stride: 32 banks) and 4 broadcast Q reads for 8 FMAs.
+        int lane = tid % FlashEngine.Lanes;
+        int warps = d / FlashEngine.Lanes;
+        int ka = lane * FlashEngine.KvStride;
+        int kb = (lane + 32) * FlashEngine.KvStride;
+        for (int quad = tid / FlashEngine.Lanes; quad < FlashEngine.TileQ / 4; quad += warps)
+        {
+            int qa = quad * 4 * d;
+            float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f, s20 = 0f, s21 = 0f, s30 = 0f, s31 = 0f;
+            for (int c = 0; c < d; c++)
             {
-                long qa = a.Q.Of(b, h, qi);
-                long ka = a.Kv.Of(b, hkv, key);
-                for (int c = 0; c < a.HeadDim; c++)
-                {
-                    dot += codec.Load(_q[qa + c]) * codec.Load(_k[ka + c]);
-                }
+                float x0 = kTile[ka + c];
+                float x1 = kTile[kb + c];
+                float q0v = qTile[qa + c];
+                float q1v = qTile[qa + d + c];
+                float q2v = qTile[qa + (2 * d) + c];
+                float q3v = qTile[qa + (3 * d) + c];
+                s00 += q0v * x0; s01 += q0v * x1;
+                s10 += q1v * x0; s11 += q1v * x1;
+                s20 += q2v * x0; s21 += q2v * x1;
+                s30 += q3v * x0; s31 += q3v * x1;
             }
-            s[e] = dot * _scaleLog2;
+            int sr = quad * 4 * FlashEngine.SStride;
+            s[sr + lane] = s00;
+            s[sr + lane + 32] = s01;
+            s[sr + FlashEngine.SStride + lane] = s10;
+            s[sr + FlashEngine.SStride + lane + 32] = s11;
+            s[sr + (2 * FlashEngine.SStride) + lane] = s20;
+            s[sr + (2 * FlashEngine.SStride) + lane + 32] = s21;
+            s[sr + (3 * FlashEngine.SStride) + lane] = s30;
+            s[sr + (3 * FlashEngine.SStride) + lane + 32] = s31;
         }
     }
 

@@ -14,7 +14,8 @@
 // codes included) and P rounded as the kernels round it, tile by tile of 64 keys against the
 // running max (AttentionReference); what remains is fp32-vs-double noise flipping a rounding.
 // ILGPU: FlashEngine; S through Int8Mma (mma.sync m16n8k32 as inline PTX on a GPU, emulated
-// lane-exactly on the CPU); the fp8 V pre-pass is its own kernel. CUDA: kernels/attention/sage_attention.cu.
+// lane-exactly on the CPU); the fp8 V pre-pass is three kernels (amax partials per
+// 64-token chunk and channel, the exact max per channel, one code per element). CUDA: kernels/attention/sage_attention.cu.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Quant.Gemm;
@@ -263,32 +264,88 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// </summary>
     public static long VCodeCount(AttentionGeometry g) => (long)g.Batch * g.KvHeads * g.HeadDim * ((g.KvLen + KRows - 1L) / KRows * KRows);
 
-    /// <summary>The fp8 V pre-pass: one thread per (b, hkv, channel): amax over tokens, scale, codes into [B, Hkv, Nkv, D].</summary>
+    /// <summary>Tokens per partial amax of the fp8 V pre-pass (one thread's share of a channel).</summary>
+    public const int VChunk = 64;
+
+    /// <summary>Partial amaxes per (b, hkv, channel): ceil(Nkv / VChunk).</summary>
+    public static int VChunks(AttentionGeometry g) => (g.KvLen + VChunk - 1) / VChunk;
+
+    /// <summary>
+    /// fp8 V pre-pass, step 1 of 3: the amax of channel i.X (flat over b, hkv, channel) on tokens
+    /// [i.Y * VChunk, + VChunk) into partial[i.Y, i.X]: a warp reads consecutive channels of one token.
+    /// </summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void VQuantKernel<T, TCodec>(Index1D i, FlashArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
+    public static void VAmaxKernel<T, TCodec>(Index2D i, VArgs a, ArrayView<T> v, ArrayView<float> partial)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        long j0 = (long)i.Y * VChunk;
+        long j1 = ILGPU.Algorithms.XMath.Min(j0 + VChunk, (long)a.KvLen);
+        long at = a.Channel(i.X);
+        float amax = 0f;
+        for (long j = j0; j < j1; j++)
+        {
+            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[at + (j * a.Token)])));
+        }
+        partial[((long)i.Y * a.Channels) + i.X] = amax;
+    }
+
+    /// <summary>
+    /// fp8 V pre-pass, step 2 of 3: channel i's scale from its <paramref name="chunks"/> partial amaxes
+    /// (max is exact, so the order cannot change the result).
+    /// </summary>
+    [IlgpuKernel]
+    public static void VScaleKernel(Index1D i, int chunks, ArrayView<float> partial, ArrayView<float> scales)
+    {
+        int channels = scales.IntLength;
+        float amax = 0f;
+        for (int k = 0; k < chunks; k++)
+        {
+            amax = ILGPU.Algorithms.XMath.Max(amax, partial[((long)k * channels) + i]);
+        }
+        scales[i] = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
+    }
+
+    /// <summary>fp8 V pre-pass, step 3 of 3: element i of the codes [B, Hkv, Nkv, D] = e4m3(v / scale[channel]).</summary>
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void VQuantKernel<T, TCodec>(Index1D i, VArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
         TCodec codec = default;
         int c = i % a.HeadDim;
-        long bh = i / a.HeadDim;
-        int b = (int)(bh / a.KvHeads);
-        int hkv = (int)(bh - ((long)b * a.KvHeads));
-        float amax = 0f;
-        for (long j = 0; j < a.KvLen; j++)
+        long token = i / a.HeadDim;
+        long bh = token / a.KvLen;
+        long j = token - (bh * a.KvLen);
+        long channel = (bh * a.HeadDim) + c;
+        codes[i] = Fp8Math.EncodeE4M3(codec.Load(v[a.Channel(channel) + (j * a.Token)]) / scales[channel]);
+    }
+
+    /// <summary>
+    /// The pre-pass kernels' scalars: a few ints and strides rather than <see cref="FlashArgs"/>,
+    /// whose size ILGPU copies through local memory when a member of it is called.
+    /// </summary>
+    public readonly struct VArgs(AttentionGeometry g)
+    {
+        /// <summary>Extents.</summary>
+        public readonly int KvHeads = g.KvHeads, KvLen = g.KvLen, HeadDim = g.HeadDim, Channels = g.Batch * g.KvHeads * g.HeadDim;
+
+        /// <summary>Strides of v.</summary>
+        public readonly long Batch = g.KvStrides.Batch, Head = g.KvStrides.Head, Token = g.KvStrides.Token;
+
+        /// <summary>Offset of token 0 of flat channel <paramref name="channel"/> (over b, hkv, c).</summary>
+        public long Channel(long channel)
         {
-            amax = ILGPU.Algorithms.XMath.Max(amax, ILGPU.Algorithms.XMath.Abs(codec.Load(v[a.Kv.Of(b, hkv, j) + c])));
-        }
-        float scale = QuantMath.Scale(amax, Fp8Max, VScaleFloor);
-        scales[i] = scale;
-        for (long j = 0; j < a.KvLen; j++)
-        {
-            codes[(((bh * a.KvLen) + j) * a.HeadDim) + c] = Fp8Math.EncodeE4M3(codec.Load(v[a.Kv.Of(b, hkv, j) + c]) / scale);
+            long bh = channel / HeadDim;
+            long b = bh / KvHeads;
+            return (b * Batch) + ((bh - (b * KvHeads)) * Head) + (channel - (bh * HeadDim));
         }
     }
 
-    /// <summary>The attention kernel: one warp per 16 query rows.</summary>
+    /// <summary>The attention kernel: one group of D threads per 16 query rows.</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
     public static void Kernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
@@ -313,9 +370,21 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             _vScale = backend.Workspaces.Rent(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
             if (fp8 && g.KvLen > 0)
             {
+                // amax partials per (token chunk, channel), then the scales, then the codes: every
+                // step spreads over the whole tensor instead of one thread per channel over every token.
+                int channels = checked((int)p.ChannelShape.ElementCount);
+                int chunks = VChunks(g);
+                using var partial = backend.Workspaces.Rent(DType.F32, new Shape((long)chunks * channels), "v_amax");
+                var args = new VArgs(g);
+                var amax = backend.Kernel(VAmaxKernel<T, TCodec>, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index2D, VArgs, ArrayView<T>, ArrayView<float>>(VAmaxKernel<T, TCodec>));
+                amax(new Index2D(channels, chunks), args, backend.View<T>(t["v"]), backend.View<float>(partial));
+                var scale = backend.Kernel(VScaleKernel, acc =>
+                    acc.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(VScaleKernel));
+                scale(channels, chunks, backend.View<float>(partial), backend.View<float>(_vScale));
                 var quant = backend.Kernel(VQuantKernel<T, TCodec>, acc =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, FlashArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
-                quant(checked((int)p.ChannelShape.ElementCount), new FlashArgs(g, false), backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
+                    acc.LoadAutoGroupedStreamKernel<Index1D, VArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
+                quant(checked((int)g.Kv.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
             }
             Tile = new SageTile<T, TCodec>(
                 backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
@@ -350,7 +419,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             using var prepared = new Prepared<T, TCodec>(backend, p, t, unused);
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, ArrayView<T>, ArrayView<float>>(Kernel<T, TCodec>));
-            kernel(new KernelConfig(checked((int)groups), FlashEngine.Lanes), new FlashArgs(g, p.Lse), prepared.Tile, backend.View<T>(t["o"]),
+            kernel(new KernelConfig(checked((int)groups), FlashEngine.Threads(g)), new FlashArgs(g, p.Lse), prepared.Tile, backend.View<T>(t["o"]),
                 backend.View<float>(p.Lse ? t["lse"] : unused));
             backend.Synchronize();
         }

@@ -1,6 +1,7 @@
 // SageTile: sage_attention's operands for FlashEngine. Scores come from INT8 tensor-core tiles:
-// the warp's 16 query rows x 64 keys are 8 m16n8 tiles, each summed over D / 32 m16n8k32 steps
-// (Int8Mma; inline PTX on a GPU, an exact emulation on the CPU), then scaled by the row block's
+// the group's 16 query rows x 64 keys are 8 m16n8 tiles (split over its D / 32 warps), each summed over D / 32 m16n8k32 steps
+// (Int8Mma; inline PTX on a GPU, an exact emulation on the CPU) over int8 Q (staged once) and K
+// (staged per key tile) tiles in shared memory, then scaled by the row block's
 // Q scale and the key block's K scale (a 16-row tile never straddles a Q block: rows per scale are
 // multiples of 16; a 64-key tile is one K block).
 using ILGPU;
@@ -48,36 +49,58 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     }
 
     /// <inheritdoc />
-    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, int lane)
+    public void Begin(in FlashArgs a, int b, int h, long q0, ArrayView<float> qTile, int tid)
     {
+        // The int8 Q tile once per query tile, one byte per thread (a row's D bytes per pass: coalesced).
+        StageRows(_q, a.Q.Of(b, h, 0), a.Q.Token, q0, a.QLen, FlashEngine.TileQ, a.HeadDim, qTile.Cast<sbyte>(), tid);
+    }
+
+    /// <inheritdoc />
+    public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
+    {
+        StageRows(_k, a.Kv.Of(b, hkv, 0), a.Kv.Token, k0, a.KvLen, FlashEngine.TileK, a.HeadDim, kTile.Cast<sbyte>(), tid);
+        Group.Barrier();
+        int lane = tid % FlashEngine.Lanes;
+        int warps = a.HeadDim / FlashEngine.Lanes;
         int g = lane >> 2;
         int t = lane & 3;
-        var q = _q.SubView(a.Q.Of(b, h, 0));
-        var k = _k.SubView(a.Kv.Of(b, hkv, 0));
-        long qStride = a.Q.Token;
-        long kStride = a.Kv.Token;
+        int words = RowWords(a.HeadDim);
+        var qw = qTile.Cast<int>();
+        var kw = kTile.Cast<int>();
         float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
         float ks = _kScale[((((long)b * a.KvHeads) + hkv) * _kBlocks) + (k0 / SageAttention.KRows)];
         float scale = qs * ks;
-        for (int nt = 0; nt < FlashEngine.TileK / 8; nt++)
+        int qa = (g * words) + t;
+        int qb = ((g + 8) * words) + t;
+        for (int nt = tid / FlashEngine.Lanes; nt < FlashEngine.TileK / 8; nt += warps)
         {
             var c = default(Int4Fragment);
-            long key = k0 + (nt * 8) + g;
-            for (int d0 = 0; d0 < a.HeadDim; d0 += 32)
+            int ka = (((nt * 8) + g) * words) + t;
+            for (int w0 = 0; w0 < a.HeadDim / 4; w0 += 8)
             {
-                Int8Mma.Mma(ref c,
-                    Int8Mma.Pack(q, q0 + g, a.QLen, d0 + (4 * t), a.HeadDim, qStride),
-                    Int8Mma.Pack(q, q0 + g + 8, a.QLen, d0 + (4 * t), a.HeadDim, qStride),
-                    Int8Mma.Pack(q, q0 + g, a.QLen, d0 + 16 + (4 * t), a.HeadDim, qStride),
-                    Int8Mma.Pack(q, q0 + g + 8, a.QLen, d0 + 16 + (4 * t), a.HeadDim, qStride),
-                    Int8Mma.Pack(k, key, a.KvLen, d0 + (4 * t), a.HeadDim, kStride),
-                    Int8Mma.Pack(k, key, a.KvLen, d0 + 16 + (4 * t), a.HeadDim, kStride));
+                Int8Mma.Mma(ref c, qw[qa + w0], qw[qb + w0], qw[qa + w0 + 4], qw[qb + w0 + 4], kw[ka + w0], kw[ka + w0 + 4]);
             }
             int col = (nt * 8) + (2 * t);
-            s[(g * FlashEngine.TileK) + col] = c.D0 * scale;
-            s[(g * FlashEngine.TileK) + col + 1] = c.D1 * scale;
-            s[((g + 8) * FlashEngine.TileK) + col] = c.D2 * scale;
-            s[((g + 8) * FlashEngine.TileK) + col + 1] = c.D3 * scale;
+            s[(g * FlashEngine.SStride) + col] = c.D0 * scale;
+            s[(g * FlashEngine.SStride) + col + 1] = c.D1 * scale;
+            s[((g + 8) * FlashEngine.SStride) + col] = c.D2 * scale;
+            s[((g + 8) * FlashEngine.SStride) + col + 1] = c.D3 * scale;
+        }
+    }
+
+    // Int32 words per staged int8 row: D / 4 plus 4, so the 8 rows x 4 words of an MMA fragment
+    // read fall in 32 distinct banks (row stride 36 or 20 words).
+    private static int RowWords(int headDim) => (headDim / 4) + 4;
+
+    // rows [r0, r0 + count) of an int8 [rows, D] matrix (row stride `stride`) into shared bytes, zeros past `limit`.
+    private static void StageRows(ArrayView<sbyte> src, long origin, long stride, long r0, long limit, int count, int headDim, ArrayView<sbyte> dst, int tid)
+    {
+        int rowBytes = RowWords(headDim) * 4;
+        for (int e = tid; e < count * headDim; e += headDim)
+        {
+            int r = e / headDim;
+            int c = e - (r * headDim);
+            dst[(r * rowBytes) + c] = r0 + r < limit ? src[origin + ((r0 + r) * stride) + c] : (sbyte)0;
         }
     }
 

@@ -217,7 +217,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
         using var prepared = new SageAttention.Prepared<T, TCodec>(backend, p.Sage, t, unused);
         var kernel = backend.Kernel(SageKernel<T, TCodec>, acc =>
             acc.LoadStreamKernel<FlashArgs, SageTile<T, TCodec>, LutKeys, ArrayView<T>, ArrayView<float>>(SageKernel<T, TCodec>));
-        kernel(new KernelConfig(checked((int)FlashEngine.Groups(p.Geometry)), FlashEngine.Lanes), new FlashArgs(p.Geometry, false), prepared.Tile, keys,
+        kernel(new KernelConfig(checked((int)FlashEngine.Groups(p.Geometry)), FlashEngine.Threads(p.Geometry)), new FlashArgs(p.Geometry, false), prepared.Tile, keys,
             backend.View<T>(t["o"]), backend.View<float>(unused));
     }
 
@@ -283,7 +283,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
             var kernel = backend.Kernel(DenseKernel<T, TCodec>, acc =>
                 acc.LoadStreamKernel<FlashArgs, DenseTile<T, TCodec>, LutKeys, ArrayView<T>, ArrayView<float>>(DenseKernel<T, TCodec>));
             var tile = new DenseTile<T, TCodec>(backend.View<T>(t["q"]), backend.View<T>(t["k"]), backend.View<T>(t["v"]), g.DefaultScale * 1.4426950408889634f);
-            kernel(new KernelConfig(checked((int)FlashEngine.Groups(g)), FlashEngine.Lanes), new FlashArgs(g, false), tile, keys, backend.View<T>(t["o"]),
+            kernel(new KernelConfig(checked((int)FlashEngine.Groups(g)), FlashEngine.Threads(g)), new FlashArgs(g, false), tile, keys, backend.View<T>(t["o"]),
                 backend.View<float>(unused));
         }
     }
