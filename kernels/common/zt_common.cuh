@@ -53,6 +53,34 @@ template <> struct elem<__nv_bfloat16> {
     static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
 };
 
+// Packs: kPer consecutive elements of T moved by one load or store instruction (16 bytes at
+// kPer = 16 / sizeof(T)), as fp32 values; the address must be aligned to the pack's size.
+template <int kBytes> struct pack_raw;
+template <> struct pack_raw<1> { using type = uint8_t; };
+template <> struct pack_raw<2> { using type = unsigned short; };
+template <> struct pack_raw<4> { using type = unsigned int; };
+template <> struct pack_raw<8> { using type = uint2; };
+template <> struct pack_raw<16> { using type = uint4; };
+
+template <typename T, int kPer>
+__device__ __forceinline__ void load_vals(const T* p, float (&v)[kPer]) {
+    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
+    Raw raw = *reinterpret_cast<const Raw*>(p);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) v[k] = elem<T>::load(e[k]);
+}
+
+template <typename T, int kPer>
+__device__ __forceinline__ void store_vals(T* p, const float (&v)[kPer]) {
+    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
+    Raw raw;
+    T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) e[k] = elem<T>::store(v[k]);
+    *reinterpret_cast<Raw*>(p) = raw;
+}
+
 // Calls f.template operator()<T>() with the storage type of a float dtype; returns
 // ZT_ERROR_UNSUPPORTED_DTYPE for the others. One switch over dtypes, shared by every op.
 template <typename F>

@@ -38,36 +38,11 @@ zt_status dispatch_format(zt_dtype format, F&& f) {
     }
 }
 
-// Packs: kPer consecutive elements moved by one load or store instruction. The vector paths use
-// kPer = 16 / sizeof(T), so a lane reads 16 bytes of x and writes kPer bytes of codes (8 for
-// f16/bf16, 4 for f32); both are aligned together, since element i of x starts a 16-byte pack
-// exactly when code i starts a kPer-byte one. kPer = 1 is the scalar fallback (odd widths,
-// unaligned views).
-template <int kBytes> struct pack_raw;
-template <> struct pack_raw<1> { using type = uint8_t; };
-template <> struct pack_raw<2> { using type = unsigned short; };
-template <> struct pack_raw<4> { using type = unsigned int; };
-template <> struct pack_raw<8> { using type = uint2; };
-template <> struct pack_raw<16> { using type = uint4; };
-
-template <typename T, int kPer>
-__device__ __forceinline__ void load_vals(const T* p, float (&v)[kPer]) {
-    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
-    Raw raw = *reinterpret_cast<const Raw*>(p);
-    const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-    for (int k = 0; k < kPer; ++k) v[k] = elem<T>::load(e[k]);
-}
-
-template <typename T, int kPer>
-__device__ __forceinline__ void store_vals(T* p, const float (&v)[kPer]) {
-    using Raw = typename pack_raw<kPer * sizeof(T)>::type;
-    Raw raw;
-    T* e = reinterpret_cast<T*>(&raw);
-#pragma unroll
-    for (int k = 0; k < kPer; ++k) e[k] = elem<T>::store(v[k]);
-    *reinterpret_cast<Raw*>(p) = raw;
-}
+// Packs of elements (pack_raw, load_vals, store_vals) are in common/zt_common.cuh. The vector
+// paths here use kPer = 16 / sizeof(T), so a lane reads 16 bytes of x and writes kPer bytes of
+// codes (8 for f16/bf16, 4 for f32); both are aligned together, since element i of x starts a
+// 16-byte pack exactly when code i starts a kPer-byte one. kPer = 1 is the scalar fallback (odd
+// widths, unaligned views).
 
 // Codes of v / scale (IEEE division: the reference divides, and a reciprocal multiply can move a
 // code by one), stored with one kPer-byte store.
