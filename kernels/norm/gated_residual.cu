@@ -18,14 +18,14 @@ __global__ void __launch_bounds__(kMaxThreads) gated_residual_kernel(int dim, zt
     const int64_t at = row * dim;
     for (int c = threadIdx.x * kPer; c < dim; c += blockDim.x * kPer) {
         float xv[kPer], yv[kPer], g[kPer];
-        zt::load_pack<T, kPer>(x + at + c, xv);
-        zt::load_pack<T, kPer>(y + at + c, yv);
+        zt::load_vals<T, kPer>(x + at + c, xv);
+        zt::load_vals<T, kPer>(y + at + c, yv);
         mod.get<kPer>(e0, gate_index, c, g);
 #pragma unroll
         for (int k = 0; k < kPer; ++k) {
             xv[k] += g[k] * yv[k];
         }
-        zt::store_pack<T, kPer>(out + at + c, xv);
+        zt::store_vals<T, kPer>(out + at + c, xv);
     }
 }
 

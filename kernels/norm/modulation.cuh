@@ -76,8 +76,8 @@ struct ResidualSource {
     template <int kPer>
     __device__ __forceinline__ void load(const Row& r, int c, float (&v)[kPer]) const {
         float yv[kPer], g[kPer];
-        load_pack<T, kPer>(x + r.at + c, v);
-        load_pack<T, kPer>(y + r.at + c, yv);
+        load_vals<T, kPer>(x + r.at + c, v);
+        load_vals<T, kPer>(y + r.at + c, yv);
         gate.get<kPer>(r.e0, 3 * gate_chunk + 2, c, g);
 #pragma unroll
         for (int k = 0; k < kPer; ++k) {
@@ -87,7 +87,7 @@ struct ResidualSource {
 
     template <int kPer>
     __device__ __forceinline__ void emit(const Row& r, int c, const float (&v)[kPer]) const {
-        store_pack<T, kPer>(x_out + r.at + c, v);
+        store_vals<T, kPer>(x_out + r.at + c, v);
     }
 };
 

@@ -26,44 +26,7 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
-// The unsigned type of n bytes (one load or store instruction of that width).
-template <int kBytes> struct raw_of;
-template <> struct raw_of<2> { using type = unsigned short; };
-template <> struct raw_of<4> { using type = unsigned int; };
-template <> struct raw_of<8> { using type = uint2; };
-template <> struct raw_of<16> { using type = uint4; };
-
-// Loads kPer consecutive elements of T as floats (one load of kPer * sizeof(T) bytes, p aligned to it).
-template <typename T, int kPer>
-__device__ __forceinline__ void load_pack(const T* p, float (&v)[kPer]) {
-    if constexpr (kPer == 1) {
-        v[0] = elem<T>::load(*p);
-    } else {
-        using Raw = typename raw_of<kPer * sizeof(T)>::type;
-        Raw raw = *reinterpret_cast<const Raw*>(p);
-        const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int k = 0; k < kPer; ++k) {
-            v[k] = elem<T>::load(e[k]);
-        }
-    }
-}
-
-template <typename T, int kPer>
-__device__ __forceinline__ void store_pack(T* p, const float (&v)[kPer]) {
-    if constexpr (kPer == 1) {
-        *p = elem<T>::store(v[0]);
-    } else {
-        using Raw = typename raw_of<kPer * sizeof(T)>::type;
-        Raw raw;
-        T* e = reinterpret_cast<T*>(&raw);
-#pragma unroll
-        for (int k = 0; k < kPer; ++k) {
-            e[k] = elem<T>::store(v[k]);
-        }
-        *reinterpret_cast<Raw*>(p) = raw;
-    }
-}
+// Packs of kPer elements: zt::load_vals / zt::store_vals (common/zt_common.cuh).
 
 // kPer floats from p: 16-byte loads when kPer is a multiple of 4 (p then 16-byte aligned).
 template <int kPer>
@@ -134,7 +97,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, 4) row_norm_kernel(int64_t
 #pragma unroll
                 for (int k = 0; k < kPer; ++k) v[p][k] = (v[p][k] - mean) * rstd;
                 ep.template apply<kPer>(er, c, v[p]);
-                store_pack<T, kPer>(out + c, v[p]);
+                store_vals<T, kPer>(out + c, v[p]);
             }
         }
     } else {
@@ -166,7 +129,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, 4) row_norm_kernel(int64_t
 #pragma unroll
             for (int k = 0; k < kPer; ++k) v[k] = (v[k] - mean) * rstd;
             ep.template apply<kPer>(er, c, v);
-            store_pack<T, kPer>(out + c, v);
+            store_vals<T, kPer>(out + c, v);
         }
     }
 }
@@ -181,7 +144,7 @@ struct RowSource {
     };
     __device__ __forceinline__ Row at(int64_t row) const { return {x + row * dim}; }
     template <int kPer>
-    __device__ __forceinline__ void load(const Row& r, int c, float (&v)[kPer]) const { load_pack<T, kPer>(r.x + c, v); }
+    __device__ __forceinline__ void load(const Row& r, int c, float (&v)[kPer]) const { load_vals<T, kPer>(r.x + c, v); }
     template <int kPer>
     __device__ __forceinline__ void emit(const Row&, int, const float (&)[kPer]) const {}
 };
@@ -197,12 +160,12 @@ struct AffineEpilogue {
     __device__ __forceinline__ void apply(const Row&, int c, float (&v)[kPer]) const {
         float w[kPer];
         if (weight) {
-            load_pack<T, kPer>(weight + c, w);
+            load_vals<T, kPer>(weight + c, w);
 #pragma unroll
             for (int k = 0; k < kPer; ++k) v[k] *= w[k];
         }
         if (bias) {
-            load_pack<T, kPer>(bias + c, w);
+            load_vals<T, kPer>(bias + c, w);
 #pragma unroll
             for (int k = 0; k < kPer; ++k) v[k] += w[k];
         }
