@@ -32,4 +32,7 @@ public sealed record CheckRow(
 
     /// <summary>The bytes the op's cost model says the case must move (to set against the emulator's bytes moved).</summary>
     public double ModelBytes { get; init; }
+
+    /// <summary>The arithmetic operations the op's cost model counts for the case (with <see cref="ModelBytes"/>: whether it is memory-bound).</summary>
+    public double ModelFlops { get; init; }
 }

@@ -166,6 +166,7 @@ public static class OpChecker
                 {
                     Emulated = EmulatorCounters.PerKernel(Zoetrope.Emulator.Device.EmuDevice.Shared.TakeLaunches()),
                     ModelBytes = inst.Cost.Bytes,
+                    ModelFlops = inst.Cost.Flops,
                 };
             }
             if (verdict.Status == CheckStatus.Pass && integerOutputs)
