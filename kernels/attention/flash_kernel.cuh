@@ -141,8 +141,8 @@ __global__ void __launch_bounds__(32 * kW, kMinBlocksPerSm) flash_kernel(Problem
     constexpr int kKSteps = Tr::kInt8 ? D / 32 : D / 16;  // MMA k-steps of S over the head dim (even)
     constexpr int kDTiles = D / 8;                         // n8 tiles of O
     constexpr int kNTiles = kBlockN / 8;                   // n8 tiles of S
-    // Q fragments stay in registers when they are at most 32 per thread (all but f16/bf16 D = 128,
-    // which re-reads them per k-step: 64 more registers would spill beside O's 128).
+    // Q fragments stay in registers when they are at most 32 per thread (every variant with one m16
+    // row tile per warp, D = 128 included); more row tiles per warp would re-read them per k-step.
     constexpr bool kQInRegs = kMT * kKSteps * 4 <= 32;
     extern __shared__ __align__(128) char smem[];
     char* qs = smem;
@@ -368,7 +368,7 @@ __global__ void __launch_bounds__(32 * kW, kMinBlocksPerSm) flash_kernel(Problem
                 *reinterpret_cast<uint32_t*>(os + swz<kORow>(rl, n) + 4 * t) = pack2<Out>(v0, v1);
             }
         }
-    __syncthreads();  // the O tile is complete (a block barrier: the emulator has no bar.warp.sync for __syncwarp)
+    __syncthreads();  // the O tile is complete (a block barrier; __syncwarp would do, now that the emulator runs bar.warp.sync)
     for (int i = lane; i < 16 * kMT * kOChunks; i += 32) {
         const int r = i / kOChunks, c = i % kOChunks;
         const int64_t row = wm0 + r;

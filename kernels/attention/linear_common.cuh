@@ -38,7 +38,7 @@ struct Args {
 };
 
 // Segments per chunk: about kChunkTokens keys, at least one segment. The C# side sizes the
-// workspace with the same rule (LinearAttention.CudaChunks).
+// workspace with the same rule (LinearEngine.Args: segments and chunks, prefix_floats = PrefixFloats).
 inline Args make_args(int batch, int heads, int kv_heads, int q_len, int kv_len, int d, int layout, int phi, int segment_tokens) {
     Args a{batch, heads, kv_heads, q_len, kv_len, d, heads / kv_heads, 1, segment_tokens, phi, 1, 1, Strides::contiguous(layout, heads, q_len, d),
            Strides::contiguous(layout, kv_heads, kv_len, d)};

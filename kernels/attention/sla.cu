@@ -208,6 +208,8 @@ ZT_API zt_status zt_sla(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t
     if (!q || !k || !v || !lut || !counts || !proj || !work || !o) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: null pointer");
     if (block_k > 0 && (kv_len + block_k - 1) / block_k > 32 * kListedWords)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: more than 2048 key blocks (SparseBlocks.MaxKeyBlocks): raise block_k");
+    // The sparse kernel moves q, k, v and o in 16-byte chunks: refuse an unaligned view by name.
+    if (zt_status st = check_aligned("zt_sla", {{"q", q}, {"k", k}, {"v", v}, {"o", o}})) return st;
     if (batch == 0 || q_len == 0) return ZT_OK;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
     Grid g{block_q, block_k, q_blocks, a.segments == 1 && kv_len == 0 ? 0 : (kv_len + block_k - 1) / block_k, variant, (int64_t)kv_len - q_len,

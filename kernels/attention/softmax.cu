@@ -100,7 +100,8 @@ __device__ __forceinline__ void softmax_row(const T* __restrict__ xr, T* __restr
 }
 
 // Register packs per thread: a warp row keeps 32 * 4 packs (1024 f16 / 512 f32 columns), a block
-// row 256 * 4 (8192 f16 / 4096 f32), all the columns softmax_policy.h sends each way.
+// row 256 * 4 (8192 f16 / 4096 f32); wider rows (f32 warp rows of 513-1024 columns, longer block
+// rows) re-read the packs past those in pass 2.
 constexpr int kCachePacks = 4;
 
 // One warp per row, kRowsPerBlock rows per block.

@@ -266,7 +266,7 @@ __global__ void __launch_bounds__(kThreads, Op::kMinBlocks) gemm_kernel(GemmArgs
                 }
                 *reinterpret_cast<float2*>(cw + r * kWarpN + 2 * (u ^ ((r & 3) << 2))) = v;
             }
-    __syncthreads();  // (a warp reads only its own writes; __syncwarp would do, the emulator lacks bar.warp.sync)
+    __syncthreads();  // (a warp reads only its own writes: __syncwarp would do, now that the emulator runs bar.warp.sync)
     constexpr int kQuadsPerRow = kWarpN / 4;           // 8
     constexpr int kRowsPerPass = 32 / kQuadsPerRow;    // 4
     const int c4 = lane % kQuadsPerRow;

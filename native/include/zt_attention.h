@@ -8,7 +8,8 @@
 /** Flash attention: o = softmax(q k^T * scale + mask) v; lse = ln sum exp (natural log) when write_lse.
  * layout: 0 = HND [B, H, N, D], 1 = NHD [B, N, H, D]. mask_kind: 0 none, 1 causal, 2 block-causal
  * (block_tokens, window blocks, sink blocks). Queries are the last q_len positions of kv_len.
- * head_dim 64 or 128; dtype f16 or bf16.
+ * head_dim 64 or 128; dtype f16 or bf16. q, k, v and o must be 16-byte aligned (cp.async and 16-byte stores): an
+ * unaligned view is refused, naming it.
  *
  * @tensor q in dtype(dtype) shape(q_count)
  * @tensor k in dtype(dtype) shape(kv_count)
@@ -22,9 +23,12 @@ ZT_API zt_status zt_attention(zt_stream stream, zt_dtype dtype, int32_t batch, i
                               void* o, void* lse);
 
 /** SageAttention: S = (q_i8 k_i8^T) * q_scale[row block] * k_scale[key block] (base-2 logits: sm_scale * log2(e)
- * is folded into q_scale), exp2 softmax, P·V with fp32 accumulation: pv_mode 0 = f16 P and V (m16n8k16);
- * 1 = e4m3 P * 448 and e4m3 V per channel (v_scale = max|v| / 448 over tokens, v_fp8 codes [B, Hkv, Nkv, D] written by
- * a pre-pass), V scales applied in the epilogue; the e4m3 operands are exact in f16 and run on m16n8k16 (any sm_80+).
+ * is folded into q_scale), exp2 softmax, P·V with fp32 accumulation: pv_mode 0 = P rounded to V's type and V as
+ * given (f16 or bf16, m16n8k16); 1 = e4m3 P * 448 and e4m3 V per channel (v_scale = max|v| / 448 over tokens, v_fp8
+ * codes written by a pre-pass as [B, Hkv, D, Nkv rounded up to 64] with keys permuted within groups of 16, so
+ * v_fp8_count >= B*Hkv*D*ceil64(Nkv)), V scales applied in the epilogue; native m16n8k32 e4m3 on sm_89+, exact f16
+ * m16n8k16 on sm_80/86. q, k, v, o, k_mean and v_fp8 must be 16-byte aligned (cp.async): an unaligned view is
+ * refused, naming it.
  * q_rows: query rows per q scale (16, 32, 64 or 128); k scales per 64 keys. lse adds q . k_mean * sm_scale when
  * k_mean is given (K was smoothed). dtype: v and o, f16 or bf16.
  *

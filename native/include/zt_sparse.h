@@ -43,7 +43,8 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
                                            int64_t lut_count, int64_t counts_count, const void* q, const void* k, const void* v, const void* lut,
                                            const void* counts, const void* residual, void* o);
 
-/** Block-sparse SageAttention: zt_sage_attention (INT8 Q/K, pv_mode 0 f16 / 1 fp8) over the LUT's blocks.
+/** Block-sparse SageAttention: zt_sage_attention (INT8 Q/K, pv_mode 0 V's type / 1 fp8, v_fp8 and alignment as there)
+ * over the LUT's blocks.
  *
  * @tensor q in dtype(i8) shape(q_count)
  * @tensor q_scale in dtype(f32) shape(q_scale_count)
@@ -68,7 +69,8 @@ ZT_API zt_status zt_block_sparse_sage_attention(zt_stream stream, zt_dtype dtype
  * 1 elu+1, 2 softmax over D. causal = 0: S, z over all keys; 1: block-linear, a query of block c
  * (block_tokens) sees blocks <= c (q_len == kv_len). state [B, Hkv, D, D] and zsum [B, Hkv, D] (f32,
  * optional together) are added on entry and hold the totals on exit. work: f32, B*H*Nq*D + B*Hkv*Nkv*D
- * + B*Hkv*segments*D*(D+1), segments = ceil(kv_len / segment_tokens).
+ * + B*Hkv*(segments + chunks)*D*(D+1), segments = ceil(kv_len / segment_tokens) (1 when kv_len = 0), chunks =
+ * ceil(segments / max(1, 1024 / segment_tokens)) (the prefix is chunk-local sums plus a carry per chunk).
  *
  * @tensor q in dtype(dtype) shape(q_count)
  * @tensor k in dtype(dtype) shape(kv_count)
@@ -86,7 +88,9 @@ ZT_API zt_status zt_linear_attention(zt_stream stream, zt_dtype dtype, int32_t b
 /** SLA: o = block-sparse attention over the LUT + (linear attention of the query block's linear
  * key blocks) W^T + bias, where the linear key blocks are every candidate (variant 0) or the
  * candidates the LUT does not list (variant 1). proj [D, D] (out, in) and bias [D] are f32.
- * work: f32, B*H*Nq*D + B*Hkv*Nkv*D + B*Hkv*max(1,k_blocks)*D*(D+1) + B*H*q_blocks*D*(D+1) + 2*B*H*Nq*D.
+ * work: f32, 3*B*H*Nq*D + B*Hkv*Nkv*D + B*Hkv*(segments + chunks)*D*(D+1), segments and chunks as for
+ * zt_linear_attention with segment_tokens = block_k. At most 2048 key blocks. q, k, v and o must be 16-byte aligned
+ * (the sparse kernel moves them in 16-byte chunks): an unaligned view is refused, naming it.
  *
  * @tensor q in dtype(dtype) shape(q_count)
  * @tensor k in dtype(dtype) shape(kv_count)

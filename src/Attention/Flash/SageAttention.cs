@@ -368,6 +368,21 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             bool fp8 = p.Pv == SagePv.Fp8;
             _codes = backend.Workspaces.Rent(DType.U8, new Shape(fp8 ? Math.Max(1, g.Kv.ElementCount) : 1), "v_fp8");
             _vScale = backend.Workspaces.Rent(DType.F32, new Shape(fp8 ? Math.Max(1, p.ChannelShape.ElementCount) : 1), "v_scale");
+            try
+            {
+                Tile = PrePass(backend, p, t, unused, fp8);
+            }
+            catch
+            {
+                // A half-built pre-pass hands its workspaces back; the caller never gets it to dispose.
+                Dispose();
+                throw;
+            }
+        }
+
+        private SageTile<T, TCodec> PrePass(IlgpuBackend backend, Params p, OpTensors t, Tensor unused, bool fp8)
+        {
+            var g = p.Geometry;
             if (fp8 && g.KvLen > 0)
             {
                 // amax partials per (token chunk, channel), then the scales, then the codes: every
@@ -386,7 +401,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
                     acc.LoadAutoGroupedStreamKernel<Index1D, VArgs, ArrayView<T>, ArrayView<byte>, ArrayView<float>>(VQuantKernel<T, TCodec>));
                 quant(checked((int)g.Kv.ElementCount), args, backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale));
             }
-            Tile = new SageTile<T, TCodec>(
+            return new SageTile<T, TCodec>(
                 backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
                 backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale),
                 backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);

@@ -11,9 +11,8 @@
 // The linear branch is computed first into an f32 residual, which the flash kernel adds to O
 // before rounding (LutKeys), so with W = 0 and no bias sla is block_sparse_attention bit for bit.
 // S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK, chunked):
-// each run of linear blocks is one difference of prefixes (ILGPU: runs of the candidates the LUT does
-// not list; sla.cu: runs of candidates, less each listed block's difference), so the cost per query
-// block is O(runs) states, not O(key blocks).
+// each run of linear blocks is one difference of prefixes (both paths: for Complement, runs of the
+// candidates the LUT does not list), so the cost per query block is O(runs) states, not O(key blocks).
 // ILGPU and CUDA (kernels/attention/sla.cu) share the design: the state per query block built in
 // shared memory by the kernel that applies it (LinearKernel / sla_linear), the projection as a
 // tiled product (ProjKernel / sla_proj), then the block-sparse kernel adding the residual.
@@ -238,7 +237,7 @@ public sealed partial class Sla : IOp<Sla.Params>
     /// adds the terms to its elements of the slice S[:, columns] and z in shared memory (coalesced
     /// prefix reads); then the block's rows phi(q) S / (phi(q) . z + eps) by LinearEngine.GemmRows
     /// into o_lin [B, H, Nq, D]. The state never leaves shared memory, and the candidate test runs
-    /// once per key block per group. Unlike sla.cu, Complement runs over the remaining blocks instead
+    /// once per key block per group. Complement runs over the remaining blocks (as sla.cu does) instead
     /// of subtracting each listed block's difference: when the LUT takes every candidate the state is
     /// exactly zero (o_lin 0, as the oracle), not the rounding left by P[e] - P[s - 1] - sum(P[kb] - P[kb - 1]),
     /// which phi(q) S / (phi(q) . z + eps) turns into a ratio of two rounding errors.

@@ -94,7 +94,7 @@ public abstract class Backend : IDisposable
         {
             return;
         }
-        _workspaces?.Trim();
+        _workspaces?.Trim(close: true);
         IsDisposed = true;
         DisposeCore();
         GC.SuppressFinalize(this);
@@ -104,7 +104,7 @@ public abstract class Backend : IDisposable
     {
         if (!IsDisposed)
         {
-            _workspaces?.Trim();
+            _workspaces?.Trim(close: true);
             IsDisposed = true;
             DisposeCore();
         }

@@ -88,7 +88,8 @@ public class IlgpuBackend : Backend
 
     /// <summary>
     /// The device's architecture as dispatch tables name it: sm_90 for a CUDA GPU, sm_80 for the
-    /// emulated device (an sm_80 part running compute_80 PTX), the backend name otherwise.
+    /// emulated device (ILGPU's PTX is compute_80, whether the device presents sm_80 or, with
+    /// ZOETROPE_EMU_SM=89, sm_89), the backend name otherwise.
     /// </summary>
     public string DeviceArch => Accelerator is CudaAccelerator cuda
         ? $"sm_{cuda.Architecture.Major}{cuda.Architecture.Minor}"
@@ -132,7 +133,7 @@ public class IlgpuBackend : Backend
                 $"tensor '{tensor.Name}': a {tensor.DType.Name()} element is {tensor.DType.Size()} bytes, {typeof(T).Name} is {sizeof(T)}",
                 tensor.Name);
         }
-        storage.ThrowIfDisposed();
+        tensor.ThrowIfUnusable();
         return storage.Buffer.View.AsContiguous().SubView(tensor.ByteOffset, Math.Max(1, tensor.ByteCount)).Cast<T>().SubView(0, tensor.ElementCount);
     }
 
@@ -144,6 +145,7 @@ public class IlgpuBackend : Backend
         {
             throw new ArgumentException($"tensor '{tensor.Name}' lives on {tensor.Backend.Name}, not on {Name}", tensor.Name);
         }
+        tensor.ThrowIfUnusable();
         return storage.DevicePointer + (nint)tensor.ByteOffset;
     }
 

@@ -2,9 +2,10 @@ namespace Zoetrope.Runtime;
 
 /// <summary>
 /// Scratch memory for ops, kept between calls. An op that needs a workspace (Sage's fp8 V codes,
-/// SLA's linear-branch states, the block map's pooled means, qk_norm_rope_int8's f32 rows) rents
-/// one for the length of its call and hands it back on <see cref="Tensor.Dispose"/>; the storage
-/// stays allocated for the next call. Why: each <c>cuMemFree</c> synchronizes the whole device
+/// SLA's phi and prefix buffers, the block map's pooled means, qk_norm_rope_int8's f32 rows) rents
+/// one for the length of its call and hands it back on <see cref="Tensor.Dispose"/> (after which
+/// the tensor refuses to be viewed: its memory may be the next rental's); the storage stays
+/// allocated for the next call. Why: each <c>cuMemFree</c> synchronizes the whole device
 /// and each <c>cuMemAlloc</c> of a large buffer costs tens of microseconds, per call, on the
 /// streaming path; a warm pool makes both zero. Reuse is safe without a synchronize because every
 /// op of a backend runs on its one stream, in order: a kernel of the next call cannot start
@@ -28,6 +29,7 @@ public sealed class WorkspacePool
     private readonly Func<long, TensorStorage> _allocate;
     private readonly List<TensorStorage> _idle = [];
     private readonly Lock _gate = new();
+    private bool _closed;
     private long _rents;
     private long _allocations;
 
@@ -90,12 +92,16 @@ public sealed class WorkspacePool
         return new Tensor(name, dtype, shape, shape.ContiguousStrides(), 0, storage, ownsStorage: false, release: () => Return(storage));
     }
 
-    /// <summary>Frees every idle storage (the backend does this when it is disposed).</summary>
-    public void Trim()
+    /// <summary>Frees every idle storage.</summary>
+    public void Trim() => Trim(close: false);
+
+    /// <summary>Frees every idle storage; with <paramref name="close"/> (the backend's dispose), a rental handed back later is freed, not kept.</summary>
+    internal void Trim(bool close)
     {
         TensorStorage[] idle;
         lock (_gate)
         {
+            _closed |= close;
             idle = [.. _idle];
             _idle.Clear();
         }
@@ -107,16 +113,18 @@ public sealed class WorkspacePool
 
     private void Return(TensorStorage storage)
     {
-        if (_backend.IsDisposed)
-        {
-            storage.Dispose();
-            return;
-        }
         TensorStorage? evict = null;
         lock (_gate)
         {
-            _idle.Add(storage);
-            if (_idle.Count > MaxIdle)
+            if (_closed)
+            {
+                evict = storage;
+            }
+            else
+            {
+                _idle.Add(storage);
+            }
+            if (!_closed && _idle.Count > MaxIdle)
             {
                 int smallest = 0;
                 for (int i = 1; i < _idle.Count; i++)

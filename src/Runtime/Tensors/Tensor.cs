@@ -340,7 +340,23 @@ public sealed class Tensor : IDisposable
         {
             Storage.Dispose();
         }
-        Interlocked.Exchange(ref _release, null)?.Invoke();
+        var release = Interlocked.Exchange(ref _release, null);
+        if (release is not null)
+        {
+            IsReleased = true;
+            release();
+        }
+    }
+
+    /// <summary>True once a workspace tensor went back to its pool: its memory may belong to the next rental.</summary>
+    public bool IsReleased { get; private set; }
+
+    /// <summary>Throws if the storage was freed or this workspace tensor was handed back.</summary>
+    /// <exception cref="ObjectDisposedException">The tensor can no longer be used.</exception>
+    public void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(IsReleased, this);
+        Storage.ThrowIfDisposed();
     }
 
     /// <inheritdoc />

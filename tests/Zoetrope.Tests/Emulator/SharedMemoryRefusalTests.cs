@@ -27,7 +27,7 @@ public class SharedMemoryRefusalTests
         CheckReport refused;
         try
         {
-            // A device whose opt-in limit is below every flash kernel's shared memory (40-80 KB).
+            // A device whose opt-in limit is below every dense flash kernel's shared memory (45-96 KB).
             device.Properties = saved with { SharedPerBlockOptIn = 32 * 1024 };
             refused = OpChecker.Run(new CheckOptions { Backends = [BackendKind.CudaEmu], Ops = ["attention"] });
         }

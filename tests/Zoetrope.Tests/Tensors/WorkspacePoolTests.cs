@@ -91,4 +91,22 @@ public sealed class WorkspacePoolTests
         Assert.That(backend.Workspaces.Allocations, Is.EqualTo(allocations));
         Assert.That(backend.LiveBytes, Is.EqualTo(live));
     }
+
+    [Test]
+    public void AHandedBackWorkspaceRefusesToBeViewedAndOneReturnedAfterDisposeIsFreed()
+    {
+        var backend = (IlgpuBackend)Backends.Create(BackendKind.IlgpuCpu);
+        long before = backend.LiveBytes;
+        var stale = backend.Workspaces.Rent(DType.F32, new Shape(64), "stale");
+        stale.Dispose();
+        Assert.That(stale.IsReleased, Is.True);
+        Assert.Throws<ObjectDisposedException>(() => backend.View<float>(stale), "its memory may be the next rental's");
+        Assert.Throws<ObjectDisposedException>(() => backend.DevicePointer(stale));
+
+        // A rental still out when the backend is disposed is freed when it comes back, not kept idle.
+        var late = backend.Workspaces.Rent(DType.F32, new Shape(1 << 16), "late");
+        backend.Dispose();
+        late.Dispose();
+        Assert.That(backend.LiveBytes, Is.EqualTo(before));
+    }
 }
