@@ -2,6 +2,8 @@ using NUnit.Framework;
 using Zoetrope.Attention;
 using Zoetrope.Attention.Flash;
 using Zoetrope.Runtime;
+using Zoetrope.Runtime.Execution;
+using Zoetrope.Runtime.Ops;
 using static Zoetrope.Tests.Attention.AttentionTestKit;
 
 namespace Zoetrope.Tests.Attention;
@@ -69,5 +71,44 @@ public class FlashEdgeTests
         var expected = Reference(op, inputs)["o"];
         Assert.That(actual.All(double.IsFinite), Is.True, "Inf or NaN in the output");
         Assert.That(Errors(expected, actual).RelL2, Is.LessThan(1e-2));
+    }
+
+    [TestCase("sla")]
+    [TestCase("block_sparse_attention")]
+    public void TheSparseKernelsRefuseAnUnalignedQueryByNameToo(string opName)
+    {
+        // The same 16-byte rule in the exports built on the sparse flash kernel (zt_sla had no check).
+        var backend = Emulated();
+        var instance = OpCatalog.Get(opName).Cases().First(c => c.Use.HasFlag(CaseUse.Emulator)).Instance;
+        var inputs = InputFactory.HostInputs(instance.Signature, seed: 1);
+        var owned = new List<Tensor>();
+        try
+        {
+            var tensors = new OpTensors();
+            foreach (var spec in instance.Signature.Tensors)
+            {
+                var t = spec.IsRead ? inputs[spec.Name].To(backend, spec.Name) : backend.Allocate(spec.DType, spec.Shape, spec.Name);
+                owned.Add(t);
+                if (spec.Name == "q")
+                {
+                    // The same values one element past the allocation's start.
+                    var buffer = backend.Allocate(spec.DType, new Shape(spec.Shape.ElementCount + 1), "buffer");
+                    owned.Add(buffer);
+                    t = buffer.Slice(0, 1, spec.Shape.ElementCount).Reshape(spec.Shape, "q");
+                    t.CopyFrom(owned[^2]);
+                }
+                tensors.Add(spec.Name, t);
+            }
+            var e = Assert.Throws<ZoetropeKernelException>(() => instance.Run(backend, tensors))!;
+            Assert.That(e.Message, Does.Contain("q is not 16-byte aligned"), e.Message);
+        }
+        finally
+        {
+            owned.ForEach(t => t.Dispose());
+            foreach (var t in inputs.Values)
+            {
+                t.Dispose();
+            }
+        }
     }
 }
