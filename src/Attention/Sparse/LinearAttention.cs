@@ -317,13 +317,13 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
         {
             max = XMath.Max(max, codec.Load(x[src + c]));
         }
-        max = LinearEngine.WarpMax(max);
+        max = WarpReduce.Max(max);
         float sum = 0f;
         for (int c = lane; c < d; c += FlashEngine.Lanes)
         {
             sum += XMath.Exp(codec.Load(x[src + c]) - max);
         }
-        sum = LinearEngine.WarpSum(sum);
+        sum = WarpReduce.Sum(sum);
         for (int c = lane; c < d; c += FlashEngine.Lanes)
         {
             y[dst + c] = XMath.Exp(codec.Load(x[src + c]) - max) / sum;

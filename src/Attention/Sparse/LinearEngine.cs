@@ -153,26 +153,6 @@ public static class LinearEngine
         return prefix[(((bhkv * a.Segments) + seg) * sf) + e] + prefix[a.CarryAt + (((bhkv * a.Chunks) + (seg / a.ChunkSegments)) * sf) + e];
     }
 
-    /// <summary>Sum over a full warp by a fixed butterfly (the same order every run).</summary>
-    public static float WarpSum(float v)
-    {
-        for (int o = 16; o > 0; o >>= 1)
-        {
-            v += Warp.ShuffleXor(v, o);
-        }
-        return v;
-    }
-
-    /// <summary>Max over a full warp.</summary>
-    public static float WarpMax(float v)
-    {
-        for (int o = 16; o > 0; o >>= 1)
-        {
-            v = XMath.Max(v, Warp.ShuffleXor(v, o));
-        }
-        return v;
-    }
-
     /// <summary>
     /// Rows [<paramref name="r0"/>, <paramref name="r1"/>) of x (f32 [*, D] rows at x + row * D) times
     /// the slice in <paramref name="sb"/> (b[k][col] at k * Pad + col, staged by the caller before a
