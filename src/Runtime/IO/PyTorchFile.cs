@@ -32,7 +32,9 @@ public sealed class PyTorchFile : ITensorFile
     /// <summary>The largest data.pkl read (a state dict's is kilobytes; this bounds a corrupt one).</summary>
     private const long MaxPickleBytes = 256L << 20;
     private const int MaxDepth = 64;
-    private const int MaxLeaves = 10_000_000;
+    // Keys after flattening: a real state dict has a few thousand. Bounded because a tiny pickle
+    // can reference one dict from many places (memo), which multiplies the keys it flattens to.
+    private const int MaxLeaves = 1_000_000;
     private const int CopyChunk = 16 << 20;
 
     private readonly ZipArchive _zip;
