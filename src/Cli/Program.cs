@@ -29,6 +29,7 @@ public static class Program
             BenchCommand.Create(),
             CompareCommand.Create(),
             ProfileCommand.Create(),
+            ConvertCommand.Create(),
         };
         return Guard.Run(() =>
         {

@@ -1,6 +1,7 @@
 // WanWeights: a DiT's parameters on the host, by checkpoint key. Three ways in: seeded random
-// values for any preset (benchmarks, tests), a Wan / Self-Forcing safetensors checkpoint (bf16,
-// f16 or f32; a nesting prefix such as `model.` found from the anchor key), or tensors the caller
+// values for any preset (benchmarks, tests), a Wan / Self-Forcing checkpoint, safetensors or
+// PyTorch .pt/.pth (bf16, f16 or f32; a nesting prefix such as `model.` found from the anchor
+// key; a .pt's nested dicts are read as '.'-joined keys), or tensors the caller
 // already holds. Every key is checked against WanWeightNames before anything runs: missing,
 // unexpected and mis-shaped keys are reported together, by name.
 using Zoetrope.Runtime.IO;
@@ -79,12 +80,12 @@ public sealed class WanWeights : IDisposable
     /// <paramref name="progress"/> hears the fraction of parameters copied.
     /// </summary>
     /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys, all named.</exception>
-    /// <exception cref="ZoetropeFormatException">The file is not valid safetensors (names the byte offset).</exception>
+    /// <exception cref="ZoetropeFormatException">The file is not valid safetensors or PyTorch (.pt/.pth) checkpoint (names the byte offset).</exception>
     public static WanWeights Load(string path, DiTConfig config, IProgress<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        using var file = SafeTensorsFile.Open(path);
+        using var file = TensorFiles.Open(path);
         string prefix = FindPrefix(file);
         var expected = WanWeightNames.Expected(config);
         var wanted = expected.ToDictionary(e => e.Name, e => e.Shape);
@@ -158,7 +159,7 @@ public sealed class WanWeights : IDisposable
         _tensors.Clear();
     }
 
-    private static string FindPrefix(SafeTensorsFile file)
+    private static string FindPrefix(ITensorFile file)
     {
         var anchors = file.Names.Where(n => n.EndsWith(WanWeightNames.Anchor, StringComparison.Ordinal)).ToList();
         if (anchors.Count == 0)
