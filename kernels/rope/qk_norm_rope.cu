@@ -30,8 +30,9 @@ ZT_API zt_status zt_qk_norm_rope(zt_stream stream, zt_dtype dtype, int32_t layou
                                  int32_t height_dims, int32_t positions, int32_t pairs, float eps, int64_t rows, const void* x, const void* weight,
                                  const void* table, void* out) {
     zt::Rope rope;
-    if (zt_status s = zt::check_qk_args("zt_qk_norm_rope: bad layout, geometry, split, grid or pointer", layout, rows, batch, tokens, heads, head_dim, dim, frames, height, width,
-                                        frame_offset, time_dims, height_dims, positions, pairs, x, weight, table, &rope)) {
+    if (zt_status s = zt::check_qk_args("zt_qk_norm_rope: bad layout, geometry, split, grid or pointer", layout, rows, batch, tokens, heads,
+                                        head_dim, dim, frames, height, width, frame_offset, time_dims, height_dims, positions, pairs, x, weight,
+                                        table, &rope)) {
         return s;
     }
     if (!out) {

@@ -1,7 +1,8 @@
 // qk_norm_rope_int8.cu: QK-norm + RoPE + SageAttention INT8 (zt_qk_norm_rope_int8).
 //   1. qk_norm_rope into the caller's f32 workspace in q's layout ([B, H, N, D] or [B, N, H, D]:
 //      one head's tokens are then rows of head_dim floats a stride apart, see HeadRows);
-//   2. smoothing (K) with smooth = 1 (smooth = 2 takes the caller's mean and skips this): mean over tokens of each (b, h, d), accumulated in double (N reaches 32,760:
+//   2. smoothing (K) with smooth = 1 (smooth = 2 takes the caller's mean and skips this): mean
+//      over tokens of each (b, h, d), accumulated in double (N reaches 32,760:
 //      an fp32 running sum would lose the last digits the scale needs), in two passes so no thread
 //      reads more than one chunk of tokens: channel_partial_kernel, one thread per (b, h, chunk of
 //      kMeanRows tokens, channel), channel fastest so a warp reads contiguous runs; then
@@ -178,8 +179,9 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
                                       float q_scale, int64_t workspace_count, int64_t rows, const void* x, const void* weight, const void* table,
                                       void* workspace, void* q, void* scale, void* mean) {
     zt::Rope rope;
-    if (zt_status s = zt::check_qk_args("zt_qk_norm_rope_int8: bad layout, geometry, split, grid or pointer", layout, rows, batch, tokens, heads, head_dim, dim, frames, height,
-                                        width, frame_offset, time_dims, height_dims, positions, pairs, x, weight, table, &rope)) {
+    if (zt_status s = zt::check_qk_args("zt_qk_norm_rope_int8: bad layout, geometry, split, grid or pointer", layout, rows, batch, tokens,
+                                        heads, head_dim, dim, frames, height, width, frame_offset, time_dims, height_dims, positions, pairs, x,
+                                        weight, table, &rope)) {
         return s;
     }
     if (block_rows <= 0 || blocks != (tokens + block_rows - 1) / block_rows || !workspace || !q || !scale || smooth < 0 || smooth > 2 ||
