@@ -4,7 +4,8 @@
 // lanes striding over rotary pairs, one access per pair (a warp reads 64 contiguous elements per
 // step), kept in registers for rows up to 2048. Pass 2: the pairs times rstd and the weight,
 // rotated, written into [B, H, N, D] (a warp's 32 pairs land in one or two heads' rows:
-// contiguous). fp32 math, one rounding; the sum of squares in the same order on both paths.
+// contiguous) or, with nhd, into [B, N, H, D] (x's own order: the warp's store is the same
+// contiguous run as its load). fp32 math, one rounding; the sum of squares in the same order on both paths.
 #pragma once
 
 #include "norm/norm_policy.h"
@@ -47,9 +48,9 @@ constexpr int kQkHeldPairs = 32;
 // Lane l handles pairs l, l + 32, ... of the row, each read with one access, so a warp's loads
 // are one contiguous run; the pair's (head, j) comes from a division-free walk and the token's
 // RoPE position is found once per row; a warp's 32 pairs land in one or two head rows of the
-// output (contiguous runs).
+// output (contiguous runs; with nhd the row is x's, one run).
 template <typename TIn, typename TOut, bool kPair, int kHeld>
-__global__ void qk_norm_rope_kernel(int64_t rows, int tokens, int heads, int head_dim, float eps, Rope rope,
+__global__ void qk_norm_rope_kernel(int64_t rows, int tokens, int heads, int head_dim, float eps, bool nhd, Rope rope,
                                     const TIn* __restrict__ x, const TIn* __restrict__ weight, TOut* __restrict__ out) {
     const int lane = threadIdx.x & 31;
     const int64_t row = (int64_t)blockIdx.x * kRowsPerBlock + (threadIdx.x >> 5);
@@ -63,9 +64,10 @@ __global__ void qk_norm_rope_kernel(int64_t rows, int tokens, int heads, int hea
     const int64_t b = row / tokens;
     const int n = (int)(row - b * tokens);
     const Rope::Pos pos = rope.pos_of(n);
-    // Output row of head h for this token: ((b * heads + h) * tokens + n) * head_dim.
-    TOut* ob = out + (b * heads * tokens + n) * head_dim;
-    const int64_t head_stride = (int64_t)tokens * head_dim;
+    // Output row of head h for this token: ((b * heads + h) * tokens + n) * head_dim (hnd) or
+    // (row * heads + h) * head_dim (nhd).
+    TOut* ob = nhd ? out + row * dim : out + (b * heads * tokens + n) * head_dim;
+    const int64_t head_stride = nhd ? (int64_t)head_dim : (int64_t)tokens * head_dim;
     float sq = 0.f;
     if constexpr (kHeld > 0) {
         float v[kHeld][2];
@@ -111,7 +113,7 @@ __global__ void qk_norm_rope_kernel(int64_t rows, int tokens, int heads, int hea
 }
 
 template <typename TIn, typename TOut>
-zt_status launch_qk_norm_rope(cudaStream_t stream, int64_t rows, int tokens, int heads, int head_dim, float eps, const Rope& rope,
+zt_status launch_qk_norm_rope(cudaStream_t stream, int64_t rows, int tokens, int heads, int head_dim, float eps, bool nhd, const Rope& rope,
                               const void* x, const void* weight, TOut* out, const char* name) {
     int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
     if (blocks > 0x7FFFFFFF) {
@@ -124,23 +126,25 @@ zt_status launch_qk_norm_rope(cudaStream_t stream, int64_t rows, int tokens, int
     const bool held = heads * head_dim <= 64 * kQkHeldPairs;
     const dim3 grid((unsigned)blocks), block(32 * kRowsPerBlock);
     if (paired && held) {
-        qk_norm_rope_kernel<TIn, TOut, true, kQkHeldPairs><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, rope, xt, wt, out);
+        qk_norm_rope_kernel<TIn, TOut, true, kQkHeldPairs><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, nhd, rope, xt, wt, out);
     } else if (paired) {
-        qk_norm_rope_kernel<TIn, TOut, true, 0><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, rope, xt, wt, out);
+        qk_norm_rope_kernel<TIn, TOut, true, 0><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, nhd, rope, xt, wt, out);
     } else {
-        qk_norm_rope_kernel<TIn, TOut, false, 0><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, rope, xt, wt, out);
+        qk_norm_rope_kernel<TIn, TOut, false, 0><<<grid, block, 0, stream>>>(rows, tokens, heads, head_dim, eps, nhd, rope, xt, wt, out);
     }
     return check_launch(name);
 }
 
-// The shared argument checks; fills *rope on success.
-inline zt_status check_qk_args(const char* name, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
+// The shared argument checks (out_rows: the output's rows of head_dim, batch * heads * tokens in
+// both layouts); fills *rope on success.
+inline zt_status check_qk_args(const char* name, int32_t layout, int64_t out_rows, int32_t batch, int32_t tokens, int32_t heads, int32_t head_dim, int32_t dim,
                                int32_t frames, int32_t height, int32_t width, int32_t frame_offset, int32_t time_dims, int32_t height_dims,
                                int32_t positions, int32_t pairs, const void* x, const void* weight, const void* table, Rope* rope) {
     if (zt_status s = make_rope(name, head_dim, frames, height, width, frame_offset, time_dims, height_dims, positions, pairs, tokens, table, rope)) {
         return s;
     }
-    if (batch < 0 || heads <= 0 || dim != heads * head_dim || !x || !weight) {
+    if (batch < 0 || heads <= 0 || dim != heads * head_dim || (layout != 0 && layout != 1) || out_rows != (int64_t)batch * heads * tokens || !x ||
+        !weight) {
         return fail(ZT_ERROR_INVALID_ARGUMENT, name);
     }
     return ZT_OK;

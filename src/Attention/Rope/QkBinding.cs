@@ -4,7 +4,7 @@ namespace Zoetrope.Attention.Rope;
 
 /// <summary>
 /// The run-op attributes of the RoPE ops: the token grid (frames, height, width, frame_offset),
-/// and for the fused q/k ops heads and eps; and the <see cref="QkGeometry"/> they give with the
+/// and for the fused q/k ops heads, eps and the output layout; and the <see cref="QkGeometry"/> they give with the
 /// inputs x and table.
 /// </summary>
 internal static class QkBinding
@@ -25,15 +25,17 @@ internal static class QkBinding
     public static OpAttributes GridAttributes { get; } = OpAttributes.Of(Frames, Height, Width, FrameOffset);
 
     /// <summary>Everything <see cref="Geometry"/> reads.</summary>
-    public static OpAttributes Attributes { get; } = GridAttributes.With(Heads, Eps);
+    public static OpAttributes Attributes { get; } = GridAttributes.With(Heads, Eps, Flash.AttentionGeometry.LayoutAttr);
 
     public static RopeGrid Grid(OpBinding binding) => new(binding.Get(Frames), binding.Get(Height), binding.Get(Width), binding.Get(FrameOffset));
 
     public static QkGeometry Geometry(OpBinding binding) =>
-        QkGeometry.Of(binding.Input("x"), binding.Input("table"), binding.Get(Heads), Grid(binding), null, binding.Get(Eps));
+        QkGeometry.Of(binding.Input("x"), binding.Input("table"), binding.Get(Heads), Grid(binding), null, binding.Get(Eps),
+            binding.Get(Flash.AttentionGeometry.LayoutAttr) == "nhd" ? HeadLayout.Nhd : HeadLayout.Hnd);
 
     public static OpAttributeValues Describe(RopeGrid grid, OpAttributeValues values) =>
         values.Set(Frames, grid.Frames).Set(Height, grid.Height).Set(Width, grid.Width).Set(FrameOffset, grid.FrameOffset);
 
-    public static OpAttributeValues Describe(QkGeometry g) => Describe(g.Grid, new OpAttributeValues()).Set(Heads, g.Heads).Set(Eps, g.Eps);
+    public static OpAttributeValues Describe(QkGeometry g) => Describe(g.Grid, new OpAttributeValues()).Set(Heads, g.Heads).Set(Eps, g.Eps)
+        .Set(Flash.AttentionGeometry.LayoutAttr, g.Layout == HeadLayout.Nhd ? "nhd" : "hnd");
 }

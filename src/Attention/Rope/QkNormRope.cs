@@ -1,6 +1,7 @@
 // qk_norm_rope: Wan's QK path in one pass: RMSNorm over the full hidden dim with its weight,
-// the head split, and 3D RoPE; x [B, N, H*D] in, [B, H, N, D] out (the layout the attention
-// kernels tile), same dtype (f32/f16/bf16). fp32 math, one rounding; the frame offset places a
+// the head split, and 3D RoPE; x [B, N, H*D] in, [B, H, N, D] out (layout=hnd: the layout the
+// attention kernels tile) or [B, N, H, D] (layout=nhd: x's order, the streaming engine's KV-cache
+// pools, written in place of a frame's token rows), same dtype (f32/f16/bf16). fp32 math, one rounding; the frame offset places a
 // block at its absolute frames or at its place in the cache. CUDA: kernels/rope/qk_norm_rope.cu.
 using ILGPU;
 using ILGPU.Runtime;
@@ -13,7 +14,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Rope;
 
 /// <summary>Fused QK RMSNorm (over the full hidden dim) + head split + Wan 3D RoPE.</summary>
-[Op("qk_norm_rope", Cases = typeof(QkNormRopeCases), Summary = "RMSNorm over H*D with weight, head split, Wan 3D RoPE: [B,N,H*D] -> [B,H,N,D] in one pass")]
+[Op("qk_norm_rope", Cases = typeof(QkNormRopeCases), Summary = "RMSNorm over H*D with weight, head split, Wan 3D RoPE: [B,N,H*D] -> [B,H,N,D] (or [B,N,H,D]) in one pass")]
 public sealed partial class QkNormRope : IOp<QkNormRope.Params>
 {
     /// <summary>Parameters.</summary>
@@ -25,10 +26,11 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
         public string Label => $"{DType.Name()} {Geometry.Label}";
     }
 
-    /// <summary>Runs on the backend of <paramref name="x"/>.</summary>
-    public static void Run(Tensor x, Tensor weight, Tensor table, Tensor output, int heads, RopeGrid grid, RopeSplit? split = null, float eps = 1e-6f)
+    /// <summary>Runs on the backend of <paramref name="x"/>; <paramref name="output"/> is [B, H, N, D], or [B, N, H, D] for <paramref name="layout"/> nhd.</summary>
+    public static void Run(Tensor x, Tensor weight, Tensor table, Tensor output, int heads, RopeGrid grid, RopeSplit? split = null, float eps = 1e-6f,
+        HeadLayout layout = HeadLayout.Hnd)
     {
-        var g = QkGeometry.Of(x, table, heads, grid, split, eps);
+        var g = QkGeometry.Of(x, table, heads, grid, split, eps, layout);
         Info.Run(x.Backend, new Params(x.DType, g), new OpTensors { { "x", x }, { "weight", weight }, { "table", table }, { "out", output } });
     }
 
@@ -73,18 +75,19 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
-        ZtNative.QkNormRope(backend, p.DType, g.Batch, checked((int)g.Tokens), g.Heads, g.HeadDim, g.Dim, g.Grid.Frames, g.Grid.Height, g.Grid.Width,
-            g.Grid.FrameOffset, g.Split.TimeDims, g.Split.HeightDims, g.Positions, g.HeadDim / 2, g.Eps, t["x"], t["weight"], t["table"], t["out"]);
+        long rows = (long)g.Batch * g.Heads * g.Tokens;
+        ZtNative.QkNormRope(backend, p.DType, (int)g.Layout, g.Batch, checked((int)g.Tokens), g.Heads, g.HeadDim, g.Dim, g.Grid.Frames, g.Grid.Height, g.Grid.Width,
+            g.Grid.FrameOffset, g.Split.TimeDims, g.Split.HeightDims, g.Positions, g.HeadDim / 2, g.Eps, rows, t["x"], t["weight"], t["table"], t["out"].Reshape(new Shape(rows, g.HeadDim)));
     }
 
     /// <summary>The kernel: group = one warp = one token.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, float eps)
+    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
-        QkNormRopeDevice.Run<T, TCodec, T, TCodec>(x, weight, output, rope, heads, tokens, headDim, eps);
+        QkNormRopeDevice.Run<T, TCodec, T, TCodec>(x, weight, output, rope, heads, tokens, headDim, eps, nhd);
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
     {
@@ -94,9 +97,9 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
         {
             var g = p.Geometry;
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc =>
-                acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, RopeDevice, int, int, int, float>(Kernel<T, TCodec>));
+                acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, RopeDevice, int, int, int, float, int>(Kernel<T, TCodec>));
             kernel(NormShapes.RowGrid(g.Batch * g.Tokens), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["out"]),
-                RopeDevice.Of(backend.View<float>(t["table"]), g.Grid, g.Split), g.Heads, checked((int)g.Tokens), g.HeadDim, g.Eps);
+                RopeDevice.Of(backend.View<float>(t["table"]), g.Grid, g.Split), g.Heads, checked((int)g.Tokens), g.HeadDim, g.Eps, g.Layout == HeadLayout.Nhd ? 1 : 0);
         }
     }
 }

@@ -1,7 +1,8 @@
 // The QK-norm + RoPE device routine (ILGPU): one 32-lane warp per token row of x [B, N, H*D].
 // Pass 1: sum of squares over the whole hidden dim (Wan normalizes q and k over all heads at
 // once, before the head split). Pass 2: lane-strided over the H*D/2 rotary pairs: scale by
-// rstd and the weight, rotate by the token's position, write into [B, H, N, D]. fp32 math.
+// rstd and the weight, rotate by the token's position, write into [B, H, N, D] or (nhd) [B, N, H, D], which is x's
+// own order: the pair lands where it was read. fp32 math.
 using ILGPU;
 using ILGPU.Algorithms;
 using Zoetrope.Runtime.KernelMath;
@@ -11,8 +12,8 @@ namespace Zoetrope.Attention.Rope;
 /// <summary>Shared by qk_norm_rope (output in the input's dtype) and qk_norm_rope_int8 (f32 output into a workspace).</summary>
 public static class QkNormRopeDevice
 {
-    /// <summary>Processes token row <c>Grid.IdxX</c> (call with 32-lane groups).</summary>
-    public static void Run<TIn, TInCodec, TOut, TOutCodec>(ArrayView<TIn> x, ArrayView<TIn> weight, ArrayView<TOut> output, RopeDevice rope, int heads, int tokens, int headDim, float eps)
+    /// <summary>Processes token row <c>Grid.IdxX</c> (call with 32-lane groups); <paramref name="nhd"/> != 0 writes [B, N, H, D].</summary>
+    public static void Run<TIn, TInCodec, TOut, TOutCodec>(ArrayView<TIn> x, ArrayView<TIn> weight, ArrayView<TOut> output, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
         where TIn : unmanaged
         where TInCodec : struct, IElementCodec<TIn>
         where TOut : unmanaged
@@ -41,7 +42,7 @@ public static class QkNormRopeDevice
             float x0 = input.Load(x[start + (2 * p)]) * rstd * input.Load(weight[2 * p]);
             float x1 = input.Load(x[start + (2 * p) + 1]) * rstd * input.Load(weight[(2 * p) + 1]);
             rope.Rotate(n, j, ref x0, ref x1);
-            long at = ((((b * heads) + h) * tokens) + n) * headDim + (2 * j);
+            long at = nhd != 0 ? start + (2 * p) : ((((b * heads) + h) * tokens) + n) * headDim + (2 * j);
             output[at] = store.Store(x0);
             output[at + 1] = store.Store(x1);
         }

@@ -1,6 +1,6 @@
 namespace Zoetrope.Attention.Rope;
 
-/// <summary>The QK-norm + RoPE oracle in double, shared by both ops: [B, N, H*D] in, [B, H, N, D] out.</summary>
+/// <summary>The QK-norm + RoPE oracle in double, shared by both ops: [B, N, H*D] in, [B, H, N, D] or [B, N, H, D] out (the geometry's layout).</summary>
 internal static class QkNormRopeReference
 {
     public static double[] Compute(QkGeometry g, double[] x, double[] weight, double[] table)
@@ -24,7 +24,7 @@ internal static class QkNormRopeReference
                     int j = p % (g.HeadDim / 2);
                     double x0 = x[start + (2 * p)] * rstd * weight[2 * p];
                     double x1 = x[start + (2 * p) + 1] * rstd * weight[(2 * p) + 1];
-                    long at = RopeReference.Index(HeadLayout.Hnd, g.Heads, g.Tokens, g.HeadDim, b, h, n, 2 * j);
+                    long at = g.Index(b, h, n, 2 * j);
                     (o[at], o[at + 1]) = RopeReference.Rotate(table, g.Grid, g.Split, n, j, x0, x1);
                 }
             }

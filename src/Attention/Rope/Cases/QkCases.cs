@@ -26,6 +26,9 @@ internal static class QkCases
         new(1, 1, 64, new RopeGrid(1, 5, 13, 0), RopeSplit.Wan(64), 16, 1e-6f),
     ];
 
+    /// <summary><paramref name="g"/> writing [B, N, H, D] (the streaming engine's KV-cache layout).</summary>
+    public static QkGeometry Nhd(QkGeometry g) => g with { Layout = HeadLayout.Nhd };
+
     public static readonly QkGeometry[] Bench =
     [
         new(1, 12, 128, new RopeGrid(3, 30, 52, 18), RopeSplit.Wan128, WanRopeTable.Positions, 1e-6f),
