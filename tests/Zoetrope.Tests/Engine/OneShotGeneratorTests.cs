@@ -208,6 +208,42 @@ public sealed class OneShotGeneratorTests
         }
     }
 
+    // The README states how a draw is made so that another implementation can reproduce it:
+    // that statement, written out here from the README alone, is the generator.
+    [TestCase(42UL, 0L, 0)]
+    [TestCase(42UL, 7L, 3)]
+    [TestCase(ulong.MaxValue, 123456L, 1)]
+    public void TheReadmesDescriptionOfADrawIsTheGenerator(ulong seed, long block, int step)
+    {
+        static ulong Mix(ulong z)
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+        ulong state = Mix(seed ^ Mix((ulong)block * 0x9E3779B97F4A7C15UL) ^ Mix(((ulong)step + 1) * 0xC2B2AE3D27D4EB4FUL));
+        ulong Output()
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            return Mix(state);
+        }
+        var expected = new float[1001];
+        for (int j = 0; j < expected.Length; j += 2)
+        {
+            double u1 = Math.ScaleB((Output() >> 11) + 1, -53);
+            double u2 = Math.ScaleB(Output() >> 11, -53);
+            double r = Math.Sqrt(-2 * Math.Log(u1));
+            expected[j] = (float)(r * Math.Cos(2 * Math.PI * u2));
+            if (j + 1 < expected.Length)
+            {
+                expected[j + 1] = (float)(r * Math.Sin(2 * Math.PI * u2));
+            }
+        }
+        var actual = new float[expected.Length];
+        new SeededNoise(seed).Fill(block, step, actual);
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
     [Test]
     public void BadNoiseIsRefusedNamingTheFileTheExpectedAndTheActualShape()
     {
@@ -249,6 +285,40 @@ public sealed class OneShotGeneratorTests
         Assert.Throws<ArgumentException>(() => new OneShotGenerator(model, new GenerateOptions { Frames = 3 }, small));
         Assert.Throws<ArgumentException>(() => new GenerateOptions { Frames = 0 }.Validate());
         Assert.Throws<ArgumentException>(() => new GenerateOptions { Timesteps = [500, 700] }.Validate());
+    }
+
+    // The bench's stream suite lists the one-shot rows at wan-1.3b shapes everywhere, runs them
+    // on GPUs only, and skips them on CPUs with the reason; the row itself is measured here on
+    // the micro model (the code path a GPU runs).
+    [Test]
+    public void TheStreamSuiteListsTheOneShotRowsAndSkipsThemWithoutAGpu()
+    {
+        foreach (var kind in new[] { BackendKind.Reference, BackendKind.IlgpuCpu, BackendKind.Cuda, BackendKind.IlgpuCuda })
+        {
+            var listing = StreamBench.Listing(kind);
+            var generate = listing.Where(r => r.Label.Contains(" generate ", StringComparison.Ordinal)).ToArray();
+            Assert.That(generate, Has.Length.EqualTo(StreamBench.Variants.Count), kind.ToString());
+            long tokens = 21L * DiTConfig.Wan1_3B.FrameTokens;
+            Assert.That(generate.All(r => r.Label.StartsWith("wan-1.3b generate", StringComparison.Ordinal) && r.Label.Contains($"21 frames ({tokens} tokens) x 4 steps", StringComparison.Ordinal)),
+                string.Join("\n", generate.Select(r => r.Label)));
+            bool gpu = kind.NeedsGpu();
+            Assert.That(generate.All(r => (r.Skipped is null) == gpu), kind.ToString());
+            Assert.That(listing.Except(generate).All(r => r.Skipped is null), "the streaming rows run everywhere");
+            if (gpu)
+            {
+                var options = new ModelOptions { Activations = DType.BF16 };
+                Assert.That(StreamBench.Estimate(kind).DeviceBytes, Is.GreaterThanOrEqualTo(MemoryEstimate.ForGenerate(DiTConfig.Wan1_3B, options, 21, kind).DeviceBytes),
+                    "the suite's preflight covers the one-shot rows");
+            }
+        }
+        using var weights = WanWeights.Random(DiTConfig.Micro, 3);
+        using var micro = new WanModel(Backends.Get("reference"), weights, new ModelOptions { Activations = DType.F32 });
+        using var text = EngineTestKit.Text(DiTConfig.Micro, 1);
+        var row = StreamBench.MeasureGenerate(micro, text, AttentionMode.Dense, LinearPath.Bf16, 2);
+        Assert.That(row.Op, Is.EqualTo("stream"));
+        Assert.That(row.Shape, Does.StartWith(StreamBench.GenerateLabel(DiTConfig.Micro, AttentionMode.Dense, LinearPath.Bf16, DType.F32)));
+        Assert.That(row.Iterations, Is.EqualTo(2));
+        Assert.That(row.SamplesMs, Has.Count.EqualTo(2).And.All.GreaterThan(0));
     }
 
     // The tensors the one-shot estimate counts are the ones the engine allocates: the weights
