@@ -26,6 +26,7 @@ public static class Program
             RunOpCommand.Create(),
             PtxCommand.Create(),
             StreamCommand.Create(),
+            GenerateCommand.Create(),
             BenchCommand.Create(),
             CompareCommand.Create(),
             ProfileCommand.Create(),

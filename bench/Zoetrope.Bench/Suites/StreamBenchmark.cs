@@ -59,3 +59,54 @@ public class StreamBenchmark
         _weights.Dispose();
     }
 }
+
+/// <summary>
+/// One-shot generation (TurboDiffusion's workload) at its shapes: 21 latent frames denoised
+/// together in 4 steps (StreamBench.Generate), bidirectional attention over every token, seeded
+/// random weights of ZOETROPE_BENCH_MODEL (default tiny; wan-1.3b on GPUs, 32,760 tokens per
+/// forward) on ZOETROPE_BENCH_BACKEND, per kernel variant. One operation = the whole generation.
+/// </summary>
+public class GenerateBenchmark
+{
+    private WanWeights _weights = null!;
+    private WanModel _model = null!;
+    private TextContext _prompt = null!;
+    private OneShotGenerator _generator = null!;
+
+    /// <summary>Attention and linear path.</summary>
+    [Params("dense-bf16", "dense-w8a8", "sla-w8a8")]
+    public string Variant { get; set; } = "dense-bf16";
+
+    /// <summary>Builds the model and encodes a prompt.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var backend = Backends.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "reference");
+        var config = DiTConfig.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_MODEL") ?? "tiny");
+        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
+        var options = new ModelOptions
+        {
+            Activations = gpu ? DType.BF16 : DType.F32,
+            Attention = Variant.StartsWith("sla", StringComparison.Ordinal) ? AttentionMode.Sla : AttentionMode.Dense,
+            Linear = Variant.EndsWith("w8a8", StringComparison.Ordinal) ? LinearPath.Int8 : LinearPath.Bf16,
+        };
+        _weights = WanWeights.Random(config, 1);
+        _model = new WanModel(backend, _weights, options);
+        using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
+        _prompt = _model.EncodeText(text);
+        _generator = new OneShotGenerator(_model, StreamBench.Generate);
+    }
+
+    /// <summary>One generation, all steps, synchronized.</summary>
+    [Benchmark]
+    public GeneratedLatents Generate() => _generator.Generate(_prompt);
+
+    /// <summary>Frees everything.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _prompt.Dispose();
+        _model.Dispose();
+        _weights.Dispose();
+    }
+}

@@ -33,6 +33,7 @@ public static class StreamCommand
         var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
         var rope = new Option<string>("--rope") { Description = "absolute or relative (cache-relative, unbounded)", DefaultValueFactory = _ => "absolute" };
         var seed = new Option<ulong>("--seed") { Description = "noise seed", DefaultValueFactory = _ => 42UL };
+        var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
@@ -40,17 +41,17 @@ public static class StreamCommand
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("stream", "Stream video latents block by block with the rolling KV cache")
         {
-            model, weights, text, blocks, preset, attention, linear, backend, dtype, rope, seed, switchAt, switchText, output, profile, force,
+            model, weights, text, blocks, preset, attention, linear, backend, dtype, rope, seed, noise, switchAt, switchText, output, profile, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention)!,
             r.GetValue(linear)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force)))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise)))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string Attention, string Linear,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force);
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise);
 
     private static int Run(Args a)
     {
@@ -78,6 +79,14 @@ public static class StreamCommand
         string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");
         string? switchPath = a.SwitchText is null ? null : CliArgs.InputFile(a.SwitchText, "--switch-text");
         string? outPath = a.Out is null ? null : CliArgs.OutputFile(a.Out, "--out");
+        string? noisePath = a.Noise is null ? null : CliArgs.InputFile(a.Noise, "--noise");
+        // The noise file is read and its shape checked against --blocks and the steps now, before any work.
+        NoiseTable? noise = null;
+        if (noisePath is not null)
+        {
+            using var draws = Npy.Read(noisePath);
+            noise = NoiseTable.ForStream(draws, noisePath, config, stream.BlockFrames, stream.Timesteps.Count, a.Blocks);
+        }
 
         var backend = Backends.Get(kind);
         var options = new ModelOptions
@@ -89,7 +98,7 @@ public static class StreamCommand
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
         console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: window {stream.WindowFrames} + sink {stream.SinkFrames} frames, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
-            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}"));
+            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}; noise from {noise?.Description ?? $"seed {a.Seed}"}"));
 
         // Memory, before anything is drawn, loaded or allocated.
         var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : new FileInfo(weightsPath).Length, promptSwitch: a.SwitchAt > 0);
@@ -104,7 +113,7 @@ public static class StreamCommand
             $"model built in {build.Elapsed.TotalSeconds:0.0} s: {(weightsPath is null ? "seeded random weights" : weightsPath)}, {MemoryPreflight.Bytes(estimate.BackendWeights)} on {kind.Label()}")));
         using var prompt = LoadText(textPath, config, 1);
         backend.ResetPeakBytes();
-        using var session = WorkProgress.Run(console, "encoding the prompt", _ => new StreamingSession(model, prompt, stream, a.Profile));
+        using var session = WorkProgress.Run(console, "encoding the prompt", _ => new StreamingSession(model, prompt, stream, a.Profile, noise));
         MemoryPreflight.Collect();
         var latents = new List<float[]>();
         // Frame ranges padded to the widest one, so the columns after them stay aligned.
@@ -184,7 +193,7 @@ public static class StreamCommand
     }
 
     // The process's peak resident set (Linux), or null where /proc is not there.
-    private static long? PeakResident()
+    internal static long? PeakResident()
     {
         try
         {
@@ -197,7 +206,7 @@ public static class StreamCommand
         }
     }
 
-    private static Tensor LoadText(string? path, DiTConfig config, int seed)
+    internal static Tensor LoadText(string? path, DiTConfig config, int seed)
     {
         if (path is null)
         {

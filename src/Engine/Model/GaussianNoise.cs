@@ -1,6 +1,8 @@
 // GaussianNoise: a seeded, platform-independent N(0, 1) stream (SplitMix64 + Box-Muller in
 // double). System.Random's seeded sequence is an implementation detail of .NET; this one is
 // fixed by this file, so a seed gives bit-identical latents on every machine and release.
+// The README's sampler section states the generator step by step for other implementations
+// (the constant 1/9007199254740993.0 below is 2^-53: the literal rounds to 2^53 as a double).
 namespace Zoetrope.Engine;
 
 /// <summary>A deterministic standard-normal generator.</summary>

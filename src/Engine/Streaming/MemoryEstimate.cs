@@ -1,6 +1,6 @@
-// MemoryEstimate: what a streaming run of a model holds at its peak, worked out from the shapes
-// alone (nothing is allocated), so a caller can refuse a run the machine cannot hold before it
-// draws a single weight. It follows what the engine actually allocates:
+// MemoryEstimate: what a streaming run (For) or a one-shot generation (ForGenerate) of a model
+// holds at its peak, worked out from the shapes alone (nothing is allocated), so a caller can
+// refuse a run the machine cannot hold before it draws a single weight. It follows what the engine actually allocates:
 //   master weights  WanWeights' host copy, kept for the whole run (f32 when drawn at random, the
 //                   file's bytes when loaded) + TimestepEmbedding's f64 copy of the time path;
 //   backend weights WanModel/WanLayer: block linears in the --linear path's format (codes + f32
@@ -108,7 +108,130 @@ public sealed record MemoryEstimate
         ArgumentNullException.ThrowIfNull(stream);
         var c = config;
         long s = options.Activations.Size();
-        long d = c.Dim, ffn = c.FfnDim, t = c.FrameTokens, text = c.TextTokens, patch = c.PatchFeatures;
+        long d = c.Dim, t = c.FrameTokens;
+        var (master, backendWeights, upload) = WeightParts(c, options, checkpointBytes);
+        long Scratch(long n, int frames) => ScratchBytes(c, s, n, frames);
+
+        // KV pool: K and V per layer for sinks + window frames, plus one layer's rotated-read copy.
+        int slots = stream.SinkFrames + stream.WindowFrames;
+        bool storesRotated = stream.Rope == RopePolicy.Absolute && !(stream.RealignSinks && stream.SinkFrames > 0);
+        long kvPool = KvCache.PoolBytes(c, slots, options.Activations) + (storesRotated ? 0 : slots * t * d * s);
+
+        // Activations: the block's ForwardScratch, the prompt's K/V (the new prompt's too while a
+        // switch encodes it), EncodeText's buffers, the W8A8/FP8 activation codes each block
+        // linear keeps (grown to the largest row count it has seen), and the recache forward.
+        long block = stream.BlockFrames * t;
+        int recacheFrames = stream.KeepSinksOnSwitch ? stream.WindowFrames : slots;
+        long recache = promptSwitch ? recacheFrames * t : 0;
+        long rows = Math.Max(block, recache);
+        long promptKv = PromptKvBytes(c, s);
+        long encode = EncodeBytes(c, s);
+        long codes = CodeBytes(c, options, rows);
+        long recacheBuffers = promptSwitch ? Scratch(recache, recacheFrames) + (2 * slots * t * d * s) : 0;
+        long activations = Scratch(block, stream.BlockFrames) + (promptSwitch ? 2 : 1) * promptKv + encode + codes + recacheBuffers;
+        activations = WithQuantizeStaging(c, options, activations, kvPool);
+
+        // Host transients: one upload's staging (WeightParts) while building; one op's operands while running.
+        long running = RunningBytes(c, s, backend, rows, slots * t);
+        return Assemble(c, options, backend, checkpointBytes, (master, backendWeights, upload), activations, kvPool, running);
+    }
+
+    /// <summary>
+    /// The estimate for one-shot generation (<c>zoe generate</c>) of <paramref name="frames"/> latent
+    /// frames of <paramref name="config"/> under <paramref name="options"/> on <paramref name="backend"/>:
+    /// the same weights, one forward's scratch for frames x FrameTokens tokens, the prompt's K/V, no
+    /// KV pool; on the host, the sampler's latent arrays and, on the reference, one op's operands over
+    /// every token (attention reads all of them as keys).
+    /// </summary>
+    public static MemoryEstimate ForGenerate(DiTConfig config, ModelOptions options, int frames, BackendKind backend, long? checkpointBytes = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
+        var c = config;
+        long s = options.Activations.Size();
+        var weights = WeightParts(c, options, checkpointBytes);
+        long tokens = (long)frames * c.FrameTokens;
+        long activations = ScratchBytes(c, s, tokens, frames) + PromptKvBytes(c, s) + EncodeBytes(c, s) + CodeBytes(c, options, tokens);
+        activations = WithQuantizeStaging(c, options, activations, 0);
+        // The sampler's host arrays: x, x0, the re-noise draw, v, a step trace's copy, and the
+        // forward's patch tokens in and out (each C x F x H x W floats); the per-frame modulation.
+        long latents = (long)frames * c.FrameLatents * 4;
+        long running = RunningBytes(c, s, backend, tokens, tokens) + (7 * latents) + (2L * frames * 6 * c.Dim * 4);
+        return Assemble(c, options, backend, checkpointBytes, weights, activations, 0, running);
+    }
+
+    // One forward's ForwardScratch for n tokens in `frames` frames (the activation dtype) and its per-frame modulation (f32).
+    private static long ScratchBytes(DiTConfig c, long s, long n, int frames) =>
+        (((12 * n * c.Dim) + (n * c.FfnDim) + (2 * n * c.PatchFeatures)) * s) + (2L * frames * 6 * c.Dim * 4);
+
+    // The prompt's cross-attention K/V, all layers.
+    private static long PromptKvBytes(DiTConfig c, long s) => 2L * c.Layers * c.TextTokens * c.Dim * s;
+
+    // EncodeText's buffers: the padded input and three [text, dim] tensors.
+    private static long EncodeBytes(DiTConfig c, long s) => (((long)c.TextTokens * c.TextDim) + (3L * c.TextTokens * c.Dim)) * s;
+
+    // The W8A8/FP8 activation codes each block linear keeps, grown to `rows` (none on the bf16 path).
+    private static long CodeBytes(DiTConfig c, ModelOptions options, long rows)
+    {
+        long d = c.Dim, text = c.TextTokens;
+        return options.Linear == LinearPath.Bf16 ? 0
+            : c.Layers * ((7 * ((rows * d) + (4 * rows))) + (rows * c.FfnDim) + (4 * rows) + (2 * ((text * d) + (4 * text))));
+    }
+
+    // Quantizing a block linear stages its weight in the activation dtype on the backend first:
+    // while the model is built (no KV pool yet) that copy is the only buffer beside the weights,
+    // and for a model with few tokens it is the backend's peak.
+    private static long WithQuantizeStaging(DiTConfig c, ModelOptions options, long activations, long kvPool) =>
+        options.Linear == LinearPath.Bf16 ? activations : Math.Max(activations, ((long)c.FfnDim * c.Dim * options.Activations.Size()) - kvPool);
+
+    // Host bytes one running op stages: on the reference, every operand as bytes + f64 and its
+    // output in f64, for `rows` query rows over `keys` keys; everywhere, the prompt's host tensor,
+    // f64 values and zero-padded copy.
+    private static long RunningBytes(DiTConfig c, long s, BackendKind backend, long rows, long keys)
+    {
+        long d = c.Dim, ffn = c.FfnDim;
+        long running = 0;
+        if (backend == BackendKind.Reference)
+        {
+            long Linear(long m, long n, long k) => (m * k * (8 + s)) + (n * k * (8 + s)) + (m * n * (8 + s)) + (n * 12);
+            long attention = (2 * rows * d * (8 + s)) + (2 * keys * d * (8 + s)) + (rows * c.Heads * 8);
+            running = (long)(Math.Max(Math.Max(Linear(rows, ffn, d), Linear(rows, d, ffn)), attention) * ManagedSlack);
+        }
+        return running + ((long)c.TextTokens * c.TextDim * (4 + 8 + 8));
+    }
+
+    private static MemoryEstimate Assemble(DiTConfig c, ModelOptions options, BackendKind backend, long? checkpointBytes,
+        (long Master, long Backend, long Upload) weights, long activations, long kvPool, long running)
+    {
+        var (master, backendWeights, upload) = weights;
+        // Peak host = runtime + master + the larger of: building (the backend weights so far and
+        // one upload's staging), running (everything on the backend and one op's operands).
+        bool host = !backend.NeedsGpu();
+        long hostWeights = host ? backendWeights : 0;
+        long hostAll = host ? backendWeights + activations + kvPool : 0;
+        long transient = Math.Max(hostWeights + upload, hostAll + running) - hostAll;
+
+        return new MemoryEstimate
+        {
+            Model = c.Name,
+            Backend = backend,
+            MasterWeights = master,
+            MasterLabel = checkpointBytes is null ? "f32 master copy" : "checkpoint copy",
+            BackendWeights = backendWeights,
+            ActivationTensors = activations,
+            HostTransient = transient,
+            KvPool = kvPool,
+            Runtime = backend == BackendKind.Reference ? ReferenceRuntimeBytes : IlgpuRuntimeBytes,
+            DeviceContext = backend.NeedsGpu() ? CudaContextBytes : 0,
+        };
+    }
+
+    // The host master copy, the backend's copy of the weights, and one upload's host staging.
+    private static (long Master, long Backend, long Upload) WeightParts(DiTConfig c, ModelOptions options, long? checkpointBytes)
+    {
+        long s = options.Activations.Size();
+        long d = c.Dim, ffn = c.FfnDim, patch = c.PatchFeatures;
         var parameters = WanWeightNames.Expected(c);
 
         // Host master: WanWeights (f32 at random; a checkpoint's tensors keep the file's dtype) and
@@ -130,70 +253,12 @@ public sealed record MemoryEstimate
         long backendWeights = DenseLinear(d, patch) + DenseLinear(d, c.TextDim) + DenseLinear(d, d) + DenseLinear(patch, d)
             + (6 * d * 4) + ((long)Attention.Rope.WanRopeTable.Positions * c.HeadDim * 4) + (c.Layers * perLayer);
 
-        // KV pool: K and V per layer for sinks + window frames, plus one layer's rotated-read copy.
-        int slots = stream.SinkFrames + stream.WindowFrames;
-        bool storesRotated = stream.Rope == RopePolicy.Absolute && !(stream.RealignSinks && stream.SinkFrames > 0);
-        long kvPool = KvCache.PoolBytes(c, slots, options.Activations) + (storesRotated ? 0 : slots * t * d * s);
-
-        // Activations: the block's ForwardScratch, the prompt's K/V (the new prompt's too while a
-        // switch encodes it), EncodeText's buffers, the W8A8/FP8 activation codes each block
-        // linear keeps (grown to the largest row count it has seen), and the recache forward.
-        long block = stream.BlockFrames * t;
-        int recacheFrames = stream.KeepSinksOnSwitch ? stream.WindowFrames : slots;
-        long recache = promptSwitch ? recacheFrames * t : 0;
-        long rows = Math.Max(block, recache);
-        long Scratch(long n, int frames) => (((12 * n * d) + (n * ffn) + (2 * n * patch)) * s) + (2L * frames * 6 * d * 4);
-        long promptKv = 2L * c.Layers * text * d * s;
-        long encode = ((text * c.TextDim) + (3 * text * d)) * s;
-        long codes = options.Linear == LinearPath.Bf16 ? 0
-            : c.Layers * ((7 * ((rows * d) + (4 * rows))) + (rows * ffn) + (4 * rows) + (2 * ((text * d) + (4 * text))));
-        long recacheBuffers = promptSwitch ? Scratch(recache, recacheFrames) + (2 * slots * t * d * s) : 0;
-        long activations = Scratch(block, stream.BlockFrames) + (promptSwitch ? 2 : 1) * promptKv + encode + codes + recacheBuffers;
-        // Quantizing a block linear stages its weight in the activation dtype on the backend
-        // first: while the model is built (no KV pool yet) that copy is the only buffer beside
-        // the weights, and for a model with few tokens it is the backend's peak.
-        if (options.Linear != LinearPath.Bf16)
-        {
-            activations = Math.Max(activations, (ffn * d * s) - kvPool);
-        }
-
-        // Host transients. Uploading a weight stages it as bytes, f64 values and packed copies
-        // (4 + 8 + 3 x the dtype size per element); the time path is read once as bytes. (The
-        // seeded draw works in small chunks and adds nothing that counts.)
+        // Uploading a weight stages it as bytes, f64 values and packed copies (4 + 8 + 3 x the
+        // dtype size per element); the time path is read once as bytes. (The seeded draw works
+        // in small chunks and adds nothing that counts.)
         long largestUpload = parameters.Where(p => !p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
         long largestTime = parameters.Where(p => p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
         long upload = (long)(Math.Max(largestUpload * (4 + 8 + (3 * s)), largestTime * 4) * ManagedSlack);
-        long running = 0;
-        if (backend == BackendKind.Reference)
-        {
-            // Reference ops read every operand as bytes + f64 and build their output in f64.
-            long keys = slots * t;
-            long Linear(long m, long n, long k) => (m * k * (8 + s)) + (n * k * (8 + s)) + (m * n * (8 + s)) + (n * 12);
-            long attention = (2 * rows * d * (8 + s)) + (2 * keys * d * (8 + s)) + (rows * c.Heads * 8);
-            running = (long)(Math.Max(Math.Max(Linear(rows, ffn, d), Linear(rows, d, ffn)), attention) * ManagedSlack);
-        }
-        // The prompt: its host tensor, f64 values and the zero-padded copy.
-        running += text * c.TextDim * (4 + 8 + 8);
-
-        // Peak host = runtime + master + the larger of: building (the backend weights so far and
-        // one upload's staging), running (everything on the backend and one op's operands).
-        bool host = !backend.NeedsGpu();
-        long hostWeights = host ? backendWeights : 0;
-        long hostAll = host ? backendWeights + activations + kvPool : 0;
-        long transient = Math.Max(hostWeights + upload, hostAll + running) - hostAll;
-
-        return new MemoryEstimate
-        {
-            Model = c.Name,
-            Backend = backend,
-            MasterWeights = master,
-            MasterLabel = checkpointBytes is null ? "f32 master copy" : "checkpoint copy",
-            BackendWeights = backendWeights,
-            ActivationTensors = activations,
-            HostTransient = transient,
-            KvPool = kvPool,
-            Runtime = backend == BackendKind.Reference ? ReferenceRuntimeBytes : IlgpuRuntimeBytes,
-            DeviceContext = backend.NeedsGpu() ? CudaContextBytes : 0,
-        };
+        return (master, backendWeights, upload);
     }
 }

@@ -3,6 +3,9 @@
 // backends, wan-1.3b on GPUs. The cache is filled past its window first, so every timed block
 // evicts; each sample is one block's wall time (4 steps + the clean re-run, synchronized).
 // Model per backend: wan-1.3b on GPUs, tiny on reference, micro on ilgpu-cpu (CPU accelerator).
+// On GPUs the suite also times one-shot generation (OneShotGenerator) at TurboDiffusion's shapes:
+// wan-1.3b, 21 latent frames (32,760 tokens per forward), 4 steps, per variant; each sample is
+// the whole generation. CPU backends skip those rows (a 21-frame wan-1.3b forward is hours there).
 using Zoetrope.Quant;
 using Zoetrope.Runtime.Results;
 
@@ -15,6 +18,42 @@ public static class StreamBench
     public static IReadOnlyList<(AttentionMode Attention, LinearPath Linear)> Variants { get; } =
         [(AttentionMode.Dense, LinearPath.Bf16), (AttentionMode.Dense, LinearPath.Int8), (AttentionMode.Sla, LinearPath.Int8)];
 
+    /// <summary>Latent frames of the one-shot generation rows (81 video frames).</summary>
+    public const int GenerateFrames = GenerateOptions.DefaultFrames;
+
+    /// <summary>Steps of the one-shot generation rows.</summary>
+    public const int GenerateSteps = 4;
+
+    /// <summary>The one-shot generation rows' options: 21 frames, 4 shift-warped steps.</summary>
+    public static GenerateOptions Generate { get; } = new() { Frames = GenerateFrames, Timesteps = StreamOptions.Warp(GenerateOptions.EvenTimesteps(GenerateSteps), GenerateOptions.DefaultShift) };
+
+    /// <summary>Whether the one-shot generation rows run on <paramref name="kind"/>: on GPUs only, at wan-1.3b shapes.</summary>
+    public static bool GenerateRuns(BackendKind kind) => kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
+
+    /// <summary>
+    /// Every row the suite has on <paramref name="kind"/>, by label, with why it is skipped there
+    /// (null: it runs): the streaming block per variant, and the one-shot generation per variant.
+    /// </summary>
+    public static IReadOnlyList<(string Label, string? Skipped)> Listing(BackendKind kind)
+    {
+        var config = ConfigFor(kind);
+        var dtype = DTypeFor(kind);
+        var preset = StreamOptions.LongLive;
+        string? skip = GenerateRuns(kind) ? null : $"one-shot generation runs at {DiTConfig.Wan1_3B.Name} shapes on GPUs only";
+        return [
+            .. Variants.Select(v => (StreamLabel(config, preset, v.Attention, v.Linear, dtype), (string?)null)),
+            .. Variants.Select(v => (GenerateLabel(DiTConfig.Wan1_3B, v.Attention, v.Linear, DType.BF16), skip)),
+        ];
+    }
+
+    /// <summary>The name of a one-shot generation row: model, variant, frames, tokens per forward, steps.</summary>
+    public static string GenerateLabel(DiTConfig config, AttentionMode attention, LinearPath linear, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return FormattableString.Invariant(
+            $"{config.Name} generate {Variant(attention, linear, dtype)} {Generate.Frames} frames ({(long)Generate.Frames * config.FrameTokens} tokens) x {Generate.Timesteps.Count} steps");
+    }
+
     /// <summary>The model measured by default: Wan-1.3B on GPUs, tiny on the reference, micro on ILGPU's CPU.</summary>
     public static DiTConfig ConfigFor(BackendKind kind) =>
         kind is BackendKind.IlgpuCuda or BackendKind.Cuda ? DiTConfig.Wan1_3B : kind == BackendKind.Reference ? DiTConfig.Tiny : DiTConfig.Micro;
@@ -24,7 +63,12 @@ public static class StreamBench
 
     /// <summary>The largest of the variants' estimates (one model is alive at a time; the weights are shared).</summary>
     public static MemoryEstimate Estimate(BackendKind kind) =>
-        Variants.Select(v => MemoryEstimate.For(ConfigFor(kind), new ModelOptions { Activations = DTypeFor(kind), Attention = v.Attention, Linear = v.Linear }, StreamOptions.LongLive, kind))
+        Variants.SelectMany(v =>
+            {
+                var options = new ModelOptions { Activations = DTypeFor(kind), Attention = v.Attention, Linear = v.Linear };
+                var stream = MemoryEstimate.For(ConfigFor(kind), options, StreamOptions.LongLive, kind);
+                return GenerateRuns(kind) ? new[] { stream, MemoryEstimate.ForGenerate(ConfigFor(kind), options, Generate.Frames, kind) } : [stream];
+            })
             .MaxBy(e => e.HostBytes + e.DeviceBytes)!;
 
     /// <summary>
@@ -44,19 +88,56 @@ public static class StreamBench
         foreach (var (attention, linear) in Variants)
         {
             using var model = new WanModel(backend, weights, new ModelOptions { Activations = dtype, Attention = attention, Linear = linear });
-            using var session = new StreamingSession(model, text, preset);
-            int warmBlocks = warm ? preset.BlocksToFillCache : 0;
-            for (int i = 0; i < warmBlocks; i++)
+            double[] samples;
+            // The session (and its KV pool) goes before the one-shot rows run: one workload's memory at a time.
+            using (var session = new StreamingSession(model, text, preset))
             {
-                session.GenerateBlock();
+                int warmBlocks = warm ? preset.BlocksToFillCache : 0;
+                for (int i = 0; i < warmBlocks; i++)
+                {
+                    session.GenerateBlock();
+                }
+                samples = Enumerable.Range(0, blocks).Select(_ => session.GenerateBlock().LatencyMs).ToArray();
             }
-            var samples = Enumerable.Range(0, blocks).Select(_ => session.GenerateBlock().LatencyMs).ToArray();
             var stats = TimingStats.From(samples);
-            string label = FormattableString.Invariant(
-                $"{config.Name} longlive {attention.ToString().ToLowerInvariant()}+{(linear == LinearPath.Bf16 ? dtype.Name() : "w8a8")} {preset.BlockFrames}-frame blocks x {preset.Timesteps.Count} steps ({12000 / stats.MedianMs:0.0} FPS)");
+            string label = FormattableString.Invariant($"{StreamLabel(config, preset, attention, linear, dtype)} ({12000 / stats.MedianMs:0.0} FPS)");
             rows.Add(new BenchCase("stream", backend.Name, label, dtype.Name(), stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
                 0, 0, null, null, null, stats.SamplesMs));
+            if (GenerateRuns(backend.Kind))
+            {
+                rows.Add(MeasureGenerate(model, text, attention, linear, warm ? Math.Min(blocks, 3) : 1, warm));
+            }
         }
         return rows;
     }
+
+    /// <summary>
+    /// Times <paramref name="runs"/> one-shot generations (<see cref="Generate"/>: 21 frames, 4
+    /// steps) of <paramref name="model"/> under <paramref name="text"/>, after one untimed run when
+    /// <paramref name="warm"/>; a row of the stream suite named by <see cref="GenerateLabel"/>.
+    /// </summary>
+    public static BenchCase MeasureGenerate(WanModel model, Tensor text, AttentionMode attention, LinearPath linear, int runs, bool warm = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        var generator = new OneShotGenerator(model, Generate);
+        using var prompt = model.EncodeText(text);
+        if (warm)
+        {
+            generator.Generate(prompt);
+        }
+        var samples = Enumerable.Range(0, runs).Select(_ => generator.Generate(prompt).TotalMs).ToArray();
+        model.ReleaseScratch(StreamOptions.LongLive.BlockFrames);
+        var stats = TimingStats.From(samples);
+        var dtype = model.Options.Activations;
+        string label = FormattableString.Invariant($"{GenerateLabel(model.Config, attention, linear, dtype)} ({stats.MedianMs / 1000:0.00} s)");
+        return new BenchCase("stream", model.Backend.Name, label, dtype.Name(), stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
+            0, 0, null, null, null, stats.SamplesMs);
+    }
+
+    private static string StreamLabel(DiTConfig config, StreamOptions preset, AttentionMode attention, LinearPath linear, DType dtype) =>
+        FormattableString.Invariant($"{config.Name} longlive {Variant(attention, linear, dtype)} {preset.BlockFrames}-frame blocks x {preset.Timesteps.Count} steps");
+
+    private static string Variant(AttentionMode attention, LinearPath linear, DType dtype) =>
+        $"{attention.ToString().ToLowerInvariant()}+{(linear == LinearPath.Bf16 ? dtype.Name() : "w8a8")}";
 }

@@ -4,7 +4,9 @@
 //   for each step i: v = model(x, t_i) (its K/V written into its slots, attention over the cache)
 //                    x0 = x - s_i v;  x = (1 - s_{i+1}) x0 + s_{i+1} * fresh noise   (s = t / 1000)
 //   KvWriteMode.CleanRerun: model(x0, t = 0) once more, leaving clean-context K/V in the cache.
-// Noise is drawn per (seed, block, step), so a seed gives the same latents on a backend every time.
+// Noise is draw (block, step) of the session's noise source: by default computed from
+// (seed, block, step), so a seed gives the same latents on a backend every time; or read from a
+// table (.npy) to reproduce another implementation. The update equations live in FlowSampler.
 // SwitchPrompt (LongLive KV-recache): encode the new prompt, then re-run the frames the cache
 // keeps (all but the kept sinks) in one t = 0 forward under the new prompt. Work is serialised:
 // a switch called while a block runs waits for it, and lands between two blocks.
@@ -26,13 +28,26 @@ public sealed class StreamingSession : IDisposable
     /// <summary>
     /// Starts a stream of <paramref name="model"/> under prompt <paramref name="text"/> ([L, TextDim]
     /// embedding); the KV pool is allocated here, once. With <paramref name="profile"/>, every op's
-    /// time feeds <see cref="StreamMetrics.Ops"/>.
+    /// time feeds <see cref="StreamMetrics.Ops"/>. The Gaussian draws come from <paramref name="noise"/>
+    /// (draw (block, step): the block's initial noise at step 0, the re-noise before step i otherwise),
+    /// or from <see cref="StreamOptions.Seed"/> when it is null.
     /// </summary>
-    public StreamingSession(WanModel model, Tensor text, StreamOptions? options = null, bool profile = false)
+    /// <exception cref="ArgumentException">A noise source whose draws are not one block long, or hold fewer steps than the timesteps.</exception>
+    public StreamingSession(WanModel model, Tensor text, StreamOptions? options = null, bool profile = false, INoiseSource? noise = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? StreamOptions.LongLive;
         Options.Validate();
+        Noise = noise ?? new SeededNoise(Options.Seed);
+        int drawLength = Options.BlockFrames * model.Config.FrameLatents;
+        if (Noise.DrawLength is int length && length != drawLength)
+        {
+            throw new ArgumentException($"stream: noise {Noise.Description} has draws of {length} floats; a {Options.BlockFrames}-frame block of '{model.Config.Name}' needs {drawLength}", nameof(noise));
+        }
+        if (!Noise.Has(0, Options.Timesteps.Count - 1))
+        {
+            throw new ArgumentException($"stream: noise {Noise.Description} holds fewer than the {Options.Timesteps.Count} steps' draws of block 0", nameof(noise));
+        }
         Cache = new KvCache(model.Backend, model.Config, Options, model.Options.Activations, model.RopeTable);
         try
         {
@@ -51,6 +66,9 @@ public sealed class StreamingSession : IDisposable
 
     /// <summary>The scheduler's settings.</summary>
     public StreamOptions Options { get; }
+
+    /// <summary>Where the initial and re-noise draws come from (the seed of <see cref="Options"/> unless one was given).</summary>
+    public INoiseSource Noise { get; }
 
     /// <summary>The rolling KV cache.</summary>
     public KvCache Cache { get; }
@@ -78,6 +96,11 @@ public sealed class StreamingSession : IDisposable
                 throw new ZoetropeStreamException(
                     $"stream: block {BlocksGenerated} (latent frames {first}..{first + f - 1}) passes the {Attention.Rope.WanRopeTable.Positions}-position RoPE table of the absolute policy; use the cache-relative policy for longer streams");
             }
+            if (!Noise.Has(BlocksGenerated, Options.Timesteps.Count - 1))
+            {
+                throw new ZoetropeStreamException(
+                    $"stream: block {BlocksGenerated} needs noise draws (block {BlocksGenerated}, steps 0..{Options.Timesteps.Count - 1}); {Noise.Description} does not hold them");
+            }
             long t0 = Stopwatch.GetTimestamp();
             using var scope = _profiler?.Activate();
             Cache.Claim(first, f);
@@ -85,30 +108,16 @@ public sealed class StreamingSession : IDisposable
             int block = BlocksGenerated;
             int n = f * c.FrameLatents;
             var x = new float[n];
-            GaussianNoise.For(Options.Seed, block, 0).Fill(x);
-            var x0 = new float[n];
+            Noise.Fill(block, 0, x);
             var steps = Options.Timesteps;
-            for (int i = 0; i < steps.Count; i++)
-            {
-                double t = steps[i];
-                var v = _model.Forward(x, f, Repeat(t, f), _text, attention);
-                Step?.Invoke(new StepTrace(block, i, first, t, (float[])x.Clone(), v));
-                double s = t / 1000.0;
-                for (int j = 0; j < n; j++)
+            var x0 = FlowSampler.Run(steps, x,
+                (i, input) =>
                 {
-                    x0[j] = (float)(x[j] - (s * v[j]));
-                }
-                if (i + 1 < steps.Count)
-                {
-                    double next = steps[i + 1] / 1000.0;
-                    var noise = new float[n];
-                    GaussianNoise.For(Options.Seed, block, i + 1).Fill(noise);
-                    for (int j = 0; j < n; j++)
-                    {
-                        x[j] = (float)(((1 - next) * x0[j]) + (next * noise[j]));
-                    }
-                }
-            }
+                    var v = _model.Forward(input, f, Repeat(steps[i], f), _text, attention);
+                    Step?.Invoke(new StepTrace(block, i, first, steps[i], (float[])input.Clone(), v));
+                    return v;
+                },
+                (i, noise) => Noise.Fill(block, i, noise));
             if (Options.KvWrite == KvWriteMode.CleanRerun)
             {
                 var v = _model.Forward(x0, f, Repeat(0, f), _text, attention);
