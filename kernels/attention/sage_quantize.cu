@@ -79,9 +79,24 @@ __global__ void __launch_bounds__(32 * kMeanSlices) mean_total(int tokens, int h
 template <typename T, int kPer>
 __device__ __forceinline__ void smoothed(const T* p, const float* mean_bh, int c, float q_scale, float (&v)[kPer]) {
     zt::load_vals<T, kPer>(p, v);
-    // The mean row is D floats the whole warp shares (L1-resident): read element by element.
+    // The mean row in 16-byte packs where the channels allow (c is a multiple of kPer), else element by element.
+    float m[kPer];
+    if (mean_bh) {
+        if constexpr (kPer % 4 == 0) {
 #pragma unroll
-    for (int k = 0; k < kPer; ++k) v[k] = (mean_bh ? v[k] - mean_bh[c + k] : v[k]) * q_scale;
+            for (int k = 0; k < kPer; k += 4) {
+                float quad[4];
+                zt::load_vals<float, 4>(mean_bh + c + k, quad);
+#pragma unroll
+                for (int j = 0; j < 4; ++j) m[k + j] = quad[j];
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) m[k] = mean_bh[c + k];
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) v[k] = (mean_bh ? v[k] - m[k] : v[k]) * q_scale;
 }
 
 // zt:hot sage_quantize_kernel  (on the streaming path with sla precision=sage: every q and k of every SLA layer; a spill fails CI)
@@ -139,7 +154,8 @@ zt_status run(cudaStream_t s, const Layout& l, int64_t bhs, int block_rows, int 
     constexpr int kPack = 16 / (int)sizeof(T);
     // 16-byte packs of x when every token's channels start on one (the codes then need kPack-byte alignment).
     const bool packed = l.head_dim % kPack == 0 && l.token_stride % kPack == 0 && l.head_stride % kPack == 0 &&
-                        l.batch_stride % kPack == 0 && (reinterpret_cast<uintptr_t>(x) & 15) == 0 && (reinterpret_cast<uintptr_t>(q) % kPack) == 0;
+                        l.batch_stride % kPack == 0 && (reinterpret_cast<uintptr_t>(x) & 15) == 0 && (reinterpret_cast<uintptr_t>(q) % kPack) == 0 &&
+                        (reinterpret_cast<uintptr_t>(m) & 15) == 0;
     if (packed)
         sage_quantize_kernel<T, kPack><<<ctas, 32 * kWarpsPerCta, 0, s>>>(l, groups, block_rows, blocks, q_scale, x, m, q, scale);
     else
