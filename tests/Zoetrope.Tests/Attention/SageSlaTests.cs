@@ -7,6 +7,7 @@ using Zoetrope.Attention.Rope;
 using Zoetrope.Attention.Sparse;
 using Zoetrope.Runtime;
 using static Zoetrope.Tests.Attention.AttentionTestKit;
+using SageQuantizeOp = Zoetrope.Attention.Flash.SageQuantize;
 
 namespace Zoetrope.Tests.Attention;
 
@@ -56,8 +57,8 @@ public class SageSlaTests
         }
         var o = Run(sla, Cpu, inputs)["o"];
 
-        var qq = Run(SageQuantize.Info.Instantiate(p.QuantQ), Cpu, new Dictionary<string, double[]> { ["x"] = qkv["q"] });
-        var kq = Run(SageQuantize.Info.Instantiate(p.QuantK), Cpu, new Dictionary<string, double[]> { ["x"] = qkv["k"] });
+        var qq = Run(SageQuantizeOp.Info.Instantiate(p.QuantQ), Cpu, new Dictionary<string, double[]> { ["x"] = qkv["q"] });
+        var kq = Run(SageQuantizeOp.Info.Instantiate(p.QuantK), Cpu, new Dictionary<string, double[]> { ["x"] = qkv["k"] });
         var sparse = BlockSparseAttention.Info.Instantiate(p.Sparse);
         Assert.That(p.Sparse.Precision, Is.EqualTo(pv == SagePv.Fp8 ? SparsePrecision.SageFp8 : SparsePrecision.SageFp16));
         var sparseInputs = new Dictionary<string, double[]>
@@ -78,8 +79,8 @@ public class SageSlaTests
         // The f32 rows qk_norm_rope_int8 would have left in its workspace: f16 values, [B, H, N, D].
         const int b = 1, h = 2, n = 600, d = 64;
         var rowsF16 = Rounded(Gaussian((long)b * h * n * d, 41, std: 1.5).Select(x => x + 0.3).ToArray(), DType.F16);
-        var p = new SageQuantize.Params(DType.F16, b, h, n, d, HeadLayout.Hnd, smooth, rows);
-        var mine = Run(SageQuantize.Info.Instantiate(p), Cpu, new Dictionary<string, double[]> { ["x"] = rowsF16 });
+        var p = new SageQuantizeOp.Params(DType.F16, b, h, n, d, HeadLayout.Hnd, smooth, rows);
+        var mine = Run(SageQuantizeOp.Info.Instantiate(p), Cpu, new Dictionary<string, double[]> { ["x"] = rowsF16 });
 
         var backend = (IlgpuBackend)Cpu;
         int chunks = (n + QkNormRopeInt8.MeanRows - 1) / QkNormRopeInt8.MeanRows;
@@ -111,7 +112,7 @@ public class SageSlaTests
         }
         Assert.That(mine["q"].Count(x => Math.Abs(x) == 127), Is.GreaterThan(0), "each block's extreme maps to 127");
         // And sage_quantize's oracle is the same arithmetic, not a double-precision ideal.
-        var reference = Reference(SageQuantize.Info.Instantiate(p), new Dictionary<string, double[]> { ["x"] = rowsF16 });
+        var reference = Reference(SageQuantizeOp.Info.Instantiate(p), new Dictionary<string, double[]> { ["x"] = rowsF16 });
         Assert.That(reference["q"], Is.EqualTo(mine["q"]), "oracle codes");
         Assert.That(reference["scale"], Is.EqualTo(mine["scale"]), "oracle scales");
     }
@@ -125,9 +126,9 @@ public class SageSlaTests
         var wide = g with { HeadDim = 256 };
         e = Assert.Throws<ArgumentException>(() => _ = Sla.Info.Instantiate(new Sla.Params(DType.BF16, wide, SparseBlocks.Default, Precision: SlaPrecision.Sage)).Signature);
         Assert.That(e!.Message, Does.Contain("head dim 256"));
-        e = Assert.Throws<ArgumentException>(() => _ = SageQuantize.Info.Instantiate(new SageQuantize.Params(DType.I8, 1, 1, 10, 64, HeadLayout.Hnd, false, 128)).Signature);
+        e = Assert.Throws<ArgumentException>(() => _ = SageQuantizeOp.Info.Instantiate(new SageQuantizeOp.Params(DType.I8, 1, 1, 10, 64, HeadLayout.Hnd, false, 128)).Signature);
         Assert.That(e!.Message, Does.Contain("x is i8"));
-        e = Assert.Throws<ArgumentException>(() => _ = SageQuantize.Info.Instantiate(new SageQuantize.Params(DType.F16, 1, 1, 10, 64, HeadLayout.Hnd, true, 48)).Signature);
+        e = Assert.Throws<ArgumentException>(() => _ = SageQuantizeOp.Info.Instantiate(new SageQuantizeOp.Params(DType.F16, 1, 1, 10, 64, HeadLayout.Hnd, true, 48)).Signature);
         Assert.That(e!.Message, Does.Contain("48 tokens per scale"));
     }
 }
