@@ -12,11 +12,16 @@
 //      with coalesced reads, then gemm_rows)
 //   4. the block-sparse kernel (block_sparse.cuh) adding the residual before rounding, so with
 //      W = 0 the output is block_sparse_attention's bit for bit
+// precision 1 (SageSLA): before step 1, q and k are quantized by zt_sage_quantize (q with the
+// softmax scale * log2(e) folded, q_rows rows per scale; k smoothed, 64 rows per scale) into the
+// caller's int8 workspaces, and step 4 is the block-sparse Sage kernel (launch_sparse_sage, with the
+// fp8 V pre-pass for pv_mode 1) adding the same residual; the linear branch reads q and k as given.
 // The SLA paper computes the linear branch inside the sparse kernel; here the flash epilogue takes
 // it as a residual (flash_*.cuh are shared with the other attention ops).
 // The ILGPU twin and the oracle: src/Attention/Sparse/Sla.cs.
 #include "attention/block_sparse.cuh"
 #include "attention/linear_common.cuh"
+#include "zt_sage_quantize.h"
 #include "zt_sparse.h"
 
 namespace {
@@ -145,14 +150,24 @@ __global__ void __launch_bounds__(kThreads) sla_proj(Args a, const float* __rest
                           [&](int64_t r, int c, float val) { residual[a.q.of(b, h, r) + c] = val + (bias ? bias[c] : 0.f); });
 }
 
+// precision 1's operands: the int8 codes, scales and k's mean, the V pre-pass's buffers (pv_mode 1).
+struct SageOperands {
+    int precision, pv_mode, q_rows, layout;
+    int8_t *q, *k;
+    float *q_scale, *k_scale, *k_mean, *v_scale;
+    uint8_t* v_fp8;
+};
+
 struct Launch {
     cudaStream_t stream;
+    zt_dtype dtype;
     Problem p;
     Args a;
     Grid g;
     float scale;
     const void *q, *k, *v, *lut, *counts, *proj, *bias;
     float* work;
+    SageOperands sage;
     void* o;
 
     template <typename T>
@@ -167,7 +182,24 @@ struct Launch {
             float* carry = prefix + (int64_t)a.batch * a.kv_heads * a.segments * a.state_floats();
             float* lin = prefix + zt::linear::prefix_floats(a);
             float* residual = lin + nq;
-            zt_status st = zt::linear::build_prefix<T>(a, static_cast<const T*>(k), static_cast<const T*>(v), phi_k, prefix, nullptr, nullptr, stream,
+            zt_status st = ZT_OK;
+            if (sage.precision == 1) {
+                // sage_quantize's rule; the q fold is the dense kernel's scale * log2(e) in f32 (for D 64 and
+                // 128 the same float as SageQuantize.Params.QScale's log2(e) / sqrt(D)). k's mean chunk sums
+                // follow the dense work from the next even float (8-byte aligned on an aligned work).
+                const int64_t nk = (int64_t)a.batch * a.kv_heads * a.kv_len * a.d, chunks = (a.kv_len + 63) / 64;
+                const int64_t used = (int64_t)(residual - work) + nq;
+                float* part = work + used + (used & 1);
+                const int64_t part_count = chunks > 1 ? 2 * (int64_t)a.batch * a.kv_heads * chunks * a.d : 0;
+                const int q_blocks = (a.q_len + sage.q_rows - 1) / sage.q_rows, k_blocks = (a.kv_len + 63) / 64;
+                st = zt_sage_quantize(static_cast<zt_stream>(stream), dtype, a.batch, a.heads, a.q_len, a.d, sage.layout, sage.q_rows, 0, scale * 1.4426950408889634f, nq,
+                                      (int64_t)a.batch * a.heads * q_blocks, 0, 0, q, nullptr, sage.q, sage.q_scale, nullptr);
+                if (st != ZT_OK) return st;
+                st = zt_sage_quantize(static_cast<zt_stream>(stream), dtype, a.batch, a.kv_heads, a.kv_len, a.d, sage.layout, 64, 1, 1.f, nk, (int64_t)a.batch * a.kv_heads * k_blocks,
+                                      (int64_t)a.batch * a.kv_heads * a.d, part_count, k, part_count ? part : nullptr, sage.k, sage.k_scale, sage.k_mean);
+                if (st != ZT_OK) return st;
+            }
+            st = zt::linear::build_prefix<T>(a, static_cast<const T*>(k), static_cast<const T*>(v), phi_k, prefix, nullptr, nullptr, stream,
                                                        "zt_sla (prefix)");
             if (st != ZT_OK) return st;
             zt::linear::phi_rows<T><<<(unsigned)((nq / a.d + 7) / 8), kThreads, 0, stream>>>(static_cast<const T*>(q), a.q, a.batch, a.heads, a.q_len, a.d,
@@ -182,8 +214,12 @@ struct Launch {
                 a, lin, static_cast<const float*>(proj), static_cast<const float*>(bias), residual);
             st = zt::check_launch("zt_sla (linear branch)");
             if (st != ZT_OK) return st;
+            const auto keys = make_lut<true>(p, lut, counts, residual, g.block_q, g.block_k);
+            if (sage.precision == 1)
+                return launch_sparse_sage<T>(p, sage.q_rows, sage.pv_mode, keys, sage.q, sage.q_scale, sage.k, sage.k_scale, static_cast<const T*>(v),
+                                             sage.v_fp8, sage.v_scale, static_cast<T*>(o), stream, "zt_sla (Sage sparse branch)");
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr, scale * 1.4426950408889634f};
-            return launch_sparse(p, tr, make_lut<true>(p, lut, counts, residual, g.block_q, g.block_k), stream, "zt_sla (sparse branch)");
+            return launch_sparse(p, tr, keys, stream, "zt_sla (sparse branch)");
         }
     }
 };
@@ -192,27 +228,49 @@ struct Launch {
 
 ZT_API zt_status zt_sla(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t heads, int32_t kv_heads, int32_t q_len, int32_t kv_len, int32_t head_dim,
                         int32_t layout, int32_t mask_kind, int32_t block_tokens, int32_t window, int32_t sinks, int32_t block_q, int32_t block_k,
-                        int32_t phi, int32_t variant, float scale, int64_t q_count, int64_t kv_count, int64_t lut_count, int64_t counts_count,
-                        int64_t proj_count, int64_t bias_count, int64_t work_count, const void* q, const void* k, const void* v, const void* lut,
-                        const void* counts, const void* proj, const void* bias, void* work, void* o) {
+                        int32_t phi, int32_t variant, int32_t precision, int32_t pv_mode, int32_t q_rows, float scale, int64_t q_count, int64_t kv_count,
+                        int64_t lut_count, int64_t counts_count, int64_t proj_count, int64_t bias_count, int64_t work_count, int64_t q_scale_count,
+                        int64_t k_scale_count, int64_t channel_count, int64_t v_fp8_count, const void* q, const void* k, const void* v, const void* lut,
+                        const void* counts, const void* proj, const void* bias, void* work, void* q_i8, void* q_scale, void* k_i8, void* k_scale,
+                        void* k_mean, void* v_fp8, void* v_scale, void* o) {
     zt_status st = check_sparse("zt_sla: bad extents", batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, block_q, block_k,
                                 lut_count, counts_count);
     if (st != ZT_OK) return st;
     if (phi < 0 || phi > 2 || (variant != 0 && variant != 1)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: phi 0..2, variant 0 (all) or 1 (complement)");
+    if (precision != 0 && precision != 1) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 0 (dense) or 1 (sage)");
+    const bool sage = precision == 1;
+    if (sage && (pv_mode != 0 && pv_mode != 1)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 1 (sage) takes pv_mode 0 (f16) or 1 (fp8)");
+    if (sage && q_rows != 16 && q_rows != 32 && q_rows != 64 && q_rows != 128)
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 1 (sage) takes q_rows 16, 32, 64 or 128");
     Args a = zt::linear::make_args(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, phi, block_k);
     int q_blocks = (q_len + block_q - 1) / block_q;
     int64_t need = 3 * q_count + kv_count + zt::linear::prefix_floats(a);
+    const int64_t chunks = ((int64_t)kv_len + 63) / 64, ch = (int64_t)batch * kv_heads * head_dim;
+    if (sage) need += (need & 1) + (chunks > 1 ? 2 * chunks * ch : 0);
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         proj_count != (int64_t)head_dim * head_dim || (bias && bias_count != head_dim) || work_count < need)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: tensor sizes disagree with the extents");
+    if (sage && (q_scale_count != (int64_t)batch * heads * ((q_len + q_rows - 1) / q_rows) || k_scale_count != (int64_t)batch * kv_heads * chunks ||
+                 channel_count != ch || (pv_mode == 1 && v_fp8_count < ch * v_code_pad(kv_len))))
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 1 (sage) operand sizes disagree with the extents (q_scale [B, H, ceil(Nq / q_rows)], "
+                                                   "k_scale [B, Hkv, ceil(Nkv / 64)], k_mean and v_scale [B, Hkv, D], v_fp8 >= B*Hkv*D*ceil64(Nkv))");
     if (!q || !k || !v || !lut || !counts || !proj || !work || !o) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: null pointer");
+    if (sage && (!q_i8 || !q_scale || !k_i8 || !k_scale || !k_mean || (pv_mode == 1 && (!v_fp8 || !v_scale))))
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 1 (sage) needs q_i8, q_scale, k_i8, k_scale, k_mean (and v_fp8, v_scale for pv_mode 1)");
+    if (sage && (reinterpret_cast<uintptr_t>(work) & 7) != 0)
+        return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: precision 1 (sage) needs an 8-byte aligned work (it holds k's mean chunk sums as doubles)");
     if (block_k > 0 && (kv_len + block_k - 1) / block_k > 32 * kListedWords)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sla: more than 2048 key blocks (SparseBlocks.MaxKeyBlocks): raise block_k");
-    // The sparse kernel moves q, k, v and o in 16-byte chunks: refuse an unaligned view by name.
+    // The sparse kernel moves q, k, v and o (and the int8 codes and fp8 V) in 16-byte chunks: refuse an unaligned view by name.
     if (zt_status st = check_aligned("zt_sla", {{"q", q}, {"k", k}, {"v", v}, {"o", o}})) return st;
+    if (sage) {
+        if (zt_status st = check_aligned("zt_sla", {{"q_i8", q_i8}, {"k_i8", k_i8}, {"v_fp8", pv_mode == 1 ? v_fp8 : nullptr}})) return st;
+    }
     if (batch == 0 || q_len == 0) return ZT_OK;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
     Grid g{block_q, block_k, q_blocks, a.segments == 1 && kv_len == 0 ? 0 : (kv_len + block_k - 1) / block_k, variant, (int64_t)kv_len - q_len,
            Mask{mask_kind, block_tokens, window, sinks}};
-    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, a, g, scale, q, k, v, lut, counts, proj, bias, static_cast<float*>(work), o});
+    SageOperands so{precision, pv_mode, q_rows, layout, static_cast<int8_t*>(q_i8), static_cast<int8_t*>(k_i8), static_cast<float*>(q_scale),
+                    static_cast<float*>(k_scale), static_cast<float*>(k_mean), static_cast<float*>(v_scale), static_cast<uint8_t*>(v_fp8)};
+    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), dtype, p, a, g, scale, q, k, v, lut, counts, proj, bias, static_cast<float*>(work), so, o});
 }

@@ -10,6 +10,12 @@
 //   proj_l    o_lin W^T + bias, W [D, D] (out, in), bias [D], f32 (zero-initialised in training)
 // The linear branch is computed first into an f32 residual, which the flash kernel adds to O
 // before rounding (LutKeys), so with W = 0 and no bias sla is block_sparse_attention bit for bit.
+// precision=sage (SageSLA, TurboDiffusion's form): q and k are quantized by sage_quantize (q with
+// sm_scale * log2(e) folded, 32-row scales; k smoothed, 64-row scales) into pooled workspaces and
+// the sparse branch is block_sparse_attention's Sage kernel (P.V in fp16 or fp8, pv=) adding the
+// same residual; the linear branch still reads the unquantized q and k. With W = 0 and no bias it
+// is then block_sparse_attention precision=sage-* over sage_quantize's outputs, bit for bit. The
+// oracle is the emulation: the block-sparse Sage oracle over sage_quantize's (bit-exact) codes.
 // S_qb comes from an inclusive prefix over key blocks (LinearEngine with segments of BlockK, chunked):
 // each run of linear blocks is one difference of prefixes (both paths: for Complement, runs of the
 // candidates the LUT does not list), so the cost per query block is O(runs) states, not O(key blocks).
@@ -37,6 +43,16 @@ public enum SlaVariant
     Complement = 1,
 }
 
+/// <summary>The arithmetic of SLA's sparse branch.</summary>
+public enum SlaPrecision
+{
+    /// <summary>block_sparse_attention's dense kernel over q, k as given.</summary>
+    Dense = 0,
+
+    /// <summary>SageSLA: q, k quantized to INT8 by sage_quantize, block_sparse_attention's Sage kernel.</summary>
+    Sage = 1,
+}
+
 /// <summary>Sparse-Linear Attention.</summary>
 [Op("sla", Cases = typeof(SlaCases), Summary = "Sparse-Linear Attention: block-sparse flash over the LUT + proj(linear attention over all or the complementary blocks)")]
 public sealed partial class Sla : IOp<Sla.Params>
@@ -49,20 +65,34 @@ public sealed partial class Sla : IOp<Sla.Params>
     /// <param name="Variant">The linear branch's keys.</param>
     /// <param name="Bias">Whether proj_l has a bias.</param>
     /// <param name="Density">The fraction of key blocks a generated test LUT selects (inputs only).</param>
+    /// <param name="Precision">The sparse branch's arithmetic.</param>
+    /// <param name="Pv">Sage: P·V precision.</param>
     public readonly record struct Params(DType DType, AttentionGeometry Geometry, SparseBlocks Blocks, FeatureMap Phi = FeatureMap.Softmax,
-        SlaVariant Variant = SlaVariant.AllKeys, bool Bias = true, double Density = 0.5) : IOpParams
+        SlaVariant Variant = SlaVariant.AllKeys, bool Bias = true, double Density = 0.5, SlaPrecision Precision = SlaPrecision.Dense,
+        SagePv Pv = SagePv.Fp8) : IOpParams
     {
-        /// <summary>The sparse branch.</summary>
-        public BlockSparseAttention.Params Sparse => new(DType, Geometry, Blocks, SparsePrecision.Dense, Density: Density);
+        /// <summary>The sparse branch (over sage_quantize's int8 q, k and their scales for precision=sage).</summary>
+        public BlockSparseAttention.Params Sparse => new(DType, Geometry, Blocks,
+            Precision == SlaPrecision.Dense ? SparsePrecision.Dense : Pv == SagePv.Fp8 ? SparsePrecision.SageFp8 : SparsePrecision.SageFp16, SageQRows, Density);
+
+        /// <summary>sage_quantize of q: sm_scale * log2(e) folded, <see cref="SageQRows"/> rows per scale.</summary>
+        public SageQuantize.Params QuantQ => SageQuantize.Params.Query(DType, Geometry.Batch, Geometry.Heads, Geometry.QLen, Geometry.HeadDim, Geometry.Layout, SageQRows);
+
+        /// <summary>sage_quantize of k: smoothed, 64 rows per scale.</summary>
+        public SageQuantize.Params QuantK => SageQuantize.Params.Key(DType, Geometry.Batch, Geometry.KvHeads, Geometry.KvLen, Geometry.HeadDim, Geometry.Layout);
 
         /// <inheritdoc />
         public string Label => FormattableString.Invariant(
             $"{Sparse.Label} phi={Phi.ToString().ToLowerInvariant()} {(Variant == SlaVariant.AllKeys ? "all" : "complement")}{(Bias ? " bias" : string.Empty)}");
     }
 
+    /// <summary>Query rows per Q scale of precision=sage: one per warp (SageAttention2's granularity, block_sparse_attention's default).</summary>
+    public const int SageQRows = 32;
+
     /// <summary>Runs SLA on the backend of <paramref name="q"/>; <paramref name="bias"/> may be null.</summary>
     public static void Run(Tensor q, Tensor k, Tensor v, BlockMap.Result map, Tensor proj, Tensor? bias, Tensor o, HeadLayout layout, AttentionMask mask,
-        SparseBlocks blocks, FeatureMap phi = FeatureMap.Softmax, SlaVariant variant = SlaVariant.AllKeys)
+        SparseBlocks blocks, FeatureMap phi = FeatureMap.Softmax, SlaVariant variant = SlaVariant.AllKeys, SlaPrecision precision = SlaPrecision.Dense,
+        SagePv pv = SagePv.Fp8)
     {
         ArgumentNullException.ThrowIfNull(map);
         var g = AttentionGeometry.Of("sla", q, k, v, layout, mask);
@@ -71,24 +101,50 @@ public sealed partial class Sla : IOp<Sla.Params>
         {
             tensors.Add("bias", bias);
         }
-        Info.Run(q.Backend, new Params(q.DType, g, blocks, phi, variant, bias is not null), tensors);
+        Info.Run(q.Backend, new Params(q.DType, g, blocks, phi, variant, bias is not null, Precision: precision, Pv: pv), tensors);
     }
 
     /// <inheritdoc />
     public static OpSignature Signature(Params p)
     {
         var g = p.Geometry;
-        var s = BlockSparseAttention.Signature(p.Sparse).In("proj", DType.F32, new Shape(g.HeadDim, g.HeadDim), InitSpec.Gaussian(0, 0.1));
+        if (p.Precision == SlaPrecision.Sage)
+        {
+            CheckSage(p);
+        }
+        // q, k, v and o in DType for both precisions: Sage's int8 operands are the op's own workspaces.
+        var s = BlockSparseAttention.Signature(p.Sparse with { Precision = SparsePrecision.Dense })
+            .In("proj", DType.F32, new Shape(g.HeadDim, g.HeadDim), InitSpec.Gaussian(0, 0.1));
         return p.Bias ? s.In("bias", DType.F32, new Shape(g.HeadDim), InitSpec.Gaussian(0, 0.1)) : s;
+    }
+
+    /// <summary>precision=sage's limits (those of sage_attention), named for sla.</summary>
+    private static void CheckSage(Params p)
+    {
+        if (p.DType != DType.F16 && p.DType != DType.BF16)
+        {
+            throw new ArgumentException($"sla precision=sage: q, k, v and o are {p.DType.Name()}; expected f16 or bf16 (Sage quantizes q, k to int8 and runs P.V in v's 16-bit type)", nameof(p));
+        }
+        if (p.Geometry.HeadDim > 128)
+        {
+            throw new ArgumentException($"sla precision=sage: head dim {p.Geometry.HeadDim}; expected at most 128 (SageAttention's limit)", nameof(p));
+        }
     }
 
     /// <inheritdoc />
     public static OpCost Cost(Params p)
     {
         var g = p.Geometry;
-        var sparse = BlockSparseAttention.Cost(p.Sparse);
+        var sparse = BlockSparseAttention.Cost(p.Sparse with { Precision = SparsePrecision.Dense });
         double d = g.HeadDim;
         double linear = (2.0 * g.Batch * g.KvHeads * g.KvLen * d * (d + 1)) + (4.0 * g.Batch * g.Heads * g.QLen * d * d);
+        if (p.Precision == SlaPrecision.Sage)
+        {
+            // The quantization reads q and k once more and writes their int8 codes.
+            var qq = SageQuantize.Cost(p.QuantQ);
+            var qk = SageQuantize.Cost(p.QuantK);
+            return new(sparse.Flops + linear + qq.Flops + qk.Flops, sparse.Bytes + qq.Bytes + qk.Bytes);
+        }
         return new(sparse.Flops + linear, sparse.Bytes);
     }
 
@@ -104,21 +160,37 @@ public sealed partial class Sla : IOp<Sla.Params>
         {
             throw new ArgumentException($"sla: proj '{proj.Name}' is {proj.DType.Name()} {proj.Shape}; expected f32 [{g.HeadDim}, {g.HeadDim}]", "proj");
         }
-        return new Params(binding.Input("q").DType, g, blocks, LinearAttention.ParsePhi(binding), variant, binding.Has("bias"));
+        var precision = binding.Get(PrecisionAttr) == "sage" ? SlaPrecision.Sage : SlaPrecision.Dense;
+        var pv = binding.Get(SageAttention.PvAttr) == "fp16" ? SagePv.Fp16 : SagePv.Fp8;
+        var p = new Params(binding.Input("q").DType, g, blocks, LinearAttention.ParsePhi(binding), variant, binding.Has("bias"), Precision: precision, Pv: pv);
+        if (precision == SlaPrecision.Sage)
+        {
+            CheckSage(p);
+        }
+        return p;
     }
+
+    /// <summary>precision=dense|sage: the sparse branch's arithmetic.</summary>
+    private static OpAttr<string> PrecisionAttr { get; } = OpAttr.Choice("precision", "dense",
+        "sparse branch: dense (q, k as given) or sage (q, k quantized to int8 by sage_quantize; P.V per pv=)", "dense", "sage");
 
     /// <summary>variant=all|complement: which keys the linear branch sums.</summary>
     private static OpAttr<string> VariantAttr { get; } = OpAttr.Choice("variant", "all", "keys of the linear branch: all, or the complement of the selected blocks", "all", "complement");
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockSparseAttention.BlockQAttr, BlockSparseAttention.BlockKAttr, LinearAttention.PhiAttr, VariantAttr);
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockSparseAttention.BlockQAttr, BlockSparseAttention.BlockKAttr, LinearAttention.PhiAttr, VariantAttr,
+        PrecisionAttr, SageAttention.PvAttr);
 
     /// <inheritdoc />
     public static OpAttributeValues AttributesOf(Params p) => p.Geometry.Describe(new())
         .Set(BlockSparseAttention.BlockQAttr, p.Blocks.BlockQ).Set(BlockSparseAttention.BlockKAttr, p.Blocks.BlockK)
-        .Set(LinearAttention.PhiAttr, LinearAttention.PhiText(p.Phi)).Set(VariantAttr, p.Variant == SlaVariant.Complement ? "complement" : "all");
+        .Set(LinearAttention.PhiAttr, LinearAttention.PhiText(p.Phi)).Set(VariantAttr, p.Variant == SlaVariant.Complement ? "complement" : "all")
+        .Set(PrecisionAttr, p.Precision == SlaPrecision.Sage ? "sage" : "dense").Set(SageAttention.PvAttr, p.Pv == SagePv.Fp16 ? "fp16" : "fp8");
 
-    /// <summary>The oracle from the definitions: attention's oracle over the LUT plus the projected linear branch summed key by key.</summary>
+    /// <summary>
+    /// The oracle from the definitions: attention's oracle over the LUT (precision=sage: the block-sparse
+    /// Sage emulation over sage_quantize's codes and scales) plus the projected linear branch summed key by key.
+    /// </summary>
     public static void Reference(Params p, OpTensors t)
     {
         var g = p.Geometry;
@@ -127,7 +199,9 @@ public sealed partial class Sla : IOp<Sla.Params>
         var lut = t.Read("lut");
         var counts = t.Read("counts");
         var bitmap = blocks.Bitmap("sla", g, lut, counts);
-        var (o, _) = Flash.Attention.ReferenceOutputs(p.Sparse.Dense, t, BlockSparseAttention.Filter(g, blocks, "sla", lut, counts));
+        var o = p.Precision == SlaPrecision.Sage
+            ? SageSparseReference(p, t)
+            : Flash.Attention.ReferenceOutputs(p.Sparse.Dense, t, BlockSparseAttention.Filter(g, blocks, "sla", lut, counts)).O;
         var pq = LinearEngine.PhiRows(p.Phi, t.Read("q"), g.QStrides, g.Batch, g.Heads, g.QLen, d);
         var pk = LinearEngine.PhiRows(p.Phi, t.Read("k"), g.KvStrides, g.Batch, g.KvHeads, g.KvLen, d);
         var v = t.Read("v");
@@ -178,7 +252,38 @@ public sealed partial class Sla : IOp<Sla.Params>
         t.Write("o", o);
     }
 
-    /// <summary>ILGPU: the linear passes into an f32 residual, then block_sparse_attention's kernel adding it.</summary>
+    /// <summary>The sparse branch of precision=sage: block_sparse_attention's Sage oracle over sage_quantize's oracle outputs, unrounded.</summary>
+    private static double[] SageSparseReference(Params p, OpTensors t)
+    {
+        var g = p.Geometry;
+        var sp = p.Sparse;
+        var (q, qScale, _) = SageQuantize.Quantize(p.QuantQ, t.Read("q"));
+        var (k, kScale, _) = SageQuantize.Quantize(p.QuantK, t.Read("k"));
+        var owned = new List<Tensor>
+        {
+            Tensor.FromDoubles(q, DType.I8, g.Q, "q_i8"),
+            Tensor.FromDoubles(qScale, DType.F32, sp.Sage.QScaleShape, "q_scale"),
+            Tensor.FromDoubles(k, DType.I8, g.Kv, "k_i8"),
+            Tensor.FromDoubles(kScale, DType.F32, sp.Sage.KScaleShape, "k_scale"),
+            Tensor.FromDoubles(new double[g.Q.ElementCount], DType.F64, g.Q, "o_sparse"),  // f64: the residual is added before o's rounding
+        };
+        try
+        {
+            var sage = new OpTensors
+            {
+                { "q", owned[0] }, { "q_scale", owned[1] }, { "k", owned[2] }, { "k_scale", owned[3] }, { "v", t["v"] },
+                { "lut", t["lut"] }, { "counts", t["counts"] }, { "o", owned[4] },
+            };
+            BlockSparseAttention.Reference(sp, sage);
+            return owned[4].ToDoubles();
+        }
+        finally
+        {
+            owned.ForEach(x => x.Dispose());
+        }
+    }
+
+    /// <summary>ILGPU: the linear passes into an f32 residual, then block_sparse_attention's kernel adding it (precision=sage: its Sage kernel over sage_quantize's outputs).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
@@ -192,23 +297,40 @@ public sealed partial class Sla : IOp<Sla.Params>
         {
             throw new NotSupportedException("sla on the cuda backend takes f16 or bf16 (its tensor-core kernel has no f32 path); use ilgpu-cuda for f32");
         }
+        bool sage = p.Precision == SlaPrecision.Sage, fp8 = sage && p.Pv == SagePv.Fp8;
+        var s = p.Sparse.Sage;
+        long qScales = sage ? s.QScaleShape.ElementCount : 0, kScales = sage ? s.KScaleShape.ElementCount : 0, channels = sage ? s.ChannelShape.ElementCount : 0;
+        long vCodes = fp8 ? SageAttention.VCodeCount(g) : 0;
         using var work = backend.Workspaces.Rent(DType.F32, new Shape(WorkFloats(p)), "sla_work");
+        // precision=sage: zt_sla quantizes q and k into these (sage_quantize's kernels) and runs the Sage kernel over them.
+        using var qCodes = sage ? backend.Workspaces.Rent(DType.I8, new Shape(g.Q.ElementCount), "q_i8") : null;
+        using var qScale = sage ? backend.Workspaces.Rent(DType.F32, new Shape(qScales), "q_scale") : null;
+        using var kCodes = sage ? backend.Workspaces.Rent(DType.I8, new Shape(g.Kv.ElementCount), "k_i8") : null;
+        using var kScale = sage ? backend.Workspaces.Rent(DType.F32, new Shape(kScales), "k_scale") : null;
+        using var kMean = sage ? backend.Workspaces.Rent(DType.F32, new Shape(channels), "k_mean") : null;
+        using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(vCodes), "v_fp8") : null;
+        using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(channels), "v_scale") : null;
         ZtNative.Sla(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
-            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, (int)p.Phi, (int)p.Variant, g.DefaultScale,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, (int)p.Phi, (int)p.Variant,
+            (int)p.Precision, (int)p.Pv, SageQRows, g.DefaultScale,
             g.Q.ElementCount, g.Kv.ElementCount, blocks.LutShape(g).ElementCount, blocks.CountShape(g).ElementCount, (long)g.HeadDim * g.HeadDim, p.Bias ? g.HeadDim : 0,
-            work.ElementCount, Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]),
-            Flash.Attention.Flat(t["counts"]), Flash.Attention.Flat(t["proj"]), p.Bias ? Flash.Attention.Flat(t["bias"]) : null, work, Flash.Attention.Flat(t["o"]));
+            work.ElementCount, qScales, kScales, channels, vCodes,
+            Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]),
+            Flash.Attention.Flat(t["counts"]), Flash.Attention.Flat(t["proj"]), p.Bias ? Flash.Attention.Flat(t["bias"]) : null, work,
+            qCodes, qScale, kCodes, kScale, kMean, vFp8, vScale, Flash.Attention.Flat(t["o"]));
     }
 
     /// <summary>
     /// The f32 workspace of the CUDA path (zt_sparse.h's zt_sla): phi(q), phi(k), the key-block
-    /// prefix (chunk-local prefix and carry), o_lin and the residual. The per-query-block states
-    /// live in shared memory only (sla.cu's sla_linear).
+    /// prefix (chunk-local prefix and carry), o_lin and the residual; precision=sage adds, from the
+    /// next even float, k's mean chunk sums as doubles (sage_quantize's work). The per-query-block
+    /// states live in shared memory only (sla.cu's sla_linear).
     /// </summary>
     public static long WorkFloats(Params p)
     {
         var g = p.Geometry;
-        return (3 * g.Q.ElementCount) + g.Kv.ElementCount + LinearAttention.PrefixFloats(g, p.Blocks.BlockK);
+        long dense = (3 * g.Q.ElementCount) + g.Kv.ElementCount + LinearAttention.PrefixFloats(g, p.Blocks.BlockK);
+        return p.Precision == SlaPrecision.Sage ? dense + (dense & 1) + SageQuantize.PartialFloats(p.QuantK) : dense;
     }
 
     /// <summary>The scalars of the SLA passes (blittable).</summary>
@@ -421,7 +543,26 @@ public sealed partial class Sla : IOp<Sla.Params>
                 acc.LoadStreamKernel<LinearEngine.Args, SlaArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ProjKernel));
             proj(new KernelConfig(new Index3D(colTiles, (g.QLen + LinearEngine.Tile - 1) / LinearEngine.Tile, g.Batch * g.Heads), group), a, s,
                 backend.View<float>(lin), backend.View<float>(t["proj"]), backend.View<float>(p.Bias ? t["bias"] : unused), backend.View<float>(residual));
-            BlockSparseAttention.Launch(backend, p.Sparse, t, LutKeys.Of(backend, g, p.Blocks, t, residual, unused), unused);
+            if (p.Precision == SlaPrecision.Dense)
+            {
+                BlockSparseAttention.Launch(backend, p.Sparse, t, LutKeys.Of(backend, g, p.Blocks, t, residual, unused), unused);
+                return;
+            }
+            // SageSLA: sage_quantize's kernels into pooled int8 codes and scales, then the Sage kernel with the residual.
+            var sp = p.Sparse;
+            using var qCodes = backend.Workspaces.Rent(DType.I8, g.Q, "q_i8");
+            using var qScale = backend.Workspaces.Rent(DType.F32, sp.Sage.QScaleShape, "q_scale");
+            using var kCodes = backend.Workspaces.Rent(DType.I8, g.Kv, "k_i8");
+            using var kScale = backend.Workspaces.Rent(DType.F32, sp.Sage.KScaleShape, "k_scale");
+            using var kMean = backend.Workspaces.Rent(DType.F32, sp.Sage.ChannelShape, "k_mean");
+            SageQuantize.Launch(backend, p.QuantQ, t["q"], qCodes, qScale, null);
+            SageQuantize.Launch(backend, p.QuantK, t["k"], kCodes, kScale, kMean);
+            var sage = new OpTensors
+            {
+                { "q", qCodes }, { "q_scale", qScale }, { "k", kCodes }, { "k_scale", kScale }, { "v", t["v"] },
+                { "lut", t["lut"] }, { "counts", t["counts"] }, { "o", t["o"] },
+            };
+            BlockSparseAttention.Launch(backend, sp, sage, LutKeys.Of(backend, g, p.Blocks, sage, residual, unused), unused);
         }
     }
 }

@@ -13,7 +13,7 @@ public static class BenchSuites
         ("rope", ["rope_apply", "qk_norm_rope", "qk_norm_rope_int8"]),
         ("quant", ["quantize", "dequantize"]),
         ("gemm", ["linear", "linear_int8", "linear_fp8"]),
-        ("attention", ["attention", "sage_attention"]),
+        ("attention", ["attention", "sage_attention", "sage_quantize"]),
         ("sparse", ["block_map", "block_sparse_attention", "linear_attention", "sla"]),
     ];
 

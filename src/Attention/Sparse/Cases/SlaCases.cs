@@ -11,6 +11,10 @@ namespace Zoetrope.Attention.Sparse;
 /// at 90% and 95% sparsity, both variants.
 /// Emulator: a tile plus one in both directions with GQA, causal and rows with no sparse key; NHD,
 /// a block-causal window with a sink, no bias; 33 key blocks (runs across a ballot window).
+/// precision=sage (SageSLA): f16 and bf16, P.V fp16 and fp8, both variants, no mask and block-causal,
+/// GQA and NHD, k over more than one 64-token chunk (the smoothing mean's two passes); the oracle is
+/// the block-sparse Sage emulation over sage_quantize's codes, so the tolerance is sage_attention's
+/// (pv=fp8 rounds P and V to e4m3 the same way in both, leaving fp32-vs-double noise).
 /// </summary>
 public static class SlaCases
 {
@@ -34,10 +38,21 @@ public static class SlaCases
             // 33 key blocks: candidate runs (a sink, then a window crossing the 32-block ballot window of
             // sla.cu's term builder) and the listed blocks' subtraction, as at Wan's lengths.
             new(new(DType.BF16, G(1, 1, 1, 64, 2112, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(64, 8, 1)), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.Complement, Density: 0.25), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 2, 128, 256, 64, HeadLayout.Hnd, AttentionMask.None), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.AllKeys,
+                Precision: SlaPrecision.Sage, Pv: SagePv.Fp16)),
+            new(new(DType.BF16, G(1, 2, 1, 128, 128, 128, HeadLayout.Nhd, AttentionMask.None), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.Complement,
+                Precision: SlaPrecision.Sage, Pv: SagePv.Fp8)),
+            new(new(DType.F16, G(1, 2, 2, 192, 192, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(64, 0, 0)), new SparseBlocks(64, 64), FeatureMap.Relu,
+                SlaVariant.Complement, Bias: false, Precision: SlaPrecision.Sage, Pv: SagePv.Fp8), CaseUse.Check | CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 2, 2, 65, 130, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(64, 2, 1)), new SparseBlocks(64, 64), FeatureMap.Softmax,
+                SlaVariant.AllKeys, Precision: SlaPrecision.Sage, Pv: SagePv.Fp16), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 1, 64, 129, 128, HeadLayout.Hnd, AttentionMask.None), new SparseBlocks(64, 64), FeatureMap.Elu1, SlaVariant.AllKeys,
+                Density: 0.75, Precision: SlaPrecision.Sage, Pv: SagePv.Fp8), CaseUse.Emulator),
             .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<Sla.Params>[]
             {
                 new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.AllKeys, Density: d), CaseUse.Bench),
                 new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement, Density: d), CaseUse.Bench),
+                new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.AllKeys, Density: d, Precision: SlaPrecision.Sage), CaseUse.Bench),
             }),
         ],
         // Emulated: the sparse branch's work plus the linear branch's D x (D + 1) states per block.
