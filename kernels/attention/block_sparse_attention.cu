@@ -35,7 +35,7 @@ struct DenseLaunch {
 struct SageLaunch {
     cudaStream_t stream;
     Problem p;
-    int q_rows, pv_mode;
+    int q_rows, k_rows, pv_mode;
     LutTiles<false> keys;
     const void *q, *q_scale, *k, *k_scale, *v;
     void *v_fp8, *v_scale, *o;
@@ -51,15 +51,21 @@ struct SageLaunch {
                                                "zt_block_sparse_sage_attention (V pre-pass)");
                 if (st != ZT_OK) return st;
             }
-            auto make = [&](auto mode) {
-                return SageTraits<T, decltype(mode)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
+            auto make = [&](auto mode, auto rows) {
+                return SageTraits<T, decltype(mode)::value, decltype(rows)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
                                                              static_cast<const float*>(q_scale), static_cast<const float*>(k_scale),
                                                              static_cast<const T*>(v), static_cast<const uint8_t*>(v_fp8),
                                                              static_cast<const float*>(v_scale), nullptr, static_cast<T*>(o), nullptr,
                                                              q_rows, q_blocks, k_blocks};
             };
-            return pv_mode == 1 ? launch_sparse(p, make(std::integral_constant<int, 1>{}), keys, stream, "zt_block_sparse_sage_attention")
-                                : launch_sparse(p, make(std::integral_constant<int, 0>{}), keys, stream, "zt_block_sparse_sage_attention");
+            const char* name = "zt_block_sparse_sage_attention";
+            using Pv0 = std::integral_constant<int, 0>;
+            using Pv1 = std::integral_constant<int, 1>;
+            using Block = std::integral_constant<int, kBlockN>;
+            using PerKey = std::integral_constant<int, 1>;  // k_rows 1: a K scale per key token
+            if (k_rows == 1)
+                return pv_mode == 1 ? launch_sparse(p, make(Pv1{}, PerKey{}), keys, stream, name) : launch_sparse(p, make(Pv0{}, PerKey{}), keys, stream, name);
+            return pv_mode == 1 ? launch_sparse(p, make(Pv1{}, Block{}), keys, stream, name) : launch_sparse(p, make(Pv0{}, Block{}), keys, stream, name);
         }
     }
 };
@@ -89,21 +95,22 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
 
 ZT_API zt_status zt_block_sparse_sage_attention(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t heads, int32_t kv_heads, int32_t q_len,
                                                 int32_t kv_len, int32_t head_dim, int32_t layout, int32_t mask_kind, int32_t block_tokens,
-                                                int32_t window, int32_t sinks, int32_t block_q, int32_t block_k, int32_t q_rows, int32_t pv_mode,
-                                                int64_t q_count, int64_t kv_count, int64_t q_scale_count, int64_t k_scale_count, int64_t channel_count,
-                                                int64_t v_fp8_count, int64_t lut_count, int64_t counts_count, const void* q, const void* q_scale,
-                                                const void* k, const void* k_scale, const void* v, const void* lut, const void* counts, void* v_fp8,
-                                                void* v_scale, void* o) {
+                                                int32_t window, int32_t sinks, int32_t block_q, int32_t block_k, int32_t q_rows, int32_t k_rows,
+                                                int32_t pv_mode, int64_t q_count, int64_t kv_count, int64_t q_scale_count, int64_t k_scale_count,
+                                                int64_t channel_count, int64_t v_fp8_count, int64_t lut_count, int64_t counts_count, const void* q,
+                                                const void* q_scale, const void* k, const void* k_scale, const void* v, const void* lut, const void* counts,
+                                                void* v_fp8, void* v_scale, void* o) {
     const char* name = "zt_block_sparse_sage_attention";
     zt_status st = check_sparse(name, batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, block_q, block_k, lut_count, counts_count);
     if (st != ZT_OK) return st;
     if (q_rows != 16 && q_rows != 32 && q_rows != 64 && q_rows != 128)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: q_rows must be 16, 32, 64 or 128");
+    if (k_rows != kBlockN && k_rows != 1) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: k_rows must be 64 or 1");
     if (pv_mode != 0 && pv_mode != 1) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: pv_mode 0 (f16) or 1 (fp8)");
     int64_t ch = (int64_t)batch * kv_heads * head_dim;
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         q_scale_count != (int64_t)batch * heads * ((q_len + q_rows - 1) / q_rows) ||
-        k_scale_count != (int64_t)batch * kv_heads * ((kv_len + kBlockN - 1) / kBlockN) ||
+        k_scale_count != (int64_t)batch * kv_heads * ((kv_len + k_rows - 1) / k_rows) ||
         (pv_mode == 1 && (channel_count != ch || v_fp8_count < ch * v_code_pad(kv_len))))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_block_sparse_sage_attention: tensor sizes disagree with the extents");
     if (!q || !q_scale || !k || !k_scale || !v || !lut || !counts || !o || (pv_mode == 1 && (!v_fp8 || !v_scale)))
@@ -112,6 +119,6 @@ ZT_API zt_status zt_block_sparse_sage_attention(zt_stream stream, zt_dtype dtype
     st = check_aligned(name, {{"q", q}, {"k", k}, {"v", v}, {"o", o}, {"v_fp8", v_fp8}});
     if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
-    return zt::dispatch_float(dtype, SageLaunch{zt::stream_of(stream), p, q_rows, pv_mode, make_lut<false>(p, lut, counts, nullptr, block_q, block_k),
+    return zt::dispatch_float(dtype, SageLaunch{zt::stream_of(stream), p, q_rows, k_rows, pv_mode, make_lut<false>(p, lut, counts, nullptr, block_q, block_k),
                                                 q, q_scale, k, k_scale, v, v_fp8, v_scale, o});
 }

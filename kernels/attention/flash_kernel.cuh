@@ -1,7 +1,8 @@
 // flash_kernel.cuh: the flash-attention main loop on sm_80+ tensor cores, shared by attention.cu
 // (f16/bf16 Q, K, V), sage_attention.cu (INT8 Q, K) and the block-sparse kernels. A Traits type
 // supplies what differs: the Q/K element, the V tile (how it reaches shared memory, and the P.V
-// MMAs over it), the factor on the raw scores, the epilogue's per-channel scale, the LSE shift.
+// MMAs over it), the factor on the raw scores (per tile, or per tile row and key column when the
+// Traits has kKeyScales: Sage with a K scale per key), the epilogue's per-channel scale, the LSE shift.
 //
 // CTA = kW warps x kMTiles m16 row tiles (8 x 16 = 128 query rows, or 4 x 16 for a LUT of 64-row blocks) of one
 // (batch, head); key tiles of 64 in kStages<D> cp.async buffers:
@@ -20,6 +21,8 @@
 #pragma once
 
 #include <stdio.h>
+
+#include <type_traits>
 
 #include "attention/flash_common.cuh"
 #include "gemm/mma_sm80.cuh"
@@ -127,6 +130,13 @@ struct LutTiles {
         return k_end;
     }
 };
+
+// Whether a Traits scales each key column (kKeyScales = true: key_scales<D> gives lane t's
+// columns' factors from the staged tile); Traits without the member scale per tile only.
+template <typename Tr, typename = void>
+struct KeyScaled : std::false_type {};
+template <typename Tr>
+struct KeyScaled<Tr, std::void_t<decltype(Tr::kKeyScales)>> : std::integral_constant<bool, Tr::kKeyScales> {};
 
 // zt:hot flash_kernel  (on the streaming path: dense, Sage and block-sparse attention; a spill fails CI)
 template <typename Tr, int D, int kW, typename Keys>
@@ -285,20 +295,27 @@ __global__ void __launch_bounds__(32 * kW, kMinBlocksPerSm) flash_kernel(Problem
         }
 
         // Online softmax on base-2 logits s * factor (factor > 0): the running max in scaled units,
-        // P = exp2(s * factor - max) as one FMA into the exp2.
+        // P = exp2(s * factor - max) as one FMA into the exp2. Per-key factors (kPerKey): factor =
+        // f * k_scale[column], the max taken over the scaled scores; with every key's scale equal
+        // to its tile's, the same fp32 products as f * k_scale[tile] (rounding is monotonic, so
+        // the max of the products is the product of the max): the per-tile result bit for bit.
+        constexpr bool kPerKey = KeyScaled<Tr>::value;
+        float kc[kPerKey ? kNTiles : 1][2];
+        if constexpr (kPerKey) tr.template key_scales<D>(kc, vs + cur * Sm::kVBytes);
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
             const float f = tr.score_factor(p, b, h, hkv, wm0 + mt * 16, k0);
             float mx[2] = {-INFINITY, -INFINITY};
+            // A masked -inf times a zero scale is NaN, which fmaxf skips; exp2 below never sees it.
 #pragma unroll
             for (int j = 0; j < kNTiles; ++j)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) mx[e >> 1] = fmaxf(mx[e >> 1], s[mt][j][e]);
+                for (int e = 0; e < 4; ++e) mx[e >> 1] = fmaxf(mx[e >> 1], kPerKey ? s[mt][j][e] * (f * kc[kPerKey ? j : 0][e & 1]) : s[mt][j][e]);
             float rescale[2], neg_max[2];
 #pragma unroll
             for (int i = 0; i < 2; ++i) {
                 mx[i] = quad_max(mx[i]);
-                float m_new = fmaxf(row_max[mt][i], mx[i] == -INFINITY ? -INFINITY : mx[i] * f);
+                float m_new = fmaxf(row_max[mt][i], mx[i] == -INFINITY ? -INFINITY : kPerKey ? mx[i] : mx[i] * f);
                 rescale[i] = m_new == -INFINITY ? 1.f : exp2f(row_max[mt][i] - m_new);
                 neg_max[i] = m_new == -INFINITY ? 0.f : -m_new;
                 row_max[mt][i] = m_new;
@@ -308,7 +325,8 @@ __global__ void __launch_bounds__(32 * kW, kMinBlocksPerSm) flash_kernel(Problem
             for (int j = 0; j < kNTiles; ++j)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
-                    float pe = s[mt][j][e] == -INFINITY ? 0.f : exp2f(fmaf(s[mt][j][e], f, neg_max[e >> 1]));
+                    const float fe = kPerKey ? f * kc[kPerKey ? j : 0][e & 1] : f;
+                    float pe = s[mt][j][e] == -INFINITY ? 0.f : exp2f(fmaf(s[mt][j][e], fe, neg_max[e >> 1]));
                     row_sum[mt][e >> 1] += pe;  // lane-partial; the quad is summed in the epilogue
                     s[mt][j][e] = pe;
                 }

@@ -1,7 +1,8 @@
 // flash_traits.cuh: the Traits of flash_kernel.cuh, shared by the dense and Sage kernels and
 // their block-sparse forms (attention.cu, sage_attention.cu, block_sparse_attention.cu, sla.cu).
 //   DenseTraits  f16/bf16 Q, K, V copied raw; scores * scale * log2(e)
-//   SageTraits   INT8 Q, K with block scales; V copied raw and P.V in V's own 16-bit type
+//   SageTraits   INT8 Q, K with block scales (K: per 64 keys, or kKRows = 1: per key token, the
+//                tile's 64 scales staged after its V tile); V copied raw and P.V in V's own 16-bit type
 //                (pv_mode 0), or V's e4m3 codes from the pre-pass (pv_mode 1): the native e4m3
 //                m16n8k32 MMA on sm_89+, f16 MMAs over the same codes below that
 // A Traits supplies kVTileBytes<D>, stage_v (the V tile, by cp.async) and pv (O += P V over it).
@@ -147,6 +148,13 @@ zt_status sage_prepass(const Problem& p, const T* v, uint8_t* codes, float* scal
     return zt::check_launch(name);
 }
 
+// 4 bytes global -> shared, asynchronously (cp.async.ca: sizes below 16); zero-filled when !pred.
+__device__ __forceinline__ void cp_async4(void* smem, const void* gmem, bool pred) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    int n = pred ? 4 : 0;
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
+}
+
 // --- e4m3 operands ---------------------------------------------------------------------------------
 
 // Four floats as e4m3 codes in one word (a first), an A-fragment register of the e4m3 MMA.
@@ -183,12 +191,19 @@ constexpr bool kNativeE4m3 = true;
 constexpr bool kNativeE4m3 = false;
 #endif
 
-template <typename T, int kPv>
+// kKRows: keys per K scale. 64: k_scale[b, hkv, k0 / 64], one factor per tile (score_factor).
+// 1: k_scale is k's layout without D (so key j's scale sits at k's offset / D), for a KV cache
+// written frame by frame; the tile's 64 scales ride with its V tile (cp.async, zero past Nkv) and
+// flash_kernel multiplies each column by its own (kKeyScales, key_scales).
+template <typename T, int kPv, int kKRows = kBlockN>
 struct SageTraits {
+    static_assert(kKRows == kBlockN || kKRows == 1, "K scales per 64 keys or per key");
     using QK = int8_t;
     using Out = T;
     static constexpr bool kInt8 = true;
-    template <int D> static constexpr int kVTileBytes = kPv == 1 ? D * kBlockN : kBlockN * D * (int)sizeof(T);
+    static constexpr bool kKeyScales = kKRows == 1;
+    template <int D> static constexpr int kVDataBytes = kPv == 1 ? D * kBlockN : kBlockN * D * (int)sizeof(T);
+    template <int D> static constexpr int kVTileBytes = kVDataBytes<D> + (kKeyScales ? kBlockN * (int)sizeof(float) : 0);
     const int8_t* q;
     const int8_t* k;
     const float* q_scale;
@@ -212,6 +227,28 @@ struct SageTraits {
             }
         } else {
             stage_rows<T, D>(smem, v, p.kv, b, hkv, k0, kBlockN, p.kv_len);
+        }
+        if constexpr (kKeyScales) {
+            // One 4-byte copy per key (the scales of one head are strided by Hkv in an nhd cache).
+            float* ks = reinterpret_cast<float*>(smem + kVDataBytes<D>);
+            const int64_t at = p.kv.of(b, hkv, k0) / D, step = p.kv.token / D;
+            for (int i = threadIdx.x; i < kBlockN; i += blockDim.x) {
+                const bool ok = k0 + i < p.kv_len;
+                cp_async4(ks + i, k_scale + (ok ? at + i * step : 0), ok);
+            }
+        }
+    }
+
+    // kKeyScales: the K scales of lane t's columns j * 8 + 2t + e of the staged tile (broadcast float2 reads).
+    template <int D>
+    __device__ __forceinline__ void key_scales(float (&kc)[kBlockN / 8][2], const char* vt) const {
+        const float* ks = reinterpret_cast<const float*>(vt + kVDataBytes<D>);
+        const int t = threadIdx.x & 3;
+#pragma unroll
+        for (int j = 0; j < kBlockN / 8; ++j) {
+            const float2 x = *reinterpret_cast<const float2*>(ks + j * 8 + 2 * t);
+            kc[j][0] = x.x;
+            kc[j][1] = x.y;
         }
     }
 
@@ -275,7 +312,9 @@ struct SageTraits {
 
     __device__ __forceinline__ float score_factor(const Problem& p, int b, int h, int hkv, int64_t row0, int64_t k0) const {
         if (row0 >= p.q_len) row0 = p.q_len - 1;  // a tile past the last query: never stored, but kept finite
-        return q_scale[((int64_t)b * p.heads + h) * q_blocks + row0 / q_rows] * k_scale[((int64_t)b * p.kv_heads + hkv) * k_blocks + k0 / kBlockN];
+        const float qs = q_scale[((int64_t)b * p.heads + h) * q_blocks + row0 / q_rows];
+        if constexpr (kKeyScales) return qs;  // times each column's K scale in flash_kernel
+        else return qs * k_scale[((int64_t)b * p.kv_heads + hkv) * k_blocks + k0 / kBlockN];
     }
     __device__ __forceinline__ float out_scale(const Problem& p, int b, int hkv, int col) const {
         if constexpr (kPv == 0) return 1.f;

@@ -5,7 +5,9 @@
 // (scale = max|v| / 448) in the layout the kernel's cp.async and fragments want, and P is rounded
 // to e4m3(P * 448): the native e4m3 m16n8k32 MMA on sm_89+ (PTX ISA 8.4, CUDA 12.4), and below
 // that f16 m16n8k16 over the same codes (both operands exact in f16, so the same products). V
-// scales apply in the epilogue. (flash_traits.cuh: SageTraits and the pre-pass.)
+// scales apply in the epilogue. K scales per 64 keys (k_rows 64, one factor per tile) or per key
+// token (k_rows 1: a KV cache written frame by frame, frames not multiples of 64 keys; each S
+// column times its key's scale). (flash_traits.cuh: SageTraits and the pre-pass.)
 // The ILGPU twin and the emulated oracle: src/Attention/Flash/SageAttention.cs.
 #include "attention/flash_traits.cuh"
 #include "zt_attention.h"
@@ -14,16 +16,16 @@ namespace {
 
 using namespace zt::flash;
 
-template <typename T, int kPv>
-zt_status launch(const Problem& p, const SageTraits<T, kPv>& tr, cudaStream_t stream) {
-    return p.head_dim == 64 ? launch_flash<SageTraits<T, kPv>, 64>(p, tr, stream, "zt_sage_attention")
-                            : launch_flash<SageTraits<T, kPv>, 128>(p, tr, stream, "zt_sage_attention");
+template <typename T, int kPv, int kKRows>
+zt_status launch(const Problem& p, const SageTraits<T, kPv, kKRows>& tr, cudaStream_t stream) {
+    return p.head_dim == 64 ? launch_flash<SageTraits<T, kPv, kKRows>, 64>(p, tr, stream, "zt_sage_attention")
+                            : launch_flash<SageTraits<T, kPv, kKRows>, 128>(p, tr, stream, "zt_sage_attention");
 }
 
 struct Launch {
     cudaStream_t stream;
     Problem p;
-    int q_rows, pv_mode;
+    int q_rows, k_rows, pv_mode;
     const void *q, *q_scale, *k, *k_scale, *v, *k_mean;
     void *v_fp8, *v_scale, *o, *lse;
 
@@ -38,14 +40,19 @@ struct Launch {
                                                "zt_sage_attention (V pre-pass)");
                 if (st != ZT_OK) return st;
             }
-            auto make = [&](auto mode) {
-                return SageTraits<T, decltype(mode)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
+            auto make = [&](auto mode, auto rows) {
+                return SageTraits<T, decltype(mode)::value, decltype(rows)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
                                                              static_cast<const float*>(q_scale), static_cast<const float*>(k_scale),
                                                              static_cast<const T*>(v), static_cast<const uint8_t*>(v_fp8),
                                                              static_cast<const float*>(v_scale), static_cast<const float*>(k_mean),
                                                              static_cast<T*>(o), static_cast<float*>(lse), q_rows, q_blocks, k_blocks};
             };
-            return pv_mode == 1 ? launch(p, make(std::integral_constant<int, 1>{}), stream) : launch(p, make(std::integral_constant<int, 0>{}), stream);
+            using Pv0 = std::integral_constant<int, 0>;
+            using Pv1 = std::integral_constant<int, 1>;
+            using Block = std::integral_constant<int, kBlockN>;
+            using PerKey = std::integral_constant<int, 1>;
+            if (k_rows == 1) return pv_mode == 1 ? launch(p, make(Pv1{}, PerKey{}), stream) : launch(p, make(Pv0{}, PerKey{}), stream);
+            return pv_mode == 1 ? launch(p, make(Pv1{}, Block{}), stream) : launch(p, make(Pv0{}, Block{}), stream);
         }
     }
 };
@@ -54,20 +61,21 @@ struct Launch {
 
 ZT_API zt_status zt_sage_attention(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t heads, int32_t kv_heads, int32_t q_len, int32_t kv_len,
                                    int32_t head_dim, int32_t layout, int32_t mask_kind, int32_t block_tokens, int32_t window, int32_t sinks,
-                                   float sm_scale, int32_t q_rows, int32_t pv_mode, int32_t write_lse, int64_t q_count, int64_t kv_count,
-                                   int64_t lse_count, int64_t q_scale_count, int64_t k_scale_count, int64_t channel_count, int64_t v_fp8_count,
-                                   const void* q, const void* q_scale, const void* k, const void* k_scale, const void* v, const void* k_mean,
-                                   void* v_fp8, void* v_scale, void* o, void* lse) {
+                                   float sm_scale, int32_t q_rows, int32_t k_rows, int32_t pv_mode, int32_t write_lse, int64_t q_count,
+                                   int64_t kv_count, int64_t lse_count, int64_t q_scale_count, int64_t k_scale_count, int64_t channel_count,
+                                   int64_t v_fp8_count, const void* q, const void* q_scale, const void* k, const void* k_scale, const void* v,
+                                   const void* k_mean, void* v_fp8, void* v_scale, void* o, void* lse) {
     (void)sm_scale;  // folded into q_scale by the quantizer; kept in the ABI for the record
     zt_status st = check_problem("zt_sage_attention: bad extents", batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens);
     if (st != ZT_OK) return st;
     if (q_rows != 16 && q_rows != 32 && q_rows != 64 && q_rows != 128)
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: q_rows must be 16, 32, 64 or 128");
+    if (k_rows != kBlockN && k_rows != 1) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: k_rows must be 64 or 1");
     if (pv_mode != 0 && pv_mode != 1) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: pv_mode 0 (f16) or 1 (fp8)");
     int64_t ch = (int64_t)batch * kv_heads * head_dim;
     if (q_count != (int64_t)batch * heads * q_len * head_dim || kv_count != (int64_t)batch * kv_heads * kv_len * head_dim ||
         q_scale_count != (int64_t)batch * heads * ((q_len + q_rows - 1) / q_rows) ||
-        k_scale_count != (int64_t)batch * kv_heads * ((kv_len + kBlockN - 1) / kBlockN) || (write_lse && lse_count != (int64_t)batch * heads * q_len) ||
+        k_scale_count != (int64_t)batch * kv_heads * ((kv_len + k_rows - 1) / k_rows) || (write_lse && lse_count != (int64_t)batch * heads * q_len) ||
         (k_mean && channel_count != ch) || (pv_mode == 1 && (channel_count != ch || v_fp8_count < ch * v_code_pad(kv_len))))
         return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_sage_attention: tensor sizes disagree with the extents");
     if (!q || !q_scale || !k || !k_scale || !v || !o || (write_lse && !lse) || (pv_mode == 1 && (!v_fp8 || !v_scale)))
@@ -76,5 +84,5 @@ ZT_API zt_status zt_sage_attention(zt_stream stream, zt_dtype dtype, int32_t bat
     st = check_aligned("zt_sage_attention", {{"q", q}, {"k", k}, {"v", v}, {"o", o}, {"k_mean", k_mean}, {"v_fp8", v_fp8}});
     if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, write_lse);
-    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, q_rows, pv_mode, q, q_scale, k, k_scale, v, k_mean, v_fp8, v_scale, o, lse});
+    return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, q_rows, k_rows, pv_mode, q, q_scale, k, k_scale, v, k_mean, v_fp8, v_scale, o, lse});
 }

@@ -43,8 +43,8 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
                                            int64_t lut_count, int64_t counts_count, const void* q, const void* k, const void* v, const void* lut,
                                            const void* counts, const void* residual, void* o);
 
-/** Block-sparse SageAttention: zt_sage_attention (INT8 Q/K, pv_mode 0 V's type / 1 fp8, v_fp8 and alignment as there)
- * over the LUT's blocks.
+/** Block-sparse SageAttention: zt_sage_attention (INT8 Q/K, k_rows 64 or 1 and k_scale as there, pv_mode 0 V's type /
+ * 1 fp8, v_fp8 and alignment as there) over the LUT's blocks.
  *
  * @tensor q in dtype(i8) shape(q_count)
  * @tensor q_scale in dtype(f32) shape(q_scale_count)
@@ -59,11 +59,11 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
  */
 ZT_API zt_status zt_block_sparse_sage_attention(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t heads, int32_t kv_heads, int32_t q_len,
                                                 int32_t kv_len, int32_t head_dim, int32_t layout, int32_t mask_kind, int32_t block_tokens,
-                                                int32_t window, int32_t sinks, int32_t block_q, int32_t block_k, int32_t q_rows, int32_t pv_mode,
-                                                int64_t q_count, int64_t kv_count, int64_t q_scale_count, int64_t k_scale_count, int64_t channel_count,
-                                                int64_t v_fp8_count, int64_t lut_count, int64_t counts_count, const void* q, const void* q_scale,
-                                                const void* k, const void* k_scale, const void* v, const void* lut, const void* counts, void* v_fp8,
-                                                void* v_scale, void* o);
+                                                int32_t window, int32_t sinks, int32_t block_q, int32_t block_k, int32_t q_rows, int32_t k_rows,
+                                                int32_t pv_mode, int64_t q_count, int64_t kv_count, int64_t q_scale_count, int64_t k_scale_count,
+                                                int64_t channel_count, int64_t v_fp8_count, int64_t lut_count, int64_t counts_count, const void* q,
+                                                const void* q_scale, const void* k, const void* k_scale, const void* v, const void* lut, const void* counts,
+                                                void* v_fp8, void* v_scale, void* o);
 
 /** Linear attention: o = phi(q) S / (phi(q) . z + 1e-5), S = sum phi(k)^T v, z = sum phi(k); phi 0 relu,
  * 1 elu+1, 2 softmax over D. causal = 0: S, z over all keys; 1: block-linear, a query of block c

@@ -3,6 +3,9 @@
 //
 //   S   = (q_i8 . k_i8) * q_scale[b, h, i / QRows] * k_scale[b, hkv, j / 64]   base-2 logits:
 //         sm_scale * log2(e) is folded into q_scale, K was smoothed (k - mean_n k)
+//         k_rows=1: k_scale[j] per key token instead (k's shape without D: [B, Hkv, Nkv] for
+//         hnd, [B, Nkv, Hkv] for nhd), for a KV cache written frame by frame (a 64-key block
+//         would straddle frames quantized at different times)
 //   P   = exp2(S - running max), l = sum of the fp32 P
 //   O   = (P_op . V_op) * out_scale / l, fp32 accumulation, where
 //         pv=fp16: P_op = P and V_op = v in v's own 16-bit type (f16, or bf16: a bf16 V above
@@ -39,7 +42,7 @@ public enum SagePv
 [Op("sage_attention", Cases = typeof(SageAttentionCases), Summary = "SageAttention: INT8 Q/K (per-block/per-warp scales, smoothed K), exp2 softmax, P·V in f16 or FP8 E4M3")]
 public sealed partial class SageAttention : IOp<SageAttention.Params>
 {
-    /// <summary>Keys per K scale (Sage's K block).</summary>
+    /// <summary>Keys per K scale by default (Sage's K block, the key tile); k_rows=1 gives a scale per key.</summary>
     public const int KRows = 64;
 
     /// <summary>The E4M3 maximum P and V are scaled to.</summary>
@@ -57,7 +60,8 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// <param name="Pv">P·V precision.</param>
     /// <param name="Lse">Whether the LSE is written.</param>
     /// <param name="HasKMean">Whether k_mean (the smoothing mean) is given, for the LSE.</param>
-    public readonly record struct Params(DType DType, AttentionGeometry Geometry, int QRows, SagePv Pv, bool Lse = false, bool HasKMean = false) : IOpParams
+    /// <param name="KRows">Keys per K scale: 64 (Sage's block) or 1 (per key token, k's shape without D).</param>
+    public readonly record struct Params(DType DType, AttentionGeometry Geometry, int QRows, SagePv Pv, bool Lse = false, bool HasKMean = false, int KRows = 64) : IOpParams
     {
         /// <summary>Q scales per head.</summary>
         public int QBlocks => (Geometry.QLen + QRows - 1) / QRows;
@@ -68,15 +72,83 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         /// <summary>Shape of q_scale.</summary>
         public Shape QScaleShape => new(Geometry.Batch, Geometry.Heads, QBlocks);
 
-        /// <summary>Shape of k_scale.</summary>
-        public Shape KScaleShape => new(Geometry.Batch, Geometry.KvHeads, KBlocks);
+        /// <summary>Shape of k_scale: [B, Hkv, ceil(Nkv / 64)], or with k_rows=1 k's shape without D ([B, Hkv, Nkv] hnd, [B, Nkv, Hkv] nhd).</summary>
+        public Shape KScaleShape => KRows == 1 && Geometry.Layout == HeadLayout.Nhd
+            ? new(Geometry.Batch, Geometry.KvLen, Geometry.KvHeads)
+            : new(Geometry.Batch, Geometry.KvHeads, KBlocks);
+
+        /// <summary>The flat index of key <paramref name="key"/>'s K scale for (b, hkv).</summary>
+        public long KScaleAt(int b, int hkv, long key) => KRows == 1
+            ? Geometry.KvStrides.Of(b, hkv, key) / Geometry.HeadDim
+            : ((((long)b * Geometry.KvHeads) + hkv) * KBlocks) + (key / KRows);
 
         /// <summary>Shape of k_mean and of the V channel scales.</summary>
         public Shape ChannelShape => new(Geometry.Batch, Geometry.KvHeads, Geometry.HeadDim);
 
         /// <inheritdoc />
         public string Label => FormattableString.Invariant(
-            $"{DType.Name()} {Geometry.Label} q/{QRows} pv={(Pv == SagePv.Fp8 ? "fp8" : "fp16")}{(Lse ? " lse" : string.Empty)}{(HasKMean ? "+mean" : string.Empty)}");
+            $"{DType.Name()} {Geometry.Label} q/{QRows} pv={(Pv == SagePv.Fp8 ? "fp8" : "fp16")}{(Lse ? " lse" : string.Empty)}{(HasKMean ? "+mean" : string.Empty)}{(KRows == SageAttention.KRows ? string.Empty : FormattableString.Invariant($" k/{KRows}"))}");
+    }
+
+    /// <summary>
+    /// Runs sage_attention on the backend of <paramref name="q"/>: int8 q/k with their f32 scales,
+    /// v and o in f16 or bf16; the geometry comes from q, k, v in <paramref name="layout"/>. With
+    /// <paramref name="kRows"/> = 1, <paramref name="kScale"/> holds a scale per key token (k's shape
+    /// without its last dim: a frame's scales are contiguous in an nhd cache).
+    /// </summary>
+    /// <exception cref="ArgumentException">A tensor's dtype or shape disagrees; the message names it, with the expected and actual shapes.</exception>
+    public static void Run(Tensor q, Tensor qScale, Tensor k, Tensor kScale, Tensor v, Tensor o, HeadLayout layout, AttentionMask mask, int qRows, int kRows, SagePv pv,
+        Tensor? kMean = null, Tensor? lse = null)
+    {
+        var p = Checked(q, qScale, k, kScale, v, layout, mask, qRows, kRows, pv, lse is not null, kMean is not null);
+        var tensors = new OpTensors { { "q", q }, { "q_scale", qScale }, { "k", k }, { "k_scale", kScale }, { "v", v }, { "o", o } };
+        if (kMean is not null)
+        {
+            tensors.Add("k_mean", kMean);
+        }
+        if (lse is not null)
+        {
+            tensors.Add("lse", lse);
+        }
+        Info.Run(q.Backend, p, tensors);
+    }
+
+    /// <summary>The parameters of a direct call, with q/k/v and the scales checked by name before any work.</summary>
+    internal static Params Checked(Tensor q, Tensor qScale, Tensor k, Tensor kScale, Tensor v, HeadLayout layout, AttentionMask mask, int qRows, int kRows, SagePv pv,
+        bool lse, bool hasKMean, string op = "sage_attention")
+    {
+        ArgumentNullException.ThrowIfNull(q);
+        ArgumentNullException.ThrowIfNull(qScale);
+        ArgumentNullException.ThrowIfNull(k);
+        ArgumentNullException.ThrowIfNull(kScale);
+        ArgumentNullException.ThrowIfNull(v);
+        var g = AttentionGeometry.Of(op, q, k, v, layout, mask);
+        foreach (var (name, t, want) in new[] { ("q", q, DType.I8), ("k", k, DType.I8), ("q_scale", qScale, DType.F32), ("k_scale", kScale, DType.F32) })
+        {
+            if (t.DType != want)
+            {
+                throw new ArgumentException($"{op}: {name} '{t.Name}' is {t.DType.Name()}; expected {want.Name()}", name);
+            }
+        }
+        var p = new Params(v.DType, g, qRows, pv, lse, hasKMean, kRows);
+        Signature(p);
+        CheckScale(op, "q_scale", qScale, p.QScaleShape, FormattableString.Invariant($"q_rows={qRows}: [B, H, ceil(Nq / {qRows})]"));
+        CheckKScale(op, kScale, p);
+        return p;
+    }
+
+    /// <summary>Refuses a k_scale whose shape is not <paramref name="p"/>'s, naming it, with both shapes and the rule of its k_rows.</summary>
+    internal static void CheckKScale(string op, Tensor kScale, Params p) =>
+        CheckScale(op, "k_scale", kScale, p.KScaleShape, p.KRows == 1
+            ? (p.Geometry.Layout == HeadLayout.Nhd ? "k_rows=1: k's shape without D, [B, Nkv, Hkv]" : "k_rows=1: k's shape without D, [B, Hkv, Nkv]")
+            : "k_rows=64: [B, Hkv, ceil(Nkv / 64)]");
+
+    private static void CheckScale(string op, string name, Tensor t, Shape want, string rule)
+    {
+        if (!t.Shape.Equals(want))
+        {
+            throw new ArgumentException($"{op}: {name} '{t.Name}' is {t.Shape}; expected {want} ({rule})", name);
+        }
     }
 
     /// <inheritdoc />
@@ -95,6 +167,10 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         if (p.QRows is not (16 or 32 or 64 or 128))
         {
             throw new ArgumentException($"sage_attention: {p.QRows} query rows per scale; expected 16, 32, 64 or 128", nameof(p));
+        }
+        if (p.KRows is not (1 or KRows))
+        {
+            throw new ArgumentException($"sage_attention: {p.KRows} keys per K scale; expected 64 (Sage's block) or 1 (per key token)", nameof(p));
         }
         // Scales such that S has a standard deviation of a few units (base 2) for random int8 q, k.
         var s = new OpSignature()
@@ -134,7 +210,10 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         {
             throw new ArgumentException($"sage_attention: q_scale '{qScale.Name}' {qScale.Shape} must be [B, H, ceil(Nq / rows)] for rows 16, 32, 64 or 128 (Nq = {g.QLen})", "q_scale");
         }
-        return new Params(binding.Input("v").DType, g, qRows, pv, lse, binding.Has("k_mean"));
+        int kRows = binding.Get(KRowsAttr);
+        var p = new Params(binding.Input("v").DType, g, qRows, pv, lse, binding.Has("k_mean"), kRows == 0 ? KRows : kRows);
+        CheckKScale(binding.Op, binding.Input("k_scale"), p);
+        return p;
     }
 
     // Several row counts can give the same number of blocks (Nq = 40: one block of 64 or of 128):
@@ -146,15 +225,21 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// <summary>q_rows: query rows per q_scale entry.</summary>
     internal static OpAttr<int> QRowsAttr { get; } = OpAttr.IntChoice("q_rows", "inferred from q_scale (the smallest that fits)", "query rows per q_scale entry", QRowChoices);
 
+    /// <summary>k_rows: keys per k_scale entry (0, not given, is 64).</summary>
+    internal static OpAttr<int> KRowsAttr { get; } = OpAttr.IntChoice("k_rows", "64", "keys per k_scale entry: 64 (Sage's block) or 1 (per key token; k_scale is k's shape without D)", KRows, 1);
+
+    /// <summary>The k_rows value that binds back to <paramref name="kRows"/>: 0 (not given) for the default 64.</summary>
+    internal static int KRowsValue(int kRows) => kRows == KRows ? 0 : kRows;
+
     /// <summary>pv=fp8|fp16: P·V precision.</summary>
     internal static OpAttr<string> PvAttr { get; } = OpAttr.Choice("pv", "fp8", "P.V precision: fp8 (e4m3 P and per-channel V) or fp16", "fp8", "fp16");
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(QRowsAttr, PvAttr, Attention.LseAttr);
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(QRowsAttr, KRowsAttr, PvAttr, Attention.LseAttr);
 
     /// <inheritdoc />
     public static OpAttributeValues AttributesOf(Params p) =>
-        p.Geometry.Describe(new()).Set(QRowsAttr, QRowsValue(p.Geometry.QLen, p.QRows)).Set(PvAttr, p.Pv == SagePv.Fp16 ? "fp16" : "fp8").Set(Attention.LseAttr, p.Lse);
+        p.Geometry.Describe(new()).Set(QRowsAttr, QRowsValue(p.Geometry.QLen, p.QRows)).Set(KRowsAttr, KRowsValue(p.KRows)).Set(PvAttr, p.Pv == SagePv.Fp16 ? "fp16" : "fp8").Set(Attention.LseAttr, p.Lse);
 
     /// <summary>The q_rows value that binds back to <paramref name="qRows"/>: 0 (not given) when inference finds it.</summary>
     internal static int QRowsValue(int qLen, int qRows) => InferQRows(qLen, (qLen + qRows - 1) / qRows) == qRows ? 0 : qRows;
@@ -177,7 +262,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         double QScaleOf(int b, int h, long i) => qScale[(((long)b * g.Heads) + h) * p.QBlocks + (i / p.QRows)];
         var (o, lse) = AttentionReference.Run(g,
             (b, h, hkv, i, j) => AttentionReference.Dot(q, qs.Of(b, h, i), k, ks.Of(b, hkv, j), g.HeadDim)
-                * QScaleOf(b, h, i) * kScale[(((long)b * g.KvHeads) + hkv) * p.KBlocks + (j / KRows)] * Ln2,
+                * QScaleOf(b, h, i) * kScale[p.KScaleAt(b, hkv, j)] * Ln2,
             (b, hkv, j, c) => v[ks.Of(b, hkv, j) + c],
             kMean is null ? null : (b, h, hkv, i) =>
                 AttentionReference.Dot(q, qs.Of(b, h, i), kMean, (((long)b * g.KvHeads) + hkv) * g.HeadDim, g.HeadDim) * QScaleOf(b, h, i) * Ln2,
@@ -252,7 +337,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(vCount), "v_fp8") : null;
         using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(p.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.SageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
-            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, g.DefaultScale, p.QRows, (int)p.Pv, p.Lse ? 1 : 0,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, g.DefaultScale, p.QRows, p.KRows, (int)p.Pv, p.Lse ? 1 : 0,
             g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount, p.QScaleShape.ElementCount, p.KScaleShape.ElementCount, p.ChannelShape.ElementCount, vCount,
             Attention.Flat(t["q"]), Attention.Flat(t["q_scale"]), Attention.Flat(t["k"]), Attention.Flat(t["k_scale"]), Attention.Flat(t["v"]),
             p.HasKMean ? Attention.Flat(t["k_mean"]) : null, vFp8, vScale, Attention.Flat(t["o"]), p.Lse ? Attention.Flat(t["lse"]) : null);
@@ -404,7 +489,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             return new SageTile<T, TCodec>(
                 backend.View<sbyte>(t["q"]), backend.View<float>(t["q_scale"]), backend.View<sbyte>(t["k"]), backend.View<float>(t["k_scale"]),
                 backend.View<T>(t["v"]), backend.View<byte>(_codes), backend.View<float>(_vScale),
-                backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);
+                backend.View<float>(p.HasKMean ? t["k_mean"] : unused), p.QRows, p.QBlocks, p.KBlocks, p.KRows, fp8 ? 1 : 0, p.HasKMean ? 1 : 0);
         }
 
         /// <summary>The tile.</summary>

@@ -3,7 +3,9 @@
 // (Int8Mma; inline PTX on a GPU, an exact emulation on the CPU) over int8 Q (staged once) and K
 // (staged per key tile) tiles in shared memory, then scaled by the row block's
 // Q scale and the key block's K scale (a 16-row tile never straddles a Q block: rows per scale are
-// multiples of 16; a 64-key tile is one K block).
+// multiples of 16; a 64-key tile is one K block), or with k_rows=1 by each key's own K scale: the
+// factor is then q_scale * k_scale[key] per column, the same fp32 product as the per-block factor,
+// so equal scales give the k_rows=64 scores bit for bit.
 using ILGPU;
 using Zoetrope.Quant.Gemm;
 using Zoetrope.Runtime.KernelMath;
@@ -25,13 +27,18 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     private readonly ArrayView<float> _kMean;
     private readonly int _qRows;
     private readonly int _qBlocks;
+    // K scales per head (per 64-key block), or 0 when k_scale is per key (k_rows=1): a flag in an
+    // existing field, since ILGPU copies the whole tile through local memory and a field costs there.
     private readonly int _kBlocks;
     private readonly int _fp8;
     private readonly int _hasMean;
 
-    /// <summary>Over the quantized operands; <paramref name="vCodes"/> [B, Hkv, Nkv, D] and <paramref name="vScale"/> [B, Hkv, D] when <paramref name="fp8"/> is 1.</summary>
+    /// <summary>
+    /// Over the quantized operands; <paramref name="vCodes"/> [B, Hkv, Nkv, D] and <paramref name="vScale"/> [B, Hkv, D] when <paramref name="fp8"/> is 1;
+    /// <paramref name="kRows"/> 64 (k_scale per key block) or 1 (per key, k's layout without D).
+    /// </summary>
     public SageTile(ArrayView<sbyte> q, ArrayView<float> qScale, ArrayView<sbyte> k, ArrayView<float> kScale, ArrayView<T> v,
-        ArrayView<byte> vCodes, ArrayView<float> vScale, ArrayView<float> kMean, int qRows, int qBlocks, int kBlocks, int fp8, int hasMean)
+        ArrayView<byte> vCodes, ArrayView<float> vScale, ArrayView<float> kMean, int qRows, int qBlocks, int kBlocks, int kRows, int fp8, int hasMean)
     {
         _q = q;
         _qScale = qScale;
@@ -43,7 +50,7 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
         _kMean = kMean;
         _qRows = qRows;
         _qBlocks = qBlocks;
-        _kBlocks = kBlocks;
+        _kBlocks = kRows == 1 ? 0 : kBlocks;
         _fp8 = fp8;
         _hasMean = hasMean;
     }
@@ -58,6 +65,11 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     /// <inheritdoc />
     public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
     {
+        if (_kBlocks == 0)
+        {
+            PerKeyScores(a, b, h, hkv, q0, k0, s, kTile, qTile, tid);
+            return;
+        }
         StageRows(_k, a.Kv.Of(b, hkv, 0), a.Kv.Token, k0, a.KvLen, FlashEngine.TileK, a.HeadDim, kTile.Cast<sbyte>(), tid);
         Group.Barrier();
         int lane = tid % FlashEngine.Lanes;
@@ -87,6 +99,45 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
             s[((g + 8) * FlashEngine.SStride) + col + 1] = c.D3 * scale;
         }
     }
+
+    // k_rows=1: Scores with each column's factor q_scale * k_scale[key] (a separate path, so the
+    // per-block one above keeps its instructions).
+    private void PerKeyScores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
+    {
+        StageRows(_k, a.Kv.Of(b, hkv, 0), a.Kv.Token, k0, a.KvLen, FlashEngine.TileK, a.HeadDim, kTile.Cast<sbyte>(), tid);
+        Group.Barrier();
+        int lane = tid % FlashEngine.Lanes;
+        int warps = a.HeadDim / FlashEngine.Lanes;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int words = RowWords(a.HeadDim);
+        var qw = qTile.Cast<int>();
+        var kw = kTile.Cast<int>();
+        float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
+        int qa = (g * words) + t;
+        int qb = ((g + 8) * words) + t;
+        for (int nt = tid / FlashEngine.Lanes; nt < FlashEngine.TileK / 8; nt += warps)
+        {
+            var c = default(Int4Fragment);
+            int ka = (((nt * 8) + g) * words) + t;
+            for (int w0 = 0; w0 < a.HeadDim / 4; w0 += 8)
+            {
+                Int8Mma.Mma(ref c, qw[qa + w0], qw[qb + w0], qw[qa + w0 + 4], qw[qb + w0 + 4], kw[ka + w0], kw[ka + w0 + 4]);
+            }
+            int col = (nt * 8) + (2 * t);
+            float f0 = qs * KeyScale(a, b, hkv, k0 + col);
+            float f1 = qs * KeyScale(a, b, hkv, k0 + col + 1);
+            s[(g * FlashEngine.SStride) + col] = c.D0 * f0;
+            s[(g * FlashEngine.SStride) + col + 1] = c.D1 * f1;
+            s[((g + 8) * FlashEngine.SStride) + col] = c.D2 * f0;
+            s[((g + 8) * FlashEngine.SStride) + col + 1] = c.D3 * f1;
+        }
+    }
+
+    // k_rows=1: key `key`'s scale; k_scale is k's layout without D, so its index is k's offset / D.
+    // Keys past KvLen are don't-cares (masked by the engine) and read nothing.
+    private float KeyScale(in FlashArgs a, int b, int hkv, long key) =>
+        key < a.KvLen ? _kScale[a.Kv.Of(b, hkv, key) / a.HeadDim] : 0f;
 
     // Int32 words per staged int8 row: D / 4 plus 4, so the 8 rows x 4 words of an MMA fragment
     // read fall in 32 distinct banks (row stride 36 or 20 words).

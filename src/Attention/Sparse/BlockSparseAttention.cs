@@ -43,14 +43,15 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     /// <param name="Precision">Dense or Sage.</param>
     /// <param name="QRows">Sage: query rows per Q scale.</param>
     /// <param name="Density">The fraction of key blocks a generated test LUT selects (inputs only; not an attribute of the op).</param>
+    /// <param name="KRows">Sage: keys per K scale, 64 (Sage's block) or 1 (per key token).</param>
     public readonly record struct Params(DType DType, AttentionGeometry Geometry, SparseBlocks Blocks, SparsePrecision Precision = SparsePrecision.Dense,
-        int QRows = 32, double Density = 0.5) : IOpParams
+        int QRows = 32, double Density = 0.5, int KRows = SageAttention.KRows) : IOpParams
     {
         /// <summary>The dense op these parameters restrict.</summary>
         public Flash.Attention.Params Dense => new(DType, Geometry);
 
         /// <summary>The Sage op these parameters restrict.</summary>
-        public SageAttention.Params Sage => new(DType, Geometry, QRows, Precision == SparsePrecision.SageFp8 ? SagePv.Fp8 : SagePv.Fp16);
+        public SageAttention.Params Sage => new(DType, Geometry, QRows, Precision == SparsePrecision.SageFp8 ? SagePv.Fp8 : SagePv.Fp16, KRows: KRows);
 
         /// <inheritdoc />
         public string Label => FormattableString.Invariant(
@@ -65,11 +66,33 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
         Info.Run(q.Backend, new Params(q.DType, g, blocks), new OpTensors { { "q", q }, { "k", k }, { "v", v }, { "lut", map.Lut }, { "counts", map.Counts }, { "o", o } });
     }
 
+    /// <summary>
+    /// Runs Sage-precision block-sparse attention on the backend of <paramref name="q"/>: int8 q/k with
+    /// their f32 scales (<paramref name="kRows"/> 64 per key block, or 1 per key token: k's shape
+    /// without its last dim), v and o in f16 or bf16, over <paramref name="map"/>'s blocks.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tensor's dtype or shape disagrees; the message names it, with the expected and actual shapes.</exception>
+    public static void RunSage(Tensor q, Tensor qScale, Tensor k, Tensor kScale, Tensor v, BlockMap.Result map, Tensor o, HeadLayout layout, AttentionMask mask,
+        SparseBlocks blocks, int qRows, int kRows, SagePv pv)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var s = SageAttention.Checked(q, qScale, k, kScale, v, layout, mask, qRows, kRows, pv, lse: false, hasKMean: false, "block_sparse_attention");
+        var p = FromSage(s, blocks, pv == SagePv.Fp8 ? SparsePrecision.SageFp8 : SparsePrecision.SageFp16);
+        Info.Run(q.Backend, p, new OpTensors
+        {
+            { "q", q }, { "q_scale", qScale }, { "k", k }, { "k_scale", kScale }, { "v", v }, { "lut", map.Lut }, { "counts", map.Counts }, { "o", o },
+        });
+    }
+
     /// <inheritdoc />
     public static OpSignature Signature(Params p)
     {
         var g = p.Geometry;
         p.Blocks.Validate("block_sparse_attention", g);
+        if (p.Precision == SparsePrecision.Dense && p.KRows != SageAttention.KRows)
+        {
+            throw new ArgumentException($"block_sparse_attention: k_rows={p.KRows} is a Sage precision's (dense attention has no K scale)", nameof(p));
+        }
         var s = p.Precision == SparsePrecision.Dense ? Flash.Attention.Signature(p.Dense) : SageAttention.Signature(p.Sage);
         return AddLut(s, g, p.Blocks, p.Density);
     }
@@ -130,19 +153,20 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     private static OpAttr<string> PrecisionAttr { get; } = OpAttr.Choice("precision", "dense", "dense (q, k, v as given) or Sage (int8 q/k with their scales; P.V in fp16 or fp8)", "dense", "sage-fp16", "sage-fp8");
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockQAttr, BlockKAttr, PrecisionAttr, SageAttention.QRowsAttr);
+    public static OpAttributes Attributes { get; } = AttentionGeometry.Attributes.With(BlockQAttr, BlockKAttr, PrecisionAttr, SageAttention.QRowsAttr, SageAttention.KRowsAttr);
 
     /// <inheritdoc />
     public static OpAttributeValues AttributesOf(Params p) => p.Geometry.Describe(new())
         .Set(BlockQAttr, p.Blocks.BlockQ).Set(BlockKAttr, p.Blocks.BlockK)
         .Set(PrecisionAttr, p.Precision switch { SparsePrecision.SageFp16 => "sage-fp16", SparsePrecision.SageFp8 => "sage-fp8", _ => "dense" })
-        .Set(SageAttention.QRowsAttr, p.Precision == SparsePrecision.Dense ? 0 : SageAttention.QRowsValue(p.Geometry.QLen, p.QRows));
+        .Set(SageAttention.QRowsAttr, p.Precision == SparsePrecision.Dense ? 0 : SageAttention.QRowsValue(p.Geometry.QLen, p.QRows))
+        .Set(SageAttention.KRowsAttr, p.Precision == SparsePrecision.Dense ? 0 : SageAttention.KRowsValue(p.KRows));
 
     /// <summary>The block_q and block_k attributes.</summary>
     internal static SparseBlocks Blocks(OpBinding binding) => new(binding.Get(BlockQAttr), binding.Get(BlockKAttr));
 
     private static Params FromSage(SageAttention.Params s, SparseBlocks blocks, SparsePrecision precision) =>
-        new(s.DType, s.Geometry, blocks, precision, s.QRows);
+        new(s.DType, s.Geometry, blocks, precision, s.QRows, KRows: s.KRows);
 
     /// <summary>Checks the lut and counts inputs of a binding against the geometry; the error names the tensor and both shapes.</summary>
     internal static void CheckLut(OpBinding binding, AttentionGeometry g, SparseBlocks blocks)
@@ -249,7 +273,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
         using var vFp8 = fp8 ? backend.Workspaces.Rent(DType.U8, new Shape(SageAttention.VCodeCount(g)), "v_fp8") : null;
         using var vScale = fp8 ? backend.Workspaces.Rent(DType.F32, new Shape(s.ChannelShape.ElementCount), "v_scale") : null;
         ZtNative.BlockSparseSageAttention(backend, p.DType, g.Batch, g.Heads, g.KvHeads, g.QLen, g.KvLen, g.HeadDim, (int)g.Layout,
-            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, s.QRows, (int)s.Pv,
+            g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, blocks.BlockQ, blocks.BlockK, s.QRows, s.KRows, (int)s.Pv,
             g.Q.ElementCount, g.Kv.ElementCount, s.QScaleShape.ElementCount, s.KScaleShape.ElementCount, s.ChannelShape.ElementCount, SageAttention.VCodeCount(g),
             lutCount, countCount,
             Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["q_scale"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["k_scale"]),

@@ -10,6 +10,11 @@ namespace Zoetrope.Attention.Flash;
 /// Emulator (the flash kernel's tiles, as attention's): Nq and Nkv of a tile plus one with GQA and
 /// the smoothing LSE; rows with no visible key (LSE -inf) in NHD with FP8 P·V; a window that
 /// skips a key tile. Not on ilgpu-cpu: its lane-exact INT8 MMA takes seconds per case there.
+/// k_rows=1 (a K scale per key token, the streaming KV cache's): both types, both P·V modes, both
+/// layouts (nhd: the scales strided by Hkv), Nkv not a multiple of 64 (the last tile's scales
+/// zero-filled and masked), GQA, causal and block-causal masks; two on the emulator (hnd f16
+/// P·V with the smoothing LSE, nhd bf16 fp8 with GQA and a causal mask). Bench: Wan's stream
+/// with per-token K scales (frames of 1560 keys).
 /// </summary>
 public static class SageAttentionCases
 {
@@ -30,6 +35,10 @@ public static class SageAttentionCases
             new(new(DType.F16, G(1, 2, 1, 65, 65, 64, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp16, Lse: true, HasKMean: true), CaseUse.Emulator),
             new(new(DType.BF16, G(1, 4, 2, 80, 17, 128, HeadLayout.Nhd, AttentionMask.Causal), 16, SagePv.Fp8, Lse: true), CaseUse.Emulator),
             new(new(DType.F16, G(1, 2, 2, 100, 200, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(16, 1, 1)), 64, SagePv.Fp8), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 2, 40, 100, 64, HeadLayout.Nhd, AttentionMask.None), 32, SagePv.Fp16, KRows: 1)),
+            new(new(DType.BF16, G(1, 2, 2, 33, 130, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(26, 2, 1)), 16, SagePv.Fp8, Lse: true, KRows: 1)),
+            new(new(DType.F16, G(1, 2, 1, 70, 70, 64, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp16, Lse: true, HasKMean: true, KRows: 1), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 2, 1, 50, 90, 128, HeadLayout.Nhd, AttentionMask.Causal), 16, SagePv.Fp8, Lse: true, KRows: 1), CaseUse.Emulator),
             .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<SageAttention.Params>[]
             {
                 new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp8), CaseUse.Bench),
@@ -38,6 +47,7 @@ public static class SageAttentionCases
             }),
             .. new[] { 4680, 18720, 32760 }.Select(nkv =>
                 new OpCase<SageAttention.Params>(new(DType.BF16, G(1, 12, 12, 4680, nkv, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), 32, SagePv.Fp8), CaseUse.Bench)),
+            new(new(DType.BF16, G(1, 12, 12, 4680, 32760, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(4680)), 32, SagePv.Fp8, KRows: 1), CaseUse.Bench),
         ],
         Caps = BackendCaps.Default.With(BackendKind.IlgpuCpu, 1 << 22).WithEmulated(1 << 22),
         // pv=fp16 against the emulation (same quantized operands): the f16 P rounding and the output

@@ -12,6 +12,8 @@ namespace Zoetrope.Attention.Sparse;
 /// Emulator (the flash kernel's 64-row CTAs and 64-key tiles; blocks are whole tiles): rows and
 /// whole query blocks with no visible key (causal, Nq > Nkv, a random LUT: also checked on
 /// ilgpu-cpu); Sage FP8 with GQA, NHD, 128-key blocks and a key tile plus one; D 128 with a window.
+/// Sage with k_rows=1 (a K scale per key token): f16 and bf16, fp16 and FP8 P·V, hnd and nhd, Nkv
+/// not a multiple of 64; on the emulator nhd bf16 FP8 with GQA and hnd f16 fp16 with a causal mask.
 /// </summary>
 public static class BlockSparseAttentionCases
 {
@@ -34,6 +36,10 @@ public static class BlockSparseAttentionCases
             new(new(DType.F16, G(1, 2, 1, 130, 65, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), Density: 0.5), CaseUse.Check | CaseUse.Emulator),
             new(new(DType.BF16, G(1, 2, 1, 40, 129, 64, HeadLayout.Nhd, AttentionMask.None), new SparseBlocks(64, 128), SparsePrecision.SageFp8, 16, 0.5), CaseUse.Emulator),
             new(new(DType.BF16, G(1, 1, 1, 65, 130, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(24, 2, 1)), new SparseBlocks(64, 64), Density: 0.7), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 2, 100, 200, 64, HeadLayout.Nhd, AttentionMask.None), new SparseBlocks(64, 64), SparsePrecision.SageFp8, 32, 0.4, KRows: 1)),
+            new(new(DType.BF16, G(1, 2, 2, 128, 190, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(38, 2, 1)), new SparseBlocks(128, 64), SparsePrecision.SageFp16, 16, 0.6, KRows: 1)),
+            new(new(DType.BF16, G(1, 2, 1, 40, 129, 64, HeadLayout.Nhd, AttentionMask.None), new SparseBlocks(64, 128), SparsePrecision.SageFp8, 16, 0.5, KRows: 1), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 2, 2, 70, 100, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), SparsePrecision.SageFp16, 32, 0.6, KRows: 1), CaseUse.Emulator),
             .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<BlockSparseAttention.Params>[]
             {
                 new(new(DType.BF16, Sla, SparseBlocks.Default, Density: d), CaseUse.Bench),
