@@ -9,6 +9,9 @@ public enum AttentionMode
     /// <summary>SageAttention: INT8 Q/K (per-block scales, smoothed K), P·V in FP16.</summary>
     Sage,
 
-    /// <summary>Sparse-Linear Attention: top-k key blocks exact, the rest through the linear branch.</summary>
+    /// <summary>Sparse-Linear Attention: top-k key blocks exact, the rest through the linear branch (proj_l per layer).</summary>
     Sla,
+
+    /// <summary>SageSLA (TurboDiffusion): SLA whose sparse branch is SageAttention over INT8 Q/K.</summary>
+    SageSla,
 }

@@ -45,14 +45,21 @@ public sealed record StreamOptions
     /// <summary>Deep Sink: window 21, 12 sink frames with their temporal RoPE re-aligned.</summary>
     public static StreamOptions DeepSink { get; } = new() { WindowFrames = 21, SinkFrames = 12, RealignSinks = true };
 
-    /// <summary>The preset called <paramref name="name"/> (self-forcing, longlive, deep-sink).</summary>
+    /// <summary>
+    /// TurboDiffusion's configuration streamed: LongLive's cache (window 12, sink 3) and 4 steps;
+    /// the kernels (SageSLA at top-k 0.1, W8A8 INT8 with 128x128 blocks) are <see cref="ModelOptions.Turbo"/>.
+    /// </summary>
+    public static StreamOptions Turbo { get; } = LongLive with { Timesteps = Warp([1000, 750, 500, 250], 5) };
+
+    /// <summary>The preset called <paramref name="name"/> (self-forcing, longlive, deep-sink, turbo).</summary>
     /// <exception cref="ArgumentException">No such preset.</exception>
     public static StreamOptions Preset(string name) => name.ToLowerInvariant() switch
     {
         "self-forcing" => SelfForcing,
         "longlive" => LongLive,
         "deep-sink" => DeepSink,
-        _ => throw new ArgumentException($"unknown preset '{name}'; presets: self-forcing, longlive, deep-sink", nameof(name)),
+        "turbo" => Turbo,
+        _ => throw new ArgumentException($"unknown preset '{name}'; presets: self-forcing, longlive, deep-sink, turbo", nameof(name)),
     };
 
     /// <summary>Shift warp of flow-matching timesteps: s' = shift*s / (1 + (shift-1)*s), s = t/1000.</summary>

@@ -8,12 +8,17 @@ namespace Zoetrope.Engine;
 public sealed class ForwardScratch : IDisposable
 {
     private readonly List<Tensor> _owned = [];
+    private readonly Backend _backend;
+    private readonly DiTConfig _config;
     private Tensor _x;
     private Tensor _xNext;
+    private SageOperands? _sage;
 
     /// <summary>Allocates the buffers for <paramref name="frames"/> latent frames.</summary>
     public ForwardScratch(Backend backend, DiTConfig c, DType dtype, int frames)
     {
+        _backend = backend;
+        _config = c;
         Frames = frames;
         Tokens = (long)frames * c.FrameTokens;
         long n = Tokens, d = c.Dim;
@@ -129,6 +134,9 @@ public sealed class ForwardScratch : IDisposable
     /// <summary>Head output [N, C*4].</summary>
     public Tensor HeadOut { get; }
 
+    /// <summary>Sage's INT8 operands for this token count (allocated on first use: only Sage forwards need them).</summary>
+    public SageOperands Sage => _sage ??= new SageOperands(_backend, _config, Tokens, _owned);
+
     /// <summary>Makes the last residual update the current stream.</summary>
     public void Swap() => (_x, _xNext) = (_xNext, _x);
 
@@ -141,4 +149,45 @@ public sealed class ForwardScratch : IDisposable
         }
         _owned.Clear();
     }
+}
+
+/// <summary>
+/// A forward's INT8 Q/K for SageAttention: Q codes and per-128-row scales, K codes with one scale
+/// per token and head (the cache's own format), and K's smoothing vector.
+/// </summary>
+public sealed class SageOperands
+{
+    /// <summary>Query rows per Q scale (a flash CTA's rows).</summary>
+    public const int QRows = 128;
+
+    internal SageOperands(Backend backend, DiTConfig c, long tokens, List<Tensor> owner)
+    {
+        Tensor A(DType t, Shape shape, string name)
+        {
+            var x = backend.Allocate(t, shape, name);
+            owner.Add(x);
+            return x;
+        }
+        var heads = new Shape(1, tokens, c.Heads, c.HeadDim);
+        Q = A(DType.I8, heads, "q_i8");
+        QScale = A(DType.F32, new Shape(1, c.Heads, (tokens + QRows - 1) / QRows), "q_scale");
+        K = A(DType.I8, heads, "k_i8");
+        KScale = A(DType.F32, new Shape(1, tokens, c.Heads), "k_scale");
+        KMean = A(DType.F32, new Shape(1, c.Heads, c.HeadDim), "k_mean");
+    }
+
+    /// <summary>Q codes [1, N, H, D].</summary>
+    public Tensor Q { get; }
+
+    /// <summary>Q scales [1, H, ceil(N / 128)].</summary>
+    public Tensor QScale { get; }
+
+    /// <summary>K codes [1, N, H, D].</summary>
+    public Tensor K { get; }
+
+    /// <summary>K scales, one per token and head [1, N, H].</summary>
+    public Tensor KScale { get; }
+
+    /// <summary>K's smoothing vector [1, H, D].</summary>
+    public Tensor KMean { get; }
 }

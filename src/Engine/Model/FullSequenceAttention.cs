@@ -3,7 +3,8 @@ namespace Zoetrope.Engine;
 /// <summary>
 /// Self-attention over the forward's own tokens under a mask, frames at absolute positions
 /// first, first+1, ...: the one-shot forward the streaming path must reproduce (with the
-/// block-causal mask), and a plain bidirectional forward (with none).
+/// block-causal mask), and a plain bidirectional forward (with none: `zoe generate`). Under Sage,
+/// K is smoothed by its own mean over the forward's tokens.
 /// </summary>
 public sealed class FullSequenceAttention(WanModel model, AttentionMask mask, long firstFrame = 0) : ISelfAttention
 {
@@ -16,10 +17,21 @@ public sealed class FullSequenceAttention(WanModel model, AttentionMask mask, lo
     }
 
     /// <inheritdoc />
-    public void Attend(int layer, ForwardScratch s)
+    public void Attend(WanLayer layer, ForwardScratch s)
     {
-        model.Rotate(s.QNorm, s.QRot, s.Frames, firstFrame);
-        model.Rotate(s.KNorm, s.KRot, s.Frames, firstFrame);
-        model.Kernel.Run(s.QRot, s.KRot, s.V, s.O, mask);
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(s);
+        var qk = model.Qk;
+        if (model.Kernel.ReadsInt8)
+        {
+            var sage = s.Sage;
+            qk.QueryInt8(s.Q, layer.NormQ, sage.Q, sage.QScale, s.Frames, firstFrame);
+            qk.KeyInt8(s.K, layer.NormK, sage.K, sage.KScale, sage.KMean, meanGiven: false, s.Frames, firstFrame);
+            model.Kernel.RunSage(sage.Q, sage.QScale, sage.K, sage.KScale, s.V, s.O, mask, sage.KMean);
+            return;
+        }
+        qk.NormRope(s.Q, layer.NormQ, s.QRot, s.QNorm, s.Frames, firstFrame);
+        qk.NormRope(s.K, layer.NormK, s.KRot, s.KNorm, s.Frames, firstFrame);
+        model.Kernel.Run(layer, s.QRot, s.KRot, s.V, s.O, mask);
     }
 }

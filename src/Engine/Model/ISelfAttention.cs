@@ -7,8 +7,9 @@ namespace Zoetrope.Engine;
 public interface ISelfAttention
 {
     /// <summary>
-    /// Rotates s.QNorm (and uses s.KNorm, s.V: normed, un-rotated, [1, N, H, D]) and writes
-    /// the attention output of layer <paramref name="layer"/> to s.O.
+    /// Takes s.Q and s.K (the raw q/k projections [N, dim]) and s.V [1, N, H, D], runs the QK path
+    /// (RMSNorm with <paramref name="layer"/>'s weights, RoPE at the frames' positions, Sage's INT8
+    /// when the kernel reads it) and the attention, and writes the output to s.O.
     /// </summary>
-    void Attend(int layer, ForwardScratch s);
+    void Attend(WanLayer layer, ForwardScratch s);
 }

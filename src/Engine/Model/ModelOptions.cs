@@ -17,6 +17,33 @@ public sealed record ModelOptions
     /// <summary>The self-attention kernel.</summary>
     public AttentionMode Attention { get; init; } = AttentionMode.Dense;
 
-    /// <summary>Under <see cref="AttentionMode.Sla"/>: the fraction of key blocks each query block keeps.</summary>
+    /// <summary>Under <see cref="AttentionMode.Sla"/> and <see cref="AttentionMode.SageSla"/>: the fraction of key blocks each query block keeps.</summary>
     public float SparseRatio { get; init; } = 0.15f;
+
+    /// <summary>Under the Sage kernels: P·V in V's 16-bit type or in FP8 E4M3.</summary>
+    public SagePv SagePv { get; init; } = SagePv.Fp16;
+
+    /// <summary>The KV cache's format; null picks the one the attention kernel reads (INT8 K for Sage, the activation dtype otherwise).</summary>
+    public KvFormat? Kv { get; init; }
+
+    /// <summary>
+    /// QK-norm and RoPE in one op (qk_norm_rope / qk_norm_rope_int8, writing straight into the
+    /// cache) rather than rms_norm then rope_apply; false keeps the separate ops for comparison.
+    /// </summary>
+    public bool FusedQk { get; init; } = true;
+
+    /// <summary>
+    /// TurboDiffusion's kernels: SageSLA at top-k 0.1 (P.V in f16), W8A8 INT8 linears with
+    /// 128x128 weight blocks, bf16 activations (the stream side is <see cref="StreamOptions.Turbo"/>).
+    /// </summary>
+    public static ModelOptions Turbo { get; } = new()
+    {
+        Activations = DType.BF16,
+        Linear = LinearPath.Int8Block128,
+        Attention = AttentionMode.SageSla,
+        SparseRatio = 0.1f,
+    };
+
+    /// <summary>The cache format these options run with.</summary>
+    public KvFormat KvFormat => Kv ?? (Attention == AttentionMode.Sage ? KvFormat.Int8 : KvFormat.Activations);
 }

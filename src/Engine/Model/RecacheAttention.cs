@@ -1,7 +1,13 @@
 // RecacheAttention: the prompt switch's t = 0 forward over the frames a stream keeps (LongLive
 // KV-recache). Queries are those frames in time order; keys are the kept sinks (read from the
 // cache as they are) followed by the frames' fresh K, under the block-causal mask, so each block
-// sees what it saw when it was generated; the fresh K/V then overwrite the frames' slots.
+// sees what it saw when it was generated; the fresh K/V then overwrite the frames' slots. The
+// frames go through the QK path in runs of consecutive frames at consecutive read positions.
+// Under the INT8 cache the fresh keys are quantized with the layer's fixed smoothing vector (or,
+// when no sink is kept and so every cached frame is re-run, with one computed by the first run and
+// used by the rest), and Q, rotated run by run, is quantized as a whole by sage_quantize.
+using Zoetrope.Attention;
+
 namespace Zoetrope.Engine;
 
 /// <summary>Self-attention of a recache forward; owns the key buffers of its size until disposed.</summary>
@@ -12,8 +18,10 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
     private readonly IReadOnlyList<long> _frames;
     private readonly int _keptSinks;
     private readonly int _blockFrames;
+    private readonly bool _meansFixed;
     private readonly Tensor _k;
     private readonly Tensor _v;
+    private readonly Tensor? _kScale;
 
     /// <summary>
     /// For <paramref name="frames"/> (cached, ascending, whole blocks) after <paramref name="keptSinks"/>
@@ -26,41 +34,81 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
         _frames = frames ?? throw new ArgumentNullException(nameof(frames));
         (_keptSinks, _blockFrames) = (keptSinks, blockFrames);
         var c = model.Config;
-        var shape = new Shape(1, (long)(keptSinks + frames.Count) * c.FrameTokens, c.Heads, c.HeadDim);
-        _k = model.Backend.Allocate(model.Options.Activations, shape, "recache_k");
-        _v = model.Backend.Allocate(model.Options.Activations, shape, "recache_v");
+        long rows = (long)(keptSinks + frames.Count) * c.FrameTokens;
+        var shape = new Shape(1, rows, c.Heads, c.HeadDim);
+        var act = model.Options.Activations;
+        bool int8 = cache.Format == KvFormat.Int8;
+        _meansFixed = cache.MeansFixed;
+        _k = model.Backend.Allocate(int8 ? DType.I8 : act, shape, "recache_k");
+        _v = model.Backend.Allocate(act, shape, "recache_v");
+        _kScale = int8 ? model.Backend.Allocate(DType.F32, new Shape(1, rows, c.Heads), "recache_k_scale") : null;
     }
 
     /// <inheritdoc />
-    public void Attend(int layer, ForwardScratch s)
+    public void Attend(WanLayer layer, ForwardScratch s)
     {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(s);
         long t = _model.Config.FrameTokens;
-        _cache.ReadInto(layer, 0, _keptSinks, _k, _v, 0);
+        int l = layer.Index;
+        var qk = _model.Qk;
+        bool int8 = _kScale is not null;
+        if (int8)
+        {
+            _cache.ReadInt8Into(l, 0, _keptSinks, _k, _kScale!, _v, 0);
+        }
+        else
+        {
+            _cache.ReadInto(l, 0, _keptSinks, _k, _v, 0);
+        }
         long baseRow = _keptSinks * t;
+        bool meanGiven = _meansFixed;
         foreach (var (index, count) in Runs())
         {
             long first = _frames[index];
+            long row = index * t;
             long rows = count * t;
-            var q = s.QNorm.Slice(1, index * t, rows);
-            var k = s.KNorm.Slice(1, index * t, rows);
-            var v = s.V.Slice(1, index * t, rows);
             long pos = _cache.PositionOf(first);
-            _model.Rotate(q, s.QRot.Slice(1, index * t, rows), count, pos);
-            var kRead = _k.Slice(1, baseRow + (index * t), rows);
-            _model.Rotate(k, kRead, count, pos);
-            _v.Slice(1, baseRow + (index * t), rows).CopyFrom(v);
+            var qRaw = s.Q.Slice(0, row, rows);
+            var kRaw = s.K.Slice(0, row, rows);
+            var v = s.V.Slice(1, row, rows);
+            qk.NormRope(qRaw, layer.NormQ, s.QRot.Slice(1, row, rows), s.QNorm.Slice(1, row, rows), count, pos);
+            _v.Slice(1, baseRow + row, rows).CopyFrom(v);
+            if (int8)
+            {
+                // Absolute policy only: the read position is the frame itself, as stored.
+                var k8 = _k.Slice(1, baseRow + row, rows);
+                var scale = _kScale!.Slice(1, baseRow + row, rows);
+                qk.KeyInt8(kRaw, layer.NormK, k8, scale, _cache.KeyMean(l), meanGiven, count, first);
+                meanGiven = true;
+                _cache.WriteInt8(l, first, count, k8, scale, v);
+                continue;
+            }
+            var kRead = _k.Slice(1, baseRow + row, rows);
+            qk.NormRope(kRaw, layer.NormK, kRead, s.KNorm.Slice(1, row, rows), count, pos);
             if (_cache.StoresRotated)
             {
-                _model.Rotate(k, s.KRot.Slice(1, index * t, rows), count, first);
-                _cache.Write(layer, first, count, s.KRot.Slice(1, index * t, rows), v);
+                _cache.Write(l, first, count, kRead, v); // stored rotated at the frame, which is its read position here
             }
             else
             {
-                _cache.Write(layer, first, count, k, v);
+                foreach (var (offset, frames) in _cache.Runs(first, count))
+                {
+                    qk.Norm(kRaw.Slice(0, offset * t, frames * t), layer.NormK, _cache.KeySlots(l, first + offset, frames));
+                }
+                _cache.WriteValues(l, first, count, v);
             }
         }
         var mask = AttentionMask.BlockCausal(_blockFrames * (int)t, 0, _keptSinks / _blockFrames);
-        _model.Kernel.Run(s.QRot, _k, _v, s.O, mask);
+        if (int8)
+        {
+            var sage = s.Sage;
+            var c = _model.Config;
+            SageQuantize.Run(SageQuantize.Params.Query(s.QRot.DType, 1, c.Heads, (int)s.Tokens, c.HeadDim, HeadLayout.Nhd, SageOperands.QRows), s.QRot, sage.Q, sage.QScale, null);
+            _model.Kernel.RunSage(sage.Q, sage.QScale, _k, _kScale!, _v, s.O, mask, _cache.KeyMean(l));
+            return;
+        }
+        _model.Kernel.Run(layer, s.QRot, _k, _v, s.O, mask);
     }
 
     /// <inheritdoc />
@@ -68,6 +116,7 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
     {
         _k.Dispose();
         _v.Dispose();
+        _kScale?.Dispose();
     }
 
     // Runs of consecutive frames with consecutive read positions (sinks and window apart).

@@ -1,10 +1,14 @@
-// SelfAttentionKernel: the one place the model picks its self-attention kernel. Dense runs the
-// flash `attention` op; SLA predicts a block map (mean-pooled Q, smoothed K, top-k per query
-// block) and runs `block_sparse_attention` over it: the SLA of a checkpoint without trained
-// proj_l weights, whose linear branch is exactly zero. Sage needs the cache's K quantized with a
-// fresh smoothing mean on every read, which no op here does yet: it is refused by name.
+// SelfAttentionKernel: the one place the model picks its self-attention kernel.
+//   dense    flash `attention` over the activation dtype
+//   sla      SLA: a block map (mean-pooled Q, smoothed K, top-k per query block) and `sla` with
+//            the layer's trained proj_l; a layer without proj_l (a checkpoint never trained with
+//            SLA) has an exactly-zero linear branch, so it runs `block_sparse_attention` over
+//            the same map, which `sla` equals bit for bit when W = 0 and there is no bias
+//   sage-sla SageSLA (TurboDiffusion): `sla` whose sparse branch is SageAttention (INT8 Q/K
+//            quantized inside the op), the linear branch over the unquantized Q/K
+//   sage     SageAttention over INT8 operands the QK path quantized (RunSage): Q per 128 rows,
+//            K one scale per token and head, as the INT8 cache stores it
 using Zoetrope.Attention;
-using Zoetrope.Attention.Flash;
 using Zoetrope.Attention.Sparse;
 
 namespace Zoetrope.Engine;
@@ -15,31 +19,71 @@ public sealed class SelfAttentionKernel
     private readonly ModelOptions _options;
 
     /// <summary>Checks that <paramref name="options"/> name a kernel the engine can run.</summary>
-    /// <exception cref="NotSupportedException">Sage attention (see the remarks in the source).</exception>
+    /// <exception cref="ArgumentException">A sparse ratio outside (0, 1], or an INT8 cache under a kernel that reads floats.</exception>
+    /// <exception cref="NotSupportedException">Sage without the fused QK path (its quantization is part of the fused op).</exception>
     public SelfAttentionKernel(ModelOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        if (options.Attention == AttentionMode.Sage)
+        if (options.Attention is AttentionMode.Sla or AttentionMode.SageSla && !(options.SparseRatio > 0 && options.SparseRatio <= 1))
         {
-            throw new NotSupportedException(
-                "engine: --attention sage needs the cached K re-quantized (INT8, smoothed per read) on every step; the engine has no such op yet. Use dense or sla.");
+            throw new ArgumentException($"engine: sparse ratio {options.SparseRatio} must be in (0, 1]");
         }
-        if (options.Attention == AttentionMode.Sla && !(options.SparseRatio > 0 && options.SparseRatio <= 1))
+        if (options.Attention == AttentionMode.Sage && !options.FusedQk)
         {
-            throw new ArgumentException($"engine: SLA ratio {options.SparseRatio} must be in (0, 1]");
+            throw new NotSupportedException("engine: --attention sage quantizes Q/K inside the fused qk_norm_rope_int8 op; it has no unfused path");
+        }
+        if (options.KvFormat == KvFormat.Int8 && options.Attention != AttentionMode.Sage)
+        {
+            throw new ArgumentException($"engine: an INT8 KV cache holds Sage's quantized keys; attention {options.Attention} reads float keys (use --kv {options.Activations.Name()} or --attention sage)");
+        }
+        if (options.Attention is AttentionMode.Sage or AttentionMode.SageSla && options.Activations is not (DType.F16 or DType.BF16))
+        {
+            throw new ArgumentException($"engine: --attention {(options.Attention == AttentionMode.Sage ? "sage" : "sage-sla")} multiplies P by V in f16/bf16 (or FP8); activations must be bf16 or f16, not {options.Activations.Name()}");
+        }
+        if (options.Attention == AttentionMode.Sage && options.KvFormat != KvFormat.Int8)
+        {
+            throw new ArgumentException("engine: --attention sage reads the INT8 KV cache (its keys quantized once, when written); --kv must be int8");
         }
     }
 
-    /// <summary>o = attention(q, k, v) over NHD tensors [1, N, H, D] under <paramref name="mask"/>.</summary>
-    public void Run(Tensor q, Tensor k, Tensor v, Tensor o, AttentionMask mask)
+    /// <summary>The mode.</summary>
+    public AttentionMode Mode => _options.Attention;
+
+    /// <summary>Whether the kernel reads Sage's INT8 operands (<see cref="RunSage"/>) rather than floats (<see cref="Run"/>).</summary>
+    public bool ReadsInt8 => _options.Attention == AttentionMode.Sage;
+
+    /// <summary>o = attention(q, k, v) over NHD tensors [1, N, H, D] under <paramref name="mask"/>, with <paramref name="layer"/>'s SLA projection.</summary>
+    public void Run(WanLayer layer, Tensor q, Tensor k, Tensor v, Tensor o, AttentionMask mask)
     {
-        if (_options.Attention == AttentionMode.Sla)
+        ArgumentNullException.ThrowIfNull(layer);
+        switch (_options.Attention)
         {
-            var blocks = SparseBlocks.Default;
-            using var map = BlockMap.Run(q, k, HeadLayout.Nhd, mask, blocks, BlockSelection.TopK(_options.SparseRatio));
-            BlockSparseAttention.Run(q, k, v, map, o, HeadLayout.Nhd, mask, blocks);
-            return;
+            case AttentionMode.Dense:
+                Zoetrope.Attention.Flash.Attention.Run(q, k, v, o, HeadLayout.Nhd, mask);
+                return;
+            case AttentionMode.Sla or AttentionMode.SageSla:
+            {
+                var blocks = SparseBlocks.Default;
+                using var map = BlockMap.Run(q, k, HeadLayout.Nhd, mask, blocks, BlockSelection.TopK(_options.SparseRatio));
+                if (_options.Attention == AttentionMode.Sla && layer.ProjL is null)
+                {
+                    BlockSparseAttention.Run(q, k, v, map, o, HeadLayout.Nhd, mask, blocks);
+                    return;
+                }
+                var precision = _options.Attention == AttentionMode.SageSla ? SlaPrecision.Sage : SlaPrecision.Dense;
+                Sla.Run(q, k, v, map, layer.ProjLOrZero, layer.ProjLBias, o, HeadLayout.Nhd, mask, blocks, precision: precision, pv: _options.SagePv);
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"engine: attention {_options.Attention} reads INT8 operands; call RunSage");
         }
-        Zoetrope.Attention.Flash.Attention.Run(q, k, v, o, HeadLayout.Nhd, mask);
     }
+
+    /// <summary>
+    /// SageAttention over INT8 operands: <paramref name="q"/> [1, N, H, D] with scales per 128 rows,
+    /// <paramref name="k"/> [1, M, H, D] with one scale per token and head [1, M, H], <paramref name="v"/>
+    /// [1, M, H, D] in the activation dtype; <paramref name="kMean"/> is the smoothing vector.
+    /// </summary>
+    public void RunSage(Tensor q, Tensor qScale, Tensor k, Tensor kScale, Tensor v, Tensor o, AttentionMask mask, Tensor kMean) =>
+        SageAttention.Run(q, qScale, k, kScale, v, o, HeadLayout.Nhd, mask, SageOperands.QRows, 1, _options.SagePv, kMean);
 }

@@ -1,8 +1,10 @@
 // WanLayer: one transformer block's parameters on the device, and its forward (Wan's order,
 // ../shared/REFERENCE.md):
 //   h = LN(x)*(1+scale_sa)+shift_sa                       adaln_modulate, chunk 0
-//   q, k, v = h Wq, h Wk, h Wv; q, k = RMSNorm over dim   linear (bf16 or W8A8), rms_norm
-//   o = SelfAttention(rope(q), rope(k), v)                 ISelfAttention: full sequence or cache
+//   q, k, v = h Wq, h Wk, h Wv                             linear (bf16 or W8A8)
+//   o = SelfAttention(rope(RMSNorm(q)), rope(RMSNorm(k)), v)  ISelfAttention: full sequence or cache;
+//                                                          the norm + RoPE (+ Sage INT8) run there, fused,
+//                                                          so K lands in the cache in one op
 //   x = x + gate_sa * (o Wo)                               gated_residual, chunk 0
 //   x = x + CrossAttn(LN_affine(x), text K/V)              layer_norm (norm3), attention, axpby
 //   x = x + gate_ff * FFN(LN(x)*(1+scale_ff)+shift_ff)     adaln_modulate, linear+GELU, gated_residual
@@ -21,6 +23,7 @@ public sealed class WanLayer : IDisposable
 {
     private readonly QuantizedLinear _q, _k, _v, _o, _cq, _ck, _cv, _co, _ffn0, _ffn2;
     private readonly Tensor _normQ, _normK, _crossNormQ, _crossNormK, _norm3W, _norm3B, _modulation;
+    private Tensor? _projLZero;
 
     /// <summary>Uploads block <paramref name="index"/> of <paramref name="w"/> to <paramref name="backend"/>.</summary>
     public WanLayer(Backend backend, WanWeights w, int index, ModelOptions options)
@@ -39,10 +42,35 @@ public sealed class WanLayer : IDisposable
         (_crossNormQ, _crossNormK) = (P("cross_attn.norm_q.weight", act), P("cross_attn.norm_k.weight", act));
         (_norm3W, _norm3B) = (P("norm3.weight", act), P("norm3.bias", act));
         _modulation = P("modulation", DType.F32);
+        if (w.TryGet(WanWeightNames.ProjL(index), out var projL))
+        {
+            ProjL = projL.To(backend, DType.F32);
+            ProjLBias = w.TryGet(WanWeightNames.ProjLBias(index), out var bias) ? bias.To(backend, DType.F32) : null;
+        }
+        _backend = backend;
+        _headDim = w.Config.HeadDim;
     }
+
+    private readonly Backend _backend;
+    private readonly int _headDim;
 
     /// <summary>The block's index.</summary>
     public int Index { get; }
+
+    /// <summary>Self-attention's RMSNorm weight for q (over the full dim).</summary>
+    public Tensor NormQ => _normQ;
+
+    /// <summary>Self-attention's RMSNorm weight for k (over the full dim).</summary>
+    public Tensor NormK => _normK;
+
+    /// <summary>SLA's trained linear-branch projection W [D, D] f32 (out, in), or null when the checkpoint has none.</summary>
+    public Tensor? ProjL { get; }
+
+    /// <summary>SLA's projection bias [D] f32, or null.</summary>
+    public Tensor? ProjLBias { get; }
+
+    /// <summary><see cref="ProjL"/>, or zeros [D, D] (made once) when the checkpoint has none: SLA's linear branch then adds nothing.</summary>
+    public Tensor ProjLOrZero => ProjL ?? (_projLZero ??= Zeros(_backend, _headDim));
 
     /// <summary>The text K and V of this block's cross-attention for <paramref name="text"/> [L, dim] (embedded), each [1, L, H, D].</summary>
     public void TextKv(Tensor text, Tensor kOut, Tensor vOut, Tensor scratch)
@@ -62,9 +90,7 @@ public sealed class WanLayer : IDisposable
         _q.Forward(s.HRows, s.Q);
         _k.Forward(s.HRows, s.K);
         _v.Forward(s.HRows, s.VRows);
-        RmsNorm.Run(s.Q, _normQ, s.QNormRows, DiTConfig.Eps);
-        RmsNorm.Run(s.K, _normK, s.KNormRows, DiTConfig.Eps);
-        attention.Attend(Index, s);
+        attention.Attend(this, s);
         _o.Forward(s.ORows, s.Y);
         GatedResidual.Run(s.X, s.YTokens, s.E0, _modulation, s.XNext, 0);
         s.Swap();
@@ -94,9 +120,16 @@ public sealed class WanLayer : IDisposable
         {
             l.Dispose();
         }
-        foreach (var t in new[] { _normQ, _normK, _crossNormQ, _crossNormK, _norm3W, _norm3B, _modulation })
+        foreach (var t in new[] { _normQ, _normK, _crossNormQ, _crossNormK, _norm3W, _norm3B, _modulation, ProjL, ProjLBias, _projLZero })
         {
-            t.Dispose();
+            t?.Dispose();
         }
+    }
+
+    private static Tensor Zeros(Backend backend, int d)
+    {
+        var t = backend.Allocate(DType.F32, new Shape(d, d), "proj_l_zero");
+        t.WriteDoubles(new double[(long)d * d]);
+        return t;
     }
 }

@@ -51,13 +51,26 @@ public sealed class WanModel : IDisposable
         {
             RopeTable = table.To(backend, "rope_table");
         }
+        Qk = new QkPath(c, RopeTable, Options.FusedQk);
         _layers = new WanLayer[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
             _layers[i] = new WanLayer(backend, weights, i, Options);
             progress?.Report((i + 1) / (double)c.Layers);
         }
+        int withProj = _layers.Count(l => l.ProjL is not null);
+        if (Options.Attention is AttentionMode.Sla or AttentionMode.SageSla && withProj < c.Layers)
+        {
+            Warnings = [FormattableString.Invariant(
+                $"SLA's linear branch: {c.Layers - withProj} of {c.Layers} layers have no trained proj_l ({WanWeightNames.ProjL(_layers.First(l => l.ProjL is null).Index)} ...) and run with proj_l = 0, i.e. sparse attention alone")];
+        }
     }
+
+    /// <summary>Things the caller should tell the user (weights the options would use but the checkpoint lacks).</summary>
+    public IReadOnlyList<string> Warnings { get; } = [];
+
+    /// <summary>The self-attention QK path (norm + RoPE, fused or not; Sage's INT8).</summary>
+    public QkPath Qk { get; }
 
     /// <summary>The model's shapes.</summary>
     public DiTConfig Config { get; }
@@ -161,9 +174,6 @@ public sealed class WanModel : IDisposable
         var outTokens = s.HeadOut.DType == DType.F32 ? s.HeadOut.ToArray<float>() : s.HeadOut.ToDoubles().Select(x => (float)x).ToArray();
         return Patchify.FromTokens(c, outTokens, frames);
     }
-
-    /// <summary>Rotates [1, frames*T, H, D] <paramref name="src"/> into <paramref name="dst"/> with frames at temporal positions position, position+1, ...</summary>
-    public void Rotate(Tensor src, Tensor dst, int frames, long position) => FrameRope.Rotate(Config, RopeTable, src, dst, frames, position);
 
     /// <summary>The activation buffers for <paramref name="frames"/>-frame forwards (made once, then reused).</summary>
     public ForwardScratch ScratchFor(int frames)

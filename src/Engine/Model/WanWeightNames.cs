@@ -43,6 +43,30 @@ public static class WanWeightNames
         return list;
     }
 
+    /// <summary>
+    /// Parameters a checkpoint may hold and the model uses when present: SLA's trained linear-branch
+    /// projection per block (TurboDiffusion replaces each self-attention's kernel by SLA/SageSLA
+    /// as <c>self_attn.local_attn</c>, whose <c>proj_l</c> is a D x D linear). Without them SLA's
+    /// linear branch is zero, as the SLA paper initialises it.
+    /// </summary>
+    public static IReadOnlyList<(string Name, Shape Shape)> Optional(DiTConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var list = new List<(string, Shape)>();
+        for (int i = 0; i < c.Layers; i++)
+        {
+            list.Add((ProjL(i), new Shape(c.HeadDim, c.HeadDim)));
+            list.Add((ProjLBias(i), new Shape(c.HeadDim)));
+        }
+        return list;
+    }
+
+    /// <summary>SLA's proj_l weight of block <paramref name="i"/>.</summary>
+    public static string ProjL(int i) => $"{Block(i)}.self_attn.local_attn.proj_l.weight";
+
+    /// <summary>SLA's proj_l bias of block <paramref name="i"/>.</summary>
+    public static string ProjLBias(int i) => $"{Block(i)}.self_attn.local_attn.proj_l.bias";
+
     /// <summary>The key prefix of block <paramref name="i"/>.</summary>
     public static string Block(int i) => FormattableString.Invariant($"blocks.{i}");
 

@@ -31,8 +31,15 @@ public sealed class WanWeights : IDisposable
         ? t
         : throw new KeyNotFoundException($"weights of '{Config.Name}': no parameter '{name}'");
 
-    /// <summary>Keys, in checkpoint order.</summary>
-    public IEnumerable<string> Names => WanWeightNames.Expected(Config).Select(e => e.Name);
+    /// <summary>The parameter <paramref name="name"/> when present (the optional ones of <see cref="WanWeightNames.Optional"/> may be absent).</summary>
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Tensor? tensor) => _tensors.TryGetValue(name, out tensor);
+
+    /// <summary>Keys, in checkpoint order: the required ones, then the optional ones present.</summary>
+    public IEnumerable<string> Names =>
+        WanWeightNames.Expected(Config).Select(e => e.Name).Concat(WanWeightNames.Optional(Config).Select(e => e.Name).Where(_tensors.ContainsKey));
+
+    /// <summary>The optional parameters these weights hold (SLA's proj_l).</summary>
+    public IReadOnlyList<string> OptionalPresent => WanWeightNames.Optional(Config).Select(e => e.Name).Where(_tensors.ContainsKey).ToArray();
 
     /// <summary>
     /// Seeded random weights: linear weights ~ N(0, 1/fan_in), biases ~ N(0, 0.02), norm weights
@@ -88,11 +95,14 @@ public sealed class WanWeights : IDisposable
         using var file = TensorFiles.Open(path);
         string prefix = FindPrefix(file);
         var expected = WanWeightNames.Expected(config);
-        var wanted = expected.ToDictionary(e => e.Name, e => e.Shape);
+        // The optional keys (SLA's proj_l) load when present and are checked like the others.
+        var optional = WanWeightNames.Optional(config).Where(o => file.Contains(prefix + o.Name)).ToList();
+        var loading = expected.Concat(optional).ToList();
+        var wanted = expected.Concat(WanWeightNames.Optional(config)).ToDictionary(e => e.Name, e => e.Shape);
         var missing = new List<string>();
         var misshaped = new List<string>();
         var unexpected = file.Names.Where(n => !n.StartsWith(prefix, StringComparison.Ordinal) || !wanted.ContainsKey(n[prefix.Length..])).ToList();
-        foreach (var (name, shape) in expected)
+        foreach (var (name, shape) in loading)
         {
             string key = prefix + name;
             if (!file.Contains(key))
@@ -114,8 +124,8 @@ public sealed class WanWeights : IDisposable
         {
             throw new ZoetropeWeightsException(path, config.Name, missing, unexpected, misshaped);
         }
-        long total = expected.Sum(e => e.Shape.ElementCount), done = 0;
-        return new WanWeights(config, expected.ToDictionary(e => e.Name, e =>
+        long total = loading.Sum(e => e.Shape.ElementCount), done = 0;
+        return new WanWeights(config, loading.ToDictionary(e => e.Name, e =>
         {
             var tensor = file.Load(prefix + e.Name);
             done += e.Shape.ElementCount;
@@ -131,9 +141,10 @@ public sealed class WanWeights : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
         var expected = WanWeightNames.Expected(config);
+        var allowed = expected.Concat(WanWeightNames.Optional(config)).ToList();
         var missing = expected.Where(e => !tensors.ContainsKey(e.Name)).Select(e => e.Name).ToList();
-        var unexpected = tensors.Keys.Where(k => expected.All(e => e.Name != k)).ToList();
-        var misshaped = expected.Where(e => tensors.TryGetValue(e.Name, out var t) && (t.Shape != e.Shape || !t.DType.IsFloat()))
+        var unexpected = tensors.Keys.Where(k => allowed.All(e => e.Name != k)).ToList();
+        var misshaped = allowed.Where(e => tensors.TryGetValue(e.Name, out var t) && (t.Shape != e.Shape || !t.DType.IsFloat()))
             .Select(e => $"{e.Name} (expected {e.Shape}, got {tensors[e.Name].DType.Name()}{tensors[e.Name].Shape})").ToList();
         if (missing.Count + unexpected.Count + misshaped.Count > 0)
         {

@@ -9,7 +9,7 @@
 //   activations     ForwardScratch of one block, the prompt's cross-attention K/V (two while a
 //                   switch encodes the new one), QuantizedLinear's activation-code scratch, and on
 //                   a prompt switch the recache forward's scratch and keys;
-//   KV pool         KvCache: sinks + window frames x layers x K and V (+ the rotated-read copy);
+//   KV pool         KvCache: sinks + window frames x layers x K and V in its format (+ the rotated-read copies);
 //   host transient  the reference backend's ops read their operands as f64 arrays (plus the
 //                   byte copies ToDoubles makes) and uploads convert through f64: garbage the GC
 //                   frees late, counted with a slack factor calibrated against measured peak RSS
@@ -112,10 +112,13 @@ public sealed record MemoryEstimate
         var (master, backendWeights, upload) = WeightParts(c, options, checkpointBytes);
         long Scratch(long n, int frames) => ScratchBytes(c, s, n, frames);
 
-        // KV pool: K and V per layer for sinks + window frames, plus one layer's rotated-read copy.
+        // KV pool: K and V per layer for sinks + window frames in the cache's format (INT8 K adds a
+        // scale per token and head, and a smoothing vector per layer), plus every layer's
+        // rotated-read copy when keys are rotated on read.
         int slots = stream.SinkFrames + stream.WindowFrames;
-        bool storesRotated = stream.Rope == RopePolicy.Absolute && !(stream.RealignSinks && stream.SinkFrames > 0);
-        long kvPool = KvCache.PoolBytes(c, slots, options.Activations) + (storesRotated ? 0 : slots * t * d * s);
+        bool storesRotated = KvCache.StoresRotatedUnder(stream);
+        long kvPool = (slots * KvCache.FrameBytes(c, options.KvFormat, options.Activations, !storesRotated))
+            + (options.KvFormat == KvFormat.Int8 ? 4L * c.Layers * d : 0);
 
         // Activations: the block's ForwardScratch, the prompt's K/V (the new prompt's too while a
         // switch encodes it), EncodeText's buffers, the W8A8/FP8 activation codes each block

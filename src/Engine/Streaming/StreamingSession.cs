@@ -48,7 +48,7 @@ public sealed class StreamingSession : IDisposable
         {
             throw new ArgumentException($"stream: noise {Noise.Description} holds fewer than the {Options.Timesteps.Count} steps' draws of block 0", nameof(noise));
         }
-        Cache = new KvCache(model.Backend, model.Config, Options, model.Options.Activations, model.RopeTable);
+        Cache = new KvCache(model.Backend, model.Config, Options, model.Options.Activations, model.RopeTable, model.Options.KvFormat);
         try
         {
             _text = model.EncodeText(text);
@@ -167,10 +167,18 @@ public sealed class StreamingSession : IDisposable
             var frames = Cache.Frames.Where(f => f >= keptSinks).ToArray();
             if (frames.Length > 0)
             {
+                if (keptSinks == 0)
+                {
+                    Cache.UnfixMeans(); // every cached frame is re-run: the INT8 cache's smoothing vectors are fixed anew
+                }
                 var latents = LatentFrames.Concat(_model.Config, frames.Select(f => _clean[f]).ToArray());
                 using var recache = new RecacheAttention(_model, Cache, frames, keptSinks, Options.BlockFrames);
                 _model.Forward(latents, frames.Length, Repeat(0, frames.Length), _text, recache);
                 _model.ReleaseScratch(Options.BlockFrames);
+                if (Cache.Format == KvFormat.Int8)
+                {
+                    Cache.FixMeans();
+                }
             }
             _model.Backend.Synchronize();
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;

@@ -93,15 +93,15 @@ public class SageSlaTests
         if (smooth)
         {
             var partial = backend.Kernel(QkNormRopeInt8.PartialKernel, acc =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<float>, int, int, int, int>(QkNormRopeInt8.PartialKernel));
-            partial(b * h * chunks * d, backend.View<float>(ws), backend.View<double>(part), backend.View<float>(mean), n, d, chunks, 0);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<float>, int, int, int, int, int, int>(QkNormRopeInt8.PartialKernel));
+            partial(b * h * chunks * d, backend.View<float>(ws), backend.View<double>(part), backend.View<float>(mean), n, h, d, chunks, 0, 0);
             var total = backend.Kernel(QkNormRopeInt8.MeanKernel, acc => acc.LoadStreamKernel<ArrayView<double>, ArrayView<float>, int, int, int>(QkNormRopeInt8.MeanKernel));
             total(new KernelConfig(b * h * ((d + 31) / 32), 32 * QkNormRopeInt8.MeanSlices), backend.View<double>(part), backend.View<float>(mean), n, d, chunks);
         }
         var quant = backend.Kernel(QkNormRopeInt8.QuantKernel, acc =>
-            acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, int, int, int, int, int, float>(QkNormRopeInt8.QuantKernel));
+            acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, int, int, int, int, int, int, float, int>(QkNormRopeInt8.QuantKernel));
         quant(new KernelConfig(b * h * p.Blocks, 32), backend.View<float>(ws), backend.View<float>(mean), backend.View<sbyte>(q), backend.View<float>(scale),
-            n, d, rows, p.Blocks, smooth ? 1 : 0, p.QScale);
+            n, h, d, rows, p.Blocks, smooth ? 1 : 0, p.QScale, 0);
         backend.Synchronize();
 
         Assert.That(mine["q"], Is.EqualTo(q.ToDoubles()), "codes");

@@ -1,6 +1,6 @@
 // The model's pieces against their definitions: the patch layout both ways (Wan's Conv3d
 // feature order in, its unpatchify einsum out), the timestep warp and sinusoid, and the run
-// options (W8A8 linears, SLA at ratio 1, bad prompts, Sage refused by name).
+// options (W8A8 linears, SLA at ratio 1, bad prompts, Sage in f32 refused by name).
 using NUnit.Framework;
 using Zoetrope.Attention.Flash;
 using Zoetrope.Engine;
@@ -104,10 +104,10 @@ public sealed class ModelPartsTests
     }
 
     [Test]
-    public void SageIsRefusedByNameAndBadPromptsAreNamed()
+    public void SageInF32IsRefusedByNameAndBadPromptsAreNamed()
     {
-        var e = Assert.Throws<NotSupportedException>(() => EngineTestKit.Model("reference", new ModelOptions { Attention = AttentionMode.Sage }));
-        Assert.That(e!.Message, Does.Contain("sage"));
+        var e = Assert.Throws<ArgumentException>(() => EngineTestKit.Model("reference", new ModelOptions { Attention = AttentionMode.Sage, Activations = DType.F32 }));
+        Assert.That(e!.Message, Does.Contain("sage").And.Contain("bf16 or f16").And.Contain("f32"));
         using var model = EngineTestKit.Model("reference");
         using var wide = Tensor.FromDoubles(new double[4 * 7], DType.F32, new Shape(4, 7), "prompt_x");
         Assert.That(Assert.Throws<ArgumentException>(() => model.EncodeText(wide))!.Message, Does.Contain("prompt_x").And.Contain("[4, 7]"));
