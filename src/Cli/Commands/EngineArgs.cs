@@ -1,3 +1,4 @@
+using System.Globalization;
 using Zoetrope.Engine;
 using Zoetrope.Quant;
 using Zoetrope.Runtime;
@@ -26,6 +27,14 @@ public static class EngineArgs
         ("dense", AttentionMode.Dense),
         ("sage", AttentionMode.Sage),
         ("sla", AttentionMode.Sla),
+        ("sage-sla", AttentionMode.SageSla),
+    ];
+
+    private static readonly (string Cli, KvFormat? Format, string Help)[] KvFormats =
+    [
+        ("auto", null, "auto (what the attention kernel reads)"),
+        ("float", KvFormat.Activations, "float (K and V in the activation dtype)"),
+        ("int8", KvFormat.Int8, "int8 (Sage: INT8 K with a scale per token, V in the activation dtype)"),
     ];
 
     // The second spelling of a policy is accepted, never printed.
@@ -36,7 +45,7 @@ public static class EngineArgs
         ("cache-relative", RopePolicy.CacheRelative),
     ];
 
-    private static readonly string[] StreamPresets = ["self-forcing", "longlive", "deep-sink"];
+    private static readonly string[] StreamPresets = ["self-forcing", "longlive", "deep-sink", "turbo"];
 
     /// <summary>
     /// The activation dtypes the model runs in: <c>QuantizedLinear</c>, every block's linears,
@@ -47,8 +56,11 @@ public static class EngineArgs
     /// <summary>The help's list of models: every preset <see cref="DiTConfig"/> knows.</summary>
     public static string ModelChoices => Or(DiTConfig.Presets.Select(p => p.Name));
 
-    /// <summary>The help's list of attention kernels: only those the engine can run.</summary>
-    public static string AttentionChoices => Or(AttentionModes.Where(a => Refusal(a.Mode) is null).Select(a => a.Cli));
+    /// <summary>The help's list of attention kernels.</summary>
+    public static string AttentionChoices => Or(AttentionModes.Select(a => a.Cli));
+
+    /// <summary>The help's list of KV cache formats.</summary>
+    public static string KvChoices => Or(KvFormats.Select(k => k.Help));
 
     /// <summary>The help's list of linear paths, with what each one is.</summary>
     public static string LinearChoices => Or(LinearPaths.Select(l => l.Help));
@@ -75,27 +87,99 @@ public static class EngineArgs
             ? StreamOptions.Preset(value)
             : throw new ArgumentException($"--preset {value}: unknown; expected {PresetChoices}");
 
-    /// <summary>
-    /// --attention: a kernel the engine runs. A kernel the engine knows but refuses (sage, today)
-    /// is refused here, before any work, with the engine's own reason.
-    /// </summary>
-    /// <exception cref="ArgumentException">Not a kernel, or one the engine cannot run; the message says why and lists the ones it can.</exception>
-    public static AttentionMode Attention(string value)
-    {
-        var match = AttentionModes.Where(a => string.Equals(a.Cli, value, StringComparison.OrdinalIgnoreCase)).Select(a => (AttentionMode?)a.Mode).FirstOrDefault()
-            ?? throw new ArgumentException($"--attention {value}: unknown; expected {AttentionChoices}");
-        if (Refusal(match) is { } why)
-        {
-            throw new ArgumentException($"--attention {value}: not available; {why}");
-        }
-        return match;
-    }
+    /// <summary>--attention: a kernel the engine runs (whether it runs with the other options is <see cref="Options"/>' check).</summary>
+    /// <exception cref="ArgumentException">Not a kernel; the message lists them.</exception>
+    public static AttentionMode Attention(string value) =>
+        AttentionModes.Where(a => string.Equals(a.Cli, value, StringComparison.OrdinalIgnoreCase)).Select(a => (AttentionMode?)a.Mode).FirstOrDefault()
+        ?? throw new ArgumentException($"--attention {value}: unknown; expected {AttentionChoices}");
 
     /// <summary>--linear bf16|w8a8|w8a8-block|fp8.</summary>
     /// <exception cref="ArgumentException">Anything else, with the choices.</exception>
     public static LinearPath Linear(string value) =>
         LinearPaths.Where(l => string.Equals(l.Cli, value, StringComparison.OrdinalIgnoreCase)).Select(l => (LinearPath?)l.Path).FirstOrDefault()
         ?? throw new ArgumentException($"--linear {value}: unknown; expected {Or(LinearPaths.Select(l => l.Cli))}");
+
+    /// <summary>--kv auto|float|int8 (null: what the attention kernel reads).</summary>
+    /// <exception cref="ArgumentException">Anything else, with the choices.</exception>
+    public static KvFormat? Kv(string value) =>
+        KvFormats.Any(k => string.Equals(k.Cli, value, StringComparison.OrdinalIgnoreCase))
+            ? KvFormats.First(k => string.Equals(k.Cli, value, StringComparison.OrdinalIgnoreCase)).Format
+            : throw new ArgumentException($"--kv {value}: unknown; expected {Or(KvFormats.Select(k => k.Cli))}");
+
+    /// <summary>The CLI spelling of <paramref name="format"/> (what --kv takes).</summary>
+    public static string Label(KvFormat format) => KvFormats.First(k => k.Format == format).Cli;
+
+    /// <summary>
+    /// The model options of a run: the preset's kernels (turbo: <see cref="ModelOptions.Turbo"/>;
+    /// the others: dense attention, bf16 linears), each overridden by the option the user gave
+    /// (null when not given). Activations default to bf16 on GPUs and under the Sage kernels (whose
+    /// P.V is 16-bit), f32 on the CPU backends otherwise. Checked by the engine's own rules here,
+    /// before any work.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value that is not a choice, or a combination the engine refuses; the message says why.</exception>
+    public static ModelOptions Options(string preset, string? attention, string? linear, string? kv, DType? dtype, BackendKind kind)
+    {
+        var basis = string.Equals(preset, "turbo", StringComparison.OrdinalIgnoreCase) ? ModelOptions.Turbo : new ModelOptions();
+        var mode = attention is null ? basis.Attention : Attention(attention);
+        bool sage = mode is AttentionMode.Sage or AttentionMode.SageSla;
+        var options = basis with
+        {
+            Attention = mode,
+            Linear = linear is null ? basis.Linear : Linear(linear),
+            Kv = kv is null ? basis.Kv : Kv(kv),
+            Activations = dtype ?? (kind.NeedsGpu() || sage ? DType.BF16 : DType.F32),
+        };
+        try
+        {
+            _ = new SelfAttentionKernel(options);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            string why = e.Message.StartsWith("engine: ", StringComparison.Ordinal) ? e.Message["engine: ".Length..] : e.Message;
+            throw new ArgumentException($"--attention {Label(mode)} --kv {Label(options.KvFormat)} --dtype {options.Activations.Name()}: {why}");
+        }
+        return options;
+    }
+
+    /// <summary>"KV per latent frame: float X, int8 Y" for <paramref name="config"/> with V in <paramref name="dtype"/>.</summary>
+    public static string KvPerFrame(DiTConfig config, DType dtype, bool rotatesOnRead) =>
+        string.Join(", ", KvFormats.Where(k => k.Format is not null).Select(k =>
+            $"{k.Cli} {Preflight.MemoryPreflight.Bytes(KvCache.FrameBytes(config, k.Format!.Value, dtype, rotatesOnRead))}"));
+
+    /// <summary>
+    /// --timesteps / --steps (generate and stream): the timesteps before the warp: <paramref name="list"/> (comma-separated) when given, else
+    /// <paramref name="steps"/> evenly spaced ones (4 when neither is given).
+    /// </summary>
+    /// <exception cref="ArgumentException">Not numbers, out of (0, 1000], not decreasing, or a --steps that disagrees with the list's length.</exception>
+    public static double[] Timesteps(string? list, int? steps)
+    {
+        if (steps is int n)
+        {
+            CliArgs.AtLeast(n, 1, "--steps");
+        }
+        if (list is null)
+        {
+            return GenerateOptions.EvenTimesteps(steps ?? 4);
+        }
+        var parts = list.Split(',', StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !(values[i] > 0 && values[i] <= 1000))
+            {
+                throw new ArgumentException($"--timesteps {list}: '{parts[i]}' is not a timestep in (0, 1000]");
+            }
+            if (i > 0 && !(values[i] < values[i - 1]))
+            {
+                throw new ArgumentException($"--timesteps {list}: must decrease ({values[i - 1].ToString(CultureInfo.InvariantCulture)} then {values[i].ToString(CultureInfo.InvariantCulture)})");
+            }
+        }
+        if (steps is int count && count != values.Length)
+        {
+            throw new ArgumentException($"--steps {count}: --timesteps {list} has {values.Length}; give one of them, or both agreeing");
+        }
+        return values;
+    }
 
     /// <summary>--rope absolute|relative (also cache-relative).</summary>
     /// <exception cref="ArgumentException">Anything else, with the choices.</exception>
@@ -123,23 +207,6 @@ public static class EngineArgs
 
     /// <summary>The CLI spelling of <paramref name="policy"/> (what --rope takes).</summary>
     public static string Label(RopePolicy policy) => RopePolicies.First(r => r.Policy == policy).Cli;
-
-    // The engine's own refusal of a kernel (its constructor checks the options), or null when it runs.
-    private static string? Refusal(AttentionMode mode)
-    {
-        try
-        {
-            _ = new SelfAttentionKernel(new ModelOptions { Attention = mode });
-            return null;
-        }
-        catch (NotSupportedException e)
-        {
-            // "engine: --attention sage needs ..." -> "needs ...": the option is named by the caller.
-            string why = e.Message;
-            string prefix = $"engine: --attention {AttentionModes.First(a => a.Mode == mode).Cli} ";
-            return why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
-        }
-    }
 
     private static string Or(IEnumerable<string> items)
     {

@@ -33,66 +33,33 @@ public static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "noise seed (the draws no file gives) and the seed of random weights", DefaultValueFactory = _ => 42UL };
         var noise = new Option<string?>("--noise") { Description = "the initial noise [16, frames, H, W] as .npy (default: from the seed)" };
         var renoise = new Option<string?>("--renoise") { Description = "the re-noise draws [steps-1, 16, frames, H, W] as .npy, row i-1 before step i (default: from the seed); needs --noise" };
-        var attention = new Option<string>("--attention") { Description = EngineArgs.AttentionChoices, DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = EngineArgs.LinearChoices, DefaultValueFactory = _ => "bf16" };
+        var preset = new Option<string>("--preset") { Description = "kernel preset: none (dense attention, bf16 linears) or turbo (TurboDiffusion's: sage-sla top-k 0.1, w8a8-block, bf16)", DefaultValueFactory = _ => "none" };
+        var attention = new Option<string?>("--attention") { Description = $"{EngineArgs.AttentionChoices} (default: the preset's)" };
+        var linear = new Option<string?>("--linear") { Description = $"{EngineArgs.LinearChoices} (default: the preset's)" };
         var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
         var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("generate", "Generate a clip's latents in one bidirectional few-step pass (TurboDiffusion's workload)")
         {
-            model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, attention, linear, backend, dtype, output, force,
+            model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, preset, attention, linear, backend, dtype, output, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(frames), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift),
-            r.GetValue(seed), r.GetValue(noise), r.GetValue(renoise), r.GetValue(attention)!, r.GetValue(linear)!, r.GetValue(backend)!,
+            r.GetValue(seed), r.GetValue(noise), r.GetValue(renoise), r.GetValue(preset)!, r.GetValue(attention), r.GetValue(linear), r.GetValue(backend)!,
             r.GetValue(dtype), r.GetValue(output), r.GetValue(force)))));
         return cmd;
     }
 
-    /// <summary>
-    /// The timesteps before the warp: <paramref name="list"/> (comma-separated) when given, else
-    /// <paramref name="steps"/> evenly spaced ones (4 when neither is given).
-    /// </summary>
-    /// <exception cref="ArgumentException">Not numbers, out of (0, 1000], not decreasing, or a --steps that disagrees with the list's length.</exception>
-    public static double[] Timesteps(string? list, int? steps)
-    {
-        if (steps is int n)
-        {
-            CliArgs.AtLeast(n, 1, "--steps");
-        }
-        if (list is null)
-        {
-            return GenerateOptions.EvenTimesteps(steps ?? 4);
-        }
-        var parts = list.Split(',', StringSplitOptions.TrimEntries);
-        var values = new double[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !(values[i] > 0 && values[i] <= 1000))
-            {
-                throw new ArgumentException($"--timesteps {list}: '{parts[i]}' is not a timestep in (0, 1000]");
-            }
-            if (i > 0 && !(values[i] < values[i - 1]))
-            {
-                throw new ArgumentException($"--timesteps {list}: must decrease ({values[i - 1].ToString(CultureInfo.InvariantCulture)} then {values[i].ToString(CultureInfo.InvariantCulture)})");
-            }
-        }
-        if (steps is int count && count != values.Length)
-        {
-            throw new ArgumentException($"--steps {count}: --timesteps {list} has {values.Length}; give one of them, or both agreeing");
-        }
-        return values;
-    }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Frames, int? Steps, string? Timesteps, double Shift, ulong Seed,
-        string? Noise, string? Renoise, string Attention, string Linear, string Backend, string? DType, string? Out, bool Force);
+        string? Noise, string? Renoise, string Preset, string? Attention, string? Linear, string Backend, string? DType, string? Out, bool Force);
 
     private static int Run(Args a)
     {
         // Every argument, before any work: a mistake costs nothing, however big the model.
         CliArgs.AtLeast(a.Frames, 1, "--frames");
-        var raw = Timesteps(a.Timesteps, a.Steps);
+        var raw = EngineArgs.Timesteps(a.Timesteps, a.Steps);
         if (!(a.Shift > 0) || double.IsInfinity(a.Shift))
         {
             throw new ArgumentException($"--shift {a.Shift.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
@@ -103,9 +70,12 @@ public static class GenerateCommand
         }
         var config = EngineArgs.Model(a.Model);
         var kind = EngineArgs.Backend(a.Backend);
-        var linear = EngineArgs.Linear(a.Linear);
-        var attention = EngineArgs.Attention(a.Attention);
         DType? dtype = a.DType is null ? null : EngineArgs.Activations(a.DType);
+        if (a.Preset.ToLowerInvariant() is not ("none" or "turbo"))
+        {
+            throw new ArgumentException($"--preset {a.Preset}: unknown; expected none or turbo");
+        }
+        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, null, dtype, kind);
         var generate = new GenerateOptions { Frames = a.Frames, Timesteps = StreamOptions.Warp(raw, a.Shift), Seed = a.Seed };
         generate.Validate();
         string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
@@ -117,12 +87,6 @@ public static class GenerateCommand
         var noise = ReadNoise(noisePath, renoisePath, config, generate);
 
         var backend = Backends.Get(kind);
-        var options = new ModelOptions
-        {
-            Activations = dtype ?? (kind.NeedsGpu() ? DType.BF16 : DType.F32),
-            Linear = linear,
-            Attention = attention,
-        };
         long tokens = (long)generate.Frames * config.FrameTokens;
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]zoe generate[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");

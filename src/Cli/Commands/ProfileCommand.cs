@@ -26,39 +26,33 @@ public static class ProfileCommand
         var model = new Option<string>("--model") { Description = EngineArgs.ModelChoices, DefaultValueFactory = _ => "tiny" };
         var blocks = new Option<int>("--blocks") { Description = "profiled blocks (after the cache is warm), 1 or more", DefaultValueFactory = _ => 2 };
         var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
-        var attention = new Option<string>("--attention") { Description = EngineArgs.AttentionChoices, DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = EngineArgs.LinearChoices, DefaultValueFactory = _ => "bf16" };
+        var attention = new Option<string?>("--attention") { Description = $"{EngineArgs.AttentionChoices} (default: the preset's; dense, turbo: sage-sla)" };
+        var linear = new Option<string?>("--linear") { Description = $"{EngineArgs.LinearChoices} (default: the preset's; bf16, turbo: w8a8-block)" };
+        var kv = new Option<string>("--kv") { Description = $"KV cache format: {EngineArgs.KvChoices}", DefaultValueFactory = _ => "auto" };
         var preset = new Option<string>("--preset") { Description = EngineArgs.PresetChoices, DefaultValueFactory = _ => "longlive" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("profile", "Per-op time breakdown of streaming blocks, with achieved fraction of the ceilings")
         {
-            model, blocks, backend, attention, linear, preset, force,
+            model, blocks, backend, attention, linear, kv, preset, force,
         };
-        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(model)!, r.GetValue(blocks), r.GetValue(backend)!, r.GetValue(attention)!,
-            r.GetValue(linear)!, r.GetValue(preset)!, r.GetValue(force))));
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(model)!, r.GetValue(blocks), r.GetValue(backend)!, r.GetValue(attention),
+            r.GetValue(linear), r.GetValue(kv)!, r.GetValue(preset)!, r.GetValue(force))));
         return cmd;
     }
 
-    private static int Run(string modelName, int blocks, string backendName, string attention, string linear, string presetName, bool force)
+    private static int Run(string modelName, int blocks, string backendName, string? attention, string? linear, string kv, string presetName, bool force)
     {
         // Every argument before any work (the ceilings alone take seconds).
         CliArgs.AtLeast(blocks, 1, "--blocks");
         var config = EngineArgs.Model(modelName);
         var kind = EngineArgs.Backend(backendName);
-        var attentionMode = EngineArgs.Attention(attention);
-        var linearPath = EngineArgs.Linear(linear);
         var preset = EngineArgs.Preset(presetName);
+        var options = EngineArgs.Options(presetName, attention, linear, kv, null, kind);
         var backend = Backends.Get(kind);
-        var options = new ModelOptions
-        {
-            Activations = kind.NeedsGpu() ? DType.BF16 : DType.F32,
-            Attention = attentionMode,
-            Linear = linearPath,
-        };
         var console = AnsiConsole.Console;
         int warm = preset.BlocksToFillCache;
         console.MarkupLine(Markup.Escape(
-            $"zoe profile: {config.Name} {presetName.ToLowerInvariant()} on {backend}, {options.Activations.Name()}, attention {EngineArgs.Label(attentionMode)}, linear {EngineArgs.Label(linearPath)}, {blocks} block{(blocks == 1 ? "" : "s")} after {warm} warm-up"));
+            $"zoe profile: {config.Name} {presetName.ToLowerInvariant()} on {backend}, {options.Activations.Name()}, attention {EngineArgs.Label(options.Attention)}, linear {EngineArgs.Label(options.Linear)}, kv {EngineArgs.Label(options.KvFormat)}, {blocks} block{(blocks == 1 ? "" : "s")} after {warm} warm-up"));
         var estimate = MemoryEstimate.For(config, options, preset, kind);
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), force, $"zoe profile --model {config.Name} on {kind.Label()}");
 

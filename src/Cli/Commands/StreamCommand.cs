@@ -27,12 +27,16 @@ public static class StreamCommand
         var text = new Option<string?>("--text") { Description = "prompt embedding [L, text dim] as .npy or .safetensors (default: a seeded random one)" };
         var blocks = new Option<int>("--blocks") { Description = "blocks to generate (3 latent frames each), 1 or more", DefaultValueFactory = _ => 8 };
         var preset = new Option<string>("--preset") { Description = EngineArgs.PresetChoices, DefaultValueFactory = _ => "longlive" };
-        var attention = new Option<string>("--attention") { Description = EngineArgs.AttentionChoices, DefaultValueFactory = _ => "dense" };
-        var linear = new Option<string>("--linear") { Description = EngineArgs.LinearChoices, DefaultValueFactory = _ => "bf16" };
+        var attention = new Option<string?>("--attention") { Description = $"{EngineArgs.AttentionChoices} (default: the preset's; dense, turbo: sage-sla)" };
+        var linear = new Option<string?>("--linear") { Description = $"{EngineArgs.LinearChoices} (default: the preset's; bf16, turbo: w8a8-block)" };
+        var kv = new Option<string>("--kv") { Description = $"KV cache format: {EngineArgs.KvChoices}", DefaultValueFactory = _ => "auto" };
         var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
         var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
         var rope = new Option<string>("--rope") { Description = "absolute or relative (cache-relative, unbounded)", DefaultValueFactory = _ => "absolute" };
         var seed = new Option<ulong>("--seed") { Description = "noise seed", DefaultValueFactory = _ => 42UL };
+        var steps = new Option<int?>("--steps") { Description = "denoising steps per block, timesteps 1000 (1 - i/steps) before the shift (default: the preset's, [1000, 750, 500, 250])" };
+        var timesteps = new Option<string?>("--timesteps") { Description = "the timesteps before the shift, comma-separated, decreasing, in (0, 1000] (default: the preset's)" };
+        var shift = new Option<double>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps", DefaultValueFactory = _ => 5.0 };
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
@@ -41,17 +45,17 @@ public static class StreamCommand
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("stream", "Stream video latents block by block with the rolling KV cache")
         {
-            model, weights, text, blocks, preset, attention, linear, backend, dtype, rope, seed, noise, switchAt, switchText, output, profile, force,
+            model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, output, profile, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
-            r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention)!,
-            r.GetValue(linear)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise)))));
+            r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention),
+            r.GetValue(linear), r.GetValue(kv)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift)))));
         return cmd;
     }
 
-    private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string Attention, string Linear,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise);
+    private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double Shift);
 
     private static int Run(Args a)
     {
@@ -69,12 +73,23 @@ public static class StreamCommand
         }
         var config = EngineArgs.Model(a.Model);
         var kind = EngineArgs.Backend(a.Backend);
-        var linear = EngineArgs.Linear(a.Linear);
-        var attention = EngineArgs.Attention(a.Attention);
         var ropePolicy = EngineArgs.Rope(a.Rope);
         DType? dtype = a.DType is null ? null : EngineArgs.Activations(a.DType);
         var stream = EngineArgs.Preset(a.Preset) with { Seed = a.Seed, Rope = ropePolicy };
+        if (a.Steps is not null || a.Timesteps is not null)
+        {
+            if (!(a.Shift > 0) || double.IsInfinity(a.Shift))
+            {
+                throw new ArgumentException($"--shift {a.Shift.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
+            }
+            stream = stream with { Timesteps = StreamOptions.Warp(EngineArgs.Timesteps(a.Timesteps, a.Steps), a.Shift) };
+        }
         stream.Validate();
+        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, a.Kv, dtype, kind);
+        if (options.KvFormat == KvFormat.Int8 && !KvCache.StoresRotatedUnder(stream))
+        {
+            throw new ArgumentException($"--kv int8 --rope {EngineArgs.Label(stream.Rope)}: the INT8 cache stores keys rotated once, when written; use --rope absolute (and a preset without sink re-alignment) or --kv float");
+        }
         string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
         string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");
         string? switchPath = a.SwitchText is null ? null : CliArgs.InputFile(a.SwitchText, "--switch-text");
@@ -89,16 +104,13 @@ public static class StreamCommand
         }
 
         var backend = Backends.Get(kind);
-        var options = new ModelOptions
-        {
-            Activations = dtype ?? (kind.NeedsGpu() ? DType.BF16 : DType.F32),
-            Linear = linear,
-            Attention = attention,
-        };
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
         console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: window {stream.WindowFrames} + sink {stream.SinkFrames} frames, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
-            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}; noise from {noise?.Description ?? $"seed {a.Seed}"}"));
+            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}{(options.Attention is AttentionMode.Sla or AttentionMode.SageSla ? FormattableString.Invariant($" top-k {options.SparseRatio:0.##}") : "")}, kv {EngineArgs.Label(options.KvFormat)}"));
+        console.MarkupLine(Markup.Escape($"noise from {noise?.Description ?? $"seed {a.Seed}"}"));
+        bool rotatesOnRead = !KvCache.StoresRotatedUnder(stream);
+        console.MarkupLine(Markup.Escape($"KV cache per latent frame ({config.Name}, all layers): {EngineArgs.KvPerFrame(config, options.Activations, rotatesOnRead)}; this run: {EngineArgs.Label(options.KvFormat)}"));
 
         // Memory, before anything is drawn, loaded or allocated.
         var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : new FileInfo(weightsPath).Length, promptSwitch: a.SwitchAt > 0);
@@ -109,6 +121,10 @@ public static class StreamCommand
             p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
         MemoryPreflight.Collect();
+        foreach (var warning in model.Warnings)
+        {
+            console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(warning)}");
+        }
         console.MarkupLine(Markup.Escape(FormattableString.Invariant(
             $"model built in {build.Elapsed.TotalSeconds:0.0} s: {(weightsPath is null ? "seeded random weights" : weightsPath)}, {MemoryPreflight.Bytes(estimate.BackendWeights)} on {kind.Label()}")));
         using var prompt = LoadText(textPath, config, 1);

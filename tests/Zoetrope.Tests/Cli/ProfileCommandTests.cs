@@ -17,11 +17,11 @@ public class ProfileCommandTests
     }
 
     [Test]
-    public void SageIsRefusedBeforeTheCeilingsAreMeasured()
+    public void AnImpossibleKernelComboIsRefusedBeforeTheCeilingsAreMeasured()
     {
-        var run = Zoe.Run("profile", "--model", "micro", "--attention", "sage");
+        var run = Zoe.Run("profile", "--model", "micro", "--attention", "dense", "--kv", "int8");
         Assert.That(run.Exit, Is.EqualTo(2), run.ToString());
-        Assert.That(run.Err, Does.Contain("--attention sage: not available").And.Contain("dense or sla"), run.ToString());
+        Assert.That(run.Err, Does.Contain("--attention dense --kv int8").And.Contain("INT8 KV cache"), run.ToString());
         Assert.That(run.Out, Does.Not.Contain("ceiling").And.Not.Contain("memory estimate"), run.ToString());
     }
 

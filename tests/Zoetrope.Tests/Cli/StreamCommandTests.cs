@@ -69,7 +69,7 @@ public class StreamCommandTests
     {
         Assert.That(Zoe("stream", "--model", "wan-7b"), Is.EqualTo(2));
         Assert.That(Zoe("stream", "--weights", _tmp.File("none.safetensors")), Is.EqualTo(2));
-        Assert.That(Zoe("stream", "--attention", "sage", "--blocks", "1"), Is.EqualTo(2));
+        Assert.That(Zoe("stream", "--attention", "sage", "--dtype", "f32", "--blocks", "1"), Is.EqualTo(2));
         string text = _tmp.File("text.npy");
         using (var wrong = Tensor.FromDoubles(new double[12], DType.F32, new Shape(3, 4), "t"))
         {
@@ -162,17 +162,19 @@ public class StreamCommandTests
         RefusedUpFront(["--switch-at", "1", "--switch-text", _tmp.File("none.npy"), "--blocks", "2"], "--switch-text", "no such file");
     }
 
-    // Finding 10: --attention sage was offered by the help but always refused by the engine,
-    // after the weights were built. The help offers what runs; sage is refused up front, with the reason.
+    // Finding 10: a kernel the help offers must run. Every kernel runs now; what the engine
+    // refuses is a combination (Sage's P.V in f32, an INT8 cache under rotate-on-read), refused up
+    // front with the engine's reason, before any weight is drawn.
     [Test]
-    public void SageIsRefusedUpFrontWithTheEnginesReasonAndNotOffered()
+    public void ImpossibleKernelCombosAreRefusedUpFrontWithTheEnginesReason()
     {
-        RefusedUpFront(["--attention", "sage", "--blocks", "1"], "--attention sage: not available", "re-quantized", "dense or sla");
+        RefusedUpFront(["--attention", "sage", "--dtype", "f32", "--blocks", "1"], "--attention sage", "bf16 or f16");
+        RefusedUpFront(["--attention", "sage", "--rope", "relative", "--blocks", "1"], "--kv int8 --rope relative", "rotated once");
         foreach (var verb in new[] { "stream", "profile" })
         {
             var help = Zoetrope.Tests.Cli.Zoe.Run(verb, "--help");
             string attention = help.Out.Split('\n').Single(l => l.TrimStart().StartsWith("--attention", StringComparison.Ordinal));
-            Assert.That(attention, Does.Contain("dense").And.Contain("sla").And.Not.Contain("sage"), verb);
+            Assert.That(attention, Does.Contain("dense").And.Contain("sage-sla").And.Contain("sla"), verb);
         }
     }
 
