@@ -2,14 +2,15 @@
 # Runs the device kit (bench/device/pack.sh) on a GPU machine: no compiler, no .NET, no network.
 # Each step runs under its own time limit, so one hang cannot eat the rest; every output lands
 # under OUT; OUT/summary.txt always says which steps ran and passed, failed, timed out, were
-# skipped, or found no GPU. Budget (seconds; the whole run fits in 8 minutes on one H100/H200):
+# skipped, or found no GPU. Budget (seconds; the whole run fits in 9 minutes on one H100/H200):
 #
 #   unpack 15 | info 15 | check-cuda 60 | check-ilgpu-cuda 60 (outputs kept) | emu-compare 15
 #   (the emulated device's outputs, packed with the kit, against the GPU's: validates the emulator)
 #   bench-core 15, bench-norm 15, bench-rope 15, bench-quant 15, bench-gemm 25,
 #   bench-attention 45, bench-sparse 35 (model-sized rows, device events, ceilings) | peers 45
-#   bench-stream 45 (wan-1.3b streaming rows) | stream 35 (first block, prompt switch, per-op)
-#   results 10 | compare 15                                        total 470 s, 10 s to spare
+#   bench-stream 90 (wan-1.3b streaming rows of 4 variants; one-shot 21-frame generation, dense
+#   and turbo) | stream 35 (first block, prompt switch, per-op)
+#   results 10 | compare 15                                        total 515 s, 25 s to spare
 #
 # A benchmark result is written as its rows land, so a step that times out keeps what it did.
 # What to commit: OUT/results/<gpu>/<date>-<commit>.json and ...-torch.json (bench/results/).
@@ -176,7 +177,7 @@ else
 fi
 
 # --- streaming: the stream rows of the result, and one session with a prompt switch ---------------
-run_step bench-stream 45 gpu "$zoe" bench --suite stream --backend cuda --out "$out/bench/zoe-stream.json"
+run_step bench-stream 90 gpu "$zoe" bench --suite stream --backend cuda --out "$out/bench/zoe-stream.json"
 run_step stream 35 gpu "$zoe" stream --model wan-1.3b --backend cuda --dtype bf16 --preset longlive --blocks 6 --switch-at 4 \
   --attention sla --linear w8a8
 

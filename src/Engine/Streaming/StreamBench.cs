@@ -1,10 +1,13 @@
 // StreamBench: the `stream` rows of a benchmark result. One row per kernel variant (dense/bf16,
-// dense/W8A8, SLA/W8A8) of the longlive preset with seeded random weights: the tiny model on CPU
-// backends, wan-1.3b on GPUs. The cache is filled past its window first, so every timed block
-// evicts; each sample is one block's wall time (4 steps + the clean re-run, synchronized).
+// dense/W8A8, SLA/W8A8, and on GPUs turbo: SageSLA/W8A8-block128 in bf16) of the longlive preset
+// with seeded random weights: the tiny model on CPU backends, wan-1.3b on GPUs. The cache is
+// filled past its window first, so every timed block evicts; each sample is one block's wall time
+// (4 steps + the clean re-run, synchronized).
 // Model per backend: wan-1.3b on GPUs, tiny on reference, micro on ilgpu-cpu (CPU accelerator).
 // On GPUs the suite also times one-shot generation (OneShotGenerator) at TurboDiffusion's shapes:
-// wan-1.3b, 21 latent frames (32,760 tokens per forward), 4 steps, per variant; each sample is
+// wan-1.3b, 21 latent frames (32,760 tokens per forward), 4 steps, for the dense/bf16 baseline
+// and turbo only, one generation each right after that variant's stream rows (a dense one is
+// about 8 PFLOP of attention: the device kit's step budget holds two, not eight); each sample is
 // the whole generation. CPU backends skip those rows (a 21-frame wan-1.3b forward is hours there).
 using Zoetrope.Quant;
 using Zoetrope.Runtime.Results;
@@ -17,6 +20,21 @@ public static class StreamBench
     /// <summary>The variants measured: attention kernel and linear path.</summary>
     public static IReadOnlyList<(AttentionMode Attention, LinearPath Linear)> Variants { get; } =
         [(AttentionMode.Dense, LinearPath.Bf16), (AttentionMode.Dense, LinearPath.Int8), (AttentionMode.Sla, LinearPath.Int8)];
+
+    /// <summary>TurboDiffusion's kernels (<see cref="ModelOptions.Turbo"/>), measured on GPUs.</summary>
+    public static (AttentionMode Attention, LinearPath Linear) Turbo => (ModelOptions.Turbo.Attention, ModelOptions.Turbo.Linear);
+
+    /// <summary>The variants measured on <paramref name="kind"/>: <see cref="Variants"/>, plus <see cref="Turbo"/> on GPUs.</summary>
+    public static IReadOnlyList<(AttentionMode Attention, LinearPath Linear)> VariantsFor(BackendKind kind) =>
+        GenerateRuns(kind) ? [.. Variants, Turbo] : Variants;
+
+    /// <summary>Whether the one-shot generation row of a variant runs (on GPUs): the dense/bf16 baseline and turbo.</summary>
+    public static bool GeneratesFor(BackendKind kind, AttentionMode attention, LinearPath linear) =>
+        GenerateRuns(kind) && ((attention, linear) == Variants[0] || (attention, linear) == Turbo);
+
+    /// <summary>The options of a variant on <paramref name="kind"/> (the Sage kernels in bf16 everywhere: their P.V is 16-bit).</summary>
+    public static ModelOptions OptionsFor(BackendKind kind, AttentionMode attention, LinearPath linear) =>
+        (attention, linear) == Turbo ? ModelOptions.Turbo : new ModelOptions { Activations = DTypeFor(kind), Attention = attention, Linear = linear };
 
     /// <summary>Latent frames of the one-shot generation rows (81 video frames).</summary>
     public const int GenerateFrames = GenerateOptions.DefaultFrames;
@@ -41,8 +59,8 @@ public static class StreamBench
         var preset = StreamOptions.LongLive;
         string? skip = GenerateRuns(kind) ? null : $"one-shot generation runs at {DiTConfig.Wan1_3B.Name} shapes on GPUs only";
         return [
-            .. Variants.Select(v => (StreamLabel(config, preset, v.Attention, v.Linear, dtype), (string?)null)),
-            .. Variants.Select(v => (GenerateLabel(DiTConfig.Wan1_3B, v.Attention, v.Linear, DType.BF16), skip)),
+            .. VariantsFor(kind).Select(v => (StreamLabel(config, preset, v.Attention, v.Linear, OptionsFor(kind, v.Attention, v.Linear).Activations), (string?)null)),
+            .. new[] { Variants[0], Turbo }.Select(v => (GenerateLabel(DiTConfig.Wan1_3B, v.Attention, v.Linear, DType.BF16), skip)),
         ];
     }
 
@@ -63,9 +81,9 @@ public static class StreamBench
 
     /// <summary>The largest of the variants' estimates (one model is alive at a time; the weights are shared).</summary>
     public static MemoryEstimate Estimate(BackendKind kind) =>
-        Variants.SelectMany(v =>
+        VariantsFor(kind).SelectMany(v =>
             {
-                var options = new ModelOptions { Activations = DTypeFor(kind), Attention = v.Attention, Linear = v.Linear };
+                var options = OptionsFor(kind, v.Attention, v.Linear);
                 var stream = MemoryEstimate.For(ConfigFor(kind), options, StreamOptions.LongLive, kind);
                 return GenerateRuns(kind) ? new[] { stream, MemoryEstimate.ForGenerate(ConfigFor(kind), options, Generate.Frames, kind) } : [stream];
             })
@@ -85,9 +103,11 @@ public static class StreamBench
         using var weights = WanWeights.Random(config, 1);
         using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         var rows = new List<BenchCase>();
-        foreach (var (attention, linear) in Variants)
+        foreach (var (attention, linear) in VariantsFor(backend.Kind))
         {
-            using var model = new WanModel(backend, weights, new ModelOptions { Activations = dtype, Attention = attention, Linear = linear });
+            var options = OptionsFor(backend.Kind, attention, linear);
+            dtype = options.Activations;
+            using var model = new WanModel(backend, weights, options);
             double[] samples;
             // The session (and its KV pool) goes before the one-shot rows run: one workload's memory at a time.
             using (var session = new StreamingSession(model, text, preset))
@@ -103,9 +123,9 @@ public static class StreamBench
             string label = FormattableString.Invariant($"{StreamLabel(config, preset, attention, linear, dtype)} ({12000 / stats.MedianMs:0.0} FPS)");
             rows.Add(new BenchCase("stream", backend.Name, label, dtype.Name(), stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
                 0, 0, null, null, null, stats.SamplesMs));
-            if (GenerateRuns(backend.Kind))
+            if (GeneratesFor(backend.Kind, attention, linear))
             {
-                rows.Add(MeasureGenerate(model, text, attention, linear, warm ? Math.Min(blocks, 3) : 1, warm));
+                rows.Add(MeasureGenerate(model, text, attention, linear, 1, warm: false));
             }
         }
         return rows;
