@@ -70,6 +70,15 @@ public static class ConvertCommand
             throw new ArgumentException($"--prefix {prefix}: the tensor '{empty}' would be left with an empty name");
         }
 
+        // SafeTensorsWriter takes every tensor at once: the kept tensors are all in memory before
+        // the file is written. Refuse what the machine cannot hold before reading a byte.
+        long total = keep.Sum(n => file.Entry(n).ByteLength);
+        var limit = Preflight.MemoryPreflight.Detect(Backends.Host);
+        if (total > limit.HostBytes)
+        {
+            throw new ArgumentException(
+                $"{inPath}: converting holds every kept tensor in memory, {Preflight.MemoryPreflight.Bytes(total)}, more than the {Preflight.MemoryPreflight.Bytes(limit.HostBytes)} available ({limit.HostSource}); --prefix keeps one copy of a multi-copy checkpoint");
+        }
         var tensors = new List<KeyValuePair<string, Tensor>>(keep.Count);
         try
         {

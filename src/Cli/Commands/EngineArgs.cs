@@ -1,4 +1,5 @@
 using System.Globalization;
+using Spectre.Console;
 using Zoetrope.Engine;
 using Zoetrope.Quant;
 using Zoetrope.Runtime;
@@ -139,6 +140,17 @@ public static class EngineArgs
             throw new ArgumentException($"--attention {Label(mode)} --kv {Label(options.KvFormat)} --dtype {options.Activations.Name()}: {why}");
         }
         return options;
+    }
+
+    /// <summary>Prints the model's warnings (weights the options would use but the checkpoint lacks).</summary>
+    public static void Warn(IAnsiConsole console, WanModel model)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var warning in model.Warnings)
+        {
+            console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(warning)}");
+        }
     }
 
     /// <summary>"KV per latent frame: float X, int8 Y" for <paramref name="config"/> with V in <paramref name="dtype"/>.</summary>

@@ -24,7 +24,7 @@ public static class GenerateCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = EngineArgs.ModelChoices, DefaultValueFactory = _ => "tiny" };
-        var weights = new Option<string?>("--weights") { Description = "a Wan safetensors checkpoint (default: seeded random weights)" };
+        var weights = new Option<string?>("--weights") { Description = "a Wan checkpoint, .safetensors or PyTorch .pt/.pth (default: seeded random weights)" };
         var text = new Option<string?>("--text") { Description = "prompt embedding [L, text dim] as .npy or .safetensors (default: a seeded random one)" };
         var frames = new Option<int>("--frames") { Description = $"latent frames generated together (default {GenerateOptions.DefaultFrames}: 81 video frames)", DefaultValueFactory = _ => GenerateOptions.DefaultFrames };
         var steps = new Option<int?>("--steps") { Description = "denoising steps, timesteps 1000 (1 - i/steps) before the shift (default 4)" };
@@ -37,7 +37,7 @@ public static class GenerateCommand
         var attention = new Option<string?>("--attention") { Description = $"{EngineArgs.AttentionChoices} (default: the preset's)" };
         var linear = new Option<string?>("--linear") { Description = $"{EngineArgs.LinearChoices} (default: the preset's)" };
         var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
-        var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
+        var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: bf16 on GPUs and under the Sage kernels, f32 otherwise)" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("generate", "Generate a clip's latents in one bidirectional few-step pass (TurboDiffusion's workload)")
@@ -103,6 +103,7 @@ public static class GenerateCommand
         using var weights = WorkProgress.Run(console, weightsPath is null ? "drawing random weights" : $"loading {Path.GetFileName(weightsPath)}",
             p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
+        EngineArgs.Warn(console, model);
         MemoryPreflight.Collect();
         console.MarkupLine(Markup.Escape(FormattableString.Invariant(
             $"model built in {build.Elapsed.TotalSeconds:0.0} s: {(weightsPath is null ? "seeded random weights" : weightsPath)}, {MemoryPreflight.Bytes(estimate.BackendWeights)} on {kind.Label()}")));

@@ -63,6 +63,7 @@ public static class ProfileCommand
         var ceilings = noCeiling is null ? WorkProgress.Run(console, "measuring the ceilings", _ => BenchRunner.MeasureCeilings(backend, 2, 5)) : null;
         using var weights = WorkProgress.Run(console, "drawing random weights", p => WanWeights.Random(config, 1, DType.F32, p));
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
+        EngineArgs.Warn(console, model);
         MemoryPreflight.Collect();
         using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         using var session = WorkProgress.Run(console, "encoding the prompt", _ => new StreamingSession(model, text, preset, profile: true));

@@ -23,7 +23,7 @@ public static class StreamCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = EngineArgs.ModelChoices, DefaultValueFactory = _ => "tiny" };
-        var weights = new Option<string?>("--weights") { Description = "a Wan / Self-Forcing safetensors checkpoint (default: seeded random weights)" };
+        var weights = new Option<string?>("--weights") { Description = "a Wan / Self-Forcing checkpoint, .safetensors or PyTorch .pt/.pth (default: seeded random weights)" };
         var text = new Option<string?>("--text") { Description = "prompt embedding [L, text dim] as .npy or .safetensors (default: a seeded random one)" };
         var blocks = new Option<int>("--blocks") { Description = "blocks to generate (3 latent frames each), 1 or more", DefaultValueFactory = _ => 8 };
         var preset = new Option<string>("--preset") { Description = EngineArgs.PresetChoices, DefaultValueFactory = _ => "longlive" };
@@ -31,12 +31,12 @@ public static class StreamCommand
         var linear = new Option<string?>("--linear") { Description = $"{EngineArgs.LinearChoices} (default: the preset's; bf16, turbo: w8a8-block)" };
         var kv = new Option<string>("--kv") { Description = $"KV cache format: {EngineArgs.KvChoices}", DefaultValueFactory = _ => "auto" };
         var backend = new Option<string>("--backend") { Description = EngineArgs.BackendChoices, DefaultValueFactory = _ => "reference" };
-        var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: f32 on CPU backends, bf16 on GPUs)" };
+        var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: bf16 on GPUs and under the Sage kernels, f32 otherwise)" };
         var rope = new Option<string>("--rope") { Description = "absolute or relative (cache-relative, unbounded)", DefaultValueFactory = _ => "absolute" };
         var seed = new Option<ulong>("--seed") { Description = "noise seed", DefaultValueFactory = _ => 42UL };
         var steps = new Option<int?>("--steps") { Description = "denoising steps per block, timesteps 1000 (1 - i/steps) before the shift (default: the preset's, [1000, 750, 500, 250])" };
         var timesteps = new Option<string?>("--timesteps") { Description = "the timesteps before the shift, comma-separated, decreasing, in (0, 1000] (default: the preset's)" };
-        var shift = new Option<double>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps", DefaultValueFactory = _ => 5.0 };
+        var shift = new Option<double?>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps (default 5); needs one of them" };
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
@@ -55,7 +55,7 @@ public static class StreamCommand
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double Shift);
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift);
 
     private static int Run(Args a)
     {
@@ -76,13 +76,18 @@ public static class StreamCommand
         var ropePolicy = EngineArgs.Rope(a.Rope);
         DType? dtype = a.DType is null ? null : EngineArgs.Activations(a.DType);
         var stream = EngineArgs.Preset(a.Preset) with { Seed = a.Seed, Rope = ropePolicy };
+        if (a.Shift is double given && a.Steps is null && a.Timesteps is null)
+        {
+            throw new ArgumentException($"--shift {given.ToString(CultureInfo.InvariantCulture)}: warps --steps or --timesteps; the preset's timesteps are already warped (give one of them)");
+        }
         if (a.Steps is not null || a.Timesteps is not null)
         {
-            if (!(a.Shift > 0) || double.IsInfinity(a.Shift))
+            double shift = a.Shift ?? 5.0;
+            if (!(shift > 0) || double.IsInfinity(shift))
             {
-                throw new ArgumentException($"--shift {a.Shift.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
+                throw new ArgumentException($"--shift {shift.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
             }
-            stream = stream with { Timesteps = StreamOptions.Warp(EngineArgs.Timesteps(a.Timesteps, a.Steps), a.Shift) };
+            stream = stream with { Timesteps = StreamOptions.Warp(EngineArgs.Timesteps(a.Timesteps, a.Steps), shift) };
         }
         stream.Validate();
         var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, a.Kv, dtype, kind);
@@ -121,10 +126,7 @@ public static class StreamCommand
             p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
         MemoryPreflight.Collect();
-        foreach (var warning in model.Warnings)
-        {
-            console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(warning)}");
-        }
+        EngineArgs.Warn(console, model);
         console.MarkupLine(Markup.Escape(FormattableString.Invariant(
             $"model built in {build.Elapsed.TotalSeconds:0.0} s: {(weightsPath is null ? "seeded random weights" : weightsPath)}, {MemoryPreflight.Bytes(estimate.BackendWeights)} on {kind.Label()}")));
         using var prompt = LoadText(textPath, config, 1);

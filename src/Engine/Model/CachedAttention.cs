@@ -21,7 +21,7 @@ public sealed class CachedAttention(WanModel model, KvCache cache, long firstFra
         var qk = model.Qk;
         if (cache.Format == KvFormat.Int8)
         {
-            var sage = s.Sage;
+            var sage = s.SageQ;
             qk.QueryInt8(s.Q, layer.NormQ, sage.Q, sage.QScale, frames, qPos);
             qk.KeyInt8(s.K, layer.NormK, cache.KeySlots(layer.Index, firstFrame, frames), cache.KeyScaleSlots(layer.Index, firstFrame, frames),
                 cache.KeyMean(layer.Index), cache.MeansFixed, frames, firstFrame);

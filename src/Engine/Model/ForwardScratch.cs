@@ -12,7 +12,8 @@ public sealed class ForwardScratch : IDisposable
     private readonly DiTConfig _config;
     private Tensor _x;
     private Tensor _xNext;
-    private SageOperands? _sage;
+    private SageQuery? _sageQ;
+    private SageKeys? _sageK;
 
     /// <summary>Allocates the buffers for <paramref name="frames"/> latent frames.</summary>
     public ForwardScratch(Backend backend, DiTConfig c, DType dtype, int frames)
@@ -134,8 +135,11 @@ public sealed class ForwardScratch : IDisposable
     /// <summary>Head output [N, C*4].</summary>
     public Tensor HeadOut { get; }
 
-    /// <summary>Sage's INT8 operands for this token count (allocated on first use: only Sage forwards need them).</summary>
-    public SageOperands Sage => _sage ??= new SageOperands(_backend, _config, Tokens, _owned);
+    /// <summary>Sage's INT8 Q for this token count (allocated on first use: only Sage forwards need it).</summary>
+    public SageQuery SageQ => _sageQ ??= new SageQuery(_backend, _config, Tokens, _owned);
+
+    /// <summary>Sage's INT8 K for this token count (first use; only a full-sequence Sage forward, whose keys are its own, needs it: a streaming one writes the cache).</summary>
+    public SageKeys SageK => _sageK ??= new SageKeys(_backend, _config, Tokens, _owned);
 
     /// <summary>Makes the last residual update the current stream.</summary>
     public void Swap() => (_x, _xNext) = (_xNext, _x);
@@ -151,29 +155,16 @@ public sealed class ForwardScratch : IDisposable
     }
 }
 
-/// <summary>
-/// A forward's INT8 Q/K for SageAttention: Q codes and per-128-row scales, K codes with one scale
-/// per token and head (the cache's own format), and K's smoothing vector.
-/// </summary>
-public sealed class SageOperands
+/// <summary>A forward's INT8 Q for SageAttention: codes and one scale per 128 rows (sm_scale * log2(e) folded in).</summary>
+public sealed class SageQuery
 {
     /// <summary>Query rows per Q scale (a flash CTA's rows).</summary>
-    public const int QRows = 128;
+    public const int Rows = 128;
 
-    internal SageOperands(Backend backend, DiTConfig c, long tokens, List<Tensor> owner)
+    internal SageQuery(Backend backend, DiTConfig c, long tokens, List<Tensor> owner)
     {
-        Tensor A(DType t, Shape shape, string name)
-        {
-            var x = backend.Allocate(t, shape, name);
-            owner.Add(x);
-            return x;
-        }
-        var heads = new Shape(1, tokens, c.Heads, c.HeadDim);
-        Q = A(DType.I8, heads, "q_i8");
-        QScale = A(DType.F32, new Shape(1, c.Heads, (tokens + QRows - 1) / QRows), "q_scale");
-        K = A(DType.I8, heads, "k_i8");
-        KScale = A(DType.F32, new Shape(1, tokens, c.Heads), "k_scale");
-        KMean = A(DType.F32, new Shape(1, c.Heads, c.HeadDim), "k_mean");
+        Q = Own(owner, backend.Allocate(DType.I8, new Shape(1, tokens, c.Heads, c.HeadDim), "q_i8"));
+        QScale = Own(owner, backend.Allocate(DType.F32, new Shape(1, c.Heads, (tokens + Rows - 1) / Rows), "q_scale"));
     }
 
     /// <summary>Q codes [1, N, H, D].</summary>
@@ -181,6 +172,26 @@ public sealed class SageOperands
 
     /// <summary>Q scales [1, H, ceil(N / 128)].</summary>
     public Tensor QScale { get; }
+
+    /// <summary>Bytes for <paramref name="tokens"/> tokens of <paramref name="c"/>.</summary>
+    public static long Bytes(DiTConfig c, long tokens) => (tokens * c.Dim) + (4L * c.Heads * ((tokens + Rows - 1) / Rows));
+
+    internal static Tensor Own(List<Tensor> owner, Tensor t)
+    {
+        owner.Add(t);
+        return t;
+    }
+}
+
+/// <summary>A full-sequence forward's INT8 K for SageAttention: codes, one scale per token and head (the cache's format), and the smoothing vector.</summary>
+public sealed class SageKeys
+{
+    internal SageKeys(Backend backend, DiTConfig c, long tokens, List<Tensor> owner)
+    {
+        K = SageQuery.Own(owner, backend.Allocate(DType.I8, new Shape(1, tokens, c.Heads, c.HeadDim), "k_i8"));
+        KScale = SageQuery.Own(owner, backend.Allocate(DType.F32, new Shape(1, tokens, c.Heads), "k_scale"));
+        KMean = SageQuery.Own(owner, backend.Allocate(DType.F32, new Shape(1, c.Heads, c.HeadDim), "k_mean"));
+    }
 
     /// <summary>K codes [1, N, H, D].</summary>
     public Tensor K { get; }
@@ -190,4 +201,7 @@ public sealed class SageOperands
 
     /// <summary>K's smoothing vector [1, H, D].</summary>
     public Tensor KMean { get; }
+
+    /// <summary>Bytes for <paramref name="tokens"/> tokens of <paramref name="c"/>.</summary>
+    public static long Bytes(DiTConfig c, long tokens) => (tokens * c.Dim) + (4L * tokens * c.Heads) + (4L * c.Dim);
 }

@@ -24,10 +24,10 @@ public sealed class FullSequenceAttention(WanModel model, AttentionMask mask, lo
         var qk = model.Qk;
         if (model.Kernel.ReadsInt8)
         {
-            var sage = s.Sage;
-            qk.QueryInt8(s.Q, layer.NormQ, sage.Q, sage.QScale, s.Frames, firstFrame);
-            qk.KeyInt8(s.K, layer.NormK, sage.K, sage.KScale, sage.KMean, meanGiven: false, s.Frames, firstFrame);
-            model.Kernel.RunSage(sage.Q, sage.QScale, sage.K, sage.KScale, s.V, s.O, mask, sage.KMean);
+            var (q8, k8) = (s.SageQ, s.SageK);
+            qk.QueryInt8(s.Q, layer.NormQ, q8.Q, q8.QScale, s.Frames, firstFrame);
+            qk.KeyInt8(s.K, layer.NormK, k8.K, k8.KScale, k8.KMean, meanGiven: false, s.Frames, firstFrame);
+            model.Kernel.RunSage(q8.Q, q8.QScale, k8.K, k8.KScale, s.V, s.O, mask, k8.KMean);
             return;
         }
         qk.NormRope(s.Q, layer.NormQ, s.QRot, s.QNorm, s.Frames, firstFrame);

@@ -102,9 +102,9 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
         var mask = AttentionMask.BlockCausal(_blockFrames * (int)t, 0, _keptSinks / _blockFrames);
         if (int8)
         {
-            var sage = s.Sage;
+            var sage = s.SageQ;
             var c = _model.Config;
-            SageQuantize.Run(SageQuantize.Params.Query(s.QRot.DType, 1, c.Heads, (int)s.Tokens, c.HeadDim, HeadLayout.Nhd, SageOperands.QRows), s.QRot, sage.Q, sage.QScale, null);
+            SageQuantize.Run(SageQuantize.Params.Query(s.QRot.DType, 1, c.Heads, (int)s.Tokens, c.HeadDim, HeadLayout.Nhd, SageQuery.Rows), s.QRot, sage.Q, sage.QScale, null);
             _model.Kernel.RunSage(sage.Q, sage.QScale, _k, _kScale!, _v, s.O, mask, _cache.KeyMean(l));
             return;
         }

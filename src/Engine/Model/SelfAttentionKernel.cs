@@ -85,5 +85,5 @@ public sealed class SelfAttentionKernel
     /// [1, M, H, D] in the activation dtype; <paramref name="kMean"/> is the smoothing vector.
     /// </summary>
     public void RunSage(Tensor q, Tensor qScale, Tensor k, Tensor kScale, Tensor v, Tensor o, AttentionMask mask, Tensor kMean) =>
-        SageAttention.Run(q, qScale, k, kScale, v, o, HeadLayout.Nhd, mask, SageOperands.QRows, 1, _options.SagePv, kMean);
+        SageAttention.Run(q, qScale, k, kScale, v, o, HeadLayout.Nhd, mask, SageQuery.Rows, 1, _options.SagePv, kMean);
 }

@@ -131,7 +131,8 @@ public sealed record MemoryEstimate
         long encode = EncodeBytes(c, s);
         long codes = CodeBytes(c, options, rows);
         long recacheBuffers = promptSwitch ? Scratch(recache, recacheFrames) + (2 * slots * t * d * s) : 0;
-        long activations = Scratch(block, stream.BlockFrames) + (promptSwitch ? 2 : 1) * promptKv + encode + codes + recacheBuffers;
+        long activations = Scratch(block, stream.BlockFrames) + (promptSwitch ? 2 : 1) * promptKv + encode + codes + recacheBuffers
+            + AttentionWorkBytes(c, options, rows, slots * t, ownKeys: false);
         activations = WithQuantizeStaging(c, options, activations, kvPool);
 
         // Host transients: one upload's staging (WeightParts) while building; one op's operands while running.
@@ -155,7 +156,8 @@ public sealed record MemoryEstimate
         long s = options.Activations.Size();
         var weights = WeightParts(c, options, checkpointBytes);
         long tokens = (long)frames * c.FrameTokens;
-        long activations = ScratchBytes(c, s, tokens, frames) + PromptKvBytes(c, s) + EncodeBytes(c, s) + CodeBytes(c, options, tokens);
+        long activations = ScratchBytes(c, s, tokens, frames) + PromptKvBytes(c, s) + EncodeBytes(c, s) + CodeBytes(c, options, tokens)
+            + AttentionWorkBytes(c, options, tokens, tokens, ownKeys: true);
         activations = WithQuantizeStaging(c, options, activations, 0);
         // The sampler's host arrays: x, x0, the re-noise draw, v, a step trace's copy, and the
         // forward's patch tokens in and out (each C x F x H x W floats); the per-frame modulation.
@@ -167,6 +169,24 @@ public sealed record MemoryEstimate
     // One forward's ForwardScratch for n tokens in `frames` frames (the activation dtype) and its per-frame modulation (f32).
     private static long ScratchBytes(DiTConfig c, long s, long n, int frames) =>
         (((12 * n * c.Dim) + (n * c.FfnDim) + (2 * n * c.PatchFeatures)) * s) + (2L * frames * 6 * c.Dim * 4);
+
+    // What the self-attention kernel adds for `rows` queries over `keys` keys: Sage's INT8 Q (and,
+    // for a full-sequence forward whose keys are its own, K: ForwardScratch.SageK) and
+    // qk_norm_rope_int8's pooled f32 rows; SageSLA's pooled sla workspace (phi(q), phi(k), o_lin,
+    // the residual and the prefix, about 3 q + k floats) and sage_quantize's INT8 Q/K; SLA's the
+    // same f32 work; Sage's FP8 V codes under pv=fp8.
+    private static long AttentionWorkBytes(DiTConfig c, ModelOptions options, long rows, long keys, bool ownKeys)
+    {
+        long d = c.Dim;
+        long fp8V = options.SagePv == Zoetrope.Attention.Flash.SagePv.Fp8 ? keys * d : 0;
+        return options.Attention switch
+        {
+            AttentionMode.Sage => SageQuery.Bytes(c, rows) + (ownKeys ? SageKeys.Bytes(c, keys) : 0) + (4 * rows * d) + fp8V,
+            AttentionMode.SageSla => (4 * ((3 * rows * d) + (2 * keys * d))) + (rows * d) + (keys * d) + fp8V,
+            AttentionMode.Sla => 4 * ((3 * rows * d) + (2 * keys * d)),
+            _ => 0,
+        };
+    }
 
     // The prompt's cross-attention K/V, all layers.
     private static long PromptKvBytes(DiTConfig c, long s) => 2L * c.Layers * c.TextTokens * c.Dim * s;

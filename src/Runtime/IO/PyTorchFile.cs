@@ -35,6 +35,12 @@ public sealed class PyTorchFile : ITensorFile
     // Keys after flattening: a real state dict has a few thousand. Bounded because a tiny pickle
     // can reference one dict from many places (memo), which multiplies the keys it flattens to.
     private const int MaxLeaves = 1_000_000;
+
+    // Deflate's largest expansion (a 258-byte match per 2 bits, rounded up).
+    private const long MaxDeflateRatio = 1032;
+
+    // A joined key longer than this is no parameter name (Wan's longest is under 60 characters).
+    private const int MaxKeyLength = 4096;
     private const int CopyChunk = 16 << 20;
 
     private readonly ZipArchive _zip;
@@ -208,6 +214,14 @@ public sealed class PyTorchFile : ITensorFile
         {
             foreach (var z in zip.Entries)
             {
+                // The sizes in the zip directory are the file's word: bound them by what the bytes
+                // can hold (stored records are their own length; deflate expands at most ~1032x),
+                // so no later check against them lets a 1 KB file ask for exabytes.
+                if (z.CompressedLength < 0 || z.CompressedLength > fileLength || z.Length < 0 || z.Length > z.CompressedLength * MaxDeflateRatio)
+                {
+                    throw new ZoetropeFormatException(path, 0,
+                        $"zip record {z.FullName}: the directory claims {z.Length} bytes from {z.CompressedLength} stored in a file of {fileLength}; no record can hold that");
+                }
                 records[z.FullName] = z.Length;
                 int slash = z.FullName.IndexOf('/', StringComparison.Ordinal);
                 if (slash > 0 && z.FullName.AsSpan(slash) is "/data.pkl")
@@ -331,7 +345,10 @@ public sealed class PyTorchFile : ITensorFile
     /// </summary>
     private sealed class Flattener(string path, string pickleRecord)
     {
-        private readonly HashSet<PickleDict> _open = new(ReferenceEqualityComparer.Instance);
+        // Every dict ever entered, not only the ones on the current path: a dict reached twice
+        // (through the memo) would be walked again, and a few KB of pickle could then multiply
+        // into millions of ever longer keys. A state dict is a tree; anything else is refused.
+        private readonly HashSet<PickleDict> _seen = new(ReferenceEqualityComparer.Instance);
         private int _leaves;
 
         public Dictionary<string, PyTorchEntry> Entries { get; } = new(StringComparer.Ordinal);
@@ -342,9 +359,10 @@ public sealed class PyTorchFile : ITensorFile
 
         public void Walk(PickleDict dict, string prefix, int depth)
         {
-            if (depth > MaxDepth || !_open.Add(dict))
+            if (depth > MaxDepth || !_seen.Add(dict))
             {
-                throw new ZoetropeFormatException(path, 0, $"in {pickleRecord}: dict '{prefix.TrimEnd('.')}' {(depth > MaxDepth ? $"nests deeper than {MaxDepth}" : "contains itself")}");
+                throw new ZoetropeFormatException(path, 0,
+                    $"in {pickleRecord}: dict '{Clip(prefix.TrimEnd('.'))}' {(depth > MaxDepth ? $"nests deeper than {MaxDepth}" : "is reached twice (a state dict is a tree; this one contains itself or is shared)")}");
             }
             foreach (var (k, v) in dict.Items)
             {
@@ -355,6 +373,10 @@ public sealed class PyTorchFile : ITensorFile
                     bool b => b ? "True" : "False",
                     _ => throw new ZoetropeFormatException(path, 0, $"in {pickleRecord}: a key under '{prefix.TrimEnd('.')}' is {PickleMachine.Describe(k)}, not a string or int"),
                 };
+                if (key.Length > MaxKeyLength)
+                {
+                    throw new ZoetropeFormatException(path, 0, $"in {pickleRecord}: key '{Clip(key)}' is {key.Length} characters long after nested keys are joined (at most {MaxKeyLength})");
+                }
                 if (++_leaves > MaxLeaves)
                 {
                     throw new ZoetropeFormatException(path, 0, $"in {pickleRecord}: more than {MaxLeaves} keys");
@@ -377,8 +399,9 @@ public sealed class PyTorchFile : ITensorFile
                         break;
                 }
             }
-            _open.Remove(dict);
         }
+
+        private static string Clip(string key) => key.Length <= 80 ? key : key[..80] + "...";
 
         private PyTorchEntry Check(string key, TorchTensorRef t)
         {
