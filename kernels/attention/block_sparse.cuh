@@ -31,9 +31,9 @@ zt_status launch_sparse(const Problem& p, const Tr& tr, const Keys& keys, cudaSt
 
 // The Sage kernel over a LUT schedule (with or without SLA's residual): the fp8 V pre-pass when
 // pv_mode = 1, then launch_sparse with the Sage traits; q, k are int8 codes with their scales
-// (q_rows rows per q scale, 64 keys per k scale). sla.cu's precision=sage path; the same steps as
-// block_sparse_attention.cu's SageLaunch.
-template <typename T, typename Keys>
+// (q_rows rows per q scale; kKRows keys per k scale: 64, or 1 for a scale per key token).
+// block_sparse_attention.cu's SageLaunch and sla.cu's precision=sage path (kKRows 64) both run it.
+template <typename T, int kKRows, typename Keys>
 zt_status launch_sparse_sage(const Problem& p, int q_rows, int pv_mode, const Keys& keys, const int8_t* q, const float* q_scale, const int8_t* k,
                              const float* k_scale, const T* v, uint8_t* v_fp8, float* v_scale, T* o, cudaStream_t stream, const char* name) {
     const int q_blocks = (p.q_len + q_rows - 1) / q_rows, k_blocks = (p.kv_len + kBlockN - 1) / kBlockN;
@@ -42,7 +42,7 @@ zt_status launch_sparse_sage(const Problem& p, int q_rows, int pv_mode, const Ke
         if (st != ZT_OK) return st;
     }
     auto make = [&](auto mode) {
-        return SageTraits<T, decltype(mode)::value>{q, k, q_scale, k_scale, v, v_fp8, v_scale, nullptr, o, nullptr, q_rows, q_blocks, k_blocks};
+        return SageTraits<T, decltype(mode)::value, kKRows>{q, k, q_scale, k_scale, v, v_fp8, v_scale, nullptr, o, nullptr, q_rows, q_blocks, k_blocks};
     };
     return pv_mode == 1 ? launch_sparse(p, make(std::integral_constant<int, 1>{}), keys, stream, name)
                         : launch_sparse(p, make(std::integral_constant<int, 0>{}), keys, stream, name);

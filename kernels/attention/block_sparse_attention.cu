@@ -45,27 +45,18 @@ struct SageLaunch {
         if constexpr (std::is_same_v<T, float>) {
             return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "zt_block_sparse_sage_attention: v and o must be f16 or bf16");
         } else {
-            int q_blocks = (p.q_len + q_rows - 1) / q_rows, k_blocks = (p.kv_len + kBlockN - 1) / kBlockN;
-            if (pv_mode == 1) {
-                zt_status st = sage_prepass<T>(p, static_cast<const T*>(v), static_cast<uint8_t*>(v_fp8), static_cast<float*>(v_scale), stream,
-                                               "zt_block_sparse_sage_attention (V pre-pass)");
-                if (st != ZT_OK) return st;
-            }
-            auto make = [&](auto mode, auto rows) {
-                return SageTraits<T, decltype(mode)::value, decltype(rows)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
-                                                             static_cast<const float*>(q_scale), static_cast<const float*>(k_scale),
-                                                             static_cast<const T*>(v), static_cast<const uint8_t*>(v_fp8),
-                                                             static_cast<const float*>(v_scale), nullptr, static_cast<T*>(o), nullptr,
-                                                             q_rows, q_blocks, k_blocks};
-            };
+            const auto* q8 = static_cast<const int8_t*>(q);
+            const auto* k8 = static_cast<const int8_t*>(k);
+            const auto* qs = static_cast<const float*>(q_scale);
+            const auto* ks = static_cast<const float*>(k_scale);
+            const auto* vv = static_cast<const T*>(v);
+            auto* codes = static_cast<uint8_t*>(v_fp8);
+            auto* vs = static_cast<float*>(v_scale);
+            auto* out = static_cast<T*>(o);
             const char* name = "zt_block_sparse_sage_attention";
-            using Pv0 = std::integral_constant<int, 0>;
-            using Pv1 = std::integral_constant<int, 1>;
-            using Block = std::integral_constant<int, kBlockN>;
-            using PerKey = std::integral_constant<int, 1>;  // k_rows 1: a K scale per key token
-            if (k_rows == 1)
-                return pv_mode == 1 ? launch_sparse(p, make(Pv1{}, PerKey{}), keys, stream, name) : launch_sparse(p, make(Pv0{}, PerKey{}), keys, stream, name);
-            return pv_mode == 1 ? launch_sparse(p, make(Pv1{}, Block{}), keys, stream, name) : launch_sparse(p, make(Pv0{}, Block{}), keys, stream, name);
+            // k_rows 1: a K scale per key token (a KV cache written frame by frame); 64: per key tile.
+            return k_rows == 1 ? launch_sparse_sage<T, 1>(p, q_rows, pv_mode, keys, q8, qs, k8, ks, vv, codes, vs, out, stream, name)
+                               : launch_sparse_sage<T, kBlockN>(p, q_rows, pv_mode, keys, q8, qs, k8, ks, vv, codes, vs, out, stream, name);
         }
     }
 };

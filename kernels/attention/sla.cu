@@ -216,7 +216,7 @@ struct Launch {
             if (st != ZT_OK) return st;
             const auto keys = make_lut<true>(p, lut, counts, residual, g.block_q, g.block_k);
             if (sage.precision == 1)
-                return launch_sparse_sage<T>(p, sage.q_rows, sage.pv_mode, keys, sage.q, sage.q_scale, sage.k, sage.k_scale, static_cast<const T*>(v),
+                return launch_sparse_sage<T, kBlockN>(p, sage.q_rows, sage.pv_mode, keys, sage.q, sage.q_scale, sage.k, sage.k_scale, static_cast<const T*>(v),
                                              sage.v_fp8, sage.v_scale, static_cast<T*>(o), stream, "zt_sla (Sage sparse branch)");
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr, scale * 1.4426950408889634f};
             return launch_sparse(p, tr, keys, stream, "zt_sla (sparse branch)");
