@@ -4,21 +4,22 @@
 //   1. smoothing (K): mean over tokens of each (b, h, channel), in double, in two passes so no
 //      thread reads more than one chunk: mean_partial, one thread per (b, h, chunk of 64 tokens,
 //      channel), channel fastest (a warp reads 32 consecutive channels of one token); then
-//      mean_total, one CTA per (b, h, 32 channels) whose 8 warps each add a contiguous run of the
+//      channel_mean_total (quant/channel_mean.cuh), one CTA per (b, h, 32 channels) whose 8 warps each add a contiguous run of the
 //      chunk sums, combined in warp order (the same bits every run; the C# twins use this order);
 //   2. quantize, one warp per (b, h, block of block_rows tokens): amax of (x - mean) * q_scale,
 //      scale = max(amax / 127, 1e-8), codes round half to even with IEEE division (QuantMath.cs).
 //      Lanes take 16-byte packs of one token's channels (head_dim a multiple of the pack), so a warp
 //      reads whole 32-byte sectors in either layout and writes its codes as 4- or 8-byte packs.
 // The ILGPU twin and the oracle: src/Attention/Flash/SageQuantize.cs.
+#include "quant/channel_mean.cuh"
 #include "quant/quant_format.cuh"
 #include "zt_sage_quantize.h"
 
 namespace {
 
-constexpr int kMeanRows = 64;    // tokens per partial sum
-constexpr int kMeanThreads = 256;
-constexpr int kMeanSlices = 8;   // warps per mean CTA
+using zt::quant::kMeanRows;
+using zt::quant::kMeanSlices;
+using zt::quant::kMeanThreads;
 constexpr int kWarpsPerCta = 4;  // quantization: one warp per block of tokens
 
 // Element offsets of x (and of the codes, which share its layout).
@@ -52,28 +53,6 @@ __global__ void __launch_bounds__(kMeanThreads) mean_partial(Layout l, int64_t c
     }
 }
 
-__global__ void __launch_bounds__(32 * kMeanSlices) mean_total(int tokens, int head_dim, int chunks, const double* __restrict__ part,
-                                                               float* __restrict__ mean) {
-    __shared__ double acc[kMeanSlices][32];
-    const int lane = threadIdx.x, slice = threadIdx.y;
-    const int c = blockIdx.y * 32 + lane;
-    const int64_t bh = blockIdx.x;
-    const double* col = part + bh * chunks * head_dim + c;
-    const int per = (chunks + kMeanSlices - 1) / kMeanSlices;
-    const int k0 = min(chunks, slice * per), k1 = min(chunks, k0 + per);
-    double s = 0;
-    if (c < head_dim) {
-        for (int k = k0; k < k1; ++k) s += col[(int64_t)k * head_dim];
-    }
-    acc[slice][lane] = s;
-    __syncthreads();
-    if (slice == 0 && c < head_dim) {
-        double all = 0;
-#pragma unroll
-        for (int w = 0; w < kMeanSlices; ++w) all += acc[w][lane];
-        mean[bh * head_dim + c] = (float)(all / tokens);
-    }
-}
 
 // kPer values of token n, channels c .. c + kPer - 1, each (x - mean[c]) * q_scale in fp32.
 template <typename T, int kPer>
@@ -145,7 +124,7 @@ zt_status run(cudaStream_t s, const Layout& l, int64_t bhs, int block_rows, int 
         mean_partial<T><<<(unsigned)((cells + kMeanThreads - 1) / kMeanThreads), kMeanThreads, 0, s>>>(l, cells, chunks, x, chunks > 1 ? part : nullptr,
                                                                                                         mean);
         if (chunks > 1)
-            mean_total<<<dim3((unsigned)bhs, (unsigned)((l.head_dim + 31) / 32)), dim3(32, kMeanSlices), 0, s>>>(l.tokens, l.head_dim, chunks, part, mean);
+            zt::quant::channel_mean_total<kMeanSlices><<<dim3((unsigned)bhs, (unsigned)((l.head_dim + 31) / 32)), dim3(32, kMeanSlices), 0, s>>>(l.tokens, l.head_dim, chunks, part, mean);
         if (zt_status st = zt::check_launch("zt_sage_quantize (mean)")) return st;
     }
     const int64_t groups = bhs * blocks;

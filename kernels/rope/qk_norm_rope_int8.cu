@@ -6,7 +6,7 @@
 //      an fp32 running sum would lose the last digits the scale needs), in two passes so no thread
 //      reads more than one chunk of tokens: channel_partial_kernel, one thread per (b, h, chunk of
 //      kMeanRows tokens, channel), channel fastest so a warp reads contiguous runs; then
-//      channel_mean_kernel, one CTA per (b, h, 32 channels) whose kMeanSlices warps each add a
+//      channel_mean_total (quant/channel_mean.cuh), one CTA per (b, h, 32 channels) whose kMeanSlices warps each add a
 //      contiguous run of the chunk sums, combined in warp order (fixed order: same bits every run).
 //      The partials follow the f32 rows in the caller's workspace (workspace_count says how much
 //      there is); a single chunk skips them;
@@ -14,6 +14,7 @@
 //      order, so the scales come out in q's order without D): amax of (v - mean) * q_scale, scale =
 //      max(amax / 127, 1e-8), q = clamp(rint(v' / scale), -127, 127), round half to even
 //      (__float2int_rn), with IEEE division: the rule of QuantMath.cs, so the CPU backends agree.
+#include "quant/channel_mean.cuh"
 #include "quant/quant_format.cuh"
 #include "rope/qk_norm_rope.cuh"
 
@@ -28,9 +29,9 @@ struct HeadRows {
           stride(nhd ? (int64_t)heads * head_dim : (int64_t)head_dim) {}
 };
 
-constexpr int kMeanRows = 64;     // tokens per partial sum
-constexpr int kMeanThreads = 256;
-constexpr int kMeanSlices = 8;    // warps per mean CTA: 512 chunks (32K tokens) is 64 partials per thread
+using zt::quant::kMeanRows;
+using zt::quant::kMeanSlices;
+using zt::quant::kMeanThreads;
 
 // Writes the mean itself when there is one chunk (part == nullptr), else the chunk's double sum.
 __global__ void __launch_bounds__(kMeanThreads) channel_partial_kernel(int64_t cells, int tokens, int heads, int head_dim, int chunks, bool nhd, const float* __restrict__ ws,
@@ -57,32 +58,6 @@ __global__ void __launch_bounds__(kMeanThreads) channel_partial_kernel(int64_t c
     }
 }
 
-__global__ void __launch_bounds__(32 * kMeanSlices) channel_mean_kernel(int tokens, int head_dim, int chunks, const double* __restrict__ part,
-                                                                        float* __restrict__ mean) {
-    __shared__ double acc[kMeanSlices][32];
-    const int lane = threadIdx.x, slice = threadIdx.y;
-    const int c = blockIdx.y * 32 + lane;
-    const int64_t bh = blockIdx.x;
-    const double* col = part + bh * chunks * head_dim + c;
-    const int per = (chunks + kMeanSlices - 1) / kMeanSlices;
-    const int k0 = min(chunks, slice * per), k1 = min(chunks, k0 + per);
-    double s = 0;
-    if (c < head_dim) {
-        for (int k = k0; k < k1; ++k) {
-            s += col[(int64_t)k * head_dim];
-        }
-    }
-    acc[slice][lane] = s;
-    __syncthreads();
-    if (slice == 0 && c < head_dim) {
-        double all = 0;
-#pragma unroll
-        for (int w = 0; w < kMeanSlices; ++w) {
-            all += acc[w][lane];
-        }
-        mean[bh * head_dim + c] = (float)(all / tokens);
-    }
-}
 
 // kPer smoothed values of the f32 workspace at e (channel c .. c + kPer - 1 of one token: head_dim
 // % kPer == 0), each (v - mean[c]) * q_scale.
@@ -218,7 +193,7 @@ ZT_API zt_status zt_qk_norm_rope_int8(zt_stream stream, zt_dtype dtype, int32_t 
         }
         channel_partial_kernel<<<(unsigned)((cells + kMeanThreads - 1) / kMeanThreads), kMeanThreads, 0, s>>>(cells, tokens, heads, head_dim, chunks, layout == 1, ws, part, m);
         if (part) {
-            channel_mean_kernel<<<dim3((unsigned)bh, (unsigned)((head_dim + 31) / 32)), dim3(32, kMeanSlices), 0, s>>>(tokens, head_dim, chunks, part, m);
+            zt::quant::channel_mean_total<kMeanSlices><<<dim3((unsigned)bh, (unsigned)((head_dim + 31) / 32)), dim3(32, kMeanSlices), 0, s>>>(tokens, head_dim, chunks, part, m);
         }
         if (zt_status st = zt::check_launch("zt_qk_norm_rope_int8 (mean)")) {
             return st;

@@ -17,25 +17,16 @@ public class StreamBenchmark
     private WanModel _model = null!;
     private StreamingSession _session = null!;
 
-    /// <summary>Attention and linear path.</summary>
-    [Params("dense-bf16", "dense-w8a8", "sla-w8a8")]
+    /// <summary>Attention and linear path (turbo: SageSLA + W8A8 128x128 blocks, bf16).</summary>
+    [Params("dense-bf16", "dense-w8a8", "sla-w8a8", "turbo")]
     public string Variant { get; set; } = "dense-bf16";
 
     /// <summary>Builds the model and fills the cache.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        var backend = Backends.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "reference");
-        var config = DiTConfig.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_MODEL") ?? "tiny");
-        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
-        var options = new ModelOptions
-        {
-            Activations = gpu ? DType.BF16 : DType.F32,
-            Attention = Variant.StartsWith("sla", StringComparison.Ordinal) ? AttentionMode.Sla : AttentionMode.Dense,
-            Linear = Variant.EndsWith("w8a8", StringComparison.Ordinal) ? LinearPath.Int8 : LinearPath.Bf16,
-        };
-        _weights = WanWeights.Random(config, 1);
-        _model = new WanModel(backend, _weights, options);
+        (_weights, _model) = EngineBenchModel.Build(Variant);
+        var config = _model.Config;
         var text = Tensor.FromDoubles(new double[(long)config.TextTokens * config.TextDim], DType.F32, new Shape(config.TextTokens, config.TextDim), "text");
         _session = new StreamingSession(_model, text, StreamOptions.LongLive);
         text.Dispose();
@@ -73,25 +64,16 @@ public class GenerateBenchmark
     private TextContext _prompt = null!;
     private OneShotGenerator _generator = null!;
 
-    /// <summary>Attention and linear path.</summary>
-    [Params("dense-bf16", "dense-w8a8", "sla-w8a8")]
+    /// <summary>Attention and linear path (turbo: SageSLA + W8A8 128x128 blocks, bf16).</summary>
+    [Params("dense-bf16", "turbo")]
     public string Variant { get; set; } = "dense-bf16";
 
     /// <summary>Builds the model and encodes a prompt.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        var backend = Backends.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "reference");
-        var config = DiTConfig.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_MODEL") ?? "tiny");
-        bool gpu = backend.Kind is BackendKind.IlgpuCuda or BackendKind.Cuda;
-        var options = new ModelOptions
-        {
-            Activations = gpu ? DType.BF16 : DType.F32,
-            Attention = Variant.StartsWith("sla", StringComparison.Ordinal) ? AttentionMode.Sla : AttentionMode.Dense,
-            Linear = Variant.EndsWith("w8a8", StringComparison.Ordinal) ? LinearPath.Int8 : LinearPath.Bf16,
-        };
-        _weights = WanWeights.Random(config, 1);
-        _model = new WanModel(backend, _weights, options);
+        (_weights, _model) = EngineBenchModel.Build(Variant);
+        var config = _model.Config;
         using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         _prompt = _model.EncodeText(text);
         _generator = new OneShotGenerator(_model, StreamBench.Generate);
@@ -108,5 +90,27 @@ public class GenerateBenchmark
         _prompt.Dispose();
         _model.Dispose();
         _weights.Dispose();
+    }
+}
+
+/// <summary>
+/// The model both engine benchmarks build: seeded random weights of ZOETROPE_BENCH_MODEL (default
+/// tiny) on ZOETROPE_BENCH_BACKEND (default reference), with the variant's kernels as the stream
+/// suite runs them (StreamBench.OptionsFor: bf16 on GPUs and for the Sage kernels, f32 on CPUs).
+/// </summary>
+internal static class EngineBenchModel
+{
+    public static (WanWeights Weights, WanModel Model) Build(string variant)
+    {
+        var backend = Backends.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_BACKEND") ?? "reference");
+        var config = DiTConfig.Get(Environment.GetEnvironmentVariable("ZOETROPE_BENCH_MODEL") ?? "tiny");
+        var (attention, linear) = variant switch
+        {
+            "turbo" => StreamBench.Turbo,
+            _ => (variant.StartsWith("sla", StringComparison.Ordinal) ? AttentionMode.Sla : AttentionMode.Dense,
+                variant.EndsWith("w8a8", StringComparison.Ordinal) ? LinearPath.Int8 : LinearPath.Bf16),
+        };
+        var weights = WanWeights.Random(config, 1);
+        return (weights, new WanModel(backend, weights, StreamBench.OptionsFor(backend.Kind, attention, linear)));
     }
 }

@@ -65,11 +65,9 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
     /// <inheritdoc />
     public void Scores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
     {
-        if (_kBlocks == 0)
-        {
-            PerKeyScores(a, b, h, hkv, q0, k0, s, kTile, qTile, tid);
-            return;
-        }
+        // k_rows=64: one factor q_scale * k_scale per tile; k_rows=1 (_kBlocks 0): each column
+        // times its own key's scale, the same fp32 product, so equal scales give the same bits.
+        bool perKey = _kBlocks == 0;
         StageRows(_k, a.Kv.Of(b, hkv, 0), a.Kv.Token, k0, a.KvLen, FlashEngine.TileK, a.HeadDim, kTile.Cast<sbyte>(), tid);
         Group.Barrier();
         int lane = tid % FlashEngine.Lanes;
@@ -80,8 +78,7 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
         var qw = qTile.Cast<int>();
         var kw = kTile.Cast<int>();
         float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
-        float ks = _kScale[((((long)b * a.KvHeads) + hkv) * _kBlocks) + (k0 / SageAttention.KRows)];
-        float scale = qs * ks;
+        float scale = perKey ? qs : qs * _kScale[((((long)b * a.KvHeads) + hkv) * _kBlocks) + (k0 / SageAttention.KRows)];
         int qa = (g * words) + t;
         int qb = ((g + 8) * words) + t;
         for (int nt = tid / FlashEngine.Lanes; nt < FlashEngine.TileK / 8; nt += warps)
@@ -93,40 +90,8 @@ public readonly struct SageTile<T, TCodec> : IFlashTile
                 Int8Mma.Mma(ref c, qw[qa + w0], qw[qb + w0], qw[qa + w0 + 4], qw[qb + w0 + 4], kw[ka + w0], kw[ka + w0 + 4]);
             }
             int col = (nt * 8) + (2 * t);
-            s[(g * FlashEngine.SStride) + col] = c.D0 * scale;
-            s[(g * FlashEngine.SStride) + col + 1] = c.D1 * scale;
-            s[((g + 8) * FlashEngine.SStride) + col] = c.D2 * scale;
-            s[((g + 8) * FlashEngine.SStride) + col + 1] = c.D3 * scale;
-        }
-    }
-
-    // k_rows=1: Scores with each column's factor q_scale * k_scale[key] (a separate path, so the
-    // per-block one above keeps its instructions).
-    private void PerKeyScores(in FlashArgs a, int b, int h, int hkv, long q0, long k0, ArrayView<float> s, ArrayView<float> kTile, ArrayView<float> qTile, int tid)
-    {
-        StageRows(_k, a.Kv.Of(b, hkv, 0), a.Kv.Token, k0, a.KvLen, FlashEngine.TileK, a.HeadDim, kTile.Cast<sbyte>(), tid);
-        Group.Barrier();
-        int lane = tid % FlashEngine.Lanes;
-        int warps = a.HeadDim / FlashEngine.Lanes;
-        int g = lane >> 2;
-        int t = lane & 3;
-        int words = RowWords(a.HeadDim);
-        var qw = qTile.Cast<int>();
-        var kw = kTile.Cast<int>();
-        float qs = _qScale[((((long)b * a.Heads) + h) * _qBlocks) + (q0 / _qRows)];
-        int qa = (g * words) + t;
-        int qb = ((g + 8) * words) + t;
-        for (int nt = tid / FlashEngine.Lanes; nt < FlashEngine.TileK / 8; nt += warps)
-        {
-            var c = default(Int4Fragment);
-            int ka = (((nt * 8) + g) * words) + t;
-            for (int w0 = 0; w0 < a.HeadDim / 4; w0 += 8)
-            {
-                Int8Mma.Mma(ref c, qw[qa + w0], qw[qb + w0], qw[qa + w0 + 4], qw[qb + w0 + 4], kw[ka + w0], kw[ka + w0 + 4]);
-            }
-            int col = (nt * 8) + (2 * t);
-            float f0 = qs * KeyScale(a, b, hkv, k0 + col);
-            float f1 = qs * KeyScale(a, b, hkv, k0 + col + 1);
+            float f0 = perKey ? qs * KeyScale(a, b, hkv, k0 + col) : scale;
+            float f1 = perKey ? qs * KeyScale(a, b, hkv, k0 + col + 1) : scale;
             s[(g * FlashEngine.SStride) + col] = c.D0 * f0;
             s[(g * FlashEngine.SStride) + col + 1] = c.D1 * f1;
             s[((g + 8) * FlashEngine.SStride) + col] = c.D2 * f0;
