@@ -5,7 +5,8 @@
 //            SLA) has an exactly-zero linear branch, so it runs `block_sparse_attention` over
 //            the same map, which `sla` equals bit for bit when W = 0 and there is no bias
 //   sage-sla SageSLA (TurboDiffusion): `sla` whose sparse branch is SageAttention (INT8 Q/K
-//            quantized inside the op), the linear branch over the unquantized Q/K
+//            quantized inside the op), the linear branch over the unquantized Q/K; without
+//            proj_l, sage_quantize + block-sparse Sage, which `sla` equals bit for bit at W = 0
 //   sage     SageAttention over INT8 operands the QK path quantized (RunSage): Q per 128 rows,
 //            K one scale per token and head, as the INT8 cache stores it
 using Zoetrope.Attention;
@@ -65,9 +66,18 @@ public sealed class SelfAttentionKernel
             {
                 var blocks = SparseBlocks.Default;
                 using var map = BlockMap.Run(q, k, HeadLayout.Nhd, mask, blocks, BlockSelection.TopK(_options.SparseRatio));
-                if (_options.Attention == AttentionMode.Sla && layer.ProjL is null)
+                if (layer.ProjL is null)
                 {
-                    BlockSparseAttention.Run(q, k, v, map, o, HeadLayout.Nhd, mask, blocks);
+                    // No trained proj_l: the linear branch adds exactly nothing, so it is not
+                    // computed; `sla` with W = 0 equals its sparse branch alone bit for bit.
+                    if (_options.Attention == AttentionMode.Sla)
+                    {
+                        BlockSparseAttention.Run(q, k, v, map, o, HeadLayout.Nhd, mask, blocks);
+                    }
+                    else
+                    {
+                        SageSparse(q, k, v, map, o, mask, blocks);
+                    }
                     return;
                 }
                 var precision = _options.Attention == AttentionMode.SageSla ? SlaPrecision.Sage : SlaPrecision.Dense;
@@ -77,6 +87,25 @@ public sealed class SelfAttentionKernel
             default:
                 throw new InvalidOperationException($"engine: attention {_options.Attention} reads INT8 operands; call RunSage");
         }
+    }
+
+    // SageSLA's sparse branch alone: q and k quantized as `sla` precision=sage quantizes them
+    // (sage_quantize, q per Sla.SageQRows rows, k smoothed per 64 keys) into pooled workspaces,
+    // then the block-sparse Sage kernel over the same map.
+    private void SageSparse(Tensor q, Tensor k, Tensor v, BlockMap.Result map, Tensor o, AttentionMask mask, SparseBlocks blocks)
+    {
+        var pool = q.Backend.Workspaces;
+        int heads = (int)q.Shape[2], kvHeads = (int)k.Shape[2], d = (int)q.Shape[3];
+        var qp = SageQuantize.Params.Query(q.DType, 1, heads, (int)q.Shape[1], d, HeadLayout.Nhd, Sla.SageQRows);
+        var kp = SageQuantize.Params.Key(k.DType, 1, kvHeads, (int)k.Shape[1], d, HeadLayout.Nhd);
+        using var q8 = pool.Rent(DType.I8, qp.X, "sage_sla_q");
+        using var qScale = pool.Rent(DType.F32, qp.ScaleShape, "sage_sla_q_scale");
+        using var k8 = pool.Rent(DType.I8, kp.X, "sage_sla_k");
+        using var kScale = pool.Rent(DType.F32, kp.ScaleShape, "sage_sla_k_scale");
+        using var kMean = pool.Rent(DType.F32, kp.MeanShape, "sage_sla_k_mean");
+        SageQuantize.Run(qp, q, q8, qScale, null);
+        SageQuantize.Run(kp, k, k8, kScale, kMean);
+        BlockSparseAttention.RunSage(q8, qScale, k8, kScale, v, map, o, HeadLayout.Nhd, mask, blocks, Sla.SageQRows, SageAttention.KRows, _options.SagePv);
     }
 
     /// <summary>

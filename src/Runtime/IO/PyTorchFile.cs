@@ -117,7 +117,7 @@ public sealed class PyTorchFile : ITensorFile
     public PyTorchEntry Entry(string name) =>
         _entries.TryGetValue(name, out var e)
             ? e
-            : throw new ArgumentException($"{Path}: no tensor '{name}' (it has {_entries.Count}: {string.Join(", ", _names.Take(8))}{(_entries.Count > 8 ? ", ..." : string.Empty)})", nameof(name));
+            : throw TensorFiles.NoSuchTensor(Path, name, _names);
 
     TensorFileEntry ITensorFile.Entry(string name)
     {

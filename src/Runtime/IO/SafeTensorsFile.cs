@@ -91,7 +91,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public SafeTensorsEntry Entry(string name) =>
         _entries.TryGetValue(name, out var e)
             ? e
-            : throw new ArgumentException($"{Path}: no tensor '{name}' (it has {_entries.Count}: {string.Join(", ", Names.Take(8))}{(_entries.Count > 8 ? ", ..." : string.Empty)})", nameof(name));
+            : throw TensorFiles.NoSuchTensor(Path, name, Names);
 
     /// <summary>True when a tensor named <paramref name="name"/> exists.</summary>
     public bool Contains(string name) => _entries.ContainsKey(name);

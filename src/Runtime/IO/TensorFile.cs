@@ -34,6 +34,10 @@ public static class TensorFiles
 {
     private static readonly string[] PyTorchExtensions = [".pt", ".pth", ".ckpt", ".bin"];
 
+    /// <summary>The error of a tensor file asked for a name it lacks: the file, the name, and a few names it has.</summary>
+    internal static ArgumentException NoSuchTensor(string path, string name, IReadOnlyCollection<string> names) =>
+        new($"{path}: no tensor '{name}' (it has {names.Count}: {string.Join(", ", names.Take(8))}{(names.Count > 8 ? ", ..." : string.Empty)})", nameof(name));
+
     /// <summary>
     /// Opens <paramref name="path"/>: a zip archive (PyTorch's <c>torch.save</c> format since 1.6),
     /// or any file named <c>.pt</c>/<c>.pth</c>/<c>.ckpt</c>/<c>.bin</c>, as a <see cref="PyTorchFile"/>

@@ -179,6 +179,27 @@ public sealed class TurboEngineTests
         Assert.That(EngineTestKit.RelL2(plain, sla), Is.GreaterThan(1e-4));
     }
 
+    // Without proj_l, SageSLA skips the linear branch (sage_quantize + block-sparse Sage): the same
+    // bits as `sla` precision=sage running it with W = 0 and a zero bias.
+    [TestCase(AttentionMode.SageSla)]
+    [TestCase(AttentionMode.Sla)]
+    public void WithoutProjLTheLinearBranchIsSkippedAndNothingChanges(AttentionMode mode)
+    {
+        var c = EngineTestKit.Micro;
+        var random = WanWeights.Random(c, seed: 3);
+        var zeros = new Dictionary<string, Tensor>(random.Names.ToDictionary(n => n, n => random[n]))
+        {
+            [WanWeightNames.ProjL(0)] = Tensor.FromDoubles(new double[c.HeadDim * c.HeadDim], DType.F32, new Shape(c.HeadDim, c.HeadDim), "proj"),
+            [WanWeightNames.ProjLBias(0)] = Tensor.FromDoubles(new double[c.HeadDim], DType.F32, new Shape(c.HeadDim), "bias"),
+        };
+        var options = new ModelOptions { Activations = DType.BF16, Attention = mode, SparseRatio = 0.5f };
+        using var skipped = new WanModel(Backends.Get("reference"), random, options);
+        using var computed = new WanModel(Backends.Get("reference"), WanWeights.FromTensors(c, zeros), options);
+        Assert.That(skipped.Warnings, Is.Not.Empty);
+        Assert.That(computed.Warnings, Is.Empty);
+        Assert.That(Stream(skipped, Small, 4), Is.EqualTo(Stream(computed, Small, 4)));
+    }
+
     // turbo: SageSLA at top-k 0.1 + W8A8 128x128 + 4 steps, streamed; with every key block kept
     // (top-k 1) SageSLA is Sage's attention plus a zero linear branch, close to dense.
     [Test]
