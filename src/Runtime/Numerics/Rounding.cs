@@ -1,0 +1,20 @@
+// Rounding: where an op rounds its fp32 intermediates to the output dtype. The engine's kernels
+// fuse several PyTorch operations into one op and round once at its output (closer to the exact
+// result). The published streaming pipelines (Self-Forcing, LongLive) run every eager PyTorch op
+// in bf16, so each op boundary inside a fused kernel is a rounding there; PerOp reproduces those
+// boundaries, so a same-noise comparison with them agrees to bf16 precision
+// (../shared/REFERENCE.md, "Rounding points"; the engine's --match reference).
+namespace Zoetrope.Runtime;
+
+/// <summary>Where an op rounds intermediate values to its output dtype.</summary>
+public enum Rounding
+{
+    /// <summary>fp32 math throughout, one rounding at the op's output.</summary>
+    Fused,
+
+    /// <summary>
+    /// A rounding to the output dtype at every boundary between the eager PyTorch operations the op
+    /// stands for (each op's page lists them); fp32 math inside each of those operations.
+    /// </summary>
+    PerOp,
+}
