@@ -217,8 +217,33 @@ public static class EngineArgs
     /// <summary>The CLI spelling of <paramref name="mode"/> (what --attention takes).</summary>
     public static string Label(AttentionMode mode) => AttentionModes.First(a => a.Mode == mode).Cli;
 
+    /// <summary>--recache longlive|block-causal: a prompt switch's re-run mask and what it does with the sinks.</summary>
+    /// <exception cref="ArgumentException">Anything else, with the choices.</exception>
+    public static StreamOptions Recache(StreamOptions stream, string value)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var mode = RecacheModes.Where(r => string.Equals(r.Cli, value, StringComparison.OrdinalIgnoreCase)).Select(r => ((RecacheMask, SinkSwitch)?)(r.Mask, r.Sinks)).FirstOrDefault()
+            ?? throw new ArgumentException($"--recache {value}: unknown; expected {Or(RecacheModes.Select(r => r.Cli))}");
+        return stream with { Recache = mode.Item1, SwitchSinks = mode.Item2 };
+    }
+
+    /// <summary>The CLI spelling of <paramref name="stream"/>'s recache (what --recache takes), or its two settings when no spelling names them.</summary>
+    public static string Label(StreamOptions stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return RecacheModes.Where(r => r.Mask == stream.Recache && r.Sinks == stream.SwitchSinks).Select(r => r.Cli).FirstOrDefault()
+            ?? $"mask {stream.Recache}, sinks {stream.SwitchSinks}";
+    }
+
     /// <summary>The CLI spelling of <paramref name="policy"/> (what --rope takes).</summary>
     public static string Label(RopePolicy policy) => RopePolicies.First(r => r.Policy == policy).Cli;
+
+    // --recache's spellings: LongLive 1.0 as released, and the engine's block-causal re-run.
+    private static readonly (string Cli, RecacheMask Mask, SinkSwitch Sinks)[] RecacheModes =
+    [
+        ("longlive", RecacheMask.None, SinkSwitch.KeepAfterEviction),
+        ("block-causal", RecacheMask.BlockCausal, SinkSwitch.Keep),
+    ];
 
     private static string Or(IEnumerable<string> items)
     {

@@ -39,23 +39,24 @@ public static class StreamCommand
         var shift = new Option<double?>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps (default 5); needs one of them" };
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
+        var recache = new Option<string?>("--recache") { Description = "a prompt switch's re-run: longlive (LongLive 1.0: unmasked, sinks re-run until the cache first evicts) or block-causal (each block sees what it saw, sinks kept) (default: the preset's, longlive)" };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var profile = new Option<bool>("--no-profile") { Description = "skip the per-op breakdown (no timer per op)" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("stream", "Stream video latents block by block with the rolling KV cache")
         {
-            model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, output, profile, force,
+            model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, recache, output, profile, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention),
             r.GetValue(linear), r.GetValue(kv)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift)))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache)))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift);
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift, string? Recache);
 
     private static int Run(Args a)
     {
@@ -76,6 +77,10 @@ public static class StreamCommand
         var ropePolicy = EngineArgs.Rope(a.Rope);
         DType? dtype = a.DType is null ? null : EngineArgs.Activations(a.DType);
         var stream = EngineArgs.Preset(a.Preset) with { Seed = a.Seed, Rope = ropePolicy };
+        if (a.Recache is not null)
+        {
+            stream = EngineArgs.Recache(stream, a.Recache);
+        }
         if (a.Shift is double given && a.Steps is null && a.Timesteps is null)
         {
             throw new ArgumentException($"--shift {given.ToString(CultureInfo.InvariantCulture)}: warps --steps or --timesteps; the preset's timesteps are already warped (give one of them)");
@@ -111,7 +116,7 @@ public static class StreamCommand
         var backend = Backends.Get(kind);
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
-        console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: window {stream.WindowFrames} + sink {stream.SinkFrames} frames, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
+        console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: cache {stream.CacheFrames} frames ({stream.SinkFrames} sink + last {stream.WindowFrames}), recache {EngineArgs.Label(stream)}, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
             $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}{(options.Attention is AttentionMode.Sla or AttentionMode.SageSla ? FormattableString.Invariant($" top-k {options.SparseRatio:0.##}") : "")}, kv {EngineArgs.Label(options.KvFormat)}"));
         console.MarkupLine(Markup.Escape($"noise from {noise?.Description ?? $"seed {a.Seed}"}"));
         bool rotatesOnRead = !KvCache.StoresRotatedUnder(stream);
@@ -143,8 +148,8 @@ public static class StreamCommand
             if (a.SwitchAt > 0 && b == a.SwitchAt)
             {
                 using var second = LoadText(switchPath, config, 2);
+                int kept = session.SinksKeptOnSwitch;
                 double ms = WorkProgress.Run(console, "switching the prompt", _ => session.SwitchPrompt(second));
-                int kept = stream.KeepSinksOnSwitch ? (int)Math.Min(stream.SinkFrames, session.FramesGenerated) : 0;
                 console.MarkupLine(Markup.Escape(FormattableString.Invariant($"  prompt switch: {session.Cache.Frames.Count - kept} cached frames re-run at t = 0 ({kept} sink frames kept) in {ms:0.0} ms")));
             }
             var block = WorkProgress.Run(console, $"block {b + 1}/{a.Blocks}", p =>

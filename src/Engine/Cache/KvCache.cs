@@ -52,12 +52,12 @@ public sealed class KvCache : IDisposable
         _o = options ?? throw new ArgumentNullException(nameof(options));
         _table = ropeTable ?? throw new ArgumentNullException(nameof(ropeTable));
         options.Validate();
-        if (options.SinkFrames + options.WindowFrames > WanRopeTable.Positions)
+        if (options.CacheFrames > WanRopeTable.Positions)
         {
             throw new ArgumentException($"stream: sinks {options.SinkFrames} + window {options.WindowFrames} frames exceed the {WanRopeTable.Positions}-position RoPE table");
         }
         Format = format;
-        Slots = options.SinkFrames + options.WindowFrames;
+        Slots = options.CacheFrames;
         StoresRotated = StoresRotatedUnder(options);
         if (format == KvFormat.Int8 && !StoresRotated)
         {

@@ -1,6 +1,14 @@
-// StreamOptions: how a streaming session generates, with the three presets of
-// ../shared/REFERENCE.md. Window and sinks count latent frames; both include whole blocks so
-// the cache holds the same frames the block-causal mask of a full-sequence forward would show.
+// StreamOptions: how a streaming session generates, with the presets of ../shared/REFERENCE.md.
+//
+// The window convention, in one place. Sinks and window count latent frames in whole blocks:
+//   keys a block attends to = the SinkFrames first frames + the last WindowFrames frames, the
+//                             block's own frames included (fewer while the stream is shorter);
+//   cache                   = SinkFrames + WindowFrames frames (CacheFrames), nothing else.
+// LongLive's `local_attn_size` counts both (its `max_attention_size = local_attn_size * 1560`
+// and `local_budget = max_attention_size - sink_tokens`): local_attn_size 12 with sink_size 3 is
+// SinkFrames 3 + WindowFrames 9 (FromLocalAttention). Self-Forcing's cache is 21 frames
+// (32760 tokens) with no sinks: WindowFrames 21. The block-causal mask of a full-sequence forward
+// (FullSequenceAttention.StreamMask) shows each block the same frames.
 namespace Zoetrope.Engine;
 
 /// <summary>The scheduler's settings: blocks, steps, cache window and sinks, RoPE policy.</summary>
@@ -12,8 +20,8 @@ public sealed record StreamOptions
     /// <summary>The denoising steps' timesteps in [0, 1000], after the shift warp, first = noisiest.</summary>
     public IReadOnlyList<double> Timesteps { get; init; } = Warp([1000, 750, 500, 250], 5);
 
-    /// <summary>Most recent latent frames kept in the cache, the current block included.</summary>
-    public int WindowFrames { get; init; } = 12;
+    /// <summary>Most recent latent frames a block attends to besides the sinks, its own frames included (LongLive: 12 - 3 = 9).</summary>
+    public int WindowFrames { get; init; } = 9;
 
     /// <summary>Leading frames kept for the whole run (never evicted).</summary>
     public int SinkFrames { get; init; } = 3;
@@ -30,26 +38,51 @@ public sealed record StreamOptions
     /// <summary>Seed of the initial and re-noising Gaussian noise.</summary>
     public ulong Seed { get; init; } = 42;
 
-    /// <summary>Whether <c>SwitchPrompt</c> keeps the sinks' K/V (true) or re-runs them with the new prompt too.</summary>
-    public bool KeepSinksOnSwitch { get; init; } = true;
+    /// <summary>The mask of a prompt switch's re-run (LongLive 1.0's: none).</summary>
+    public RecacheMask Recache { get; init; } = RecacheMask.None;
+
+    /// <summary>What a prompt switch does with the sinks' K/V (LongLive 1.0's: keep them once the cache has evicted a frame).</summary>
+    public SinkSwitch SwitchSinks { get; init; } = SinkSwitch.KeepAfterEviction;
+
+    /// <summary>Frames the cache holds: sinks + window (LongLive's <c>local_attn_size</c>).</summary>
+    public int CacheFrames => SinkFrames + WindowFrames;
 
     /// <summary>Blocks after which the cache is full and every further block evicts (benchmarks warm up this far).</summary>
-    public int BlocksToFillCache => (SinkFrames + WindowFrames) / BlockFrames;
+    public int BlocksToFillCache => CacheFrames / BlockFrames;
 
-    /// <summary>Self-Forcing: window 21, no sinks.</summary>
+    /// <summary>Self-Forcing: a 21-frame cache (32760 tokens), no sinks.</summary>
     public static StreamOptions SelfForcing { get; } = new() { WindowFrames = 21, SinkFrames = 0 };
 
-    /// <summary>LongLive: window 12, sink 3.</summary>
-    public static StreamOptions LongLive { get; } = new() { WindowFrames = 12, SinkFrames = 3 };
+    /// <summary>
+    /// LongLive 1.0 (<c>local_attn_size: 12</c>, <c>sink_size: 3</c>): a 12-frame cache, 3 sinks + the last 9 frames;
+    /// a prompt switch re-runs the cached frames unmasked and keeps the sinks once the cache has evicted a frame.
+    /// </summary>
+    public static StreamOptions LongLive { get; } = FromLocalAttention(12, 3);
 
     /// <summary>Deep Sink: window 21, 12 sink frames with their temporal RoPE re-aligned.</summary>
     public static StreamOptions DeepSink { get; } = new() { WindowFrames = 21, SinkFrames = 12, RealignSinks = true };
 
     /// <summary>
-    /// TurboDiffusion's configuration streamed: LongLive's cache (window 12, sink 3) and 4 steps;
+    /// TurboDiffusion's configuration streamed: LongLive's cache (12 frames, 3 of them sinks) and 4 steps;
     /// the kernels (SageSLA at top-k 0.1, W8A8 INT8 with 128x128 blocks) are <see cref="ModelOptions.Turbo"/>.
     /// </summary>
     public static StreamOptions Turbo { get; } = LongLive with { Timesteps = Warp([1000, 750, 500, 250], 5) };
+
+    /// <summary>
+    /// The options of a LongLive-style config: <paramref name="localAttnSize"/> frames attended in all
+    /// (<c>local_attn_size</c>), <paramref name="sinkSize"/> of them sinks (<c>sink_size</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer frames than sinks plus one block.</exception>
+    public static StreamOptions FromLocalAttention(int localAttnSize, int sinkSize)
+    {
+        if (sinkSize < 0 || localAttnSize - sinkSize <= 0)
+        {
+            throw new ArgumentException($"stream: local_attn_size {localAttnSize} must exceed sink_size {sinkSize} (it counts the sinks)");
+        }
+        var o = new StreamOptions { WindowFrames = localAttnSize - sinkSize, SinkFrames = sinkSize };
+        o.Validate();
+        return o;
+    }
 
     /// <summary>The preset called <paramref name="name"/> (self-forcing, longlive, deep-sink, turbo).</summary>
     /// <exception cref="ArgumentException">No such preset.</exception>

@@ -1,7 +1,8 @@
 // RecacheAttention: the prompt switch's t = 0 forward over the frames a stream keeps (LongLive
 // KV-recache). Queries are those frames in time order; keys are the kept sinks (read from the
-// cache as they are) followed by the frames' fresh K, under the block-causal mask, so each block
-// sees what it saw when it was generated; the fresh K/V then overwrite the frames' slots. The
+// cache as they are) followed by the frames' fresh K, with no mask (LongLive 1.0: every re-run
+// frame sees every other) or the block-causal one (each block sees what it saw when it was
+// generated); the fresh K/V then overwrite the frames' slots. The
 // frames go through the QK path in runs of consecutive frames at consecutive read positions.
 // Under the INT8 cache the fresh keys are quantized with the layer's fixed smoothing vector (or,
 // when no sink is kept and so every cached frame is re-run, with one computed by the first run and
@@ -19,20 +20,21 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
     private readonly int _keptSinks;
     private readonly int _blockFrames;
     private readonly bool _meansFixed;
+    private readonly RecacheMask _mask;
     private readonly Tensor _k;
     private readonly Tensor _v;
     private readonly Tensor? _kScale;
 
     /// <summary>
     /// For <paramref name="frames"/> (cached, ascending, whole blocks) after <paramref name="keptSinks"/>
-    /// sink frames whose cached K/V stay as they are.
+    /// sink frames whose cached K/V stay as they are, under <paramref name="mask"/>.
     /// </summary>
-    public RecacheAttention(WanModel model, KvCache cache, IReadOnlyList<long> frames, int keptSinks, int blockFrames)
+    public RecacheAttention(WanModel model, KvCache cache, IReadOnlyList<long> frames, int keptSinks, int blockFrames, RecacheMask mask = RecacheMask.None)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _cache = cache ?? throw new ArgumentNullException(nameof(cache));
         _frames = frames ?? throw new ArgumentNullException(nameof(frames));
-        (_keptSinks, _blockFrames) = (keptSinks, blockFrames);
+        (_keptSinks, _blockFrames, _mask) = (keptSinks, blockFrames, mask);
         var c = model.Config;
         long rows = (long)(keptSinks + frames.Count) * c.FrameTokens;
         var shape = new Shape(1, rows, c.Heads, c.HeadDim);
@@ -99,7 +101,7 @@ public sealed class RecacheAttention : ISelfAttention, IDisposable
                 _cache.WriteValues(l, first, count, v);
             }
         }
-        var mask = AttentionMask.BlockCausal(_blockFrames * (int)t, 0, _keptSinks / _blockFrames);
+        var mask = _mask == RecacheMask.BlockCausal ? AttentionMask.BlockCausal(_blockFrames * (int)t, 0, _keptSinks / _blockFrames) : AttentionMask.None;
         if (int8)
         {
             var sage = s.SageQ;

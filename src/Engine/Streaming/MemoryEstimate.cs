@@ -115,7 +115,7 @@ public sealed record MemoryEstimate
         // KV pool: K and V per layer for sinks + window frames in the cache's format (INT8 K adds a
         // scale per token and head, and a smoothing vector per layer), plus every layer's
         // rotated-read copy when keys are rotated on read.
-        int slots = stream.SinkFrames + stream.WindowFrames;
+        int slots = stream.CacheFrames;
         bool storesRotated = KvCache.StoresRotatedUnder(stream);
         long kvPool = (slots * KvCache.FrameBytes(c, options.KvFormat, options.Activations, !storesRotated))
             + (options.KvFormat == KvFormat.Int8 ? 4L * c.Layers * d : 0);
@@ -124,7 +124,8 @@ public sealed record MemoryEstimate
         // switch encodes it), EncodeText's buffers, the W8A8/FP8 activation codes each block
         // linear keeps (grown to the largest row count it has seen), and the recache forward.
         long block = stream.BlockFrames * t;
-        int recacheFrames = stream.KeepSinksOnSwitch ? stream.WindowFrames : slots;
+        // A switch that may re-run the sinks (always, or before the first eviction) re-runs the whole cache.
+        int recacheFrames = stream.SwitchSinks == SinkSwitch.Keep ? stream.WindowFrames : slots;
         long recache = promptSwitch ? recacheFrames * t : 0;
         long rows = Math.Max(block, recache);
         long promptKv = PromptKvBytes(c, s);

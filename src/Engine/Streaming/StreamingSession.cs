@@ -8,8 +8,12 @@
 // (seed, block, step), so a seed gives the same latents on a backend every time; or read from a
 // table (.npy) to reproduce another implementation. The update equations live in FlowSampler.
 // SwitchPrompt (LongLive KV-recache): encode the new prompt, then re-run the frames the cache
-// keeps (all but the kept sinks) in one t = 0 forward under the new prompt. Work is serialised:
-// a switch called while a block runs waits for it, and lands between two blocks.
+// keeps (all but the kept sinks, StreamOptions.SwitchSinks) in one t = 0 forward under the new
+// prompt, unmasked as LongLive 1.0 does or block-causal (StreamOptions.Recache). LongLive re-runs
+// min(12, generated) frames and write-protects the sink slots: the frames before the window that
+// it re-runs only to discard (their K/V land in no slot and no kept query reads them) are not
+// re-run here, which leaves the same K/V. Work is serialised: a switch called while a block runs
+// waits for it, and lands between two blocks.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
@@ -150,8 +154,28 @@ public sealed class StreamingSession : IDisposable
     }
 
     /// <summary>
+    /// Sink frames a prompt switch now would keep (<see cref="StreamOptions.SwitchSinks"/>): the rest
+    /// of the cached frames are re-run.
+    /// </summary>
+    public int SinksKeptOnSwitch
+    {
+        get
+        {
+            int sinks = (int)Math.Min(Options.SinkFrames, FramesGenerated);
+            return Options.SwitchSinks switch
+            {
+                SinkSwitch.Keep => sinks,
+                SinkSwitch.Recompute => 0,
+                // LongLive: its re-run starts at frame 0 (and rewrites the sinks) until the cache has evicted a frame.
+                _ => FramesGenerated > Options.CacheFrames ? sinks : 0,
+            };
+        }
+    }
+
+    /// <summary>
     /// Switches to prompt <paramref name="text"/>: drops the old prompt's K/V and re-runs the cached
-    /// frames (all but the kept sinks) at t = 0 under the new one. Returns the time it took, ms.
+    /// frames (all but the kept sinks, <see cref="SinksKeptOnSwitch"/>) at t = 0 under the new one,
+    /// under <see cref="StreamOptions.Recache"/>'s mask. Returns the time it took, ms.
     /// A bad embedding throws before anything changes.
     /// </summary>
     public double SwitchPrompt(Tensor text)
@@ -163,7 +187,7 @@ public sealed class StreamingSession : IDisposable
             var next = _model.EncodeText(text);
             _text.Dispose();
             _text = next;
-            int keptSinks = Options.KeepSinksOnSwitch ? (int)Math.Min(Options.SinkFrames, FramesGenerated) : 0;
+            int keptSinks = SinksKeptOnSwitch;
             var frames = Cache.Frames.Where(f => f >= keptSinks).ToArray();
             if (frames.Length > 0)
             {
@@ -172,7 +196,7 @@ public sealed class StreamingSession : IDisposable
                     Cache.UnfixMeans(); // every cached frame is re-run: the INT8 cache's smoothing vectors are fixed anew
                 }
                 var latents = LatentFrames.Concat(_model.Config, frames.Select(f => _clean[f]).ToArray());
-                using var recache = new RecacheAttention(_model, Cache, frames, keptSinks, Options.BlockFrames);
+                using var recache = new RecacheAttention(_model, Cache, frames, keptSinks, Options.BlockFrames, Options.Recache);
                 _model.Forward(latents, frames.Length, Repeat(0, frames.Length), _text, recache);
                 _model.ReleaseScratch(Options.BlockFrames);
                 if (Cache.Format == KvFormat.Int8)

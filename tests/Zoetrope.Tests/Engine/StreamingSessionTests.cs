@@ -129,9 +129,10 @@ public sealed class StreamingSessionTests
     {
         // Three blocks (frames 0..8: sinks 0-2, window 3-8), then a switch. A replay into a fresh
         // cache (sinks at t = 0 under the old prompt, then the window's blocks under the new one,
-        // each seeing the sinks and the blocks before it) must give the same K/V.
+        // each seeing the sinks and the blocks before it) must give the same K/V: the engine's
+        // block-causal recache, which keeps the sinks (LongLive's own is in LongLiveFidelityTests).
         using var model = EngineTestKit.Model("reference");
-        using var session = Session(model, Small);
+        using var session = Session(model, Small with { Recache = RecacheMask.BlockCausal, SwitchSinks = SinkSwitch.Keep });
         var clean = Enumerable.Range(0, 3).Select(_ => session.GenerateBlock()).ToArray();
         using (var second = EngineTestKit.Text(model.Config, 2))
         {

@@ -88,7 +88,7 @@ public sealed class TurboEngineTests
         {
             using var text = EngineTestKit.Text(sage.Config, 1);
             using var other = EngineTestKit.Text(sage.Config, 2);
-            using var session = new StreamingSession(sage, text, Small with { KeepSinksOnSwitch = keep });
+            using var session = new StreamingSession(sage, text, Small with { SwitchSinks = keep ? SinkSwitch.Keep : SinkSwitch.Recompute });
             for (int b = 0; b < 4; b++)
             {
                 session.GenerateBlock();
