@@ -118,9 +118,13 @@ public static class EngineArgs
     /// before any work.
     /// </summary>
     /// <exception cref="ArgumentException">A value that is not a choice, or a combination the engine refuses; the message says why.</exception>
-    public static ModelOptions Options(string preset, string? attention, string? linear, string? kv, DType? dtype, BackendKind kind)
+    public static ModelOptions Options(string preset, string? attention, string? linear, string? kv, DType? dtype, BackendKind kind, string? match = null)
     {
         var basis = string.Equals(preset, "turbo", StringComparison.OrdinalIgnoreCase) ? ModelOptions.Turbo : new ModelOptions();
+        if (match is not null)
+        {
+            basis = basis with { Match = Match(match) };
+        }
         var mode = attention is null ? basis.Attention : Attention(attention);
         bool sage = mode is AttentionMode.Sage or AttentionMode.SageSla;
         var options = basis with
@@ -128,8 +132,16 @@ public static class EngineArgs
             Attention = mode,
             Linear = linear is null ? basis.Linear : Linear(linear),
             Kv = kv is null ? basis.Kv : Kv(kv),
-            Activations = dtype ?? (kind.NeedsGpu() || sage ? DType.BF16 : DType.F32),
+            Activations = dtype ?? (kind.NeedsGpu() || sage || basis.Match == MatchMode.Reference ? DType.BF16 : DType.F32),
         };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--match {Label(options.Match)}: {e.Message["model options: ".Length..]}");
+        }
         try
         {
             _ = new SelfAttentionKernel(options);
@@ -216,6 +228,22 @@ public static class EngineArgs
 
     /// <summary>The CLI spelling of <paramref name="mode"/> (what --attention takes).</summary>
     public static string Label(AttentionMode mode) => AttentionModes.First(a => a.Mode == mode).Cli;
+
+    /// <summary>The help's list of numerics.</summary>
+    public static string MatchChoices => "engine (fused ops, one rounding each) or reference (Self-Forcing's and LongLive's PyTorch rounding points: bf16, dense, bf16 linears)";
+
+    /// <summary>--match engine|reference.</summary>
+    /// <exception cref="ArgumentException">Anything else, with the choices.</exception>
+    public static MatchMode Match(string value) =>
+        value.ToLowerInvariant() switch
+        {
+            "engine" => MatchMode.Engine,
+            "reference" => MatchMode.Reference,
+            _ => throw new ArgumentException($"--match {value}: unknown; expected engine or reference"),
+        };
+
+    /// <summary>The CLI spelling of <paramref name="match"/> (what --match takes).</summary>
+    public static string Label(MatchMode match) => match == MatchMode.Reference ? "reference" : "engine";
 
     /// <summary>--recache longlive|block-causal: a prompt switch's re-run mask and what it does with the sinks.</summary>
     /// <exception cref="ArgumentException">Anything else, with the choices.</exception>

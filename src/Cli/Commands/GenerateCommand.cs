@@ -40,20 +40,21 @@ public static class GenerateCommand
         var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: bf16 on GPUs and under the Sage kernels, f32 otherwise)" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
+        var match = new Option<string?>("--match") { Description = $"numerics: {EngineArgs.MatchChoices} (default engine)" };
         var cmd = new Command("generate", "Generate a clip's latents in one bidirectional few-step pass (TurboDiffusion's workload)")
         {
-            model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, preset, attention, linear, backend, dtype, output, force,
+            model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, preset, attention, linear, backend, dtype, match, output, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(frames), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift),
             r.GetValue(seed), r.GetValue(noise), r.GetValue(renoise), r.GetValue(preset)!, r.GetValue(attention), r.GetValue(linear), r.GetValue(backend)!,
-            r.GetValue(dtype), r.GetValue(output), r.GetValue(force)))));
+            r.GetValue(dtype), r.GetValue(output), r.GetValue(force), r.GetValue(match)))));
         return cmd;
     }
 
 
     private sealed record Args(string Model, string? Weights, string? Text, int Frames, int? Steps, string? Timesteps, double Shift, ulong Seed,
-        string? Noise, string? Renoise, string Preset, string? Attention, string? Linear, string Backend, string? DType, string? Out, bool Force);
+        string? Noise, string? Renoise, string Preset, string? Attention, string? Linear, string Backend, string? DType, string? Out, bool Force, string? Match);
 
     private static int Run(Args a)
     {
@@ -75,8 +76,8 @@ public static class GenerateCommand
         {
             throw new ArgumentException($"--preset {a.Preset}: unknown; expected none or turbo");
         }
-        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, null, dtype, kind);
-        var generate = new GenerateOptions { Frames = a.Frames, Timesteps = StreamOptions.Warp(raw, a.Shift), Seed = a.Seed };
+        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, null, dtype, kind, a.Match);
+        var generate = new GenerateOptions { Frames = a.Frames, Timesteps = StreamOptions.Warp(raw, a.Shift), Shift = a.Shift, Seed = a.Seed };
         generate.Validate();
         string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
         string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");

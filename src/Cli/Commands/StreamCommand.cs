@@ -39,6 +39,7 @@ public static class StreamCommand
         var shift = new Option<double?>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps (default 5); needs one of them" };
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
+        var match = new Option<string?>("--match") { Description = $"numerics: {EngineArgs.MatchChoices} (default engine)" };
         var recache = new Option<string?>("--recache") { Description = "a prompt switch's re-run: longlive (LongLive 1.0: unmasked, sinks re-run until the cache first evicts) or block-causal (each block sees what it saw, sinks kept) (default: the preset's, longlive)" };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
@@ -46,17 +47,17 @@ public static class StreamCommand
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
         var cmd = new Command("stream", "Stream video latents block by block with the rolling KV cache")
         {
-            model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, recache, output, profile, force,
+            model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, recache, match, output, profile, force,
         };
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention),
             r.GetValue(linear), r.GetValue(kv)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache)))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache), r.GetValue(match)))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
-        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift, string? Recache);
+        string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift, string? Recache, string? Match);
 
     private static int Run(Args a)
     {
@@ -92,10 +93,10 @@ public static class StreamCommand
             {
                 throw new ArgumentException($"--shift {shift.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
             }
-            stream = stream with { Timesteps = StreamOptions.Warp(EngineArgs.Timesteps(a.Timesteps, a.Steps), shift) };
+            stream = stream with { Timesteps = StreamOptions.Warp(EngineArgs.Timesteps(a.Timesteps, a.Steps), shift), Shift = shift };
         }
         stream.Validate();
-        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, a.Kv, dtype, kind);
+        var options = EngineArgs.Options(a.Preset, a.Attention, a.Linear, a.Kv, dtype, kind, a.Match);
         if (options.KvFormat == KvFormat.Int8 && !KvCache.StoresRotatedUnder(stream))
         {
             throw new ArgumentException($"--kv int8 --rope {EngineArgs.Label(stream.Rope)}: the INT8 cache stores keys rotated once, when written; use --rope absolute (and a preset without sink re-alignment) or --kv float");
@@ -117,7 +118,7 @@ public static class StreamCommand
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]zoe stream[/] {Markup.Escape($"model {config.Name} ({config.Layers} layers, dim {config.Dim}, {config.FrameTokens} tokens/frame) on {backend}")}");
         console.MarkupLine(Markup.Escape($"preset {a.Preset.ToLowerInvariant()}: cache {stream.CacheFrames} frames ({stream.SinkFrames} sink + last {stream.WindowFrames}), recache {EngineArgs.Label(stream)}, steps [{string.Join(", ", stream.Timesteps.Select(t => t.ToString("0.#", CultureInfo.InvariantCulture)))}], rope {EngineArgs.Label(stream.Rope)}; " +
-            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}{(options.Attention is AttentionMode.Sla or AttentionMode.SageSla ? FormattableString.Invariant($" top-k {options.SparseRatio:0.##}") : "")}, kv {EngineArgs.Label(options.KvFormat)}"));
+            $"{options.Activations.Name()}, linear {EngineArgs.Label(options.Linear)}, attention {EngineArgs.Label(options.Attention)}{(options.Attention is AttentionMode.Sla or AttentionMode.SageSla ? FormattableString.Invariant($" top-k {options.SparseRatio:0.##}") : "")}, kv {EngineArgs.Label(options.KvFormat)}, match {EngineArgs.Label(options.Match)}"));
         console.MarkupLine(Markup.Escape($"noise from {noise?.Description ?? $"seed {a.Seed}"}"));
         bool rotatesOnRead = !KvCache.StoresRotatedUnder(stream);
         console.MarkupLine(Markup.Escape($"KV cache per latent frame ({config.Name}, all layers): {EngineArgs.KvPerFrame(config, options.Activations, rotatesOnRead)}; this run: {EngineArgs.Label(options.KvFormat)}"));

@@ -19,6 +19,9 @@ public sealed record GenerateOptions
     /// <summary>The denoising steps' timesteps in (0, 1000], after the shift warp, first = noisiest.</summary>
     public IReadOnlyList<double> Timesteps { get; init; } = StreamOptions.Warp(EvenTimesteps(4), DefaultShift);
 
+    /// <summary>The shift <see cref="Timesteps"/> were warped with (the reference numerics rebuild the pipelines' fp32 scheduler grid from it).</summary>
+    public double Shift { get; init; } = DefaultShift;
+
     /// <summary>Seed of the initial and re-noising Gaussian noise (when no noise source is given).</summary>
     public ulong Seed { get; init; } = 42;
 

@@ -20,6 +20,9 @@ public sealed record StreamOptions
     /// <summary>The denoising steps' timesteps in [0, 1000], after the shift warp, first = noisiest.</summary>
     public IReadOnlyList<double> Timesteps { get; init; } = Warp([1000, 750, 500, 250], 5);
 
+    /// <summary>The shift <see cref="Timesteps"/> were warped with (the reference numerics rebuild the pipelines' fp32 scheduler grid from it).</summary>
+    public double Shift { get; init; } = 5;
+
     /// <summary>Most recent latent frames a block attends to besides the sinks, its own frames included (LongLive: 12 - 3 = 9).</summary>
     public int WindowFrames { get; init; } = 9;
 

@@ -32,6 +32,34 @@ public sealed record ModelOptions
     /// </summary>
     public bool FusedQk { get; init; } = true;
 
+    /// <summary>Whose rounding points the model follows (<see cref="MatchMode.Reference"/>: the PyTorch pipelines').</summary>
+    public MatchMode Match { get; init; } = MatchMode.Engine;
+
+    /// <summary>Where the model's ops round: at PyTorch's op boundaries under <see cref="MatchMode.Reference"/>, once per op otherwise.</summary>
+    public Rounding Rounding => Match == MatchMode.Reference ? Rounding.PerOp : Rounding.Fused;
+
+    /// <summary>The options of the PyTorch pipelines' numerics: bf16 everywhere, bf16 linears, dense attention, rounded as they round.</summary>
+    public static ModelOptions Reference { get; } = new() { Match = MatchMode.Reference };
+
+    /// <summary>Throws unless the options can run together.</summary>
+    /// <exception cref="ArgumentException">The first conflict, naming both settings.</exception>
+    public void Validate()
+    {
+        if (Match != MatchMode.Reference)
+        {
+            return;
+        }
+        string? conflict = Activations != DType.BF16 ? $"activations {Activations.Name()} (the pipelines run bf16)"
+            : Linear != LinearPath.Bf16 ? $"linear {Linear} (the pipelines run bf16 linears)"
+            : Attention != AttentionMode.Dense ? $"attention {Attention} (the pipelines run dense attention)"
+            : KvFormat != KvFormat.Activations ? $"kv {KvFormat} (the pipelines cache bf16 K/V)"
+            : null;
+        if (conflict is not null)
+        {
+            throw new ArgumentException($"model options: --match reference reproduces the PyTorch pipelines' rounding; it cannot run with {conflict}");
+        }
+    }
+
     /// <summary>
     /// TurboDiffusion's kernels: SageSLA at top-k 0.1 (P.V in f16), W8A8 INT8 linears with
     /// 128x128 weight blocks, bf16 activations (the stream side is <see cref="StreamOptions.Turbo"/>).

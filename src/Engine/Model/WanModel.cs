@@ -29,8 +29,13 @@ public sealed class WanModel : IDisposable
         Backend = backend ?? throw new ArgumentNullException(nameof(backend));
         ArgumentNullException.ThrowIfNull(weights);
         Options = options ?? new ModelOptions();
+        Options.Validate();
         Config = weights.Config;
         Config.Validate();
+        // The reference numerics hold every parameter in bf16, as the pipelines' `.to(bfloat16)`
+        // leaves them: the f32 uploads (modulation, biases, the time path) carry bf16 values too.
+        using var bf16 = Options.Match == MatchMode.Reference ? RoundedToBf16(weights) : null;
+        weights = bf16 ?? weights;
         Kernel = new SelfAttentionKernel(Options);
         var act = Options.Activations;
         var c = Config;
@@ -46,7 +51,7 @@ public sealed class WanModel : IDisposable
         hm.CopyTo(six, 0);
         _headModulation = backend.Allocate(DType.F32, new Shape(1, 6, c.Dim), "head_modulation");
         _headModulation.WriteDoubles(six);
-        Time = new TimestepEmbedding(weights);
+        Time = new TimestepEmbedding(weights, Options.Rounding);
         using (var table = WanRopeTable.Create(RopeSplit.Wan(c.HeadDim)))
         {
             RopeTable = table.To(backend, "rope_table");
@@ -214,6 +219,27 @@ public sealed class WanModel : IDisposable
         _head.Dispose();
         _headModulation.Dispose();
         RopeTable.Dispose();
+    }
+
+    private static WanWeights RoundedToBf16(WanWeights w)
+    {
+        var rounded = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (string name in w.Names)
+            {
+                rounded[name] = w[name].To(Backends.Host, DType.BF16);
+            }
+            return WanWeights.FromTensors(w.Config, rounded, "bf16 weights");
+        }
+        catch
+        {
+            foreach (var t in rounded.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
     }
 
     private static void Upload(Tensor t, float[] values)

@@ -72,7 +72,8 @@ public sealed class OneShotGenerator
     {
         ArgumentNullException.ThrowIfNull(text);
         int f = Options.Frames;
-        var steps = Options.Timesteps;
+        var schedule = _model.Options.Match == MatchMode.Reference ? FlowSchedule.Torch(Options.Shift) : null;
+        var steps = schedule?.ModelTimesteps(Options.Timesteps) ?? Options.Timesteps;
         var attention = new FullSequenceAttention(_model, AttentionMask.None);
         var x = new float[DrawLength(_model.Config, f)];
         var stepMs = new double[steps.Count];
@@ -92,7 +93,8 @@ public sealed class OneShotGenerator
                 long now = Stopwatch.GetTimestamp();
                 stepMs[i] = Stopwatch.GetElapsedTime(stepStart, now).TotalMilliseconds;
                 stepStart = now;
-            });
+            },
+            schedule);
         _model.Backend.Synchronize();
         double total = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         return new GeneratedLatents(x0, f, Tokens, stepMs, total, 0);

@@ -27,6 +27,8 @@ public sealed class StreamingSession : IDisposable
     private readonly object _gate = new();
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly Profiler? _profiler;
+    private readonly FlowSchedule? _schedule;
+    private readonly IReadOnlyList<double> _steps;
     private TextContext _text;
 
     /// <summary>
@@ -52,6 +54,9 @@ public sealed class StreamingSession : IDisposable
         {
             throw new ArgumentException($"stream: noise {Noise.Description} holds fewer than the {Options.Timesteps.Count} steps' draws of block 0", nameof(noise));
         }
+        // The reference numerics feed the model the pipelines' fp32 grid timesteps and use their sampler arithmetic.
+        _schedule = model.Options.Match == MatchMode.Reference ? FlowSchedule.Torch(Options.Shift) : null;
+        _steps = _schedule?.ModelTimesteps(Options.Timesteps) ?? Options.Timesteps;
         Cache = new KvCache(model.Backend, model.Config, Options, model.Options.Activations, model.RopeTable, model.Options.KvFormat);
         try
         {
@@ -113,7 +118,7 @@ public sealed class StreamingSession : IDisposable
             int n = f * c.FrameLatents;
             var x = new float[n];
             Noise.Fill(block, 0, x);
-            var steps = Options.Timesteps;
+            var steps = _steps;
             var x0 = FlowSampler.Run(steps, x,
                 (i, input) =>
                 {
@@ -121,7 +126,7 @@ public sealed class StreamingSession : IDisposable
                     Step?.Invoke(new StepTrace(block, i, first, steps[i], (float[])input.Clone(), v));
                     return v;
                 },
-                (i, noise) => Noise.Fill(block, i, noise));
+                (i, noise) => Noise.Fill(block, i, noise), schedule: _schedule);
             if (Options.KvWrite == KvWriteMode.CleanRerun)
             {
                 var v = _model.Forward(x0, f, Repeat(0, f), _text, attention);
