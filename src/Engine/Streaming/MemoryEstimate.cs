@@ -283,6 +283,11 @@ public sealed record MemoryEstimate
         long largestUpload = parameters.Where(p => !p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
         long largestTime = parameters.Where(p => p.Name.StartsWith("time_", StringComparison.Ordinal)).Max(p => p.Shape.ElementCount);
         long upload = (long)(Math.Max(largestUpload * (4 + 8 + (3 * s)), largestTime * 4) * ManagedSlack);
+        // The reference numerics build from a bf16 copy of every parameter, held while the model is built.
+        if (options.Match == MatchMode.Reference)
+        {
+            upload += parameters.Sum(p => p.Shape.ElementCount) * DType.BF16.Size();
+        }
         return (master, backendWeights, upload);
     }
 }
