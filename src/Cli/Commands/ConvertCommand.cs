@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Zoetrope.Engine;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.IO;
 
@@ -25,11 +26,12 @@ public static class ConvertCommand
         {
             input, output, prefix,
         };
-        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(input)!, r.GetValue(output)!, r.GetValue(prefix))));
+        var checkpoint = WeightsArgs.AddTo(cmd);
+        cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(input)!, r.GetValue(output)!, r.GetValue(prefix), checkpoint.Read(r))));
         return cmd;
     }
 
-    private static int Run(string inPath, string outPath, string? prefix)
+    private static int Run(string inPath, string outPath, string? prefix, WeightsArgs.Given checkpoint)
     {
         CliArgs.InputFile(inPath, "in");
         if (!outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
@@ -45,9 +47,17 @@ public static class ConvertCommand
         {
             throw new ArgumentException("--prefix: an empty prefix (leave the option out to keep every key)");
         }
+        // --copy/--lora: the copy's keys, cleaned of wrapper tokens and relative to the model (as WanWeights.Load reads them).
+        var options = checkpoint.Options(inPath, "in");
+        if (options is not null && prefix is not null)
+        {
+            throw new ArgumentException($"--prefix {prefix} with --copy/--use-ema/--lora: the copy is chosen by name; give --copy instead of --prefix");
+        }
 
         using var file = TensorFiles.Open(inPath);
-        var keep = file.Names.Where(n => prefix is null || n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var selection = options is null ? null : CheckpointSelection.Select(file, options.Copy);
+        var selected = selection?.Keys.ToDictionary(k => k.Key, k => k.Name, StringComparer.Ordinal);
+        var keep = selected?.Keys.ToList() ?? file.Names.Where(n => prefix is null || n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
         if (keep.Count == 0)
         {
             throw new ArgumentException(file.Names.Count == 0
@@ -63,7 +73,7 @@ public static class ConvertCommand
                 string.Join(", ", unheld.Take(10).Select(e => $"{e.Name} ({e.DTypeName})")) + (unheld.Count > 10 ? ", ..." : string.Empty) +
                 (prefix is null ? "; --prefix selects part of the file" : string.Empty));
         }
-        string Strip(string n) => prefix is null ? n : n[prefix.Length..];
+        string Strip(string n) => selected is not null ? selected[n] : prefix is null ? n : n[prefix.Length..];
         var empty = keep.FirstOrDefault(n => Strip(n).Length == 0);
         if (empty is not null)
         {
@@ -79,12 +89,17 @@ public static class ConvertCommand
             throw new ArgumentException(
                 $"{inPath}: converting holds every kept tensor in memory, {Preflight.MemoryPreflight.Bytes(total)}, more than the {Preflight.MemoryPreflight.Bytes(limit.HostBytes)} available ({limit.HostSource}); --prefix keeps one copy of a multi-copy checkpoint");
         }
+        using var lora = options?.Lora is null ? null : LoraMerge.Open(options.Lora, keep.ToDictionary(Strip, n => file.Entry(n).Shape), options.LoraAlpha, Path.GetFileName(inPath));
         var tensors = new List<KeyValuePair<string, Tensor>>(keep.Count);
         try
         {
             foreach (var name in keep)
             {
                 tensors.Add(new(Strip(name), file.Load(name)));
+            }
+            if (lora is not null)
+            {
+                WeightsArgs.Merge(AnsiConsole.Console, lora, tensors);
             }
             SafeTensorsWriter.Write(outPath, tensors, new Dictionary<string, string>
             {
@@ -108,7 +123,7 @@ public static class ConvertCommand
         int skippedByPrefix = file.Names.Count - keep.Count;
         if (skippedByPrefix > 0)
         {
-            AnsiConsole.MarkupLine(Markup.Escape($"left out {skippedByPrefix} tensors outside --prefix {prefix}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"left out {skippedByPrefix} tensors outside {(options is null ? $"--prefix {prefix}" : $"the copy read ({selection!.Prefix}*)")}"));
         }
         if (file is PyTorchFile pt && pt.NonTensors.Count > 0)
         {

@@ -45,10 +45,11 @@ public static class GenerateCommand
         {
             model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, preset, attention, linear, backend, dtype, match, output, force,
         };
+        var checkpoint = WeightsArgs.AddTo(cmd);
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(frames), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift),
             r.GetValue(seed), r.GetValue(noise), r.GetValue(renoise), r.GetValue(preset)!, r.GetValue(attention), r.GetValue(linear), r.GetValue(backend)!,
-            r.GetValue(dtype), r.GetValue(output), r.GetValue(force), r.GetValue(match)))));
+            r.GetValue(dtype), r.GetValue(output), r.GetValue(force), r.GetValue(match)), checkpoint.Read(r))));
         return cmd;
     }
 
@@ -56,7 +57,7 @@ public static class GenerateCommand
     private sealed record Args(string Model, string? Weights, string? Text, int Frames, int? Steps, string? Timesteps, double Shift, ulong Seed,
         string? Noise, string? Renoise, string Preset, string? Attention, string? Linear, string Backend, string? DType, string? Out, bool Force, string? Match);
 
-    private static int Run(Args a)
+    private static int Run(Args a, WeightsArgs.Given checkpoint)
     {
         // Every argument, before any work: a mistake costs nothing, however big the model.
         CliArgs.AtLeast(a.Frames, 1, "--frames");
@@ -80,6 +81,7 @@ public static class GenerateCommand
         var generate = new GenerateOptions { Frames = a.Frames, Timesteps = StreamOptions.Warp(raw, a.Shift), Shift = a.Shift, Seed = a.Seed };
         generate.Validate();
         string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
+        var checkpointOptions = checkpoint.Options(weightsPath);
         string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");
         string? noisePath = a.Noise is null ? null : CliArgs.InputFile(a.Noise, "--noise");
         string? renoisePath = a.Renoise is null ? null : CliArgs.InputFile(a.Renoise, "--renoise");
@@ -97,12 +99,13 @@ public static class GenerateCommand
         console.MarkupLine(Markup.Escape($"noise: initial from {noisePath ?? $"seed {a.Seed}"}, {Renoise(renoisePath, a.Seed, steps)}"));
 
         // Memory, before anything is drawn, loaded or allocated.
-        var estimate = MemoryEstimate.ForGenerate(config, options, generate.Frames, kind, weightsPath is null ? null : new FileInfo(weightsPath).Length);
+        var estimate = MemoryEstimate.ForGenerate(config, options, generate.Frames, kind, weightsPath is null ? null : WeightsArgs.CheckpointBytes(weightsPath, checkpointOptions));
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), a.Force, $"zoe generate --model {config.Name} --frames {generate.Frames} on {kind.Label()}");
 
         var build = Stopwatch.StartNew();
         using var weights = WorkProgress.Run(console, weightsPath is null ? "drawing random weights" : $"loading {Path.GetFileName(weightsPath)}",
-            p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
+            p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p, checkpointOptions));
+        WeightsArgs.Report(console, weights);
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
         EngineArgs.Warn(console, model);
         MemoryPreflight.Collect();

@@ -49,17 +49,18 @@ public static class StreamCommand
         {
             model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, recache, match, output, profile, force,
         };
+        var checkpoint = WeightsArgs.AddTo(cmd);
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention),
             r.GetValue(linear), r.GetValue(kv)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache), r.GetValue(match)))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache), r.GetValue(match)), checkpoint.Read(r))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
         string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift, string? Recache, string? Match);
 
-    private static int Run(Args a)
+    private static int Run(Args a, WeightsArgs.Given checkpoint)
     {
         // Every argument, before any work: a mistake costs nothing, however big the model.
         CliArgs.AtLeast(a.Blocks, 1, "--blocks");
@@ -102,6 +103,7 @@ public static class StreamCommand
             throw new ArgumentException($"--kv int8 --rope {EngineArgs.Label(stream.Rope)}: the INT8 cache stores keys rotated once, when written; use --rope absolute (and a preset without sink re-alignment) or --kv float");
         }
         string? weightsPath = a.Weights is null ? null : CliArgs.InputFile(a.Weights, "--weights");
+        var checkpointOptions = checkpoint.Options(weightsPath);
         string? textPath = a.Text is null ? null : CliArgs.InputFile(a.Text, "--text");
         string? switchPath = a.SwitchText is null ? null : CliArgs.InputFile(a.SwitchText, "--switch-text");
         string? outPath = a.Out is null ? null : CliArgs.OutputFile(a.Out, "--out");
@@ -124,12 +126,13 @@ public static class StreamCommand
         console.MarkupLine(Markup.Escape($"KV cache per latent frame ({config.Name}, all layers): {EngineArgs.KvPerFrame(config, options.Activations, rotatesOnRead)}; this run: {EngineArgs.Label(options.KvFormat)}"));
 
         // Memory, before anything is drawn, loaded or allocated.
-        var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : new FileInfo(weightsPath).Length, promptSwitch: a.SwitchAt > 0);
+        var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : WeightsArgs.CheckpointBytes(weightsPath, checkpointOptions), promptSwitch: a.SwitchAt > 0);
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), a.Force, $"zoe stream --model {config.Name} on {kind.Label()}");
 
         var build = Stopwatch.StartNew();
         using var weights = WorkProgress.Run(console, weightsPath is null ? "drawing random weights" : $"loading {Path.GetFileName(weightsPath)}",
-            p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p));
+            p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p, checkpointOptions));
+        WeightsArgs.Report(console, weights);
         using var model = WorkProgress.Run(console, $"building the model on {kind.Label()}", p => new WanModel(backend, weights, options, MemoryPreflight.CollectingEach(p)));
         MemoryPreflight.Collect();
         EngineArgs.Warn(console, model);

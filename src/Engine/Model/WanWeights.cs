@@ -1,7 +1,9 @@
 // WanWeights: a DiT's parameters on the host, by checkpoint key. Three ways in: seeded random
 // values for any preset (benchmarks, tests), a Wan / Self-Forcing checkpoint, safetensors or
-// PyTorch .pt/.pth (bf16, f16 or f32; a nesting prefix such as `model.` found from the anchor
-// key; a .pt's nested dicts are read as '.'-joined keys), or tensors the caller
+// PyTorch .pt/.pth (bf16, f16 or f32; one copy of the model chosen by name from a training
+// checkpoint's {generator, generator_ema, critic}, see CheckpointSelection; a nesting prefix such
+// as `model.` found from the anchor key; a .pt's nested dicts are read as '.'-joined keys; a LoRA
+// merged at load, see LoraMerge), or tensors the caller
 // already holds. Every key is checked against WanWeightNames before anything runs: missing,
 // unexpected and mis-shaped keys are reported together, by name.
 using Zoetrope.Runtime.IO;
@@ -82,32 +84,43 @@ public sealed class WanWeights : IDisposable
     }
 
     /// <summary>
-    /// Loads <paramref name="path"/> for <paramref name="config"/>: every expected key must be
-    /// there (after the nesting prefix), with its shape and a float dtype, and nothing else.
-    /// <paramref name="progress"/> hears the fraction of parameters copied.
+    /// Loads <paramref name="path"/> for <paramref name="config"/>. The copy of the model is chosen
+    /// by name (<see cref="CheckpointOptions.Copy"/>; without one the file must hold a single
+    /// copy), keys are cleaned of training wrappers' tokens (<see cref="CheckpointSelection.Clean"/>),
+    /// and inside the copy every expected key must be there (after a nesting prefix such as
+    /// <c>model.</c>), with its shape and a float dtype, and nothing else; keys outside a named
+    /// copy (the other copy, a critic) are ignored. A LoRA (<see cref="CheckpointOptions.Lora"/>)
+    /// is checked whole before any weight is read, then merged (<see cref="LoraMerge"/>).
+    /// <paramref name="progress"/> hears the fraction done.
     /// </summary>
-    /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys, all named.</exception>
+    /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys (of the checkpoint or of the LoRA), all named.</exception>
+    /// <exception cref="ZoetropeCheckpointException">Several copies and none chosen, an unknown copy, or two keys that clean to one name.</exception>
     /// <exception cref="ZoetropeFormatException">The file is not valid safetensors or PyTorch (.pt/.pth) checkpoint (names the byte offset).</exception>
-    public static WanWeights Load(string path, DiTConfig config, IProgress<double>? progress = null)
+    public static WanWeights Load(string path, DiTConfig config, IProgress<double>? progress = null, CheckpointOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        options?.Validate();
         using var file = TensorFiles.Open(path);
-        string prefix = FindPrefix(file);
+        var selection = CheckpointSelection.Select(file, options?.Copy);
+        var keyOf = selection.Keys.ToDictionary(k => k.Name, k => k.Key, StringComparer.Ordinal);
         var expected = WanWeightNames.Expected(config);
         // The optional keys (SLA's proj_l) load when present and are checked like the others.
-        var optional = WanWeightNames.Optional(config).Where(o => file.Contains(prefix + o.Name)).ToList();
+        var optional = WanWeightNames.Optional(config).Where(o => keyOf.ContainsKey(o.Name)).ToList();
         var loading = expected.Concat(optional).ToList();
         var wanted = expected.Concat(WanWeightNames.Optional(config)).ToDictionary(e => e.Name, e => e.Shape);
         var missing = new List<string>();
         var misshaped = new List<string>();
-        var unexpected = file.Names.Where(n => !n.StartsWith(prefix, StringComparison.Ordinal) || !wanted.ContainsKey(n[prefix.Length..])).ToList();
+        // Inside the copy, a key the model does not know is unexpected; outside it, only when no
+        // copy was named (a file of one copy must hold nothing else, as before copies had names).
+        var stray = selection.Keys.Where(k => !wanted.ContainsKey(k.Name)).Select(k => k.Key)
+            .Concat(selection.CopyNamed ? [] : selection.Outside).ToHashSet(StringComparer.Ordinal);
+        var unexpected = file.Names.Where(stray.Contains).ToList();
         foreach (var (name, shape) in loading)
         {
-            string key = prefix + name;
-            if (!file.Contains(key))
+            if (!keyOf.TryGetValue(name, out var key))
             {
-                missing.Add(key);
+                missing.Add(selection.Prefix + name);
                 continue;
             }
             var e = file.Entry(key);
@@ -124,15 +137,39 @@ public sealed class WanWeights : IDisposable
         {
             throw new ZoetropeWeightsException(path, config.Name, missing, unexpected, misshaped);
         }
+        // The LoRA is checked against the shapes before a byte of the weights is read.
+        using var lora = options?.Lora is string loraPath
+            ? LoraMerge.Open(loraPath, loading.ToDictionary(e => e.Name, e => e.Shape), options.LoraAlpha, config.Name)
+            : null;
+        double share = lora is null ? 1.0 : 0.5;
         long total = loading.Sum(e => e.Shape.ElementCount), done = 0;
-        return new WanWeights(config, loading.ToDictionary(e => e.Name, e =>
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
         {
-            var tensor = file.Load(prefix + e.Name);
-            done += e.Shape.ElementCount;
-            progress?.Report(done / (double)total);
-            return tensor;
-        }));
+            foreach (var (name, shape) in loading)
+            {
+                tensors[name] = file.Load(keyOf[name]);
+                done += shape.ElementCount;
+                progress?.Report(share * done / total);
+            }
+            var merged = lora?.Apply(tensors, progress is null ? null : new Progress(f => progress.Report(share + ((1 - share) * f))));
+            return new WanWeights(config, tensors) { Copy = selection.Copy, Lora = merged };
+        }
+        catch
+        {
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
     }
+
+    /// <summary>The copy of the model the weights were loaded from (e.g. <c>generator_ema</c>); null for flat keys, random or given tensors.</summary>
+    public string? Copy { get; private init; }
+
+    /// <summary>The LoRA merged at load, or null.</summary>
+    public LoraSummary? Lora { get; private init; }
 
     /// <summary>Wraps tensors the caller holds (checked like a file; the weights own them afterwards).</summary>
     /// <exception cref="ZoetropeWeightsException">Missing, unexpected or mis-shaped keys.</exception>
@@ -170,17 +207,10 @@ public sealed class WanWeights : IDisposable
         _tensors.Clear();
     }
 
-    private static string FindPrefix(ITensorFile file)
+    /// <summary>A progress that forwards synchronously (System.Progress posts to the thread pool, out of order).</summary>
+    private sealed class Progress(Action<double> report) : IProgress<double>
     {
-        var anchors = file.Names.Where(n => n.EndsWith(WanWeightNames.Anchor, StringComparison.Ordinal)).ToList();
-        if (anchors.Count == 0)
-        {
-            return string.Empty; // everything will be reported missing, by name
-        }
-        // The shortest prefix wins: a checkpoint holding both `model.` and `generator_ema.model.`
-        // copies is loaded from the outermost one, and the other copy is reported as unexpected.
-        var anchor = anchors.OrderBy(a => a.Length).ThenBy(a => a, StringComparer.Ordinal).First();
-        return anchor[..^WanWeightNames.Anchor.Length];
+        public void Report(double value) => report(value);
     }
 
     private static (double Mean, double Std) InitOf(string name, Shape shape)
