@@ -90,7 +90,7 @@ public class NormRoundingTests
     }
 
     [Test]
-    public void GatedResidualPerOpIsPyTorchsBf16SequenceOnEveryBackendAndDiffersFromFused()
+    public void GatedResidualPerOpIsPyTorchsBf16SequenceOnIlgpuCpuAndTheOracleAndDiffersFromFused()
     {
         var inputs = ModulationInputs(21);
         inputs["x"] = Rounded(Gaussian((long)B * F * T * Dim, 24, std: 2), DType.BF16);
