@@ -5,6 +5,9 @@
 // The vectors are shared by the T (1560) tokens of a frame, so their reads hit L1/L2; a row finds
 // its frame once (FrameModulation::frame) and reads the vectors a pack at a time, 16 bytes per
 // load, so L1 sees as many requests for them as for the row itself.
+// per_op (rounding=per-op, zt_norm.h): Self-Forcing/LongLive's bf16 op boundaries; explicit
+// __fmul_rn/__fadd_rn keep nvcc from fusing a product and a sum PyTorch rounds between (for f32,
+// where the rounding between them is the identity).
 #pragma once
 
 #include "norm/row_norm.cuh"
@@ -40,9 +43,11 @@ struct FrameModulation {
     bool aligned() const { return aligned16(e0) && aligned16(block) && dim % 4 == 0; }
 };
 
+template <typename T>
 struct ModulateEpilogue {
     FrameModulation mod;
     int chunk;
+    int per_op;
     struct Row {
         const float* e0;
     };
@@ -52,12 +57,35 @@ struct ModulateEpilogue {
         float scale[kPer], shift[kPer];
         mod.get<kPer>(r.e0, 3 * chunk + 1, c, scale);
         mod.get<kPer>(r.e0, 3 * chunk, c, shift);
+        if (per_op) {
+            // norm1(x) * (1 + e[1]) + e[0]: R(e0 + block) per vector, R(LN), R(1 + scale), R(product); the store rounds the sum.
 #pragma unroll
-        for (int k = 0; k < kPer; ++k) v[k] = v[k] * (1.f + scale[k]) + shift[k];
+            for (int k = 0; k < kPer; ++k) {
+                const float s = round_to<T>(__fadd_rn(1.f, round_to<T>(scale[k])));
+                v[k] = __fadd_rn(round_to<T>(__fmul_rn(round_to<T>(v[k]), s)), round_to<T>(shift[k]));
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) v[k] = v[k] * (1.f + scale[k]) + shift[k];
+        }
     }
 };
 
-// x + gate * y as the normalized input; the output pass writes it to x_out.
+// x + gate * y, in place in x: fused, or per-op `x + y * e[2]`: R(x + R(y * R(gate))) (the final
+// R is the caller's store).
+template <typename T, int kPer>
+__device__ __forceinline__ void gated_sum(float (&x)[kPer], const float (&y)[kPer], const float (&gate)[kPer], int per_op) {
+    if (per_op) {
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) x[k] = __fadd_rn(x[k], round_to<T>(__fmul_rn(y[k], round_to<T>(gate[k]))));
+    } else {
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) x[k] += gate[k] * y[k];
+    }
+}
+
+// x + gate * y as the normalized input; the output pass writes it to x_out. Per-op rounds it to
+// T before the statistics (PyTorch's next LayerNorm reads the stored residual).
 template <typename T>
 struct ResidualSource {
     const T* x;
@@ -66,6 +94,7 @@ struct ResidualSource {
     FrameModulation gate;
     int gate_chunk;
     int dim;
+    int per_op;
 
     struct Row {
         int64_t at;
@@ -79,9 +108,10 @@ struct ResidualSource {
         load_vals<T, kPer>(x + r.at + c, v);
         load_vals<T, kPer>(y + r.at + c, yv);
         gate.get<kPer>(r.e0, 3 * gate_chunk + 2, c, g);
+        gated_sum<T, kPer>(v, yv, g, per_op);
+        if (per_op) {
 #pragma unroll
-        for (int k = 0; k < kPer; ++k) {
-            v[k] += g[k] * yv[k];
+            for (int k = 0; k < kPer; ++k) v[k] = round_to<T>(v[k]);
         }
     }
 

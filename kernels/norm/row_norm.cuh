@@ -28,6 +28,11 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 // Packs of kPer elements: zt::load_vals / zt::store_vals (common/zt_common.cuh).
 
+// Per-op rounding's R: an fp32 result rounded to T, as an eager PyTorch op writing T rounds it
+// (identity for f32). A rounding between a product and a sum also keeps nvcc from contracting them.
+template <typename T>
+__device__ __forceinline__ float round_to(float v) { return elem<T>::load(elem<T>::store(v)); }
+
 // kPer floats from p: 16-byte loads when kPer is a multiple of 4 (p then 16-byte aligned).
 template <int kPer>
 __device__ __forceinline__ void load_f32(const float* p, float (&v)[kPer]) {
@@ -149,16 +154,22 @@ struct RowSource {
     __device__ __forceinline__ void emit(const Row&, int, const float (&)[kPer]) const {}
 };
 
-// y * weight + bias, each optional (null pointer), a pack of each at a time.
+// y * weight + bias, each optional (null pointer), a pack of each at a time. per_op (rms_norm's
+// rounding=per-op, WanRMSNorm's `_norm(x.float()).type_as(x) * weight`) rounds y to T first.
 template <typename T>
 struct AffineEpilogue {
     const T* weight;
     const T* bias;
+    int per_op = 0;
     struct Row {};
     __device__ __forceinline__ Row at(int64_t) const { return {}; }
     template <int kPer>
     __device__ __forceinline__ void apply(const Row&, int c, float (&v)[kPer]) const {
         float w[kPer];
+        if (per_op) {
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) v[k] = round_to<T>(v[k]);
+        }
         if (weight) {
             load_vals<T, kPer>(weight + c, w);
 #pragma unroll
@@ -173,6 +184,11 @@ struct AffineEpilogue {
 };
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// The `rounding` argument of zt_norm.h: 0 fused, 1 per-op; `name` is the function's error message.
+inline zt_status check_rounding(const char* name, int32_t rounding) {
+    return rounding == 0 || rounding == 1 ? ZT_OK : fail(ZT_ERROR_INVALID_ARGUMENT, name);
+}
 
 // Launches the engine with the widest pack the row length and pointers allow (vector_ok: the
 // caller's other pointers are 16-byte aligned), the row in registers when it fits. kMaxPer caps

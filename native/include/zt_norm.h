@@ -1,17 +1,21 @@
 /* zt_norm.h: row normalizations of the DiT block (kernels/norm/). Rows are contiguous
- * [rows, dim]; fp32 math, one round-to-nearest-even store; f32/f16/bf16 storage. */
+ * [rows, dim]; fp32 math, one round-to-nearest-even store; f32/f16/bf16 storage.
+ * `rounding` (rms_norm and the modulation ops): 0 fused, as above; 1 per-op, a round-to-nearest-even
+ * to dtype at each boundary between the eager PyTorch ops the kernel stands for (Self-Forcing and
+ * LongLive run them all in bf16), fp32 math and statistics inside each; each function lists them. */
 #ifndef ZT_NORM_H
 #define ZT_NORM_H
 
 #include "zoetrope.h"
 
 /** RMSNorm: y = x * rsqrt(mean(x^2) + eps) * weight, over the last dimension.
+ * Per-op (WanRMSNorm): y = R(R(x * rstd) * weight).
  *
  * @tensor x in dtype(dtype) shape(rows, dim)
  * @tensor weight in dtype(dtype) shape(dim)
  * @tensor y out dtype(dtype) shape(rows, dim)
  */
-ZT_API zt_status zt_rms_norm(zt_stream stream, zt_dtype dtype, int64_t rows, int32_t dim, float eps, const void* x, const void* weight, void* y);
+ZT_API zt_status zt_rms_norm(zt_stream stream, zt_dtype dtype, int64_t rows, int32_t dim, float eps, int32_t rounding, const void* x, const void* weight, void* y);
 
 /** LayerNorm: y = (x - mean) * rsqrt(var + eps) [* weight] [+ bias], biased variance about the mean.
  *
@@ -27,6 +31,7 @@ ZT_API zt_status zt_layer_norm(zt_stream stream, zt_dtype dtype, int64_t rows, i
  * shift, 1 scale, 2 gate; chunk 0 = self-attention, 1 = FFN. */
 
 /** adaLN: y = LayerNorm(x) * (1 + scale) + shift, scale and shift per latent frame (LayerNorm without affine).
+ * Per-op: each vector v = R(e0 + block), n = R(LayerNorm(x)), y = R(R(n * R(1 + v_scale)) + v_shift).
  *
  * @tensor x in dtype(dtype) shape(batch, tokens, dim)
  * @tensor modulation in dtype(f32) shape(batch, frames, 6, dim)
@@ -34,9 +39,9 @@ ZT_API zt_status zt_layer_norm(zt_stream stream, zt_dtype dtype, int64_t rows, i
  * @tensor y out dtype(dtype) shape(batch, tokens, dim)
  */
 ZT_API zt_status zt_adaln_modulate(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim, int32_t chunk, float eps,
-                                   const void* x, const void* modulation, const void* block_modulation, void* y);
+                                   int32_t rounding, const void* x, const void* modulation, const void* block_modulation, void* y);
 
-/** Gated residual: out = x + gate * y, gate per latent frame.
+/** Gated residual: out = x + gate * y, gate per latent frame. Per-op: g = R(e0 + block), out = R(x + R(y * g)).
  *
  * @tensor x in dtype(dtype) shape(batch, tokens, dim)
  * @tensor y in dtype(dtype) shape(batch, tokens, dim)
@@ -45,9 +50,10 @@ ZT_API zt_status zt_adaln_modulate(zt_stream stream, zt_dtype dtype, int32_t bat
  * @tensor out out dtype(dtype) shape(batch, tokens, dim)
  */
 ZT_API zt_status zt_gated_residual(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim, int32_t chunk,
-                                   const void* x, const void* y, const void* modulation, const void* block_modulation, void* out);
+                                   int32_t rounding, const void* x, const void* y, const void* modulation, const void* block_modulation, void* out);
 
 /** Fused block boundary: x_out = x + gate * y (gate from gate_modulation), h = LayerNorm(x_out) * (1 + scale) + shift (from norm_modulation).
+ * Per-op: x_out as zt_gated_residual's, h as zt_adaln_modulate's of the stored x_out.
  *
  * @tensor x in dtype(dtype) shape(batch, tokens, dim)
  * @tensor y in dtype(dtype) shape(batch, tokens, dim)
@@ -58,7 +64,7 @@ ZT_API zt_status zt_gated_residual(zt_stream stream, zt_dtype dtype, int32_t bat
  * @tensor h out dtype(dtype) shape(batch, tokens, dim)
  */
 ZT_API zt_status zt_gated_residual_adaln(zt_stream stream, zt_dtype dtype, int32_t batch, int32_t frames, int32_t frame_tokens, int32_t tokens, int32_t dim,
-                                         int32_t gate_chunk, int32_t norm_chunk, float eps, const void* x, const void* y, const void* modulation,
+                                         int32_t gate_chunk, int32_t norm_chunk, float eps, int32_t rounding, const void* x, const void* y, const void* modulation,
                                          const void* gate_modulation, const void* norm_modulation, void* x_out, void* h);
 
 #endif /* ZT_NORM_H */

@@ -4,6 +4,8 @@
 // e.g. the FFN residual of block i (g = 1) into block i+1's self-attention modulation (m = 0).
 // One kernel reads x, y and the modulation and writes x_out and h: the residual stream is never
 // read back. Layout as adaln_modulate; fp32 math, statistics from the unrounded x_out.
+// rounding=per-op: gated_residual's and adaln_modulate's per-op roundings, the statistics then
+// from the rounded x_out (PyTorch's LayerNorm reads the stored bf16 residual).
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -26,17 +28,19 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     /// <param name="GateChunk">Chunk of the gate (0 or 1).</param>
     /// <param name="NormChunk">Chunk of the next modulation (0 or 1).</param>
     /// <param name="Eps">LayerNorm epsilon.</param>
-    public readonly record struct Params(DType DType, int Batch, int Frames, int FrameTokens, int Dim, int GateChunk, int NormChunk, float Eps) : IOpParams
+    /// <param name="Rounding">Fused (one rounding per output) or PerOp (PyTorch's bf16 op boundaries).</param>
+    public readonly record struct Params(DType DType, int Batch, int Frames, int FrameTokens, int Dim, int GateChunk, int NormChunk, float Eps, Rounding Rounding = Rounding.Fused) : IOpParams
     {
         /// <inheritdoc />
-        public string Label => FormattableString.Invariant($"{DType.Name()} B={Batch} F={Frames} T={FrameTokens} dim={Dim} gate={GateChunk} norm={NormChunk}");
+        public string Label => FormattableString.Invariant($"{DType.Name()} B={Batch} F={Frames} T={FrameTokens} dim={Dim} gate={GateChunk} norm={NormChunk}{NormRounding.Label(Rounding)}");
     }
 
     /// <summary>Runs on the backend of <paramref name="x"/>.</summary>
-    public static void Run(Tensor x, Tensor y, Tensor modulation, Tensor gateModulation, Tensor normModulation, Tensor xOut, Tensor h, int gateChunk, int normChunk, float eps = 1e-6f)
+    public static void Run(Tensor x, Tensor y, Tensor modulation, Tensor gateModulation, Tensor normModulation, Tensor xOut, Tensor h, int gateChunk, int normChunk, float eps = 1e-6f,
+        Rounding rounding = Rounding.Fused)
     {
         var (b, f, tk, dim) = ModulationShapes.Infer(x, modulation);
-        Info.Run(x.Backend, new Params(x.DType, b, f, tk, dim, gateChunk, normChunk, eps), new OpTensors
+        Info.Run(x.Backend, new Params(x.DType, b, f, tk, dim, gateChunk, normChunk, eps, rounding), new OpTensors
         {
             { "x", x }, { "y", y }, { "modulation", modulation }, { "gate_modulation", gateModulation },
             { "norm_modulation", normModulation }, { "x_out", xOut }, { "h", h },
@@ -70,7 +74,7 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     public static Params Bind(OpBinding binding)
     {
         var (b, f, tk, dim) = ModulationShapes.Infer(binding);
-        return new Params(binding.Input("x").DType, b, f, tk, dim, binding.Get(GateChunkAttr), binding.Get(NormChunkAttr), binding.Get(EpsAttr));
+        return new Params(binding.Input("x").DType, b, f, tk, dim, binding.Get(GateChunkAttr), binding.Get(NormChunkAttr), binding.Get(EpsAttr), NormRounding.Get(binding));
     }
 
     private static OpAttr<int> GateChunkAttr { get; } = OpAttr.Int("gate_chunk", 1, "modulation chunk of the gate: 0 self-attention (gate 2), 1 FFN (gate 5)", min: 0, max: 1);
@@ -79,10 +83,10 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the variance", min: 0);
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = OpAttributes.Of(GateChunkAttr, NormChunkAttr, EpsAttr);
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(GateChunkAttr, NormChunkAttr, EpsAttr, NormRounding.Attr);
 
     /// <inheritdoc />
-    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(GateChunkAttr, p.GateChunk).Set(NormChunkAttr, p.NormChunk).Set(EpsAttr, p.Eps);
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(GateChunkAttr, p.GateChunk).Set(NormChunkAttr, p.NormChunk).Set(EpsAttr, p.Eps).Set(NormRounding.Attr, NormRounding.Name(p.Rounding));
 
     /// <summary>The oracle, in double: the residual, then adaLN of it.</summary>
     public static void Reference(Params p, OpTensors t)
@@ -96,20 +100,9 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
         for (long i = 0; i < xo.Length; i++)
         {
             double gate = ModulationShapes.Vector(e0, gm, p.Frames, p.FrameTokens, p.Dim, i / p.Dim, (int)(i % p.Dim), (3 * p.GateChunk) + 2);
-            xo[i] = x[i] + (gate * y[i]);
+            xo[i] = NormRounding.GatedSum(p.Rounding, p.DType, x[i], y[i], gate);
         }
-        var h = new double[x.Length];
-        long rows = (long)p.Batch * p.Frames * p.FrameTokens;
-        for (long r = 0; r < rows; r++)
-        {
-            var (mean, rstd) = NormReference.Moments(xo, r * p.Dim, p.Dim, p.Eps);
-            for (int c = 0; c < p.Dim; c++)
-            {
-                double shift = ModulationShapes.Vector(e0, nm, p.Frames, p.FrameTokens, p.Dim, r, c, 3 * p.NormChunk);
-                double scale = ModulationShapes.Vector(e0, nm, p.Frames, p.FrameTokens, p.Dim, r, c, (3 * p.NormChunk) + 1);
-                h[(r * p.Dim) + c] = ((xo[(r * p.Dim) + c] - mean) * rstd * (1 + scale)) + shift;
-            }
-        }
+        var h = NormReference.ModulatedLayerNorm(xo, e0, nm, p.Frames, p.FrameTokens, p.Dim, p.NormChunk, p.Eps, p.Rounding, p.DType);
         t.Write("x_out", xo);
         t.Write("h", h);
     }
@@ -122,20 +115,20 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     [RunsOn(BackendKind.Cuda)]
     public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.GatedResidualAdaln(backend, p.DType, p.Batch, p.Frames, p.FrameTokens, p.Frames * p.FrameTokens, p.Dim, p.GateChunk, p.NormChunk, p.Eps,
-            t["x"], t["y"], t["modulation"], t["gate_modulation"], t["norm_modulation"], t["x_out"], t["h"]);
+            NormRounding.Abi(p.Rounding), t["x"], t["y"], t["modulation"], t["gate_modulation"], t["norm_modulation"], t["x_out"], t["h"]);
 
     /// <summary>The kernel: group = one warp = one token row.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
     public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, ArrayView<float> e0, ArrayView<float> gateBlock, ArrayView<float> normBlock,
-        ArrayView<T> xOut, ArrayView<T> h, int frames, int frameTokens, int dim, int gateChunk, int normChunk, float eps)
+        ArrayView<T> xOut, ArrayView<T> h, int frames, int frameTokens, int dim, int gateChunk, int normChunk, float eps, int perOp)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
-        RowNormEngine.Run<T, TCodec, ResidualSource<T, TCodec>, ModulateEpilogue>(
+        RowNormEngine.Run<T, TCodec, ResidualSource<T, TCodec>, ModulateEpilogue<T, TCodec>>(
             h, dim, eps, rms: false,
-            new ResidualSource<T, TCodec>(x, y, xOut, new FrameModulation(e0, gateBlock, frames, frameTokens, dim), gateChunk, dim),
-            new ModulateEpilogue(new FrameModulation(e0, normBlock, frames, frameTokens, dim), normChunk));
+            new ResidualSource<T, TCodec>(x, y, xOut, new FrameModulation(e0, gateBlock, frames, frameTokens, dim), gateChunk, dim, perOp != 0),
+            new ModulateEpilogue<T, TCodec>(new FrameModulation(e0, normBlock, frames, frameTokens, dim), normChunk, perOp != 0));
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
     {
@@ -144,10 +137,10 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
             where TCodec : struct, IElementCodec<T>
         {
             var kernel = backend.Kernel(Kernel<T, TCodec>, acc => acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<T>, ArrayView<T>, int, int, int, int, int, float>(Kernel<T, TCodec>));
+                ArrayView<T>, ArrayView<T>, int, int, int, int, int, float, int>(Kernel<T, TCodec>));
             kernel(NormShapes.RowGrid((long)p.Batch * p.Frames * p.FrameTokens), backend.View<T>(t["x"]), backend.View<T>(t["y"]),
                 backend.View<float>(t["modulation"]), backend.View<float>(t["gate_modulation"]), backend.View<float>(t["norm_modulation"]),
-                backend.View<T>(t["x_out"]), backend.View<T>(t["h"]), p.Frames, p.FrameTokens, p.Dim, p.GateChunk, p.NormChunk, p.Eps);
+                backend.View<T>(t["x_out"]), backend.View<T>(t["h"]), p.Frames, p.FrameTokens, p.Dim, p.GateChunk, p.NormChunk, p.Eps, NormRounding.Abi(p.Rounding));
         }
     }
 }

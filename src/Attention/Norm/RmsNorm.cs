@@ -1,9 +1,9 @@
 // rms_norm: y = x * rsqrt(mean(x^2) + eps) * weight over the last dimension.
 //
 // Layout: x, y contiguous [rows, dim]; weight [dim]; one dtype (f32/f16/bf16). Precision: fp32
-// math, one rounding of the output (Wan rounds to bf16 before the weight multiply; the
-// difference is inside bf16's tolerance). Kernel: RowNormEngine, one warp per row; CUDA:
-// kernels/norm/rms_norm.cu.
+// math, one rounding of the output. rounding=per-op: WanRMSNorm's
+// `self._norm(x.float()).type_as(x) * self.weight`, y = R(R(x * rstd) * w) with rstd from the
+// fp32 mean of squares. Kernel: RowNormEngine, one warp per row; CUDA: kernels/norm/rms_norm.cu.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -22,18 +22,19 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
     /// <param name="Rows">Rows (tokens).</param>
     /// <param name="Dim">Row length.</param>
     /// <param name="Eps">Added to the mean square.</param>
-    public readonly record struct Params(DType DType, long Rows, int Dim, float Eps) : IOpParams
+    /// <param name="Rounding">Fused (one rounding) or PerOp (rounded before the weight multiply, as WanRMSNorm).</param>
+    public readonly record struct Params(DType DType, long Rows, int Dim, float Eps, Rounding Rounding = Rounding.Fused) : IOpParams
     {
         /// <inheritdoc />
-        public string Label => FormattableString.Invariant($"{DType.Name()} [{Rows}, {Dim}] eps={Eps}");
+        public string Label => FormattableString.Invariant($"{DType.Name()} [{Rows}, {Dim}] eps={Eps}{NormRounding.Label(Rounding)}");
     }
 
     /// <summary>Runs on the backend of <paramref name="x"/> ([rows, dim], or any shape whose last extent is dim).</summary>
-    public static void Run(Tensor x, Tensor weight, Tensor y, float eps = 1e-6f)
+    public static void Run(Tensor x, Tensor weight, Tensor y, float eps = 1e-6f, Rounding rounding = Rounding.Fused)
     {
         ArgumentNullException.ThrowIfNull(x);
         var (rows, dim) = NormShapes.Rows(x);
-        Info.Run(x.Backend, new Params(x.DType, rows, dim, eps),
+        Info.Run(x.Backend, new Params(x.DType, rows, dim, eps, rounding),
             new OpTensors { { "x", NormShapes.AsRows(x, rows, dim) }, { "weight", weight }, { "y", NormShapes.AsRows(y, rows, dim) } });
     }
 
@@ -51,16 +52,16 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
     {
         var x = binding.Input("x");
         var (rows, dim) = NormShapes.Rows(x);
-        return new Params(x.DType, rows, dim, binding.Get(EpsAttr));
+        return new Params(x.DType, rows, dim, binding.Get(EpsAttr), NormRounding.Get(binding));
     }
 
     private static OpAttr<float> EpsAttr { get; } = OpAttr.Float("eps", 1e-6f, "epsilon added to the mean square", min: 0);
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = OpAttributes.Of(EpsAttr);
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(EpsAttr, NormRounding.Attr);
 
     /// <inheritdoc />
-    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(EpsAttr, p.Eps);
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(EpsAttr, p.Eps).Set(NormRounding.Attr, NormRounding.Name(p.Rounding));
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)
@@ -79,7 +80,7 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
             double rstd = 1 / Math.Sqrt((ss / p.Dim) + p.Eps);
             for (int c = 0; c < p.Dim; c++)
             {
-                y[o + c] = x[o + c] * rstd * w[c];
+                y[o + c] = NormRounding.At(p.Rounding, p.DType, NormRounding.At(p.Rounding, p.DType, x[o + c] * rstd) * w[c]);
             }
         }
         t.Write("y", y);
@@ -92,17 +93,17 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
     /// <summary>CUDA: kernels/norm/rms_norm.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
     public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
-        ZtNative.RmsNorm(backend, p.DType, p.Rows, p.Dim, p.Eps, t["x"], t["weight"], t["y"]);
+        ZtNative.RmsNorm(backend, p.DType, p.Rows, p.Dim, p.Eps, NormRounding.Abi(p.Rounding), t["x"], t["weight"], t["y"]);
 
     /// <summary>The kernel: group = one warp = one row.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> y, int dim, float eps)
+    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> y, int dim, float eps, int perOp)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         RowNormEngine.Run<T, TCodec, RowSource<T, TCodec>, AffineEpilogue<T, TCodec>>(
-            y, dim, eps, rms: true, new RowSource<T, TCodec>(x, dim), new AffineEpilogue<T, TCodec>(weight, weight, hasWeight: true, hasBias: false));
+            y, dim, eps, rms: true, new RowSource<T, TCodec>(x, dim), new AffineEpilogue<T, TCodec>(weight, weight, hasWeight: true, hasBias: false, perOp: perOp != 0));
 
     private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
     {
@@ -110,8 +111,8 @@ public sealed partial class RmsNorm : IOp<RmsNorm.Params>
             where T : unmanaged
             where TCodec : struct, IElementCodec<T>
         {
-            var kernel = backend.Kernel(Kernel<T, TCodec>, acc => acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, int, float>(Kernel<T, TCodec>));
-            kernel(NormShapes.RowGrid(p.Rows), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.Dim, p.Eps);
+            var kernel = backend.Kernel(Kernel<T, TCodec>, acc => acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, int, float, int>(Kernel<T, TCodec>));
+            kernel(NormShapes.RowGrid(p.Rows), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.Dim, p.Eps, NormRounding.Abi(p.Rounding));
         }
     }
 }

@@ -3,7 +3,7 @@ using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Attention.Norm;
 
-/// <summary>adaln_modulate's cases: both chunks, f32 and bf16, shapes from <see cref="ModulationCases"/>.</summary>
+/// <summary>adaln_modulate's cases: both chunks, f32 and bf16, shapes from <see cref="ModulationCases"/>; rounding=per-op on bf16/f16 (and f32).</summary>
 public static class AdaLnModulateCases
 {
     /// <summary>The table.</summary>
@@ -16,6 +16,9 @@ public static class AdaLnModulateCases
             new OpCase<AdaLnModulate.Params>(new(DType.F16, 2, 3, 5, 33, 1, 1e-6f)),
             .. ModulationCases.EmulatorShapes.Select((s, i) => new OpCase<AdaLnModulate.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - i, 1e-6f), CaseUse.Emulator)),
             .. ModulationCases.BenchShapes.Select(s => new OpCase<AdaLnModulate.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 0, 1e-6f), CaseUse.Bench)),
+            .. ModulationCases.PerOpShapes.Select((s, i) => new OpCase<AdaLnModulate.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, i % 2, 1e-6f, Rounding.PerOp))),
+            .. ModulationCases.PerOpEmulatorShapes.Select((s, i) => new OpCase<AdaLnModulate.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, i, 1e-6f, Rounding.PerOp), CaseUse.Emulator)),
+            new OpCase<AdaLnModulate.Params>(new(DType.BF16, 1, 3, 1560, 1536, 0, 1e-6f, Rounding.PerOp), CaseUse.Bench),
         ],
         Tolerances = NormCases.Tolerances,
     };

@@ -3,7 +3,7 @@ using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Attention.Norm;
 
-/// <summary>gated_residual_adaln's cases: the FFN-to-next-block boundary (1, 0) and the reverse (0, 1).</summary>
+/// <summary>gated_residual_adaln's cases: the FFN-to-next-block boundary (1, 0) and the reverse (0, 1); rounding=per-op on bf16/f16 (and f32).</summary>
 public static class GatedResidualAdaLnCases
 {
     /// <summary>The table.</summary>
@@ -18,6 +18,9 @@ public static class GatedResidualAdaLnCases
             })),
             .. ModulationCases.EmulatorShapes.Select((s, i) => new OpCase<GatedResidualAdaLn.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - i, i, 1e-6f), CaseUse.Emulator)),
             .. ModulationCases.BenchShapes.Select(s => new OpCase<GatedResidualAdaLn.Params>(new(DType.BF16, s.B, s.F, s.T, s.Dim, 1, 0, 1e-6f), CaseUse.Bench)),
+            .. ModulationCases.PerOpShapes.Select((s, i) => new OpCase<GatedResidualAdaLn.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - (i % 2), i % 2, 1e-6f, Rounding.PerOp))),
+            .. ModulationCases.PerOpEmulatorShapes.Select((s, i) => new OpCase<GatedResidualAdaLn.Params>(new(s.DType, s.B, s.F, s.T, s.Dim, 1 - i, i, 1e-6f, Rounding.PerOp), CaseUse.Emulator)),
+            new OpCase<GatedResidualAdaLn.Params>(new(DType.BF16, 1, 3, 1560, 1536, 1, 0, 1e-6f, Rounding.PerOp), CaseUse.Bench),
         ],
         Tolerances = NormCases.Tolerances,
     };

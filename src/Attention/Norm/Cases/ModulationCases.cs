@@ -20,4 +20,14 @@ internal static class ModulationCases
     // block and 2), and f32 rows of 33 with no pack path.
     public static readonly (DType DType, int B, int F, int T, int Dim)[] EmulatorShapes =
         [(DType.BF16, 1, 2, 3, 264), (DType.F32, 1, 1, 5, 33)];
+
+    // rounding=per-op: the narrow types it exists for (bf16, and f16 for its other significand
+    // width) on shapes off the warp size, and f32 where R is the identity.
+    public static readonly (DType DType, int B, int F, int T, int Dim)[] PerOpShapes =
+        [(DType.BF16, 2, 3, 5, 33), (DType.BF16, 1, 2, 3, 64), (DType.F16, 2, 3, 5, 33), (DType.F32, 1, 2, 3, 64)];
+
+    // Per-op on the emulated device: bf16 on the pack path (dims as EmulatorShapes), f16 on the
+    // element path (33: no pack).
+    public static readonly (DType DType, int B, int F, int T, int Dim)[] PerOpEmulatorShapes =
+        [(DType.BF16, 1, 2, 3, 264), (DType.F16, 1, 1, 5, 33)];
 }

@@ -21,6 +21,9 @@ internal static class NormCases
     public static readonly (DType DType, long Rows, int Dim)[] EmulatorShapes =
         [(DType.BF16, 5, 264), (DType.F16, 5, 264), (DType.F32, 6, 132), (DType.F32, 5, 33)];
 
+    /// <summary>rms_norm rounding=per-op on the emulated device: bf16 packs, f16 single elements.</summary>
+    public static readonly (DType DType, long Rows, int Dim)[] PerOpEmulatorShapes = [(DType.BF16, 5, 264), (DType.F16, 5, 33)];
+
     public static readonly (long Rows, int Dim) WanActivations = (32760, 1536);
 
     /// <summary>f32 results: a few fp32 roundings over dim-long sums; narrow types: the output rounding.</summary>
