@@ -81,7 +81,7 @@ ZT_API zt_status zt_linear_fp8(zt_stream stream, zt_dtype dtype, int64_t m, int6
     if (m < 0 || n < 0 || k < 0 || !grid_fits(m)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: bad or too large extents");
     if (m == 0 || n == 0) return ZT_OK;
     if (!x || !weight || !x_scale || !w_scale || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: null pointer");
-    Epilogue ep{static_cast<const float*>(x_scale), static_cast<const float*>(w_scale), static_cast<const float*>(bias), gelu};
+    Epilogue ep{static_cast<const float*>(x_scale), static_cast<const float*>(w_scale), static_cast<const float*>(bias), gelu, 0};
     GemmArgs a{m, n, k, x, weight, ep, nullptr, nullptr, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, y});
 }

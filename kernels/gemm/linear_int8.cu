@@ -52,7 +52,7 @@ ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int
     if (!x || !weight || !x_scale || !w_scale || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_int8: null pointer");
     const float* sx = static_cast<const float*>(x_scale);
     const float* sw = static_cast<const float*>(w_scale);
-    Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu};
+    Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu, 0};
     GemmArgs a{m, n, k, x, weight, ep, sx, sw, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, scheme, y});
 }

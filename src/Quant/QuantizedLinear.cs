@@ -97,8 +97,14 @@ public sealed class QuantizedLinear : IDisposable
         return Create(backend, weight, bias, Enum.Parse<LinearPath>(choice, ignoreCase: true), activations);
     }
 
-    /// <summary>y = x W^T + b (+ GELU): x [M, K] and y [M, N] in <see cref="ActivationDType"/>, on this layer's backend.</summary>
-    public void Forward(Tensor x, Tensor y, bool gelu = false)
+    /// <summary>
+    /// y = x W^T + b (+ GELU): x [M, K] and y [M, N] in <see cref="ActivationDType"/>, on this layer's
+    /// backend. <paramref name="rounding"/> PerOp rounds x W^T + b to y's dtype before the GELU;
+    /// <paramref name="separateBias"/> rounds x W^T before the bias is added (an eager bf16 model's
+    /// op boundaries: <see cref="Linear"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">Extra roundings asked on a quantized path (they exist for matching the bf16 pipelines).</exception>
+    public void Forward(Tensor x, Tensor y, bool gelu = false, Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
@@ -107,11 +113,16 @@ public sealed class QuantizedLinear : IDisposable
             throw new ArgumentException(
                 $"QuantizedLinear: x '{x.Name}' {x.DType.Name()}{x.Shape} must be {ActivationDType.Name()}[M, {InFeatures}]", nameof(x));
         }
+        if (Path != LinearPath.Bf16 && LinearShapes.RoundingFlags(rounding, separateBias, _bias is not null, gelu) != 0)
+        {
+            throw new NotSupportedException(
+                $"QuantizedLinear: rounding={LinearShapes.RoundingName(rounding)}{(separateBias ? ", bias_add=separate" : string.Empty)} is offered on the {LinearPath.Bf16} path only, not {Path}");
+        }
         long m = x.Shape[0];
         switch (Path)
         {
             case LinearPath.Bf16:
-                Linear.Run(x, _weight, _bias, y, gelu);
+                Linear.Run(x, _weight, _bias, y, gelu, rounding, separateBias);
                 return;
             case LinearPath.Fp8:
             {

@@ -116,7 +116,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         bool fits = p.Scheme == W8A8Scheme.PerTokenPerChannel && p.DType != DType.F32 && p.K % 16 == 0 && p.N % 8 == 0;
-        if (NativeGemmVariants.UseCutlass(backend, "linear_int8", "zt_linear_int8_cutlass", p.M, p.N, p.K, fits, t["x"], t["weight"], t["y"]))
+        if (NativeGemmVariants.UseCutlass(backend, "linear_int8", "zt_linear_int8_cutlass", p.M, p.N, p.K, fits, null, t["x"], t["weight"], t["y"]))
         {
             ZtNative.LinearInt8Cutlass(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], t["x_scale"], t["w_scale"],
                 p.HasBias ? t["bias"] : null, t["y"]);
