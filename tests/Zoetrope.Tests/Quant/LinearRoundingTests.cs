@@ -76,12 +76,24 @@ public class LinearRoundingTests
         return Activations.GeluTanh(v);
     }
 
-    private static double[] RunIlgpu(DType dtype, (double[] X, double[] W, double[] Bias) d, Rounding rounding, bool separate)
+    private static Backend Get(BackendKind kind)
     {
-        using var x = Tensor.FromDoubles(d.X, dtype, new Shape(M, K), "x").To(Cpu);
-        using var w = Tensor.FromDoubles(d.W, dtype, new Shape(N, K), "w").To(Cpu);
-        using var b = Tensor.FromDoubles(d.Bias, DType.F32, new Shape(N), "b").To(Cpu);
-        using var y = Cpu.Allocate(dtype, new Shape(M, N), "y");
+        var probe = Zoetrope.Runtime.Backends.Probe(kind);
+        if (!probe.Available)
+        {
+            Assert.Ignore($"{kind} is not available here: {probe.Reason}");
+        }
+        return Zoetrope.Runtime.Backends.Get(kind);
+    }
+
+    private static double[] RunIlgpu(DType dtype, (double[] X, double[] W, double[] Bias) d, Rounding rounding, bool separate) => Run(Cpu, dtype, d, rounding, separate);
+
+    private static double[] Run(Backend backend, DType dtype, (double[] X, double[] W, double[] Bias) d, Rounding rounding, bool separate)
+    {
+        using var x = Tensor.FromDoubles(d.X, dtype, new Shape(M, K), "x").To(backend);
+        using var w = Tensor.FromDoubles(d.W, dtype, new Shape(N, K), "w").To(backend);
+        using var b = Tensor.FromDoubles(d.Bias, DType.F32, new Shape(N), "b").To(backend);
+        using var y = backend.Allocate(dtype, new Shape(M, N), "y");
         Linear.Run(x, w, b, y, gelu: true, rounding, separate);
         return y.ToDoubles();
     }
@@ -95,13 +107,16 @@ public class LinearRoundingTests
         return ReferenceRunner.Run(Linear.Info.Instantiate(p), new Dictionary<string, Tensor> { ["x"] = x, ["weight"] = w, ["bias"] = b })["y"];
     }
 
-    [Test]
-    public void IlgpuOutputsAreTheScalarSequenceBitForBit()
+    // cuda-emu: the tensor-core GEMM (K = 32 halves: cp.async rows; N = 16: the four-column epilogue).
+    [TestCase(BackendKind.IlgpuCpu)]
+    [TestCase(BackendKind.CudaEmu)]
+    public void OutputsAreTheScalarSequenceBitForBit(BackendKind kind)
     {
+        var backend = Get(kind);
         var d = Data();
         foreach (var (rounding, separate) in Modes)
         {
-            var y = RunIlgpu(DType.BF16, d, rounding, separate);
+            var y = Run(backend, DType.BF16, d, rounding, separate);
             for (int m = 0; m < M; m++)
             {
                 for (int n = 0; n < N; n++)
