@@ -311,6 +311,9 @@ __global__ void __launch_bounds__(kThreads, Op::kMinBlocks) gemm_kernel(GemmArgs
 
 inline bool grid_fits(int64_t m) { return (m + kBlockM - 1) / kBlockM <= 65535; }
 
+// Host-side: whether rounding holds only ZT_LINEAR_ROUND_* flags.
+inline bool rounding_known(int32_t rounding) { return (rounding & ~(ZT_LINEAR_ROUND_BEFORE_BIAS | ZT_LINEAR_ROUND_BEFORE_GELU)) == 0; }
+
 // Launches gemm_kernel<Op, TOut, ...>: the cp.async instance when every row of x and W is
 // 16-byte aligned, else the register-staged one. The grid is N tiles x M tiles (the caller checks
 // grid_fits(m)).

@@ -35,7 +35,7 @@ struct Launch {
 ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, int32_t rounding, const void* x, const void* weight,
                            const void* bias, void* y) {
     if (m < 0 || n < 0 || k < 0 || !grid_fits(m) || (m + 15) / 16 > 65535) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: bad or too large extents");
-    if (rounding & ~(ZT_LINEAR_ROUND_BEFORE_BIAS | ZT_LINEAR_ROUND_BEFORE_GELU)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: unknown rounding flags");
+    if (!rounding_known(rounding)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: unknown rounding flags");
     if (m == 0 || n == 0) return ZT_OK;
     if (!x || !weight || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: null pointer");
     Epilogue ep{nullptr, nullptr, static_cast<const float*>(bias), gelu, rounding};

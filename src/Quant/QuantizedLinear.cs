@@ -101,9 +101,8 @@ public sealed class QuantizedLinear : IDisposable
     /// y = x W^T + b (+ GELU): x [M, K] and y [M, N] in <see cref="ActivationDType"/>, on this layer's
     /// backend. <paramref name="rounding"/> PerOp rounds x W^T + b to y's dtype before the GELU;
     /// <paramref name="separateBias"/> rounds x W^T before the bias is added (an eager bf16 model's
-    /// op boundaries: <see cref="Linear"/>).
+    /// op boundaries: <see cref="Linear"/>; on the quantized paths the sum is the dequantized one).
     /// </summary>
-    /// <exception cref="NotSupportedException">Extra roundings asked on a quantized path (they exist for matching the bf16 pipelines).</exception>
     public void Forward(Tensor x, Tensor y, bool gelu = false, Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -112,11 +111,6 @@ public sealed class QuantizedLinear : IDisposable
         {
             throw new ArgumentException(
                 $"QuantizedLinear: x '{x.Name}' {x.DType.Name()}{x.Shape} must be {ActivationDType.Name()}[M, {InFeatures}]", nameof(x));
-        }
-        if (Path != LinearPath.Bf16 && LinearShapes.RoundingFlags(rounding, separateBias, _bias is not null, gelu) != 0)
-        {
-            throw new NotSupportedException(
-                $"QuantizedLinear: rounding={LinearShapes.RoundingName(rounding)}{(separateBias ? ", bias_add=separate" : string.Empty)} is offered on the {LinearPath.Bf16} path only, not {Path}");
         }
         long m = x.Shape[0];
         switch (Path)
@@ -128,7 +122,7 @@ public sealed class QuantizedLinear : IDisposable
             {
                 var (xq, xs) = Scratch(QuantScheme.PerTokenFp8, m);
                 Quantize.Run(QuantScheme.PerTokenFp8, x, xq, xs);
-                LinearFp8.Run(xq, xs, _weight, _weightScale!, _bias, y, gelu);
+                LinearFp8.Run(xq, xs, _weight, _weightScale!, _bias, y, gelu, rounding, separateBias);
                 return;
             }
             default:
@@ -137,7 +131,7 @@ public sealed class QuantizedLinear : IDisposable
                 var (xq, xs) = Scratch(scheme, m);
                 Quantize.Run(scheme, x, xq, xs);
                 var w8 = Path == LinearPath.Int8 ? W8A8Scheme.PerTokenPerChannel : W8A8Scheme.Block128;
-                LinearInt8.Run(w8, xq, xs, _weight, _weightScale!, _bias, y, gelu);
+                LinearInt8.Run(w8, xq, xs, _weight, _weightScale!, _bias, y, gelu, rounding, separateBias);
                 return;
             }
         }

@@ -181,29 +181,39 @@ public class LinearRoundingTests
         Assert.That(p.RoundingFlags, Is.EqualTo(LinearShapes.RoundBeforeBias | LinearShapes.RoundBeforeGelu));
     }
 
-    [Test]
-    public void QuantizedLinearForwardsTheRoundingsOnTheBf16Path()
+    [TestCase(LinearPath.Bf16)]
+    [TestCase(LinearPath.Int8)]
+    [TestCase(LinearPath.Int8Block128)]
+    [TestCase(LinearPath.Fp8)]
+    public void QuantizedLinearRoundsAtTheBoundariesOfTheOpsItStandsFor(LinearPath path)
     {
+        // Per-op is the layer without GELU, then a GELU on its bf16 output; separate is the layer
+        // without bias, then the bias added to its bf16 output: the eager model's ops, one by one.
         var d = Data();
         using var w = Tensor.FromDoubles(d.W, DType.F32, new Shape(N, K), "w");
         using var b = Tensor.FromDoubles(d.Bias, DType.F32, new Shape(N), "b");
-        using var layer = QuantizedLinear.Create(Cpu, w, b, LinearPath.Bf16);
+        using var biased = QuantizedLinear.Create(Cpu, w, b, path);
+        using var unbiased = QuantizedLinear.Create(Cpu, w, null, path);
         using var x = Tensor.FromDoubles(d.X, DType.BF16, new Shape(M, K), "x").To(Cpu);
         using var y = Cpu.Allocate(DType.BF16, new Shape(M, N), "y");
-        layer.Forward(x, y, gelu: true, Rounding.PerOp, separateBias: true);
-        Assert.That(y.ToDoubles(), Is.EqualTo(RunIlgpu(DType.BF16, d, Rounding.PerOp, true)));
-    }
-
-    [Test]
-    public void QuantizedPathsRefuseTheRoundingsByName()
-    {
-        var d = Data();
-        using var w = Tensor.FromDoubles(d.W, DType.F32, new Shape(N, K), "w");
-        using var b = Tensor.FromDoubles(d.Bias, DType.F32, new Shape(N), "b");
-        using var layer = QuantizedLinear.Create(Cpu, w, b, LinearPath.Int8);
-        using var x = Tensor.FromDoubles(d.X, DType.BF16, new Shape(M, K), "x").To(Cpu);
-        using var y = Cpu.Allocate(DType.BF16, new Shape(M, N), "y");
-        var e = Assert.Throws<NotSupportedException>(() => layer.Forward(x, y, gelu: true, Rounding.PerOp));
-        Assert.That(e!.Message, Does.Contain("per-op").And.Contain("Int8"));
+        double[] Forward(QuantizedLinear layer, bool gelu, Rounding rounding = Rounding.Fused, bool separate = false)
+        {
+            layer.Forward(x, y, gelu, rounding, separate);
+            return y.ToDoubles();
+        }
+        var linear = Forward(biased, false);
+        var matmul = Forward(unbiased, false);
+        var fused = Forward(biased, true);
+        var perOp = Forward(biased, true, Rounding.PerOp);
+        var separate = Forward(biased, false, Rounding.Fused, true);
+        var both = Forward(biased, true, Rounding.PerOp, true);
+        for (int i = 0; i < M * N; i++)
+        {
+            float added = (float)matmul[i] + (float)d.Bias[i % N];
+            Assert.That(perOp[i], Is.EqualTo(Bf16(Activations.GeluTanh((float)linear[i]))), $"per-op y[{i}]");
+            Assert.That(separate[i], Is.EqualTo(Bf16(added)), $"separate y[{i}]");
+            Assert.That(both[i], Is.EqualTo(Bf16(Activations.GeluTanh(Bf16(added)))), $"both y[{i}]");
+        }
+        Assert.That(perOp.Zip(fused).Count(p => p.First != p.Second), Is.GreaterThan(0), "per-op differs from fused somewhere");
     }
 }

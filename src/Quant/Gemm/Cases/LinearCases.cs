@@ -26,7 +26,7 @@ internal static class LinearCases
     // then one shape with aligned rows (the cp.async instance): M and N a tile plus a few, and K
     // ending inside a stage (104 halves = 3.25 stages; 272 bytes = 4.25 stages and, for the
     // INT8 block scheme, two whole 128-wide scale tiles and a partial one).
-    // Per-op GELU, separate bias, both: on a shape with bias and GELU, so every flag rounds.
+    /// <summary>Per-op GELU, separate bias, both: for shapes with bias and GELU, so every flag rounds.</summary>
     public static readonly (Rounding Rounding, bool SeparateBias)[] MatchRounding =
     [
         (Rounding.PerOp, false),
