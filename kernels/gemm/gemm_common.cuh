@@ -8,7 +8,8 @@
 //              kStages-1 ahead into the stage the barrier just freed, then two k-steps of
 //              ldmatrix.x4 (A: 4 per warp, B: 2) and 16 MMAs (m16n8k16 or m16n8k32)
 //   epilogue   (INT8: the int32 sums folded into fp32 after each 128 of K, or once) per-token x
-//              per-channel scales, bias, GELU-tanh, one rounding; staged through shared memory
+//              per-channel scales, bias, GELU-tanh, one rounding (or the extra roundings the
+//              ZT_LINEAR_ROUND_* flags ask for, see Epilogue); staged through shared memory
 //              so each lane stores 4 consecutive outputs
 //
 // Geometry and the swizzle: gemm_policy.h. Edges: rows past M or N and 16-byte chunks past K are
@@ -22,6 +23,7 @@
 
 #include "common/zt_common.cuh"
 #include "gemm/gemm_policy.h"
+#include "zt_gemm.h"
 #include "gemm/mma_sm80.cuh"
 
 namespace zt::gemm {
@@ -30,20 +32,33 @@ __device__ __forceinline__ float gelu_tanh(float x) {
     return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
 }
 
-// acc * row_scale[m] * col_scale[n] (when given) + bias[n] (when given), then GELU-tanh.
+// v rounded to TOut and back (round to nearest even; the identity for f32).
+template <typename TOut>
+__device__ __forceinline__ float round_to(float v) { return elem<TOut>::load(elem<TOut>::store(v)); }
+
+// acc * row_scale[m] * col_scale[n] (when given) + bias[n] (when given), then GELU-tanh; the
+// caller rounds the result to TOut once. rounding (zt_gemm.h's ZT_LINEAR_ROUND_* flags) adds the
+// roundings of an eager bf16 model whose ops the fused epilogue spans: R(acc) before the bias
+// (a bias added as its own op) and R(acc + bias) before the GELU (nn.Linear then nn.GELU). The
+// add after R(acc) is __fadd_rn so it is never contracted with a scale product into an FMA.
 struct Epilogue {
     const float* row_scale;
     const float* col_scale;
     const float* bias;
     int gelu;
+    int rounding;
 
+    template <typename TOut>
     __device__ __forceinline__ float apply(int64_t m, int64_t n, float acc) const {
         float v = row_scale ? acc * row_scale[m] * col_scale[n] : acc;
-        if (bias) v += bias[n];
-        return gelu ? gelu_tanh(v) : v;
+        if (bias) v = rounding & ZT_LINEAR_ROUND_BEFORE_BIAS ? __fadd_rn(round_to<TOut>(v), bias[n]) : v + bias[n];
+        if (!gelu) return v;
+        if (rounding & ZT_LINEAR_ROUND_BEFORE_GELU) v = round_to<TOut>(v);
+        return gelu_tanh(v);
     }
 
     // apply() for columns n .. n + 3, bias and col_scale read as one float4 each (16-byte aligned there).
+    template <typename TOut>
     __device__ __forceinline__ void apply4(int64_t m, int64_t n, float (&v)[4]) const {
         if (row_scale) {
             float rs = row_scale[m];
@@ -52,11 +67,17 @@ struct Epilogue {
         }
         if (bias) {
             float4 b = *reinterpret_cast<const float4*>(bias + n);
-            v[0] += b.x, v[1] += b.y, v[2] += b.z, v[3] += b.w;
+            if (rounding & ZT_LINEAR_ROUND_BEFORE_BIAS) {
+                v[0] = __fadd_rn(round_to<TOut>(v[0]), b.x), v[1] = __fadd_rn(round_to<TOut>(v[1]), b.y);
+                v[2] = __fadd_rn(round_to<TOut>(v[2]), b.z), v[3] = __fadd_rn(round_to<TOut>(v[3]), b.w);
+            } else {
+                v[0] += b.x, v[1] += b.y, v[2] += b.z, v[3] += b.w;
+            }
         }
         if (gelu) {
+            const bool round_first = rounding & ZT_LINEAR_ROUND_BEFORE_GELU;
 #pragma unroll
-            for (int i = 0; i < 4; ++i) v[i] = gelu_tanh(v[i]);
+            for (int i = 0; i < 4; ++i) v[i] = gelu_tanh(round_first ? round_to<TOut>(v[i]) : v[i]);
         }
     }
 };
@@ -278,17 +299,20 @@ __global__ void __launch_bounds__(kThreads, Op::kMinBlocks) gemm_kernel(GemmArgs
         float v[4] = {q4.x, q4.y, q4.z, q4.w};
         TOut* out = y + row * a.n + col;
         if (a.y_quads) {  // n % 4 == 0: all four columns are inside; bias and col_scale 16-byte aligned
-            a.ep.apply4(row, col, v);
+            a.ep.template apply4<TOut>(row, col, v);
             Quad<TOut>::store(out, v);
         } else {
 #pragma unroll
             for (int i = 0; i < 4; ++i)
-                if (col + i < a.n) out[i] = elem<TOut>::store(a.ep.apply(row, col + i, v[i]));
+                if (col + i < a.n) out[i] = elem<TOut>::store(a.ep.template apply<TOut>(row, col + i, v[i]));
         }
     }
 }
 
 inline bool grid_fits(int64_t m) { return (m + kBlockM - 1) / kBlockM <= 65535; }
+
+// Host-side: whether rounding holds only ZT_LINEAR_ROUND_* flags.
+inline bool rounding_known(int32_t rounding) { return (rounding & ~(ZT_LINEAR_ROUND_BEFORE_BIAS | ZT_LINEAR_ROUND_BEFORE_GELU)) == 0; }
 
 // Launches gemm_kernel<Op, TOut, ...>: the cp.async instance when every row of x and W is
 // 16-byte aligned, else the register-staged one. The grid is N tiles x M tiles (the caller checks

@@ -1,7 +1,8 @@
 // linear.cu: the unquantized linear (zt_linear): f16/bf16 through the tensor-core GEMM of
 // gemm_common.cuh (HalfOp, linear_half.cuh), f32 through a tiled SIMT GEMM (exact fp32, no
-// TF32); bias and GELU-tanh in the epilogue. The CUTLASS variant (linear_cutlass.cu) is chosen
-// where it measures faster.
+// TF32); bias and GELU-tanh in the epilogue, with the extra roundings the ZT_LINEAR_ROUND_* flags
+// ask for (gemm_common.cuh's Epilogue). The CUTLASS variant (linear_cutlass.cu, one rounding
+// only) is chosen where it measures faster and no flag is set.
 #include "gemm/linear_half.cuh"
 
 namespace {
@@ -31,10 +32,12 @@ struct Launch {
 
 }  // namespace
 
-ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight, const void* bias, void* y) {
+ZT_API zt_status zt_linear(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, int32_t rounding, const void* x, const void* weight,
+                           const void* bias, void* y) {
     if (m < 0 || n < 0 || k < 0 || !grid_fits(m) || (m + 15) / 16 > 65535) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: bad or too large extents");
+    if (!rounding_known(rounding)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: unknown rounding flags");
     if (m == 0 || n == 0) return ZT_OK;
     if (!x || !weight || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear: null pointer");
-    Epilogue ep{nullptr, nullptr, static_cast<const float*>(bias), gelu};
+    Epilogue ep{nullptr, nullptr, static_cast<const float*>(bias), gelu, rounding};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), m, n, k, x, weight, ep, y});
 }

@@ -76,12 +76,13 @@ struct Launch {
 
 }  // namespace
 
-ZT_API zt_status zt_linear_fp8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, const void* x, const void* weight,
+ZT_API zt_status zt_linear_fp8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t gelu, int32_t rounding, const void* x, const void* weight,
                                const void* x_scale, const void* w_scale, const void* bias, void* y) {
     if (m < 0 || n < 0 || k < 0 || !grid_fits(m)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: bad or too large extents");
+    if (!rounding_known(rounding)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: unknown rounding flags");
     if (m == 0 || n == 0) return ZT_OK;
     if (!x || !weight || !x_scale || !w_scale || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: null pointer");
-    Epilogue ep{static_cast<const float*>(x_scale), static_cast<const float*>(w_scale), static_cast<const float*>(bias), gelu};
+    Epilogue ep{static_cast<const float*>(x_scale), static_cast<const float*>(w_scale), static_cast<const float*>(bias), gelu, rounding};
     GemmArgs a{m, n, k, x, weight, ep, nullptr, nullptr, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, y});
 }

@@ -49,7 +49,7 @@ __global__ void linear_f32_kernel(int64_t m, int64_t n, int64_t k, const float* 
         for (int kk = 0; kk < 16; ++kk) acc += xs[ty][kk] * ws[tx][kk];
         __syncthreads();
     }
-    if (row < m && col < n) y[row * n + col] = elem<TOut>::store(ep.apply(row, col, acc));
+    if (row < m && col < n) y[row * n + col] = elem<TOut>::store(ep.template apply<TOut>(row, col, acc));
 }
 
 }  // namespace zt::gemm

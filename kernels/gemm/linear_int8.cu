@@ -3,7 +3,7 @@
 // mma.sync.m16n8k32.s8 into int32 accumulators (exact). Scheme 0: one fold at the end, then
 // acc * sx[m] * sw[n] in the epilogue. Scheme 1 (128 x 128 scale tiles, one per CTA tile): after
 // every 128 of K the int32 sums are folded into fp32 with sx[m/128][kt] * sw[n/128][kt] and reset,
-// TurboDiffusion's rule. Then bias, GELU-tanh, one rounding.
+// TurboDiffusion's rule. Then bias, GELU-tanh, one rounding (or the ZT_LINEAR_ROUND_* flags' roundings).
 #include "gemm/gemm_common.cuh"
 
 namespace {
@@ -40,9 +40,10 @@ struct Launch {
 
 }  // namespace
 
-ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t scheme, int32_t gelu, int64_t x_scales,
+ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, int32_t scheme, int32_t gelu, int32_t rounding, int64_t x_scales,
                                 int64_t w_scales, const void* x, const void* weight, const void* x_scale, const void* w_scale, const void* bias, void* y) {
     if (m < 0 || n < 0 || k < 0 || (scheme != 0 && scheme != 1)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_int8: bad extents or scheme");
+    if (!rounding_known(rounding)) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_int8: unknown rounding flags");
     int64_t kt = (k + kScaleTile - 1) / kScaleTile;
     int64_t want_x = scheme == 0 ? m : (m + kScaleTile - 1) / kScaleTile * kt;
     int64_t want_w = scheme == 0 ? n : (n + kScaleTile - 1) / kScaleTile * kt;
@@ -52,7 +53,7 @@ ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int
     if (!x || !weight || !x_scale || !w_scale || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_int8: null pointer");
     const float* sx = static_cast<const float*>(x_scale);
     const float* sw = static_cast<const float*>(w_scale);
-    Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu};
+    Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu, rounding};
     GemmArgs a{m, n, k, x, weight, ep, sx, sw, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, scheme, y});
 }

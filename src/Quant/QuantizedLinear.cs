@@ -97,8 +97,13 @@ public sealed class QuantizedLinear : IDisposable
         return Create(backend, weight, bias, Enum.Parse<LinearPath>(choice, ignoreCase: true), activations);
     }
 
-    /// <summary>y = x W^T + b (+ GELU): x [M, K] and y [M, N] in <see cref="ActivationDType"/>, on this layer's backend.</summary>
-    public void Forward(Tensor x, Tensor y, bool gelu = false)
+    /// <summary>
+    /// y = x W^T + b (+ GELU): x [M, K] and y [M, N] in <see cref="ActivationDType"/>, on this layer's
+    /// backend. <paramref name="rounding"/> PerOp rounds x W^T + b to y's dtype before the GELU;
+    /// <paramref name="separateBias"/> rounds x W^T before the bias is added (an eager bf16 model's
+    /// op boundaries: <see cref="Linear"/>; on the quantized paths the sum is the dequantized one).
+    /// </summary>
+    public void Forward(Tensor x, Tensor y, bool gelu = false, Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
@@ -111,13 +116,13 @@ public sealed class QuantizedLinear : IDisposable
         switch (Path)
         {
             case LinearPath.Bf16:
-                Linear.Run(x, _weight, _bias, y, gelu);
+                Linear.Run(x, _weight, _bias, y, gelu, rounding, separateBias);
                 return;
             case LinearPath.Fp8:
             {
                 var (xq, xs) = Scratch(QuantScheme.PerTokenFp8, m);
                 Quantize.Run(QuantScheme.PerTokenFp8, x, xq, xs);
-                LinearFp8.Run(xq, xs, _weight, _weightScale!, _bias, y, gelu);
+                LinearFp8.Run(xq, xs, _weight, _weightScale!, _bias, y, gelu, rounding, separateBias);
                 return;
             }
             default:
@@ -126,7 +131,7 @@ public sealed class QuantizedLinear : IDisposable
                 var (xq, xs) = Scratch(scheme, m);
                 Quantize.Run(scheme, x, xq, xs);
                 var w8 = Path == LinearPath.Int8 ? W8A8Scheme.PerTokenPerChannel : W8A8Scheme.Block128;
-                LinearInt8.Run(w8, xq, xs, _weight, _weightScale!, _bias, y, gelu);
+                LinearInt8.Run(w8, xq, xs, _weight, _weightScale!, _bias, y, gelu, rounding, separateBias);
                 return;
             }
         }

@@ -2,10 +2,13 @@
 // quantized paths are measured against and the fallback where they do not win.
 //
 // Layout: x [M, K], W [N, K] (PyTorch's Linear: one row per output feature), y [M, N], one
-// dtype (f32/f16/bf16); bias f32 [N]. fp32 accumulation and epilogue, one rounding. ILGPU:
+// dtype (f32/f16/bf16); bias f32 [N]. fp32 accumulation and epilogue, one rounding; or, to
+// reproduce an eager bf16 model (issue 20's --match reference), R to y's dtype at its op
+// boundaries too: rounding=per-op, y = R(gelu(R(acc + bias))) (nn.Linear then nn.GELU);
+// bias_add=separate, R(acc) before the bias (a cuDNN convolution then its bias add_). ILGPU:
 // TiledGemm (64x64 output tiles, 4x4 register blocks, double-buffered shared stages). CUDA: CUTLASS tensor-core GEMM
-// with the bias and GELU in its epilogue where built (kernels/gemm/linear_cutlass.cu), else the
-// hand-written tensor-core GEMM (kernels/gemm/linear.cu).
+// with the bias and GELU in its epilogue where built (kernels/gemm/linear_cutlass.cu) and no
+// extra rounding is asked, else the hand-written tensor-core GEMM (kernels/gemm/linear.cu).
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -26,14 +29,20 @@ public sealed partial class Linear : IOp<Linear.Params>
     /// <param name="K">Input features.</param>
     /// <param name="HasBias">Whether a bias is added.</param>
     /// <param name="Gelu">Whether GELU-tanh follows.</param>
-    public readonly record struct Params(DType DType, long M, long N, long K, bool HasBias, bool Gelu) : IOpParams
+    /// <param name="Rounding">PerOp: with GELU, acc + bias is rounded to <paramref name="DType"/> before the GELU (no effect without GELU).</param>
+    /// <param name="SeparateBias">acc is rounded to <paramref name="DType"/> before the bias is added (no effect without a bias).</param>
+    public readonly record struct Params(DType DType, long M, long N, long K, bool HasBias, bool Gelu, Rounding Rounding = Rounding.Fused, bool SeparateBias = false) : IOpParams
     {
         /// <inheritdoc />
-        public string Label => FormattableString.Invariant($"{DType.Name()} M={M} N={N} K={K}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}");
+        public string Label => FormattableString.Invariant(
+            $"{DType.Name()} M={M} N={N} K={K}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}{(Rounding == Rounding.PerOp ? " per-op" : string.Empty)}{(SeparateBias ? " separate-bias" : string.Empty)}");
+
+        /// <summary>kernels/gemm's rounding flags for these parameters (<see cref="LinearShapes.RoundingFlags"/>).</summary>
+        public int RoundingFlags => LinearShapes.RoundingFlags(Rounding, SeparateBias, HasBias, Gelu);
     }
 
     /// <summary>Runs on the backend of <paramref name="x"/>.</summary>
-    public static void Run(Tensor x, Tensor weight, Tensor? bias, Tensor y, bool gelu = false)
+    public static void Run(Tensor x, Tensor weight, Tensor? bias, Tensor y, bool gelu = false, Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         var (m, k, n) = LinearShapes.Of(x, weight);
         var t = new OpTensors { { "x", x }, { "weight", weight }, { "y", y } };
@@ -41,7 +50,7 @@ public sealed partial class Linear : IOp<Linear.Params>
         {
             t.Add("bias", bias);
         }
-        Info.Run(x.Backend, new Params(x.DType, m, n, k, bias is not null, gelu), t);
+        Info.Run(x.Backend, new Params(x.DType, m, n, k, bias is not null, gelu, rounding, separateBias), t);
     }
 
     /// <inheritdoc />
@@ -64,37 +73,42 @@ public sealed partial class Linear : IOp<Linear.Params>
     public static Params Bind(OpBinding binding)
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
-        return new Params(binding.Input("x").DType, m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
+        return new Params(binding.Input("x").DType, m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr),
+            LinearShapes.ParseRounding(binding.Get(LinearShapes.RoundingAttr)), binding.Get(LinearShapes.BiasAddAttr) == "separate");
     }
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.GeluAttr);
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.GeluAttr, LinearShapes.RoundingAttr, LinearShapes.BiasAddAttr);
 
     /// <inheritdoc />
-    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(LinearShapes.GeluAttr, p.Gelu);
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues()
+        .Set(LinearShapes.GeluAttr, p.Gelu)
+        .Set(LinearShapes.RoundingAttr, LinearShapes.RoundingName(p.Rounding))
+        .Set(LinearShapes.BiasAddAttr, p.SeparateBias ? "separate" : "fused");
 
-    /// <summary>The oracle: double accumulation over the rounded inputs.</summary>
+    /// <summary>The oracle: double accumulation over the rounded inputs; the asked roundings to y's dtype through its codec.</summary>
     public static void Reference(Params p, OpTensors t)
     {
         var bias = p.HasBias ? t.Read("bias") : null;
-        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, null, bias, p.Gelu));
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, null, bias, p.Gelu, p.DType, p.RoundingFlags));
     }
 
     /// <summary>ILGPU: shared-memory tiled GEMM.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
     public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
-    /// <summary>CUDA: CUTLASS where built and applicable (f16/bf16), else the hand-written kernels/gemm/linear.cu.</summary>
+    /// <summary>CUDA: CUTLASS where built and applicable (f16/bf16, one rounding), else the hand-written kernels/gemm/linear.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         bool fits = p.DType != DType.F32 && p.K % 8 == 0 && p.N % 8 == 0;
-        if (NativeGemmVariants.UseCutlass(backend, "linear", "zt_linear_cutlass", p.M, p.N, p.K, fits, t["x"], t["weight"], t["y"]))
+        string? unsupported = p.RoundingFlags != 0 ? "its epilogue rounds once; rounding=per-op or bias_add=separate asked" : null;
+        if (NativeGemmVariants.UseCutlass(backend, "linear", "zt_linear_cutlass", p.M, p.N, p.K, fits, unsupported, t["x"], t["weight"], t["y"]))
         {
             ZtNative.LinearCutlass(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
             return;
         }
-        ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
+        ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, p.RoundingFlags, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
     }
 
     /// <summary>The kernel: a 16x16 group computes a 64x64 tile of y (TiledGemm: 4x4 fp32 accumulators per thread).</summary>
@@ -135,7 +149,7 @@ public sealed partial class Linear : IOp<Linear.Params>
             var kernel = backend.Kernel(Kernel<T, TCodec>, a =>
                 a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, long, long, long, LinearEpilogue>(Kernel<T, TCodec>));
             var bias = p.HasBias ? backend.View<float>(t["bias"]) : ArrayView<float>.Empty;
-            var ep = new LinearEpilogue(bias, bias, bias, scaled: 0, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
+            var ep = new LinearEpilogue(bias, bias, bias, scaled: 0, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0, p.RoundingFlags);
             var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
             kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);
         }

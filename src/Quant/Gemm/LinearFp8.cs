@@ -5,6 +5,7 @@
 // two E4M3 values are exact in fp32 and are accumulated in fp32 (as the tensor cores do).
 // ILGPU: TiledGemm's CUDA-core tiles, E4M3 decoded to fp32 as tiles are staged (ILGPU's PTX
 // ISA 7.8 has no FP8 MMA: this path is the portable one). CUDA: kernels/gemm/linear_fp8.cu.
+// rounding=per-op and bias_add=separate round the scaled sum as linear's do its sum.
 using ILGPU;
 using ILGPU.Runtime;
 using Zoetrope.Runtime;
@@ -25,14 +26,20 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     /// <param name="K">Input features.</param>
     /// <param name="HasBias">Whether a bias is added.</param>
     /// <param name="Gelu">Whether GELU-tanh follows.</param>
-    public readonly record struct Params(DType DType, long M, long N, long K, bool HasBias, bool Gelu) : IOpParams
+    /// <param name="Rounding">PerOp: with GELU, the scaled sum + bias is rounded to <paramref name="DType"/> before the GELU (<see cref="Linear.Params"/>).</param>
+    /// <param name="SeparateBias">The scaled sum is rounded to <paramref name="DType"/> before the bias is added.</param>
+    public readonly record struct Params(DType DType, long M, long N, long K, bool HasBias, bool Gelu, Rounding Rounding = Rounding.Fused, bool SeparateBias = false) : IOpParams
     {
         /// <inheritdoc />
-        public string Label => FormattableString.Invariant($"{DType.Name()} M={M} N={N} K={K}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}");
+        public string Label => FormattableString.Invariant(
+            $"{DType.Name()} M={M} N={N} K={K}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}{(Rounding == Rounding.PerOp ? " per-op" : string.Empty)}{(SeparateBias ? " separate-bias" : string.Empty)}");
+
+        /// <summary>kernels/gemm's rounding flags for these parameters (<see cref="LinearShapes.RoundingFlags"/>).</summary>
+        public int RoundingFlags => LinearShapes.RoundingFlags(Rounding, SeparateBias, HasBias, Gelu);
     }
 
     /// <summary>Runs on the backend of <paramref name="xq"/>.</summary>
-    public static void Run(Tensor xq, Tensor xScale, Tensor wq, Tensor wScale, Tensor? bias, Tensor y, bool gelu = false)
+    public static void Run(Tensor xq, Tensor xScale, Tensor wq, Tensor wScale, Tensor? bias, Tensor y, bool gelu = false, Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         var (m, k, n) = LinearShapes.Of(xq, wq);
         var t = new OpTensors { { "x", xq }, { "x_scale", xScale }, { "weight", wq }, { "w_scale", wScale }, { "y", y } };
@@ -40,7 +47,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
         {
             t.Add("bias", bias);
         }
-        Info.Run(xq.Backend, new Params(y.DType, m, n, k, bias is not null, gelu), t);
+        Info.Run(xq.Backend, new Params(y.DType, m, n, k, bias is not null, gelu, rounding, separateBias), t);
     }
 
     /// <inheritdoc />
@@ -65,14 +72,16 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     public static Params Bind(OpBinding binding)
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
-        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
+        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr),
+            LinearShapes.ParseRounding(binding.Get(LinearShapes.RoundingAttr)), binding.Get(LinearShapes.BiasAddAttr) == "separate");
     }
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr);
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr, LinearShapes.RoundingAttr, LinearShapes.BiasAddAttr);
 
     /// <inheritdoc />
-    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu);
+    public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues().Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu)
+        .Set(LinearShapes.RoundingAttr, LinearShapes.RoundingName(p.Rounding)).Set(LinearShapes.BiasAddAttr, p.SeparateBias ? "separate" : "fused");
 
     /// <summary>The oracle, in double.</summary>
     public static void Reference(Params p, OpTensors t)
@@ -80,7 +89,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
         var xs = t.Read("x_scale");
         var ws = t.Read("w_scale");
         var bias = p.HasBias ? t.Read("bias") : null;
-        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, (m, n, _) => xs[m] * ws[n], bias, p.Gelu));
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, p.K, (m, n, _) => xs[m] * ws[n], bias, p.Gelu, p.DType, p.RoundingFlags));
     }
 
     /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
@@ -90,7 +99,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     /// <summary>CUDA: kernels/gemm/linear_fp8.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
     public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
-        ZtNative.LinearFp8(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], t["x_scale"], t["w_scale"], p.HasBias ? t["bias"] : null, t["y"]);
+        ZtNative.LinearFp8(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, p.RoundingFlags, t["x"], t["weight"], t["x_scale"], t["w_scale"], p.HasBias ? t["bias"] : null, t["y"]);
 
     /// <summary>The kernel: a 16x16 group per 64x64 tile of y (TiledGemm); E4M3 decoded once per element as it is staged.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
@@ -146,7 +155,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
                 a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, ArrayView<T>, long, long, long, LinearEpilogue>(Kernel<T, TCodec>));
             var xs = backend.View<float>(t["x_scale"]);
             var ws = backend.View<float>(t["w_scale"]);
-            var ep = new LinearEpilogue(xs, ws, p.HasBias ? backend.View<float>(t["bias"]) : xs, 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
+            var ep = new LinearEpilogue(xs, ws, p.HasBias ? backend.View<float>(t["bias"]) : xs, 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0, p.RoundingFlags);
             var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
             kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)),
                 backend.View<byte>(t["x"]), backend.View<byte>(t["weight"]), backend.View<T>(t["y"]), p.M, p.N, p.K, ep);

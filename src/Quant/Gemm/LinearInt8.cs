@@ -5,7 +5,8 @@
 // [M] x per output channel [N] (acc * sx[m] * sw[n] once), or per 128x128 tile
 // ([ceil(M/128), ceil(K/128)] and [ceil(N/128), ceil(K/128)]: the int32 sum of each 128-wide K
 // tile folded into fp32 with the product of its two tiles' scales, TurboDiffusion's scheme).
-// int32 accumulation is exact. Output f32/f16/bf16, bias f32 [N].
+// int32 accumulation is exact. Output f32/f16/bf16, bias f32 [N]. rounding=per-op and
+// bias_add=separate round the scaled sum as linear's do its sum (CUTLASS is not used with them).
 // ILGPU: TiledGemm's CUDA-core tiles (fp32 FMAs, exact per 128-wide K tile; see Kernel). CUDA: kernels/gemm/linear_int8.cu.
 using ILGPU;
 using ILGPU.Runtime;
@@ -31,14 +32,19 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     /// <param name="Scheme">Scaling scheme.</param>
     /// <param name="HasBias">Whether a bias is added.</param>
     /// <param name="Gelu">Whether GELU-tanh follows.</param>
-    public readonly record struct Params(DType DType, long M, long N, long K, W8A8Scheme Scheme, bool HasBias, bool Gelu) : IOpParams
+    /// <param name="Rounding">PerOp: with GELU, the scaled sum + bias is rounded to <paramref name="DType"/> before the GELU (<see cref="Linear.Params"/>).</param>
+    /// <param name="SeparateBias">The scaled sum is rounded to <paramref name="DType"/> before the bias is added.</param>
+    public readonly record struct Params(DType DType, long M, long N, long K, W8A8Scheme Scheme, bool HasBias, bool Gelu, Rounding Rounding = Rounding.Fused, bool SeparateBias = false) : IOpParams
     {
         /// <summary>128-wide K tiles.</summary>
         public long KTiles => (K + BlockTile - 1) / BlockTile;
 
         /// <inheritdoc />
         public string Label => FormattableString.Invariant(
-            $"{DType.Name()} M={M} N={N} K={K} {(Scheme == W8A8Scheme.Block128 ? "block128" : "token x channel")}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}");
+            $"{DType.Name()} M={M} N={N} K={K} {(Scheme == W8A8Scheme.Block128 ? "block128" : "token x channel")}{(HasBias ? " bias" : string.Empty)}{(Gelu ? " gelu" : string.Empty)}{(Rounding == Rounding.PerOp ? " per-op" : string.Empty)}{(SeparateBias ? " separate-bias" : string.Empty)}");
+
+        /// <summary>kernels/gemm's rounding flags for these parameters (<see cref="LinearShapes.RoundingFlags"/>).</summary>
+        public int RoundingFlags => LinearShapes.RoundingFlags(Rounding, SeparateBias, HasBias, Gelu);
 
         /// <summary>Shape of x's scales.</summary>
         public Shape XScaleShape => Scheme == W8A8Scheme.Block128 ? new((M + BlockTile - 1) / BlockTile, KTiles) : new(M);
@@ -48,7 +54,8 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     }
 
     /// <summary>Runs on the backend of <paramref name="xq"/>.</summary>
-    public static void Run(W8A8Scheme scheme, Tensor xq, Tensor xScale, Tensor wq, Tensor wScale, Tensor? bias, Tensor y, bool gelu = false)
+    public static void Run(W8A8Scheme scheme, Tensor xq, Tensor xScale, Tensor wq, Tensor wScale, Tensor? bias, Tensor y, bool gelu = false,
+        Rounding rounding = Rounding.Fused, bool separateBias = false)
     {
         var (m, k, n) = LinearShapes.Of(xq, wq);
         var t = new OpTensors { { "x", xq }, { "x_scale", xScale }, { "weight", wq }, { "w_scale", wScale }, { "y", y } };
@@ -56,7 +63,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
         {
             t.Add("bias", bias);
         }
-        Info.Run(xq.Backend, new Params(y.DType, m, n, k, scheme, bias is not null, gelu), t);
+        Info.Run(xq.Backend, new Params(y.DType, m, n, k, scheme, bias is not null, gelu, rounding, separateBias), t);
     }
 
     /// <inheritdoc />
@@ -82,17 +89,19 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     {
         var (m, k, n) = LinearShapes.Of(binding.Input("x"), binding.Input("weight"));
         var scheme = binding.Get(SchemeAttr) == "block128" ? W8A8Scheme.Block128 : W8A8Scheme.PerTokenPerChannel;
-        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, scheme, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr));
+        return new Params(binding.Get(LinearShapes.OutDTypeAttr), m, n, k, scheme, binding.Has("bias"), binding.Get(LinearShapes.GeluAttr),
+            LinearShapes.ParseRounding(binding.Get(LinearShapes.RoundingAttr)), binding.Get(LinearShapes.BiasAddAttr) == "separate");
     }
 
     private static OpAttr<string> SchemeAttr { get; } = OpAttr.Choice("scheme", "token", "token: x_scale per token [M], w_scale per output channel [N]; block128: 128x128 tiles for both", "token", "block128");
 
     /// <inheritdoc />
-    public static OpAttributes Attributes { get; } = OpAttributes.Of(SchemeAttr, LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr);
+    public static OpAttributes Attributes { get; } = OpAttributes.Of(SchemeAttr, LinearShapes.OutDTypeAttr, LinearShapes.GeluAttr, LinearShapes.RoundingAttr, LinearShapes.BiasAddAttr);
 
     /// <inheritdoc />
     public static OpAttributeValues AttributesOf(Params p) => new OpAttributeValues()
-        .Set(SchemeAttr, p.Scheme == W8A8Scheme.Block128 ? "block128" : "token").Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu);
+        .Set(SchemeAttr, p.Scheme == W8A8Scheme.Block128 ? "block128" : "token").Set(LinearShapes.OutDTypeAttr, p.DType).Set(LinearShapes.GeluAttr, p.Gelu)
+        .Set(LinearShapes.RoundingAttr, LinearShapes.RoundingName(p.Rounding)).Set(LinearShapes.BiasAddAttr, p.SeparateBias ? "separate" : "fused");
 
     /// <summary>The oracle: exact integer sums per K tile, scales and epilogue in double.</summary>
     public static void Reference(Params p, OpTensors t)
@@ -104,7 +113,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
             ? (m, n, kt) => xs[(m / BlockTile * p.KTiles) + kt] * ws[(n / BlockTile * p.KTiles) + kt]
             : (m, n, _) => xs[m] * ws[n];
         long tile = p.Scheme == W8A8Scheme.Block128 ? BlockTile : p.K;
-        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, tile, scale, bias, p.Gelu));
+        t.Write("y", LinearShapes.ReferenceGemm(t.Read("x"), t.Read("weight"), p.M, p.N, p.K, tile, scale, bias, p.Gelu, p.DType, p.RoundingFlags));
     }
 
     /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
@@ -116,13 +125,14 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     public static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         bool fits = p.Scheme == W8A8Scheme.PerTokenPerChannel && p.DType != DType.F32 && p.K % 16 == 0 && p.N % 8 == 0;
-        if (NativeGemmVariants.UseCutlass(backend, "linear_int8", "zt_linear_int8_cutlass", p.M, p.N, p.K, fits, t["x"], t["weight"], t["y"]))
+        string? unsupported = p.RoundingFlags != 0 ? "its epilogue rounds once; rounding=per-op or bias_add=separate asked" : null;
+        if (NativeGemmVariants.UseCutlass(backend, "linear_int8", "zt_linear_int8_cutlass", p.M, p.N, p.K, fits, unsupported, t["x"], t["weight"], t["y"]))
         {
             ZtNative.LinearInt8Cutlass(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, t["x"], t["weight"], t["x_scale"], t["w_scale"],
                 p.HasBias ? t["bias"] : null, t["y"]);
             return;
         }
-        ZtNative.LinearInt8(backend, p.DType, p.M, p.N, p.K, (int)p.Scheme, p.Gelu ? 1 : 0, p.XScaleShape.ElementCount, p.WScaleShape.ElementCount,
+        ZtNative.LinearInt8(backend, p.DType, p.M, p.N, p.K, (int)p.Scheme, p.Gelu ? 1 : 0, p.RoundingFlags, p.XScaleShape.ElementCount, p.WScaleShape.ElementCount,
             t["x"], t["weight"], t["x_scale"].Reshape(new Shape(p.XScaleShape.ElementCount)), t["w_scale"].Reshape(new Shape(p.WScaleShape.ElementCount)),
             p.HasBias ? t["bias"] : null, t["y"]);
     }
@@ -196,7 +206,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
             var ws = backend.View<float>(t["w_scale"]);
             var bias = p.HasBias ? backend.View<float>(t["bias"]) : xs;
             bool block = p.Scheme == W8A8Scheme.Block128;
-            var ep = new LinearEpilogue(xs, ws, bias, block ? 0 : 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0);
+            var ep = new LinearEpilogue(xs, ws, bias, block ? 0 : 1, p.HasBias ? 1 : 0, p.Gelu ? 1 : 0, p.RoundingFlags);
             var grid = new Index2D(checked((int)((p.N + TiledGemm.TileN - 1) / TiledGemm.TileN)), checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)));
             kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)), backend.View<sbyte>(t["x"]), backend.View<sbyte>(t["weight"]), xs, ws, backend.View<T>(t["y"]),
                 p.M, p.N, p.K, block ? 1 : 0, ep);

@@ -12,8 +12,17 @@ namespace Zoetrope.Quant.Gemm;
 /// </summary>
 internal static class NativeGemmVariants
 {
-    public static bool UseCutlass(CudaBackend backend, string op, string export, long m, long n, long k, bool shapesFit, params Tensor[] operands)
+    /// <summary>
+    /// Whether to call CUTLASS's <paramref name="export"/>. <paramref name="unsupported"/>: why the
+    /// call asks for something that kernel cannot do (null when it can): then never CUTLASS.
+    /// </summary>
+    public static bool UseCutlass(CudaBackend backend, string op, string export, long m, long n, long k, bool shapesFit, string? unsupported, params Tensor[] operands)
     {
+        if (unsupported is not null)
+        {
+            OpNotes.Record($"{op}: cuda variant hand-written ({export} cannot: {unsupported})");
+            return false;
+        }
         if (!NativeShim.HasExport(export))
         {
             OpNotes.Record($"{op}: cuda variant hand-written (the shim has no {export}: built without CUTLASS)");

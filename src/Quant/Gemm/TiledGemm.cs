@@ -245,7 +245,7 @@ public static class TiledGemm
     {
         if (col < n)
         {
-            y[(row * n) + col] = default(TCodec).Store(epilogue.Apply(row, col, acc));
+            y[(row * n) + col] = default(TCodec).Store(epilogue.Apply<T, TCodec>(row, col, acc));
         }
     }
 }
