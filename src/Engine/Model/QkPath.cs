@@ -5,6 +5,8 @@
 // buffer); unfused, rms_norm then rope_apply through a scratch buffer, kept to compare against.
 // For Sage the same op quantizes: Q with 128 rows per scale and sm_scale * log2(e) folded in, K
 // with one scale per token and head after subtracting a smoothing vector (computed, or given).
+// Under Rounding.PerOp (the reference numerics) the path is unfused: WanRMSNorm rounds the
+// normalised rows before the weight multiply and RoPE rounds its own output.
 using Zoetrope.Attention;
 using Zoetrope.Attention.Norm;
 using Zoetrope.Attention.Rope;
@@ -12,10 +14,10 @@ using Zoetrope.Attention.Rope;
 namespace Zoetrope.Engine;
 
 /// <summary>QK-norm + RoPE (+ Sage INT8) for one model.</summary>
-public sealed class QkPath(DiTConfig config, Tensor table, bool fused)
+public sealed class QkPath(DiTConfig config, Tensor table, bool fused, Rounding rounding = Rounding.Fused)
 {
-    /// <summary>Whether the norm and the rotation run as one op.</summary>
-    public bool Fused => fused;
+    /// <summary>Whether the norm and the rotation run as one op (not under the per-op rounding of the reference numerics).</summary>
+    public bool Fused => fused && rounding == Rounding.Fused;
 
     /// <summary>
     /// <paramref name="raw"/> [N, dim] normed with <paramref name="weight"/> and rotated with its frames at
@@ -25,7 +27,7 @@ public sealed class QkPath(DiTConfig config, Tensor table, bool fused)
     public void NormRope(Tensor raw, Tensor weight, Tensor dst, Tensor scratch, int frames, long position)
     {
         var grid = FrameRope.Grid(config, frames, position);
-        if (fused)
+        if (Fused)
         {
             QkNormRope.Run(Tokens(raw), weight, table, dst, config.Heads, grid, eps: DiTConfig.Eps, layout: HeadLayout.Nhd);
             return;
@@ -36,7 +38,7 @@ public sealed class QkPath(DiTConfig config, Tensor table, bool fused)
 
     /// <summary><paramref name="raw"/> [N, dim] normed with <paramref name="weight"/>, not rotated, into <paramref name="dst"/> [1, N, H, D].</summary>
     public void Norm(Tensor raw, Tensor weight, Tensor dst) =>
-        RmsNorm.Run(raw, weight, dst.Reshape(new Shape(dst.Shape[1], (long)config.Dim)), DiTConfig.Eps);
+        RmsNorm.Run(raw, weight, dst.Reshape(new Shape(dst.Shape[1], (long)config.Dim)), DiTConfig.Eps, rounding);
 
     /// <summary>Sage's Q: INT8 codes [1, N, H, D] and scales [1, H, ceil(N / 128)], sm_scale * log2(e) folded in.</summary>
     public void QueryInt8(Tensor raw, Tensor weight, Tensor q, Tensor scale, int frames, long position)

@@ -49,10 +49,12 @@ public sealed class WanLayer : IDisposable
         }
         _backend = backend;
         _headDim = w.Config.HeadDim;
+        _rounding = options.Rounding;
     }
 
     private readonly Backend _backend;
     private readonly int _headDim;
+    private readonly Rounding _rounding;
 
     /// <summary>The block's index.</summary>
     public int Index { get; }
@@ -78,7 +80,7 @@ public sealed class WanLayer : IDisposable
         long rows = text.Shape[0];
         long dim = text.Shape[1];
         _ck.Forward(text, scratch);
-        RmsNorm.Run(scratch, _crossNormK, kOut.Reshape(new Shape(rows, dim)), DiTConfig.Eps);
+        RmsNorm.Run(scratch, _crossNormK, kOut.Reshape(new Shape(rows, dim)), DiTConfig.Eps, _rounding);
         _cv.Forward(text, vOut.Reshape(new Shape(rows, dim)));
     }
 
@@ -86,19 +88,19 @@ public sealed class WanLayer : IDisposable
     public void Forward(ForwardScratch s, TextContext text, ISelfAttention attention)
     {
         // Self-attention.
-        AdaLnModulate.Run(s.X, s.E0, _modulation, s.H, 0, DiTConfig.Eps);
+        AdaLnModulate.Run(s.X, s.E0, _modulation, s.H, 0, DiTConfig.Eps, _rounding);
         _q.Forward(s.HRows, s.Q);
         _k.Forward(s.HRows, s.K);
         _v.Forward(s.HRows, s.VRows);
         attention.Attend(this, s);
         _o.Forward(s.ORows, s.Y);
-        GatedResidual.Run(s.X, s.YTokens, s.E0, _modulation, s.XNext, 0);
+        GatedResidual.Run(s.X, s.YTokens, s.E0, _modulation, s.XNext, 0, _rounding);
         s.Swap();
 
         // Cross-attention: affine LayerNorm, no modulation, no RoPE, keys from the prompt cache.
         LayerNorm.Run(s.XRows, _norm3W, _norm3B, s.HRows, DiTConfig.Eps);
         _cq.Forward(s.HRows, s.Q);
-        RmsNorm.Run(s.Q, _crossNormQ, s.QNormRows, DiTConfig.Eps);
+        RmsNorm.Run(s.Q, _crossNormQ, s.QNormRows, DiTConfig.Eps, _rounding);
         var (tk, tv) = text.Layer(Index);
         Zoetrope.Attention.Flash.Attention.Run(s.QNorm, tk, tv, s.O, HeadLayout.Nhd, AttentionMask.None);
         _co.Forward(s.ORows, s.Y);
@@ -106,10 +108,10 @@ public sealed class WanLayer : IDisposable
         s.Swap();
 
         // FFN.
-        AdaLnModulate.Run(s.X, s.E0, _modulation, s.H, 1, DiTConfig.Eps);
-        _ffn0.Forward(s.HRows, s.Ffn, gelu: true);
+        AdaLnModulate.Run(s.X, s.E0, _modulation, s.H, 1, DiTConfig.Eps, _rounding);
+        _ffn0.Forward(s.HRows, s.Ffn, gelu: true, rounding: _rounding);
         _ffn2.Forward(s.Ffn, s.Y);
-        GatedResidual.Run(s.X, s.YTokens, s.E0, _modulation, s.XNext, 1);
+        GatedResidual.Run(s.X, s.YTokens, s.E0, _modulation, s.XNext, 1, _rounding);
         s.Swap();
     }
 

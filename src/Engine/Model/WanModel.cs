@@ -56,7 +56,7 @@ public sealed class WanModel : IDisposable
         {
             RopeTable = table.To(backend, "rope_table");
         }
-        Qk = new QkPath(c, RopeTable, Options.FusedQk);
+        Qk = new QkPath(c, RopeTable, Options.FusedQk, Options.Rounding);
         _layers = new WanLayer[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
@@ -123,7 +123,7 @@ public sealed class WanModel : IDisposable
         using var hidden = Backend.Allocate(act, new Shape(c.TextTokens, c.Dim), "text_hidden");
         using var emb = Backend.Allocate(act, new Shape(c.TextTokens, c.Dim), "text_emb");
         using var scratch = Backend.Allocate(act, new Shape(c.TextTokens, c.Dim), "text_scratch");
-        _text0.Forward(input, hidden, gelu: true);
+        _text0.Forward(input, hidden, gelu: true, rounding: Options.Rounding);
         _text2.Forward(hidden, emb);
         var heads = new Shape(1, c.TextTokens, c.Heads, c.HeadDim);
         var k = new Tensor[c.Layers];
@@ -155,7 +155,8 @@ public sealed class WanModel : IDisposable
         }
         var s = ScratchFor(frames);
         Upload(s.Patches, Patchify.ToTokens(c, latents, frames));
-        _patch.Forward(s.Patches, s.XRows);
+        // The reference numerics add the patch embedding's bias as cuDNN does: after rounding the convolution.
+        _patch.Forward(s.Patches, s.XRows, separateBias: Options.Match == MatchMode.Reference);
 
         var e0 = new float[frames * 6 * c.Dim];
         var head = new float[frames * 6 * c.Dim];
@@ -174,7 +175,7 @@ public sealed class WanModel : IDisposable
             layer.Forward(s, text, attention);
         }
 
-        AdaLnModulate.Run(s.X, s.HeadE0, _headModulation, s.H, 0, DiTConfig.Eps);
+        AdaLnModulate.Run(s.X, s.HeadE0, _headModulation, s.H, 0, DiTConfig.Eps, Options.Rounding);
         _head.Forward(s.HRows, s.HeadOut);
         var outTokens = s.HeadOut.DType == DType.F32 ? s.HeadOut.ToArray<float>() : s.HeadOut.ToDoubles().Select(x => (float)x).ToArray();
         return Patchify.FromTokens(c, outTokens, frames);
