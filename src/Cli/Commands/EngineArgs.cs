@@ -140,7 +140,7 @@ public static class EngineArgs
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"--match {Label(options.Match)}: {e.Message["model options: ".Length..]}");
+            throw new ArgumentException(e.Message.StartsWith("model options: ", StringComparison.Ordinal) ? e.Message["model options: ".Length..] : e.Message);
         }
         try
         {
