@@ -15,22 +15,19 @@ namespace Zoetrope.Attention.Norm;
 /// <summary>The norm ops' <c>rounding</c> attribute and the rounding to T that per-op applies.</summary>
 public static class NormRounding
 {
-    private const string FusedName = "fused";
-    private const string PerOpName = "per-op";
-
     /// <summary>rounding=fused|per-op, declared once for every norm op that takes it.</summary>
-    public static OpAttr<string> Attr { get; } = OpAttr.Choice("rounding", FusedName,
-        "fused: fp32 math, one rounding; per-op: round to the dtype at each eager PyTorch op boundary (Self-Forcing/LongLive in bf16)", FusedName, PerOpName);
+    public static OpAttr<string> Attr { get; } = RoundingAttr.Declare(
+        "fused: fp32 math, one rounding; per-op: round to the dtype at each eager PyTorch op boundary (Self-Forcing/LongLive in bf16)");
 
     /// <summary>The attribute's value in a binding.</summary>
     public static Rounding Get(OpBinding binding)
     {
         ArgumentNullException.ThrowIfNull(binding);
-        return binding.Get(Attr) == PerOpName ? Rounding.PerOp : Rounding.Fused;
+        return RoundingAttr.Parse(binding.Get(Attr));
     }
 
     /// <summary>The attribute's text for <paramref name="rounding"/> (the inverse of <see cref="Get"/>).</summary>
-    public static string Name(Rounding rounding) => rounding == Rounding.PerOp ? PerOpName : FusedName;
+    public static string Name(Rounding rounding) => RoundingAttr.Name(rounding);
 
     /// <summary>What a label appends: nothing for the default, " rounding=per-op" otherwise.</summary>
     public static string Label(Rounding rounding) => rounding == Rounding.PerOp ? " rounding=per-op" : string.Empty;

@@ -115,18 +115,18 @@ public static class LinearShapes
     public static OpAttr<bool> GeluAttr { get; } = OpAttr.Bool("gelu", false, "apply GELU (tanh form) to y in the epilogue");
 
     /// <summary>rounding=per-op: with GELU, y = R(gelu(R(acc + bias))), nn.Linear and nn.GELU as two eager bf16 ops.</summary>
-    public static OpAttr<string> RoundingAttr { get; } = OpAttr.Choice("rounding", "fused",
-        "fused: one rounding of y; per-op: also round acc + bias to y's dtype before the GELU (nn.Linear then nn.GELU in bf16)", "fused", "per-op");
+    public static OpAttr<string> RoundingAttr { get; } = Runtime.RoundingAttr.Declare(
+        "fused: one rounding of y; per-op: also round acc + bias to y's dtype before the GELU (nn.Linear then nn.GELU in bf16)");
 
     /// <summary>bias_add=separate: y = R(R(acc) + bias), a bias added as its own op (cuDNN's convolution then add_).</summary>
     public static OpAttr<string> BiasAddAttr { get; } = OpAttr.Choice("bias_add", "fused",
         "fused: bias added to the fp32 accumulator; separate: acc rounded to y's dtype first, then + bias (a convolution's bias in PyTorch's cuDNN path)", "fused", "separate");
 
     /// <summary>The <see cref="Rounding"/> named by <see cref="RoundingAttr"/>'s value.</summary>
-    public static Rounding ParseRounding(string value) => value == "per-op" ? Rounding.PerOp : Rounding.Fused;
+    public static Rounding ParseRounding(string value) => Runtime.RoundingAttr.Parse(value);
 
     /// <summary><see cref="RoundingAttr"/>'s value for <paramref name="rounding"/>.</summary>
-    public static string RoundingName(Rounding rounding) => rounding == Rounding.PerOp ? "per-op" : "fused";
+    public static string RoundingName(Rounding rounding) => Runtime.RoundingAttr.Name(rounding);
 
     /// <summary>dtype of y for the quantized GEMMs.</summary>
     public static OpAttr<DType> OutDTypeAttr { get; } =

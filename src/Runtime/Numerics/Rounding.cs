@@ -18,3 +18,22 @@ public enum Rounding
     /// </summary>
     PerOp,
 }
+
+/// <summary>The ops' <c>rounding</c> attribute: its spellings (fused, per-op), declared once for every op that takes it.</summary>
+public static class RoundingAttr
+{
+    /// <summary>The spelling of <see cref="Rounding.Fused"/>.</summary>
+    public const string Fused = "fused";
+
+    /// <summary>The spelling of <see cref="Rounding.PerOp"/>.</summary>
+    public const string PerOp = "per-op";
+
+    /// <summary>The attribute, with the op's own account of where per-op rounds in <paramref name="description"/>.</summary>
+    public static Ops.OpAttr<string> Declare(string description) => Ops.OpAttr.Choice("rounding", Fused, description, Fused, PerOp);
+
+    /// <summary>The <see cref="Rounding"/> a value of the attribute names.</summary>
+    public static Rounding Parse(string value) => value == PerOp ? Rounding.PerOp : Rounding.Fused;
+
+    /// <summary>The attribute's value for <paramref name="rounding"/> (the inverse of <see cref="Parse"/>).</summary>
+    public static string Name(Rounding rounding) => rounding == Rounding.PerOp ? PerOp : Fused;
+}
