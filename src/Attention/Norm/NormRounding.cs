@@ -4,7 +4,7 @@
 //
 // rounding=fused: fp32 math, one rounding at the output. rounding=per-op: a rounding to the
 // op's dtype T at every boundary between the eager PyTorch operations Self-Forcing and LongLive
-// run in bf16 (/tmp research notes, REFERENCE.md "Rounding points"): each such operation works in
+// run in bf16 (README, "Rounding points"): each such operation works in
 // fp32 and writes T, so R(v) = T(fp32(v)); statistics (mean, rstd) stay fp32 inside one op.
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.KernelMath;

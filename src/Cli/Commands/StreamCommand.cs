@@ -40,7 +40,7 @@ public static class StreamCommand
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
         var match = new Option<string?>("--match") { Description = $"numerics: {EngineArgs.MatchChoices} (default engine)" };
-        var recache = new Option<string?>("--recache") { Description = "a prompt switch's re-run: longlive (LongLive 1.0: unmasked, sinks re-run until the cache first evicts) or block-causal (each block sees what it saw, sinks kept) (default: the preset's, longlive)" };
+        var recache = new Option<string?>("--recache") { Description = "a prompt switch's re-run: longlive (LongLive 1.0: unmasked, sinks re-run until the cache first evicts) or block-causal (each block sees what it saw, sinks kept) (default: the preset's: longlive for longlive and turbo, block-causal for the others); needs --switch-at" };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var profile = new Option<bool>("--no-profile") { Description = "skip the per-op breakdown (no timer per op)" };
@@ -69,6 +69,10 @@ public static class StreamCommand
         {
             throw new ArgumentException(
                 $"--switch-at {a.SwitchAt}: must be less than --blocks {a.Blocks} (the switch comes before block {a.SwitchAt}, counted from 0; 0 means never)");
+        }
+        if (a.Recache is not null && a.SwitchAt == 0)
+        {
+            throw new ArgumentException($"--recache {a.Recache}: given, but --switch-at is 0 (never switches); add --switch-at N with 0 < N < --blocks");
         }
         if (a.SwitchText is not null && a.SwitchAt == 0)
         {

@@ -41,11 +41,11 @@ public sealed record StreamOptions
     /// <summary>Seed of the initial and re-noising Gaussian noise.</summary>
     public ulong Seed { get; init; } = 42;
 
-    /// <summary>The mask of a prompt switch's re-run (LongLive 1.0's: none).</summary>
-    public RecacheMask Recache { get; init; } = RecacheMask.None;
+    /// <summary>The mask of a prompt switch's re-run: block-causal (the <see cref="LongLive"/> preset: none, as LongLive 1.0).</summary>
+    public RecacheMask Recache { get; init; } = RecacheMask.BlockCausal;
 
-    /// <summary>What a prompt switch does with the sinks' K/V (LongLive 1.0's: keep them once the cache has evicted a frame).</summary>
-    public SinkSwitch SwitchSinks { get; init; } = SinkSwitch.KeepAfterEviction;
+    /// <summary>What a prompt switch does with the sinks' K/V: keep them (the <see cref="LongLive"/> preset: once the cache has evicted a frame, as LongLive 1.0).</summary>
+    public SinkSwitch SwitchSinks { get; init; } = SinkSwitch.Keep;
 
     /// <summary>Frames the cache holds: sinks + window (LongLive's <c>local_attn_size</c>).</summary>
     public int CacheFrames => SinkFrames + WindowFrames;
@@ -60,7 +60,7 @@ public sealed record StreamOptions
     /// LongLive 1.0 (<c>local_attn_size: 12</c>, <c>sink_size: 3</c>): a 12-frame cache, 3 sinks + the last 9 frames;
     /// a prompt switch re-runs the cached frames unmasked and keeps the sinks once the cache has evicted a frame.
     /// </summary>
-    public static StreamOptions LongLive { get; } = FromLocalAttention(12, 3);
+    public static StreamOptions LongLive { get; } = FromLocalAttention(12, 3) with { Recache = RecacheMask.None, SwitchSinks = SinkSwitch.KeepAfterEviction };
 
     /// <summary>Deep Sink: window 21, 12 sink frames with their temporal RoPE re-aligned.</summary>
     public static StreamOptions DeepSink { get; } = new() { WindowFrames = 21, SinkFrames = 12, RealignSinks = true };
@@ -124,6 +124,10 @@ public sealed record StreamOptions
         if (WindowFrames < BlockFrames || WindowFrames % BlockFrames != 0)
         {
             throw new ArgumentException($"stream: window {WindowFrames} frames must be a positive multiple of the {BlockFrames}-frame block");
+        }
+        if (!(Shift > 0) || double.IsInfinity(Shift))
+        {
+            throw new ArgumentException($"stream: shift {Shift} must be positive and finite");
         }
         if (SinkFrames < 0 || SinkFrames % BlockFrames != 0)
         {

@@ -34,6 +34,7 @@ public sealed class WanModel : IDisposable
         Config.Validate();
         // The reference numerics hold every parameter in bf16, as the pipelines' `.to(bfloat16)`
         // leaves them: the f32 uploads (modulation, biases, the time path) carry bf16 values too.
+        var lora = weights.Lora;
         using var bf16 = Options.Match == MatchMode.Reference ? RoundedToBf16(weights) : null;
         weights = bf16 ?? weights;
         Kernel = new SelfAttentionKernel(Options);
@@ -63,16 +64,22 @@ public sealed class WanModel : IDisposable
             _layers[i] = new WanLayer(backend, weights, i, Options);
             progress?.Report((i + 1) / (double)c.Layers);
         }
+        var warnings = new List<string>();
         int withProj = _layers.Count(l => l.ProjL is not null);
         if (Options.Attention is AttentionMode.Sla or AttentionMode.SageSla && withProj < c.Layers)
         {
-            Warnings = [FormattableString.Invariant(
-                $"SLA's linear branch: {c.Layers - withProj} of {c.Layers} layers have no trained proj_l ({WanWeightNames.ProjL(_layers.First(l => l.ProjL is null).Index)} ...) and run with proj_l = 0, i.e. sparse attention alone")];
+            warnings.Add(FormattableString.Invariant(
+                $"SLA's linear branch: {c.Layers - withProj} of {c.Layers} layers have no trained proj_l ({WanWeightNames.ProjL(_layers.First(l => l.ProjL is null).Index)} ...) and run with proj_l = 0, i.e. sparse attention alone"));
         }
+        if (Options.Match == MatchMode.Reference && lora is not null)
+        {
+            warnings.Add($"--match reference with a LoRA ({Path.GetFileName(lora.File)}): it is merged into the weights here, while LongLive applies it unmerged in bf16 (R(R(xW^T + b) + R(R(xA^T)B^T)) per Linear); the outputs agree less closely than bf16 precision");
+        }
+        Warnings = warnings;
     }
 
     /// <summary>Things the caller should tell the user (weights the options would use but the checkpoint lacks).</summary>
-    public IReadOnlyList<string> Warnings { get; } = [];
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>The self-attention QK path (norm + RoPE, fused or not; Sage's INT8).</summary>
     public QkPath Qk { get; }

@@ -3,7 +3,7 @@
 // result). The published streaming pipelines (Self-Forcing, LongLive) run every eager PyTorch op
 // in bf16, so each op boundary inside a fused kernel is a rounding there; PerOp reproduces those
 // boundaries, so a same-noise comparison with them agrees to bf16 precision
-// (../shared/REFERENCE.md, "Rounding points"; the engine's --match reference).
+// (README, "Rounding points"; the engine's --match reference).
 namespace Zoetrope.Runtime;
 
 /// <summary>Where an op rounds intermediate values to its output dtype.</summary>

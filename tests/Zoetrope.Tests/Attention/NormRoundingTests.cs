@@ -62,13 +62,18 @@ public class NormRoundingTests
 
     private static int Differences(double[] a, double[] b) => a.Zip(b).Count(p => p.First != p.Second);
 
-    [TestCase(0)]
-    [TestCase(1)]
-    public void AdaLnModulatePerOpIsPyTorchsBf16SequenceAndDiffersFromFused(int chunk)
+    // The scalar sequences run on ilgpu-cpu and on the emulated CUDA device (the .cu kernels), where
+    // a kernel that ignored the flag would pass the harness's bf16 tolerance but not these.
+    [TestCase(0, BackendKind.IlgpuCpu)]
+    [TestCase(1, BackendKind.IlgpuCpu)]
+    [TestCase(0, BackendKind.CudaEmu)]
+    [TestCase(1, BackendKind.CudaEmu)]
+    public void AdaLnModulatePerOpIsPyTorchsBf16SequenceAndDiffersFromFused(int chunk, BackendKind kind)
     {
+        var backend = BackendsOrIgnore.Get(kind);
         var inputs = ModulationInputs(11);
-        var perOp = Run(AdaLnModulate.Info.Instantiate(new AdaLnModulate.Params(DType.BF16, B, F, T, Dim, chunk, Eps, Rounding.PerOp)), Cpu, inputs)["y"];
-        var fused = Run(AdaLnModulate.Info.Instantiate(new AdaLnModulate.Params(DType.BF16, B, F, T, Dim, chunk, Eps)), Cpu, inputs)["y"];
+        var perOp = Run(AdaLnModulate.Info.Instantiate(new AdaLnModulate.Params(DType.BF16, B, F, T, Dim, chunk, Eps, Rounding.PerOp)), backend, inputs)["y"];
+        var fused = Run(AdaLnModulate.Info.Instantiate(new AdaLnModulate.Params(DType.BF16, B, F, T, Dim, chunk, Eps)), backend, inputs)["y"];
 
         var x = inputs["x"];
         for (long r = 0; r < B * F * T; r++)
@@ -89,14 +94,16 @@ public class NormRoundingTests
         TestContext.Out.WriteLine($"adaln_modulate chunk {chunk}: per-op differs from fused in {differ} of {perOp.Length} elements");
     }
 
-    [Test]
-    public void GatedResidualPerOpIsPyTorchsBf16SequenceOnIlgpuCpuAndTheOracleAndDiffersFromFused()
+    [TestCase(BackendKind.IlgpuCpu)]
+    [TestCase(BackendKind.CudaEmu)]
+    public void GatedResidualPerOpIsPyTorchsBf16SequenceOnTheKernelsAndTheOracleAndDiffersFromFused(BackendKind kind)
     {
+        var backend = BackendsOrIgnore.Get(kind);
         var inputs = ModulationInputs(21);
         inputs["x"] = Rounded(Gaussian((long)B * F * T * Dim, 24, std: 2), DType.BF16);
         var op = GatedResidual.Info.Instantiate(new GatedResidual.Params(DType.BF16, B, F, T, Dim, 1, Rounding.PerOp));
-        var perOp = Run(op, Cpu, inputs)["out"];
-        var fused = Run(GatedResidual.Info.Instantiate(new GatedResidual.Params(DType.BF16, B, F, T, Dim, 1)), Cpu, inputs)["out"];
+        var perOp = Run(op, backend, inputs)["out"];
+        var fused = Run(GatedResidual.Info.Instantiate(new GatedResidual.Params(DType.BF16, B, F, T, Dim, 1)), backend, inputs)["out"];
 
         var expected = new double[perOp.Length];
         for (long i = 0; i < expected.Length; i++)
@@ -105,14 +112,16 @@ public class NormRoundingTests
             float g = Vector(inputs, i / Dim, (int)(i % Dim), 5);
             expected[i] = Bf((float)inputs["x"][i] + Bf((float)inputs["y"][i] * g));
         }
-        Assert.That(perOp, Is.EqualTo(expected), "ilgpu-cpu");
+        Assert.That(perOp, Is.EqualTo(expected), kind.Label());
         Assert.That(Reference(op, inputs)["out"], Is.EqualTo(expected), "reference: no statistics, so the same roundings of the same exact values");
         Assert.That(Differences(perOp, fused), Is.GreaterThan(0), "per-op rounds the gate and the product");
     }
 
-    [Test]
-    public void RmsNormPerOpIsWanRmsNormsBf16SequenceAndDiffersFromFused()
+    [TestCase(BackendKind.IlgpuCpu)]
+    [TestCase(BackendKind.CudaEmu)]
+    public void RmsNormPerOpIsWanRmsNormsBf16SequenceAndDiffersFromFused(BackendKind kind)
     {
+        var backend = BackendsOrIgnore.Get(kind);
         const long rows = 5;
         const int dim = 100;
         var rng = new Random(31);
@@ -121,8 +130,8 @@ public class NormRoundingTests
             ["x"] = Enumerable.Range(0, (int)(rows * dim)).Select(_ => rng.Next(-16, 17) / 8.0).ToArray(),
             ["weight"] = Rounded(Gaussian(dim, 32, std: 0.25).Select(v => v + 1).ToArray(), DType.BF16),
         };
-        var perOp = Run(RmsNorm.Info.Instantiate(new RmsNorm.Params(DType.BF16, rows, dim, Eps, Rounding.PerOp)), Cpu, inputs)["y"];
-        var fused = Run(RmsNorm.Info.Instantiate(new RmsNorm.Params(DType.BF16, rows, dim, Eps)), Cpu, inputs)["y"];
+        var perOp = Run(RmsNorm.Info.Instantiate(new RmsNorm.Params(DType.BF16, rows, dim, Eps, Rounding.PerOp)), backend, inputs)["y"];
+        var fused = Run(RmsNorm.Info.Instantiate(new RmsNorm.Params(DType.BF16, rows, dim, Eps)), backend, inputs)["y"];
 
         for (long r = 0; r < rows; r++)
         {

@@ -101,4 +101,24 @@ public sealed class ReferenceNumericsTests
             Assert.That(e.Message, Does.Contain("--match reference").And.Contain(word));
         }
     }
+
+    [Test]
+    public void AStreamFeedsTheGridTimestepsAndKeepsBf16Latents()
+    {
+        using var model = new WanModel(Backends.Get("reference"), EngineTestKit.WeightsFor("reference"), ModelOptions.Reference);
+        using var text = EngineTestKit.Text(model.Config, 1);
+        using var session = new StreamingSession(model, text, StreamOptions.LongLive with { Seed = 3 });
+        var fed = new List<double>();
+        session.Step += s =>
+        {
+            fed.Add(s.Timestep);
+            Assert.That(s.Input.All(x => x == Bf16(x)), $"block {s.Block} step {s.Step}: the model's input is bf16");
+        };
+        var blocks = new[] { session.GenerateBlock(), session.GenerateBlock() };
+        Assert.That(fed.Take(5), Is.EqualTo(new[] { 1000.0, 937.5, 833.33331298828125, 625.0, 0.0 }), "four grid steps and the clean re-run");
+        Assert.That(blocks.All(b => b.Latents.All(x => x == Bf16(x))), "the latents are bf16 values");
+        using var other = EngineTestKit.Text(model.Config, 2);
+        Assert.That(session.SwitchPrompt(other), Is.GreaterThan(0));
+        Assert.That(session.GenerateBlock().Latents.All(x => x == Bf16(x)));
+    }
 }

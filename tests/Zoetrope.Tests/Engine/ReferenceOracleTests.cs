@@ -187,12 +187,10 @@ public sealed class ReferenceOracleTests
     /// The finished reference numerics. Against the oracle in the reference backend's own
     /// arithmetic (each op in double, straight to bf16) --match reference rounds at the same
     /// points, so its bf16 outputs are the oracle's bit for bit: far closer than the engine's
-    /// numerics. (The bar is attainable: a one-off copy of this oracle moved to the engine's
-    /// present fused rounding points reproduced today's forward bit for bit.) Against the oracle in PyTorch's arithmetic
+    /// numerics. Against the oracle in PyTorch's arithmetic
     /// (through binary32) it is as close as that arithmetic's rare tie flips allow: in these
     /// random models one flipped rounding reaches a quarter of the outputs by an ulp or more, so
     /// there it is held to a ratio.
-    /// Needs the ops' per-op rounding wired into WanLayer / WanModel (run with --filter TestCategory=ReferenceNumerics).
     /// </summary>
     [Category("ReferenceNumerics")]
     [TestCase("tiny", Step)]

@@ -76,16 +76,6 @@ public class LinearRoundingTests
         return Activations.GeluTanh(v);
     }
 
-    private static Backend Get(BackendKind kind)
-    {
-        var probe = Zoetrope.Runtime.Backends.Probe(kind);
-        if (!probe.Available)
-        {
-            Assert.Ignore($"{kind} is not available here: {probe.Reason}");
-        }
-        return Zoetrope.Runtime.Backends.Get(kind);
-    }
-
     private static double[] RunIlgpu(DType dtype, (double[] X, double[] W, double[] Bias) d, Rounding rounding, bool separate) => Run(Cpu, dtype, d, rounding, separate);
 
     private static double[] Run(Backend backend, DType dtype, (double[] X, double[] W, double[] Bias) d, Rounding rounding, bool separate)
@@ -112,7 +102,7 @@ public class LinearRoundingTests
     [TestCase(BackendKind.CudaEmu)]
     public void OutputsAreTheScalarSequenceBitForBit(BackendKind kind)
     {
-        var backend = Get(kind);
+        var backend = BackendsOrIgnore.Get(kind);
         var d = Data();
         foreach (var (rounding, separate) in Modes)
         {
