@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Zoetrope.Engine;
@@ -231,6 +232,9 @@ public static class EngineArgs
 
     /// <summary>The help's list of numerics.</summary>
     public static string MatchChoices => "engine (fused ops, one rounding each) or reference (Self-Forcing's and LongLive's PyTorch rounding points: bf16, dense, bf16 linears)";
+
+    /// <summary>The --match option of the commands that build a model.</summary>
+    public static Option<string?> MatchOption() => new("--match") { Description = $"numerics: {MatchChoices} (default engine)" };
 
     /// <summary>--match engine|reference.</summary>
     /// <exception cref="ArgumentException">Anything else, with the choices.</exception>

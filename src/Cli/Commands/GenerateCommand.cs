@@ -40,7 +40,7 @@ public static class GenerateCommand
         var dtype = new Option<string?>("--dtype") { Description = $"activation dtype: {EngineArgs.DTypeChoices} (default: bf16 on GPUs and under the Sage kernels, f32 otherwise)" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };
         var force = new Option<bool>("--force") { Description = "run even when the memory estimate exceeds what the machine has" };
-        var match = new Option<string?>("--match") { Description = $"numerics: {EngineArgs.MatchChoices} (default engine)" };
+        var match = EngineArgs.MatchOption();
         var cmd = new Command("generate", "Generate a clip's latents in one bidirectional few-step pass (TurboDiffusion's workload)")
         {
             model, weights, text, frames, steps, timesteps, shift, seed, noise, renoise, preset, attention, linear, backend, dtype, match, output, force,

@@ -39,7 +39,7 @@ public static class StreamCommand
         var shift = new Option<double?>("--shift") { Description = "shift of the timestep warp s' = shift*s / (1 + (shift-1)*s), s = t/1000, applied to --steps/--timesteps (default 5); needs one of them" };
         var noise = new Option<string?>("--noise") { Description = "the noise draws [blocks, steps, 16, block frames (3), H, W] as .npy: a block's initial noise at step 0, the re-noise before step i (default: from --seed)" };
         var switchAt = new Option<int>("--switch-at") { Description = "switch to --switch-text before this block, counted from 0 (0: never; else less than --blocks)", DefaultValueFactory = _ => 0 };
-        var match = new Option<string?>("--match") { Description = $"numerics: {EngineArgs.MatchChoices} (default engine)" };
+        var match = EngineArgs.MatchOption();
         var recache = new Option<string?>("--recache") { Description = "a prompt switch's re-run: longlive (LongLive 1.0: unmasked, sinks re-run until the cache first evicts) or block-causal (each block sees what it saw, sinks kept) (default: the preset's: longlive for longlive and turbo, block-causal for the others); needs --switch-at" };
         var switchText = new Option<string?>("--switch-text") { Description = "the second prompt embedding (default: another seeded random one); needs --switch-at" };
         var output = new Option<string?>("--out") { Description = "write the clean latents [16, frames, H, W] f32 as .npy (folders are created)" };

@@ -48,20 +48,6 @@ public sealed record GenerateOptions
         {
             throw new ArgumentException($"generate: {Frames} frames pass the {Attention.Rope.WanRopeTable.Positions}-position RoPE table");
         }
-        if (!(Shift > 0) || double.IsInfinity(Shift))
-        {
-            throw new ArgumentException($"generate: shift {Shift} must be positive and finite");
-        }
-        if (Timesteps.Count == 0 || Timesteps.Any(t => !(t > 0 && t <= 1000)))
-        {
-            throw new ArgumentException($"generate: timesteps [{string.Join(", ", Timesteps)}] must be non-empty and in (0, 1000]");
-        }
-        for (int i = 1; i < Timesteps.Count; i++)
-        {
-            if (!(Timesteps[i] < Timesteps[i - 1]))
-            {
-                throw new ArgumentException($"generate: timesteps [{string.Join(", ", Timesteps)}] must decrease");
-            }
-        }
+        StreamOptions.ValidateSampler("generate", Timesteps, Shift);
     }
 }

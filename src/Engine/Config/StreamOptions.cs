@@ -110,28 +110,35 @@ public sealed record StreamOptions
         {
             throw new ArgumentException($"stream: block frames {BlockFrames} must be positive");
         }
-        if (Timesteps.Count == 0 || Timesteps.Any(t => !(t > 0 && t <= 1000)))
-        {
-            throw new ArgumentException($"stream: timesteps [{string.Join(", ", Timesteps)}] must be non-empty and in (0, 1000]");
-        }
-        for (int i = 1; i < Timesteps.Count; i++)
-        {
-            if (!(Timesteps[i] < Timesteps[i - 1]))
-            {
-                throw new ArgumentException($"stream: timesteps [{string.Join(", ", Timesteps)}] must decrease");
-            }
-        }
+        ValidateSampler("stream", Timesteps, Shift);
         if (WindowFrames < BlockFrames || WindowFrames % BlockFrames != 0)
         {
             throw new ArgumentException($"stream: window {WindowFrames} frames must be a positive multiple of the {BlockFrames}-frame block");
         }
-        if (!(Shift > 0) || double.IsInfinity(Shift))
-        {
-            throw new ArgumentException($"stream: shift {Shift} must be positive and finite");
-        }
         if (SinkFrames < 0 || SinkFrames % BlockFrames != 0)
         {
             throw new ArgumentException($"stream: sinks {SinkFrames} frames must be a multiple of the {BlockFrames}-frame block");
+        }
+    }
+
+    /// <summary>The sampler's rules, shared by streams and one-shot generation: a positive finite shift, timesteps non-empty, in (0, 1000], decreasing.</summary>
+    /// <exception cref="ArgumentException">The first violated rule, prefixed with <paramref name="who"/>.</exception>
+    internal static void ValidateSampler(string who, IReadOnlyList<double> timesteps, double shift)
+    {
+        if (!(shift > 0) || double.IsInfinity(shift))
+        {
+            throw new ArgumentException($"{who}: shift {shift} must be positive and finite");
+        }
+        if (timesteps.Count == 0 || timesteps.Any(t => !(t > 0 && t <= 1000)))
+        {
+            throw new ArgumentException($"{who}: timesteps [{string.Join(", ", timesteps)}] must be non-empty and in (0, 1000]");
+        }
+        for (int i = 1; i < timesteps.Count; i++)
+        {
+            if (!(timesteps[i] < timesteps[i - 1]))
+            {
+                throw new ArgumentException($"{who}: timesteps [{string.Join(", ", timesteps)}] must decrease");
+            }
         }
     }
 }
