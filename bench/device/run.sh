@@ -7,10 +7,10 @@
 #   unpack 15 | info 15 | check-cuda 60 | check-ilgpu-cuda 60 (outputs kept) | emu-compare 15
 #   (the emulated device's outputs, packed with the kit, against the GPU's: validates the emulator)
 #   bench-core 15, bench-norm 15, bench-rope 15, bench-quant 15, bench-gemm 25,
-#   bench-attention 45, bench-sparse 35 (model-sized rows, device events, ceilings) | peers 45
+#   bench-attention 45, bench-sparse 35, bench-decode 20 (model-sized rows, device events, ceilings) | peers 45
 #   bench-stream 90 (wan-1.3b streaming rows of 4 variants; one-shot 21-frame generation, dense
 #   and turbo) | stream 35 (first block, prompt switch, per-op)
-#   results 10 | compare 15                                        total 515 s, 25 s to spare
+#   results 10 | compare 15                                        total 535 s, 5 s to spare
 #
 # A benchmark result is written as its rows land, so a step that times out keeps what it did.
 # What to commit: OUT/results/<gpu>/<date>-<commit>.json and ...-torch.json (bench/results/).
@@ -157,7 +157,7 @@ if [ -d "$work/kit/emu-outputs" ]; then
 fi
 
 # --- benchmarks, one process per suite, then the peers on the same rows -----------------------------
-for suite in core:15 norm:15 rope:15 quant:15 gemm:25 attention:45 sparse:35; do
+for suite in core:15 norm:15 rope:15 quant:15 gemm:25 attention:45 sparse:35 decode:20; do
   run_step "bench-${suite%%:*}" "${suite##*:}" gpu "$zoe" bench --suite "${suite%%:*}" --backend cuda --out "$out/bench/zoe-${suite%%:*}.json"
 done
 merge() { python3 "$work/kit/merge_results.py" "$1" "${@:2}"; }

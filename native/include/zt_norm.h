@@ -67,4 +67,17 @@ ZT_API zt_status zt_gated_residual_adaln(zt_stream stream, zt_dtype dtype, int32
                                          int32_t gate_chunk, int32_t norm_chunk, float eps, int32_t rounding, const void* x, const void* y, const void* modulation,
                                          const void* gate_modulation, const void* norm_modulation, void* x_out, void* h);
 
+/* The video VAE's per-pixel norm: rows are pixels of channel-last frames [T, H, W, C]. */
+
+/** Channel RMS norm (Wan VAE's RMS_norm, F.normalize * sqrt(C)): y = act(x / max(||x||_2, eps) * sqrt(C) * gamma [+ bias]),
+ * act = SiLU (x * sigmoid(x)) when silu = 1, identity when 0; an all-zero pixel gives act(bias).
+ *
+ * @tensor x in dtype(dtype) shape(rows, channels)
+ * @tensor gamma in dtype(dtype) shape(channels)
+ * @tensor bias in dtype(dtype) shape(channels) optional
+ * @tensor y out dtype(dtype) shape(rows, channels)
+ */
+ZT_API zt_status zt_channel_rms_norm(zt_stream stream, zt_dtype dtype, int64_t rows, int32_t channels, float eps, int32_t silu, const void* x, const void* gamma,
+                                     const void* bias, void* y);
+
 #endif /* ZT_NORM_H */

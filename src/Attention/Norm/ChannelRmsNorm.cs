@@ -6,7 +6,19 @@
 //
 // Layout: x, y [rows, C] (a pixel per row: [T, H, W, C] frames flattened), gamma [C], bias [C]
 // (optional), one dtype (f32/f16/bf16). Precision: fp32 math, one rounding of the output.
+//
+// Kernels: not RowNormEngine, whose rstd is 1/sqrt(mean + eps): F.normalize bounds the norm
+// itself, max(||x||, eps), which no epilogue can recover once the engine has added eps (a pixel
+// with 0 < ||x|| < eps would come out at unit RMS instead of scaled by 1/eps, an all-zero one NaN).
+// ILGPU: one warp per pixel (below). CUDA: kernels/norm/channel_rms_norm.cu, a lane group sized
+// to C per pixel (VAE channel counts are 96..384, a quarter of a DiT row, so a warp per pixel
+// would leave most lanes idle).
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
 using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
 using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Attention.Norm;
@@ -99,5 +111,56 @@ public sealed partial class ChannelRmsNorm : IOp<ChannelRmsNorm.Params>
             }
         }
         t.Write("y", y);
+    }
+
+    /// <summary>ILGPU: one warp per pixel.</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/norm/channel_rms_norm.cu.</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+        ZtNative.ChannelRmsNorm(backend, p.DType, p.Rows, p.Channels, p.Eps, p.Silu ? 1 : 0, t["x"], t["gamma"], p.HasBias ? t["bias"] : null, t["y"]);
+
+    /// <summary>
+    /// The kernel: group = one warp = one pixel, lanes striding over its channels; the pixel is
+    /// read twice (sum of squares, output), the second time from L1. Without bias, bias is an
+    /// unused stand-in (ILGPU views cannot be null).
+    /// </summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> gamma, ArrayView<T> bias, ArrayView<T> y, int channels, float eps, int hasBias, int silu)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        TCodec codec = default;
+        long start = (long)Grid.IdxX * channels;
+        int lane = Group.IdxX;
+        float sq = 0f;
+        for (int c = lane; c < channels; c += RowNormEngine.Lanes)
+        {
+            float v = codec.Load(x[start + c]);
+            sq += v * v;
+        }
+        float scale = XMath.Sqrt((float)channels) / XMath.Max(XMath.Sqrt(WarpReduce.Sum(sq)), eps);
+        for (int c = lane; c < channels; c += RowNormEngine.Lanes)
+        {
+            float v = (codec.Load(x[start + c]) * scale * codec.Load(gamma[c])) + (hasBias != 0 ? codec.Load(bias[c]) : 0f);
+            y[start + c] = codec.Store(silu != 0 ? v / (1f + XMath.Exp(-v)) : v);
+        }
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var kernel = backend.Kernel(Kernel<T, TCodec>, acc => acc.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, float, int, int>(Kernel<T, TCodec>));
+            var gamma = backend.View<T>(t["gamma"]);
+            kernel(NormShapes.RowGrid(p.Rows), backend.View<T>(t["x"]), gamma, p.HasBias ? backend.View<T>(t["bias"]) : gamma, backend.View<T>(t["y"]),
+                p.Channels, p.Eps, p.HasBias ? 1 : 0, p.Silu ? 1 : 0);
+        }
     }
 }

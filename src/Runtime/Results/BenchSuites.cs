@@ -15,6 +15,7 @@ public static class BenchSuites
         ("gemm", ["linear", "linear_int8", "linear_fp8"]),
         ("attention", ["attention", "sage_attention", "sage_quantize"]),
         ("sparse", ["block_map", "block_sparse_attention", "linear_attention", "sla"]),
+        ("decode", ["conv3d", "channel_rms_norm"]),
     ];
 
     /// <summary>The op suites' names (the streaming suite, <c>stream</c>, lives in the engine).</summary>

@@ -87,7 +87,7 @@ public sealed class BenchCommandTests
     [TestCase(new[] { "--suite", "core", "--warmup", "-1" }, "--warmup -1: must be 0 or more")]
     [TestCase(new[] { "--suite", "core", "--repeat", "0" }, "--repeat 0: must be 1 or more")]
     [TestCase(new[] { "--suite", "core", "--max-cases", "-1" }, "--max-cases -1: must be 0 or more")]
-    [TestCase(new[] { "--suite", "core,nope" }, "--suite nope: unknown; suites: core, norm, rope, quant, gemm, attention, sparse, stream, all")]
+    [TestCase(new[] { "--suite", "core,nope" }, "--suite nope: unknown; suites: core, norm, rope, quant, gemm, attention, sparse, decode, stream, all")]
     [TestCase(new[] { "--suite", "core", "--use", "nope" }, "--use nope: expected check, bench or emulator")]
     public void BenchArgumentsAreRefusedBeforeAnyWork(string[] args, string message)
     {
