@@ -269,13 +269,14 @@ __global__ void __launch_bounds__(conv::kThreads, conv::kMinBlocks) conv3d_mma_k
 }
 
 // fp32: a 64 x 64 tile per 16 x 16 group, 4 x 4 outputs per thread (rows ty + 16i, columns tx + 16j).
-// Stages are row-major with a 17-word pitch: the FMA loop reads two A rows (broadcast) and 16
-// B rows at distinct banks per warp.
+// Stages are K-major with a 66-word pitch: a warp stores 16 K x 2 rows at banks 2k + r (all 32
+// distinct), and the FMA loop reads two A words (broadcast) and 16 consecutive B words.
 __global__ void __launch_bounds__(conv::kF32Threads * conv::kF32Threads) conv3d_f32_kernel(Geom g, const float* __restrict__ x, const float* __restrict__ w, Epi ep,
                                                                                             float* __restrict__ y) {
     using namespace zt::conv;
-    __shared__ float as[kF32Tile][kF32K + 1];
-    __shared__ float bs[kF32Tile][kF32K + 1];
+    constexpr int kPitch = kF32Tile + 2;
+    __shared__ float as[kF32K][kPitch];
+    __shared__ float bs[kF32K][kPitch];
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kF32Threads + tx;
     const int64_t m0 = (int64_t)blockIdx.x * kF32Tile;
     const int n0 = blockIdx.y * kF32Tile;
@@ -290,19 +291,19 @@ __global__ void __launch_bounds__(conv::kF32Threads * conv::kF32Threads) conv3d_
         for (int i = 0; i < 4; ++i) {
             int r = lr + 16 * i;
             int64_t off = a_offset(g, m0 + r, k0 + lk);
-            as[r][lk] = off >= 0 ? x[off] : 0.f;
+            as[lk][r] = off >= 0 ? x[off] : 0.f;
             int n = n0 + r;
-            bs[r][lk] = n < g.cout && k0 + lk < g.k ? w[(int64_t)n * g.k + k0 + lk] : 0.f;
+            bs[lk][r] = n < g.cout && k0 + lk < g.k ? w[(int64_t)n * g.k + k0 + lk] : 0.f;
         }
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < kF32K; ++kk) {
             float b[4];
 #pragma unroll
-            for (int j = 0; j < 4; ++j) b[j] = bs[tx + 16 * j][kk];
+            for (int j = 0; j < 4; ++j) b[j] = bs[kk][tx + 16 * j];
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-                float a = as[ty + 16 * i][kk];
+                float a = as[kk][ty + 16 * i];
 #pragma unroll
                 for (int j = 0; j < 4; ++j) acc[i][j] += a * b[j];
             }

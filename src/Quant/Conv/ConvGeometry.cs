@@ -46,10 +46,8 @@ public readonly struct ConvGeometry
     /// </summary>
     public long InputOffset(long m, long k)
     {
-        if (m >= M || k >= K)
-        {
-            return -1;
-        }
+        // Branch-free (one select at the end): the staging loop around it stays warp-uniform, as
+        // ILGPU's PTX (bra.uni on the loop's branch) requires.
         long to = m / _hw;
         int pix = (int)(m - (to * _hw));
         int oh = pix / _wo;
@@ -63,11 +61,9 @@ public readonly struct ConvGeometry
         int ti = (int)to + dt - _pad;
         int uh = oh + dh - (_kh / 2);
         int uw = ow + dw - (_kw / 2);
-        if (ti < 0 || ti >= _t || uh < 0 || uh >= _ho || uw < 0 || uw >= _wo)
-        {
-            return -1;
-        }
-        return ((((long)ti * _h) + (uh >> _upShift)) * _w + (uw >> _upShift)) * _cin + ci;
+        bool inside = (m < M) & (k < K) & (ti >= 0) & (ti < _t) & (uh >= 0) & (uh < _ho) & (uw >= 0) & (uw < _wo);
+        long offset = ((((long)ti * _h) + (uh >> _upShift)) * _w + (uw >> _upShift)) * _cin + ci;
+        return inside ? offset : -1;
     }
 
     /// <summary>The index in y (and the residual) of output channel <paramref name="co"/> of pixel <paramref name="m"/>: frame to*S + co/cg, channel co % cg.</summary>

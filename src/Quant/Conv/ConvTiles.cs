@@ -79,8 +79,11 @@ public static class ConvTiles
         for (int p = 0; p < TiledGemm.TileM / 8; p++)
         {
             int row = warp + (8 * p);
+            // Padding reads x[0] and selects zero: no branch around the load, so the warp stays
+            // converged through the loop (ILGPU emits its branch as bra.uni).
             long xi = g.InputOffset(m0 + row, k0 + lane);
-            smem[offset + (lane * TiledGemm.Stride) + row] = xi >= 0 ? default(TCodec).Load(x[xi]) : 0f;
+            float v = default(TCodec).Load(x[xi >= 0 ? xi : 0]);
+            smem[offset + (lane * TiledGemm.Stride) + row] = xi >= 0 ? v : 0f;
         }
     }
 
