@@ -13,7 +13,14 @@
 // N = Cout, K = Kt*Kh*Kw*Cin; an A element is x at (to + dt - TimePad, (oh + dh - Kh/2) / U,
 // (ow + dw - Kw/2) / U, ci), zero outside the input. Precision: fp32 accumulation, fp32
 // epilogue (acc + bias + residual, then the activation), one rounding to y's dtype.
+// ILGPU: ConvTiles (TiledGemm's 64x64 tiles and double-buffered stages, A gathered); CUDA:
+// kernels/conv/conv3d.cu (tensor cores for f16/bf16 with cp.async gathers, SIMT for f32).
+using ILGPU;
+using ILGPU.Runtime;
+using Zoetrope.Quant.Gemm;
 using Zoetrope.Runtime;
+using Zoetrope.Runtime.KernelMath;
+using Zoetrope.Runtime.Native;
 using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Quant.Conv;
@@ -132,4 +139,51 @@ public sealed partial class Conv3d : IOp<Conv3d.Params>
     /// <summary>The oracle: the convolution's definition in double, loop by loop.</summary>
     public static void Reference(Params p, OpTensors t) =>
         t.Write("y", ConvReference.Compute(p, t.Read("x"), t.Read("weight"), p.HasBias ? t.Read("bias") : null, p.HasResidual ? t.Read("residual") : null));
+
+    /// <summary>ILGPU: the shared-memory implicit GEMM (<see cref="ConvTiles"/>).</summary>
+    [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
+    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+
+    /// <summary>CUDA: kernels/conv/conv3d.cu (zt_conv3d).</summary>
+    [RunsOn(BackendKind.Cuda)]
+    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
+        var y = ConvShapes.OutShape(p);
+        ZtNative.Conv3d(backend, p.DType, p.T, p.H, p.W, p.Cin, p.Cout, p.Kt, p.Kh, p.Kw, p.TimePad, p.Upsample, p.TimeShuffle, (int)p.Act,
+            checked((int)y[0]), checked((int)y[1]), checked((int)y[2]), checked((int)y[3]),
+            t["x"], t["weight"], p.HasBias ? t["bias"] : null, p.HasResidual ? t["residual"] : null, t["y"]);
+    }
+
+    /// <summary>The kernel: a 16x16 group computes a 64x64 tile of the implicit GEMM (64 output pixels x 64 channels).</summary>
+    [IlgpuKernel(typeof(float), typeof(F32Codec))]
+    [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
+    [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
+    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> residual, ArrayView<T> y, ConvGeometry g, ConvEpilogue epilogue)
+        where T : unmanaged
+        where TCodec : struct, IElementCodec<T>
+    {
+        var smem = SharedMemory.Allocate<float>(TiledGemm.SharedWords);
+        long m0 = (long)Grid.IdxX * TiledGemm.TileM;
+        long n0 = (long)Grid.IdxY * TiledGemm.TileN;
+        var acc = default(Tile4x4);
+        ConvTiles.Accumulate<T, TCodec>(x, w, smem, g, m0, n0, ref acc);
+        ConvTiles.Store<T, TCodec>(y, residual, epilogue, g, acc, m0, n0);
+    }
+
+    private readonly struct Launcher(IlgpuBackend backend, Params p, OpTensors t) : IFloatTypeVisitor
+    {
+        public void Visit<T, TCodec>()
+            where T : unmanaged
+            where TCodec : struct, IElementCodec<T>
+        {
+            var kernel = backend.Kernel(Kernel<T, TCodec>, a =>
+                a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvGeometry, ConvEpilogue>(Kernel<T, TCodec>));
+            var bias = p.HasBias ? backend.View<float>(t["bias"]) : ArrayView<float>.Empty;
+            var residual = p.HasResidual ? backend.View<T>(t["residual"]) : ArrayView<T>.Empty;
+            var ep = new ConvEpilogue(bias, p.HasBias ? 1 : 0, p.HasResidual ? 1 : 0, (int)p.Act);
+            var grid = new Index2D(checked((int)((p.M + TiledGemm.TileM - 1) / TiledGemm.TileM)), (p.Cout + TiledGemm.TileN - 1) / TiledGemm.TileN);
+            kernel(new KernelConfig(grid, new Index2D(TiledGemm.Threads, TiledGemm.Threads)), backend.View<T>(t["x"]), backend.View<T>(t["weight"]), residual,
+                backend.View<T>(t["y"]), new ConvGeometry(p), ep);
+        }
+    }
 }
