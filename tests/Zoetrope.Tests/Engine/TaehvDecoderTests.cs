@@ -98,6 +98,18 @@ public sealed class TaehvDecoderTests
     }
 
     [Test]
+    public void ThePublishedWidthsBuildAndDecode()
+    {
+        // taew2_1's shapes end to end (random weights, a 2x2 latent so the reference backend is quick).
+        using var weights = TaehvWeights.Random(TaehvConfig.Published, 2);
+        using var decoder = TaehvDecoder.Create(Backends.Get(BackendKind.Reference), weights, DType.BF16, 2, 2);
+        var dit = DiTConfig.Micro with { LatentHeight = 2, LatentWidth = 2 };
+        var video = decoder.Decode(Latents(dit, 2, 3), 2);
+        Assert.That((video.Count, video.Height, video.Width), Is.EqualTo((5, 16, 16)));
+        Assert.That(video.Rgb.All(v => v >= 0 && v <= 1));
+    }
+
+    [Test]
     public void ResetForgetsThePreviousClip()
     {
         var dit = DiTConfig.Micro;

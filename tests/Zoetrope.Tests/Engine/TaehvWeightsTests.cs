@@ -28,6 +28,37 @@ public sealed class TaehvWeightsTests
     }
 
     [Test]
+    public void TheWorkCountIsEveryWeightTimesThePixelsItRunsOver()
+    {
+        // Upstream's schedule, layer by layer: a conv does |W| multiply-adds per output pixel
+        // (both time taps of a MemBlock's first conv included); per latent pixel of one latent
+        // frame, stage s runs frames [1, 1, 2] at [1, 4, 16] pixels, its TGrow and the conv after
+        // it at 4x the pixels (the conv on stride x the frames), the last conv on 4 frames of 64.
+        var config = TaehvConfig.Published;
+        int[] frames = [1, 1, 2], pixels = [1, 4, 16];
+        double macs = 0;
+        foreach (var (name, shape) in TaehvWeights.Expected(config).Where(e => e.Name.EndsWith(".weight", StringComparison.Ordinal)))
+        {
+            int index = int.Parse(name.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
+            int s = Math.Min(2, (index - 3) / 6), at = (index - 3) % 6;
+            double runs = index switch
+            {
+                1 => 1,
+                22 => 4 * 64,
+                _ when at < 3 => frames[s] * pixels[s],
+                _ when at == 4 => frames[s] * pixels[s] * 4,
+                _ => frames[s] * TaehvConfig.TimeStrides[s] * pixels[s] * 4,
+            };
+            macs += runs * shape.ElementCount;
+        }
+        Assert.That(config.MacsPerLatentPixel(upstream: true), Is.EqualTo(macs));
+        // Folding TGrow into the 3x3 only removes work.
+        Assert.That(config.MacsPerLatentPixel(upstream: false), Is.LessThan(macs));
+        double perFrame = 2 * macs * 60 * 104 / TaehvConfig.TemporalScale;
+        TestContext.Out.WriteLine($"taew2_1 at 480x832: {perFrame / 1e9:F1} GFLOP per output frame, {12 * perFrame / 1e12:F2} TFLOP per 12-frame block (upstream's schedule); folded: {config.MacsPerLatentPixel(false) / macs:P1} of it");
+    }
+
+    [Test]
     public void ASafetensorsCheckpointWithAnEncoderDecodesAsTheSameWeightsInMemory()
     {
         using var tmp = new TempDirectory("zt-taehv");
