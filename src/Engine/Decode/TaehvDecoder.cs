@@ -105,6 +105,7 @@ public sealed class TaehvDecoder : IVideoDecoder
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(dit);
+        CheckDType(dtype);
         var config = TaehvConfig.For(dit);
         using var weights = weightsPath is null ? TaehvWeights.Random(config, unchecked((ulong)seed)) : TaehvWeights.Load(weightsPath, config);
         return Create(backend, weights, dtype, dit.LatentHeight, dit.LatentWidth);
@@ -116,10 +117,7 @@ public sealed class TaehvDecoder : IVideoDecoder
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(weights);
-        if (dtype is not (DType.F32 or DType.F16 or DType.BF16))
-        {
-            throw new ArgumentException($"TAEHV decoder: dtype {dtype.Name()} is not f32, f16 or bf16", nameof(dtype));
-        }
+        CheckDType(dtype);
         if (latentHeight < 1 || latentWidth < 1)
         {
             throw new ArgumentException($"TAEHV decoder: latent size {latentHeight}x{latentWidth} must be positive", nameof(latentHeight));
@@ -217,6 +215,15 @@ public sealed class TaehvDecoder : IVideoDecoder
         _disposed = true;
         _buffers?.Dispose();
         DisposeOwned();
+    }
+
+    // Checked before any weight is drawn or read.
+    private static void CheckDType(DType dtype)
+    {
+        if (dtype is not (DType.F32 or DType.F16 or DType.BF16))
+        {
+            throw new ArgumentException($"TAEHV decoder: dtype {dtype.Name()} is not f32, f16 or bf16", nameof(dtype));
+        }
     }
 
     private T Own<T>(T item)
