@@ -168,6 +168,9 @@ public sealed class WanVaeDecoder : IVideoDecoder
         var rgb = _scratch.Take("rgb", new Shape(outFrames, height, width, 3));
         _head.Run(window, null, rgb);
         var pixels = _dtype == DType.F32 ? rgb.ToArray<float>() : Array.ConvertAll(rgb.ToDoubles(), v => (float)v);
+        // Nothing queued reads the buffers grown out of this call any more: they can go.
+        _backend.Synchronize();
+        _scratch.Release();
         for (long i = 0; i < pixels.LongLength; i++)
         {
             // clamp_(-1, 1) as WanVAE.decode, then [-1, 1] -> [0, 1].

@@ -93,6 +93,19 @@ public sealed class WanVaeDecoderTests
         Assert.That(EngineTestKit.RelL2(before.Rgb[frame..], after.Rgb[frame..]), Is.GreaterThan(1e-3), "the later frames do");
     }
 
+    [TestCase(DType.BF16)]
+    [TestCase(DType.F16)]
+    public void HalfPrecisionStaysNearF32(DType dtype)
+    {
+        using var weights = WanVaeWeights.Random(WanVaeConfig.Tiny, seed: 13);
+        var latents = WanVaeOracleTests.Latents(2, 4, 4, seed: 6);
+        using var f32 = new WanVaeDecoder(Backends.Host, weights, 4, 4, DType.F32);
+        using var half = new WanVaeDecoder(Backends.Host, weights, 4, 4, dtype);
+        double rel = EngineTestKit.RelL2(f32.Decode(latents, 2).Rgb, half.Decode(latents, 2).Rgb);
+        TestContext.Out.WriteLine($"{dtype.Name()} vs f32: relL2 {rel:E2}");
+        Assert.That(rel, Is.LessThan(dtype == DType.BF16 ? 3e-2 : 5e-3));
+    }
+
     [Test]
     public void BadInputIsRefusedWithBothLengths()
     {
