@@ -15,21 +15,8 @@ internal static class VideoProbe
     public static string Tool(string name) =>
         ToolOnPath.Find(name) ?? throw new IgnoreException($"{name} is not on PATH (CI installs ffmpeg, which brings ffprobe; apt-get install ffmpeg)");
 
-    /// <summary>Runs a tool; its stdout, or a failed assertion with its stderr.</summary>
-    public static string Run(string tool, params string[] args)
-    {
-        var start = new ProcessStartInfo(Tool(tool)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.That(p.ExitCode, Is.Zero, $"{tool} {string.Join(' ', args)}: {err.Result}");
-        return output;
-    }
+    /// <summary>Runs a tool; its stdout as text, or a failed assertion with its stderr.</summary>
+    public static string Run(string tool, params string[] args) => System.Text.Encoding.UTF8.GetString(RunBytes(tool, args));
 
     /// <summary>Raw bytes a tool writes to stdout.</summary>
     public static byte[] RunBytes(string tool, params string[] args)
