@@ -5,6 +5,8 @@ using Spectre.Console;
 using Zoetrope.Cli.Preflight;
 using Zoetrope.Cli.Reporting;
 using Zoetrope.Engine;
+using Zoetrope.Engine.Decode;
+using Zoetrope.Engine.Video;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.IO;
 
@@ -13,7 +15,10 @@ namespace Zoetrope.Cli.Commands;
 /// <summary>
 /// <c>zoe stream</c>: block-causal streaming generation with the rolling KV cache: one line per
 /// block as it lands, then the metrics (time to first block, latency percentiles, FPS in video
-/// frames, KV pool and peak device memory) and the per-op time breakdown. Every argument is
+/// frames, KV pool and peak device memory) and the per-op time breakdown. With <c>--decode</c> /
+/// <c>--video</c> each block is decoded as it lands (its decode ms on its line) and written (MP4,
+/// Y4M or PNG frames, and a contact sheet), and the metrics add decode latency and the FPS with
+/// decoding beside the DiT-only one. Every argument is
 /// checked, and the memory the run needs is estimated against what the machine has, before any
 /// weight is drawn or loaded.
 /// </summary>
@@ -50,17 +55,18 @@ public static class StreamCommand
             model, weights, text, blocks, preset, attention, linear, kv, backend, dtype, rope, seed, steps, timesteps, shift, noise, switchAt, switchText, recache, match, output, profile, force,
         };
         var checkpoint = WeightsArgs.AddTo(cmd);
+        var decode = DecodeArgs.AddTo(cmd);
         cmd.SetAction(r => Guard.Run(() => Run(new Args(
             r.GetValue(model)!, r.GetValue(weights), r.GetValue(text), r.GetValue(blocks), r.GetValue(preset)!, r.GetValue(attention),
             r.GetValue(linear), r.GetValue(kv)!, r.GetValue(backend)!, r.GetValue(dtype), r.GetValue(rope)!, r.GetValue(seed), r.GetValue(switchAt),
-            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache), r.GetValue(match)), checkpoint.Read(r))));
+            r.GetValue(switchText), r.GetValue(output), !r.GetValue(profile), r.GetValue(force), r.GetValue(noise), r.GetValue(steps), r.GetValue(timesteps), r.GetValue(shift), r.GetValue(recache), r.GetValue(match)), checkpoint.Read(r), decode.Read(r))));
         return cmd;
     }
 
     private sealed record Args(string Model, string? Weights, string? Text, int Blocks, string Preset, string? Attention, string? Linear, string Kv,
         string Backend, string? DType, string Rope, ulong Seed, int SwitchAt, string? SwitchText, string? Out, bool Profile, bool Force, string? Noise, int? Steps, string? Timesteps, double? Shift, string? Recache, string? Match);
 
-    private static int Run(Args a, WeightsArgs.Given checkpoint)
+    private static int Run(Args a, WeightsArgs.Given checkpoint, DecodeArgs.Given decoding)
     {
         // Every argument, before any work: a mistake costs nothing, however big the model.
         CliArgs.AtLeast(a.Blocks, 1, "--blocks");
@@ -119,6 +125,10 @@ public static class StreamCommand
             using var draws = Npy.Read(noisePath);
             noise = NoiseTable.ForStream(draws, noisePath, config, stream.BlockFrames, stream.Timesteps.Count, a.Blocks);
         }
+        // The decoder and the video: names, files and folders checked, the sink opened (a frames folder
+        // holding old frames refused, a missing ffmpeg said), before any work.
+        var decodePlan = decoding.Check();
+        using var sink = decodePlan?.OpenSink();
 
         var backend = Backends.Get(kind);
         var console = AnsiConsole.Console;
@@ -128,11 +138,20 @@ public static class StreamCommand
         console.MarkupLine(Markup.Escape($"noise from {noise?.Description ?? $"seed {a.Seed}"}"));
         bool rotatesOnRead = !KvCache.StoresRotatedUnder(stream);
         console.MarkupLine(Markup.Escape($"KV cache per latent frame ({config.Name}, all layers): {EngineArgs.KvPerFrame(config, options.Activations, rotatesOnRead)}; this run: {EngineArgs.Label(options.KvFormat)}"));
+        if (decodePlan is not null)
+        {
+            console.MarkupLine(Markup.Escape(decodePlan.Describe()));
+        }
 
         // Memory, before anything is drawn, loaded or allocated.
         var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : WeightsArgs.CheckpointBytes(weightsPath, checkpointOptions), promptSwitch: a.SwitchAt > 0);
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), a.Force, $"zoe stream --model {config.Name} on {kind.Label()}");
 
+        // The decoder first: a bad decoder weights file fails before the DiT's weights are read.
+        using var decoder = decodePlan is null ? null
+            : WorkProgress.Run(console, $"opening the {VideoDecoders.Name(decodePlan.Kind)} decoder", _ => decodePlan.OpenDecoder(backend, config, options.Activations, a.Seed));
+        var blockDecoder = decoder is null ? null : new BlockDecoder(decoder, sink);
+        var sheet = decodePlan?.SheetWithoutVideo();
         var build = Stopwatch.StartNew();
         using var weights = WorkProgress.Run(console, weightsPath is null ? "drawing random weights" : $"loading {Path.GetFileName(weightsPath)}",
             p => weightsPath is null ? WanWeights.Random(config, a.Seed, DType.F32, p) : WanWeights.Load(weightsPath, config, p, checkpointOptions));
@@ -178,11 +197,35 @@ public static class StreamCommand
             {
                 latents.Add(block.Latents);
             }
+            string decoded = string.Empty;
+            if (blockDecoder is not null)
+            {
+                var video = WorkProgress.Run(console, $"decoding block {b + 1}/{a.Blocks}", _ => blockDecoder.Decode(block));
+                sheet?.Add(block.Index, video.Frames);
+                decoded = FormattableString.Invariant($"  decode {video.DecodeMs,9:0.0} ms ({video.Frames.Count} video frames)");
+            }
             string frames = $"{block.FirstFrame}..{block.FirstFrame + block.Frames - 1}";
             console.MarkupLine(Markup.Escape(FormattableString.Invariant(
-                $"  block {(block.Index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(blockWidth)}/{a.Blocks}  frames {frames.PadRight(frameWidth)}  {block.LatencyMs,9:0.0} ms  cache {session.Cache.Filled} frames")));
+                $"  block {(block.Index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(blockWidth)}/{a.Blocks}  frames {frames.PadRight(frameWidth)}  {block.LatencyMs,9:0.0} ms  cache {session.Cache.Filled} frames{decoded}")));
         }
-        Report(console, session, backend, estimate);
+        if (sink is not null)
+        {
+            WorkProgress.Run(console, "finishing the video", _ => sink.Complete());
+        }
+        if (sheet is not null)
+        {
+            sheet.Write(decodePlan!.ContactSheet!);
+        }
+        Report(console, session, backend, estimate, blockDecoder?.Metrics, decoder?.Name);
+        if (sink is not null)
+        {
+            console.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"wrote {sink.Path}: {sink.Frames} frames of {sink.Width}x{sink.Height}{(sink.Format == VideoFormat.PngFrames ? " as PNG" : $" at {decodePlan!.Fps} fps")}{(sink.Encoder is null ? "" : $" ({sink.Encoder})")}")));
+        }
+        if (decodePlan?.ContactSheet is { } sheetPath)
+        {
+            console.MarkupLine(Markup.Escape($"wrote {sheetPath}: the first frame of every block"));
+        }
         if (outPath is not null)
         {
             Npy.Write(outPath, Tensor.FromArray(LatentFrames.Concat(config, latents), new Shape(config.LatentChannels, session.FramesGenerated, config.LatentHeight, config.LatentWidth), "latents"));
@@ -191,7 +234,7 @@ public static class StreamCommand
         return 0;
     }
 
-    private static void Report(IAnsiConsole console, StreamingSession session, Backend backend, MemoryEstimate estimate)
+    private static void Report(IAnsiConsole console, StreamingSession session, Backend backend, MemoryEstimate estimate, DecodeMetrics? decode, string? decoder)
     {
         var m = session.Metrics;
         var table = new Table().Border(TableBorder.Simple).AddColumns("metric", "value");
@@ -199,6 +242,16 @@ public static class StreamCommand
         table.AddRow("time to first block", FormattableString.Invariant($"{m.TimeToFirstBlockMs:0.0} ms"));
         table.AddRow("block latency p50 / p99", FormattableString.Invariant($"{m.P50Ms:0.0} / {m.P99Ms:0.0} ms"));
         table.AddRow("FPS (video frames, DiT only)", FormattableString.Invariant($"{m.Fps:0.00}"));
+        if (decode is not null)
+        {
+            table.AddRow($"decode per block p50 / p99 ({decoder})", FormattableString.Invariant($"{decode.P50Ms:0.0} / {decode.P99Ms:0.0} ms"));
+            table.AddRow("FPS with decoding (generation + decode)", FormattableString.Invariant($"{decode.FpsWithGeneration(m.GenerationMs):0.00}"));
+            table.AddRow("decoder alone (video frames / decode time)", FormattableString.Invariant($"{decode.DecodeFps:0.00} FPS"));
+            if (decode.WriteMs > 0)
+            {
+                table.AddRow("video writing (encoding included)", FormattableString.Invariant($"{decode.WriteMs:0.0} ms"));
+            }
+        }
         if (m.SwitchMs.Count > 0)
         {
             table.AddRow("prompt switch", FormattableString.Invariant($"{m.SwitchMs.Max():0.0} ms"));
