@@ -10,6 +10,9 @@ schema (zoetrope.bench/1) whose rows have backend "torch" and a `peer` naming th
     linear_int8                                          -> _int_mm (torch._int_mm, int8 x int8 -> int32)
     linear_fp8                                           -> _scaled_mm (torch._scaled_mm, e4m3, per-row/col scales)
     rms_norm, layer_norm, rope_apply, adaln_modulate, gated_residual -> eager (the PyTorch op chain)
+    conv3d                                               -> cudnn  (F.conv3d in channels_last_3d after the causal
+                                                                    F.pad, nearest F.interpolate first when upsampled)
+    channel_rms_norm                                     -> eager  (F.normalize * sqrt(C) * gamma, F.silu)
 
 Timing follows bench/METHOD: CUDA events around each run, warm-up first, N repetitions, rotating
 input sets larger than twice the L2, random data; the ceilings (a large D2D copy, the best bf16
@@ -134,7 +137,41 @@ def peer_for(row):
         else:
             run = lambda a: (a[0].float() + a[1].float() * a[2]).to(a[0].dtype)
         return "eager", make, run
+    if op == "conv3d" and dtype is not None:
+        return conv3d_case(row, dtype)
+    if op == "channel_rms_norm" and dtype is not None:
+        x = t["x"]
+        silu = " silu" in f" {label} "
+        make = lambda: (torch.randn(x, device="cuda", dtype=dtype), torch.randn(x[-1], device="cuda", dtype=dtype))
+        def run(a):
+            y = F.normalize(a[0], dim=-1) * (a[0].shape[-1] ** 0.5) * a[1]
+            return F.silu(y) if silu else y
+        return "eager", make, run
     return None
+
+
+def conv3d_case(row, dtype):
+    # Our layout is channel-last [T, H, W, C]; PyTorch's fast path for it is NCDHW with
+    # channels_last_3d memory, which cuDNN runs as an implicit GEMM too. The causal time padding is
+    # an F.pad of the past side, as Wan's CausalConv3d does; the upsampled cases interpolate first
+    # (the intermediate tensor is part of the peer's cost, as it is in the PyTorch decoders).
+    t, label = row["tensors"], row["shape"]
+    frames, h, w, cin = t["x"]
+    cout, kt, kh, kw, _ = t["weight"]
+    m = re.search(r"tpad=(\d+)", label)
+    tpad = int(m.group(1)) if m else kt - 1
+    up = " up2" in f" {label} "
+    def make():
+        x = torch.randn(1, cin, frames, h, w, device="cuda", dtype=dtype).to(memory_format=torch.channels_last_3d)
+        wt = torch.randn(cout, cin, kt, kh, kw, device="cuda", dtype=dtype).to(memory_format=torch.channels_last_3d)
+        return x, wt, torch.randn(cout, device="cuda", dtype=dtype)
+    def run(a):
+        x, wt, b = a
+        if up:
+            x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
+        x = F.pad(x, (0, 0, 0, 0, tpad, 0))
+        return F.conv3d(x, wt, b, padding=(0, kh // 2, kw // 2))
+    return "cudnn", make, run
 
 
 def ceilings(warmup, repeat):

@@ -9,6 +9,11 @@
 // and turbo only, one timed generation each after a one-step warm-up of the same shape (a dense one is
 // about 8 PFLOP of attention: the device kit's step budget holds two, not eight); each sample is
 // the whole generation. CPU backends skip those rows (a 21-frame wan-1.3b forward is hours there).
+// The decoders are measured in the same run, on the blocks the first variant generated (480x832
+// video on GPUs): one row per decoder, each sample one steady block's decode (the clip's first
+// block, one video frame short, decodes untimed first), its TFLOP/s from the decoder's FLOP count,
+// and the FPS of generation and decoding together in the label.
+using Zoetrope.Engine.Decode;
 using Zoetrope.Quant;
 using Zoetrope.Runtime.Results;
 
@@ -61,7 +66,77 @@ public static class StreamBench
         return [
             .. VariantsFor(kind).Select(v => (StreamLabel(config, preset, v.Attention, v.Linear, OptionsFor(kind, v.Attention, v.Linear).Activations), (string?)null)),
             .. new[] { Variants[0], Turbo }.Select(v => (GenerateLabel(DiTConfig.Wan1_3B, v.Attention, v.Linear, DType.BF16), skip)),
+            .. Decoders.Select(d => (DecodeLabel(config, d, preset.BlockFrames, dtype), DecodeSkipped(kind, d))),
         ];
+    }
+
+    /// <summary>The decoders whose per-block decode the suite measures (<see cref="DecodeSkipped"/> says where not).</summary>
+    public static IReadOnlyList<DecoderKind> Decoders { get; } = [DecoderKind.Tiny, DecoderKind.Wan];
+
+    /// <summary>Why <paramref name="decoder"/>'s row does not run on <paramref name="kind"/>, or null when it does (everywhere but ILGPU's CPU accelerator).</summary>
+    public static string? DecodeSkipped(BackendKind kind, DecoderKind decoder) =>
+        kind == BackendKind.IlgpuCpu
+            ? $"the {VideoDecoders.Name(decoder)} decoder's convolutions take seconds each on ILGPU's CPU accelerator (barriers in every K stage; tiny 25 s and wan minutes per micro block); it runs on the reference backend and GPUs"
+            : null;
+
+    /// <summary>The name of a decode row: model, decoder, block size, video size, dtype.</summary>
+    public static string DecodeLabel(DiTConfig config, DecoderKind decoder, int blockFrames, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return FormattableString.Invariant(
+            $"{config.Name} decode {VideoDecoders.Name(decoder)} {blockFrames}-latent-frame blocks ({blockFrames * 4} frames {config.LatentHeight * 8}x{config.LatentWidth * 8}) {dtype.Name()}");
+    }
+
+    /// <summary>
+    /// Floating-point operations of one steady <paramref name="blockFrames"/>-frame block of
+    /// <paramref name="decoder"/> at <paramref name="config"/>'s latent size, as the decoder runs
+    /// it (<see cref="WanVaeConfig.DecodeFlopsPerLatentFrame"/>, <see cref="TaehvConfig.MacsPerLatentPixel"/>).
+    /// </summary>
+    public static double DecodeFlops(DiTConfig config, DecoderKind decoder, int blockFrames)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        double perFrame = decoder == DecoderKind.Wan
+            ? WanVaeConfig.For(config).DecodeFlopsPerLatentFrame(config.LatentHeight, config.LatentWidth)
+            : 2.0 * TaehvConfig.For(config).MacsPerLatentPixel(upstream: false) * config.LatentHeight * config.LatentWidth;
+        return perFrame * blockFrames;
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="blocks"/> (latents [C, F, H, W] of one clip, in order) with each of
+    /// <see cref="Decoders"/> that runs on the backend: the first block untimed (it opens the clip),
+    /// each later one a sample (with one block only, that block is the sample: smoke runs). Rows
+    /// of the stream suite named by <see cref="DecodeLabel"/>; <paramref name="blockMs"/>, the
+    /// DiT's median per block, gives the FPS of the two together.
+    /// </summary>
+    public static IReadOnlyList<BenchCase> MeasureDecode(Backend backend, DiTConfig config, DType dtype, IReadOnlyList<float[]> blocks, int blockFrames, double blockMs)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(blocks);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blocks.Count, 1);
+        var rows = new List<BenchCase>();
+        foreach (var kind in Decoders.Where(d => DecodeSkipped(backend.Kind, d) is null))
+        {
+            using var decoder = VideoDecoders.Open(kind, backend, config, dtype, null, 1);
+            var timed = blocks.Count > 1 ? blocks.Skip(1) : blocks;
+            if (blocks.Count > 1)
+            {
+                decoder.Decode(blocks[0], blockFrames);
+            }
+            var samples = timed.Select(b =>
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                decoder.Decode(b, blockFrames);
+                return watch.Elapsed.TotalMilliseconds;
+            }).ToArray();
+            var stats = TimingStats.From(samples);
+            double videoFrames = blockFrames * 4.0;
+            string label = FormattableString.Invariant(
+                $"{DecodeLabel(config, kind, blockFrames, dtype)} ({stats.MedianMs:0.0} ms; {videoFrames * 1000 / (blockMs + stats.MedianMs):0.0} FPS with the DiT)");
+            double tflops = DecodeFlops(config, kind, blockFrames) / (stats.MedianMs * 1e9);
+            rows.Add(new BenchCase("stream", backend.Name, label, dtype.Name(), stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
+                tflops, 0, null, null, null, stats.SamplesMs));
+        }
+        return rows;
     }
 
     /// <summary>The name of a one-shot generation row: model, variant, frames, tokens per forward, steps.</summary>
@@ -103,6 +178,8 @@ public static class StreamBench
         using var weights = WanWeights.Random(config, 1);
         using var text = GaussianNoise.Sample(1, new Shape(config.TextTokens, config.TextDim), "text");
         var rows = new List<BenchCase>();
+        var clip = new List<float[]>();
+        double firstVariantMs = 0;
         foreach (var (attention, linear) in VariantsFor(backend.Kind))
         {
             var options = OptionsFor(backend.Kind, attention, linear);
@@ -113,13 +190,31 @@ public static class StreamBench
             using (var session = new StreamingSession(model, text, preset))
             {
                 int warmBlocks = warm ? preset.BlocksToFillCache : 0;
+                // The first variant's blocks are also the clip the decoders decode (kept on the host).
+                bool keep = clip.Count == 0;
                 for (int i = 0; i < warmBlocks; i++)
                 {
-                    session.GenerateBlock();
+                    var block = session.GenerateBlock();
+                    if (keep)
+                    {
+                        clip.Add(block.Latents);
+                    }
                 }
-                samples = Enumerable.Range(0, blocks).Select(_ => session.GenerateBlock().LatencyMs).ToArray();
+                samples = Enumerable.Range(0, blocks).Select(_ =>
+                {
+                    var block = session.GenerateBlock();
+                    if (keep)
+                    {
+                        clip.Add(block.Latents);
+                    }
+                    return block.LatencyMs;
+                }).ToArray();
             }
             var stats = TimingStats.From(samples);
+            if (firstVariantMs == 0)
+            {
+                firstVariantMs = stats.MedianMs;
+            }
             string label = FormattableString.Invariant($"{StreamLabel(config, preset, attention, linear, dtype)} ({12000 / stats.MedianMs:0.0} FPS)");
             rows.Add(new BenchCase("stream", backend.Name, label, dtype.Name(), stats.Iterations, stats.MedianMs, stats.MinMs, stats.P90Ms,
                 0, 0, null, null, null, stats.SamplesMs));
@@ -128,6 +223,10 @@ public static class StreamBench
                 rows.Add(MeasureGenerate(model, text, attention, linear, 1, warm: true));
             }
         }
+        // The decoders after the DiT's models are gone: one workload's memory at a time. A warm
+        // run decodes the fill blocks too; only the last `blocks` are samples.
+        var decoded = warm ? clip.Skip(Math.Max(0, clip.Count - blocks - 1)).ToList() : clip;
+        rows.AddRange(MeasureDecode(backend, config, DTypeFor(backend.Kind), decoded, preset.BlockFrames, firstVariantMs));
         return rows;
     }
 

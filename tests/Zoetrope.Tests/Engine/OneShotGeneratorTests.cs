@@ -303,7 +303,10 @@ public sealed class OneShotGeneratorTests
                 string.Join("\n", generate.Select(r => r.Label)));
             bool gpu = kind.NeedsGpu();
             Assert.That(generate.All(r => (r.Skipped is null) == gpu), kind.ToString());
-            Assert.That(listing.Except(generate).All(r => r.Skipped is null), "the streaming rows run everywhere");
+            var decode = listing.Where(r => r.Label.Contains(" decode ", StringComparison.Ordinal)).ToArray();
+            Assert.That(decode, Has.Length.EqualTo(2), $"{kind}: a row per decoder");
+            Assert.That(decode.All(r => (r.Skipped is null) == (kind != BackendKind.IlgpuCpu)), $"{kind}: the decoders run everywhere but ILGPU's CPU accelerator");
+            Assert.That(listing.Except(generate).Except(decode).All(r => r.Skipped is null), "the streaming rows run everywhere");
             if (gpu)
             {
                 var options = new ModelOptions { Activations = DType.BF16 };
