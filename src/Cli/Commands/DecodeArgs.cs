@@ -160,6 +160,14 @@ public sealed class DecodeArgs
         public IVideoDecoder OpenDecoder(Backend backend, DiTConfig dit, DType dtype, ulong seed) =>
             VideoDecoders.Open(Kind, backend, dit, dtype, WeightsPath, (int)(seed & int.MaxValue));
 
+        /// <summary>
+        /// The decoder's memory for the preflight: the decoder <see cref="OpenDecoder"/> makes, in
+        /// <paramref name="dtype"/> on <paramref name="backend"/>, decoding blocks of <paramref name="blockFrames"/>
+        /// latent frames (a weights file of another width than the model's default decoder is not read for it).
+        /// </summary>
+        public DecoderMemory Memory(DiTConfig dit, DType dtype, int blockFrames, BackendKind backend) =>
+            DecoderMemory.For(Kind, dit, dtype, blockFrames, backend);
+
         /// <summary>One line for the header: which decoder, which weights, where the frames go.</summary>
         public string Describe() =>
             $"decoder {VideoDecoders.Name(Kind)}{(Implied ? " (--video without --decode: tiny, the real-time preview decoder; --decode wan for the VAE)" : "")}, " +

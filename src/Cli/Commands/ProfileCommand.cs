@@ -70,7 +70,8 @@ public static class ProfileCommand
         int warm = preset.BlocksToFillCache;
         console.MarkupLine(Markup.Escape(
             $"zoe profile: {config.Name} {presetName.ToLowerInvariant()} on {backend}, {options.Activations.Name()}, attention {EngineArgs.Label(options.Attention)}, linear {EngineArgs.Label(options.Linear)}, kv {EngineArgs.Label(options.KvFormat)}, {blocks} block{(blocks == 1 ? "" : "s")} after {warm} warm-up"));
-        var estimate = MemoryEstimate.For(config, options, preset, kind);
+        var estimate = MemoryEstimate.For(config, options, preset, kind)
+            with { Decoder = decodeKind is DecoderKind d ? DecoderMemory.For(d, config, options.Activations, preset.BlockFrames, kind) : null };
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), force, $"zoe profile --model {config.Name} on {kind.Label()}");
 
         // Ceilings only where a fraction of them means something (see the class remarks).

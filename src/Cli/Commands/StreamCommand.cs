@@ -144,7 +144,8 @@ public static class StreamCommand
         }
 
         // Memory, before anything is drawn, loaded or allocated.
-        var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : WeightsArgs.CheckpointBytes(weightsPath, checkpointOptions), promptSwitch: a.SwitchAt > 0);
+        var estimate = MemoryEstimate.For(config, options, stream, kind, weightsPath is null ? null : WeightsArgs.CheckpointBytes(weightsPath, checkpointOptions), promptSwitch: a.SwitchAt > 0)
+            with { Decoder = decodePlan?.Memory(config, options.Activations, stream.BlockFrames, kind) };
         MemoryPreflight.Check(console, estimate, MemoryPreflight.Detect(backend), a.Force, $"zoe stream --model {config.Name} on {kind.Label()}");
 
         // The decoder first: a bad decoder weights file fails before the DiT's weights are read.

@@ -206,13 +206,18 @@ public static class MemoryPreflight
         string weights = e.BackendIsHost
             ? $"weights {Bytes(e.Weights)} = {e.MasterLabel} {Bytes(e.MasterWeights)} + {e.Backend.Label()} copy {Bytes(e.BackendWeights)}"
             : $"weights: {e.MasterLabel} {Bytes(e.MasterWeights)}";
+        string decoder = e.Decoder is not { } d ? ""
+            : e.BackendIsHost ? $", decoder {d.Decoder} {Bytes(d.DeviceBytes + d.HostTransient)} ({d.Describe(Bytes)})"
+            : $", decoder {d.Decoder} host staging {Bytes(d.HostTransient)}";
         return e.BackendIsHost
-            ? $"{weights}, activations {Bytes(e.Activations)}, KV pool {Bytes(e.KvPool)}, runtime {Bytes(e.Runtime)}"
-            : $"{weights}, activations (transient) {Bytes(e.HostTransient)}, runtime {Bytes(e.Runtime)}";
+            ? $"{weights}, activations {Bytes(e.Activations)}, KV pool {Bytes(e.KvPool)}{decoder}, runtime {Bytes(e.Runtime)}"
+            : $"{weights}, activations (transient) {Bytes(e.HostTransient)}{decoder}, runtime {Bytes(e.Runtime)}";
     }
 
     private static string DeviceParts(MemoryEstimate e) =>
-        $"weights {Bytes(e.BackendWeights)}, activations {Bytes(e.ActivationTensors)}, KV pool {Bytes(e.KvPool)}, context {Bytes(e.DeviceContext)}";
+        $"weights {Bytes(e.BackendWeights)}, activations {Bytes(e.ActivationTensors)}, KV pool {Bytes(e.KvPool)}" +
+        (e.Decoder is { } d ? $", decoder {d.Decoder} {Bytes(d.DeviceBytes)} (weights {Bytes(d.Weights)}, caches {Bytes(d.Caches)}, scratch {Bytes(d.Scratch)})" : "") +
+        $", context {Bytes(e.DeviceContext)}";
 
     private static (long? Bytes, string Source) DeviceAvailable(Backend backend)
     {

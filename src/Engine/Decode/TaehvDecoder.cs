@@ -148,19 +148,20 @@ public sealed class TaehvDecoder : IVideoDecoder
         }
 
         var b = BuffersFor(frames);
-        // Clamp (3 tanh(x/3)) and [C, F, H, W] -> [F, H, W, C], on the host.
-        var x = new double[want];
+        // Clamp (3 tanh(x/3)) and [C, F, H, W] -> [F, H, W, C], on the host, each value rounded
+        // once from double straight into the dtype's bytes (no double array).
+        var x = new byte[want * DType.Size()];
         for (int ci = 0; ci < c; ci++)
         {
             for (int f = 0; f < frames; f++)
             {
                 for (int p = 0; p < h * w; p++)
                 {
-                    x[(((long)f * h * w) + p) * c + ci] = 3 * Math.Tanh(latents[((((long)ci * frames) + f) * h * w) + p] / 3);
+                    ElementConvert.Write(DType, x, (((long)f * h * w) + p) * c + ci, 3 * Math.Tanh(latents[((((long)ci * frames) + f) * h * w) + p] / 3));
                 }
             }
         }
-        b.Input.WriteDoubles(x);
+        b.Input.CopyFrom(x);
 
         Conv3d.Run(b.Input, _first.Weight, _first.Bias, null, b.Stages[0].In[0].Slice(0, 1, frames), act: ConvActivation.Relu);
         for (int s = 0; s < 3; s++)
@@ -184,11 +185,11 @@ public sealed class TaehvDecoder : IVideoDecoder
         int outFrames = (frames * TemporalScale) - skip;
         int ho = h * SpatialScale, wo = w * SpatialScale;
         using var kept = b.Rgb.Slice(0, skip, outFrames);
-        var rgb = kept.ToDoubles();
-        var result = new float[rgb.LongLength];
-        for (long i = 0; i < rgb.LongLength; i++)
+        // Read back as floats in place (every f32/f16/bf16 value is one): no double copy of the frames.
+        var result = kept.ToFloats();
+        for (long i = 0; i < result.LongLength; i++)
         {
-            result[i] = (float)Math.Clamp(rgb[i], 0.0, 1.0);
+            result[i] = Math.Clamp(result[i], 0f, 1f);
         }
         FramesSeen += frames;
         return new VideoFrames(outFrames, ho, wo, result);

@@ -137,8 +137,9 @@ public sealed class WanVaeDecoder : IVideoDecoder
         {
             return VideoFrames.Empty(height, width);
         }
-        // [C, F, H, W] -> [F, H, W, C], un-normalised: z / (1 / std) + mean, as WanVAE_.decode.
-        var z = new double[latents.Length];
+        // [C, F, H, W] -> [F, H, W, C], un-normalised: z / (1 / std) + mean, as WanVAE_.decode;
+        // each value rounded once, from double, straight into the dtype's bytes (no double array).
+        var z = new byte[latents.LongLength * _dtype.Size()];
         long plane = (long)h * w, framePlane = frames * plane;
         for (int f = 0; f < frames; f++)
         {
@@ -146,12 +147,12 @@ public sealed class WanVaeDecoder : IVideoDecoder
             {
                 for (int ch = 0; ch < c; ch++)
                 {
-                    z[((f * plane) + p) * c + ch] = (latents[(ch * framePlane) + (f * plane) + p] * _std[ch]) + _mean[ch];
+                    ElementConvert.Write(_dtype, z, ((f * plane) + p) * c + ch, (latents[(ch * framePlane) + (f * plane) + p] * _std[ch]) + _mean[ch]);
                 }
             }
         }
         var input = _scratch.Take("lat", new Shape(frames, h, w, c));
-        input.WriteDoubles(z);
+        input.CopyFrom(z);
         var window = _conv1.Window(_scratch, frames);
         _conv2.Run(input, null, _conv1.Fresh(window));
         var x = _scratch.Take("x0", new Shape(frames, h, w, _conv1.Cout));
@@ -167,7 +168,7 @@ public sealed class WanVaeDecoder : IVideoDecoder
         ChannelRmsNorm.Run(x, _headGamma, null, _head.Fresh(window), silu: true);
         var rgb = _scratch.Take("rgb", new Shape(outFrames, height, width, 3));
         _head.Run(window, null, rgb);
-        var pixels = _dtype == DType.F32 ? rgb.ToArray<float>() : Array.ConvertAll(rgb.ToDoubles(), v => (float)v);
+        var pixels = rgb.ToFloats();
         // Nothing queued reads the buffers grown out of this call any more: they can go.
         _backend.Synchronize();
         _scratch.Release();

@@ -76,6 +76,13 @@ public sealed record MemoryEstimate
     /// <summary>Device memory of the CUDA context on GPU backends; 0 elsewhere.</summary>
     public required long DeviceContext { get; init; }
 
+    /// <summary>
+    /// The video decoder's part when the run decodes (<c>--decode</c>), or null: its tensors on the
+    /// backend, and its host staging, which comes while a block decodes or while it is built, not
+    /// while the DiT runs an op, so the host counts the larger of the two transients, not both.
+    /// </summary>
+    public Decode.DecoderMemory? Decoder { get; init; }
+
     /// <summary>True when the backend's tensors are host memory (every backend but ilgpu-cuda and cuda).</summary>
     public bool BackendIsHost => !Backend.NeedsGpu();
 
@@ -86,10 +93,10 @@ public sealed record MemoryEstimate
     public long Activations => ActivationTensors + HostTransient;
 
     /// <summary>What the backend's allocator should see at peak (<see cref="Runtime.Backend.PeakBytes"/>).</summary>
-    public long BackendTensorBytes => BackendWeights + ActivationTensors + KvPool;
+    public long BackendTensorBytes => BackendWeights + ActivationTensors + KvPool + (Decoder?.DeviceBytes ?? 0);
 
     /// <summary>Peak host memory of the process (its resident set).</summary>
-    public long HostBytes => Runtime + MasterWeights + HostTransient + (BackendIsHost ? BackendTensorBytes : 0);
+    public long HostBytes => Runtime + MasterWeights + Math.Max(HostTransient, Decoder?.HostTransient ?? 0) + (BackendIsHost ? BackendTensorBytes : 0);
 
     /// <summary>Peak device memory on GPU backends (0 on CPU backends, whose tensors count in <see cref="HostBytes"/>).</summary>
     public long DeviceBytes => BackendIsHost ? 0 : BackendTensorBytes + DeviceContext;

@@ -206,6 +206,55 @@ public sealed class Tensor : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The elements as floats, in row-major logical order, without a double array between: f32
+    /// downloads straight into the result (contiguous tensors), f16, bf16 and the FP8 types read
+    /// their packed bytes once and decode each element exactly (every value of theirs is a float),
+    /// bit for bit what <c>(float)</c> of <see cref="ToDoubles"/> gives.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dtype is not f32, f16, bf16 or FP8 (a float cannot hold every value).</exception>
+    public float[] ToFloats()
+    {
+        var mini = DType switch
+        {
+            DType.F32 => null,
+            DType.F16 => MiniFloat.F16,
+            DType.BF16 => MiniFloat.BF16,
+            DType.F8E4M3 => MiniFloat.E4M3,
+            DType.F8E5M2 => MiniFloat.E5M2,
+            _ => throw new ArgumentException($"tensor '{Name}': dtype {DType.Name()} does not convert to float exactly; read it with ToDoubles", nameof(DType)),
+        };
+        var result = new float[ElementCount];
+        if (mini is null && IsContiguous && ElementCount > 0)
+        {
+            Storage.ThrowIfDisposed();
+            Backend.Download(Storage, ByteOffset, MemoryMarshal.AsBytes(result.AsSpan()));
+            return result;
+        }
+        var bytes = ToBytes();
+        if (mini is null)
+        {
+            MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
+        }
+        else if (DType.Size() == 2)
+        {
+            // Little-endian codes, as every host this runs on (and ToArray) reads them.
+            var codes = MemoryMarshal.Cast<byte, ushort>(bytes);
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = (float)mini.Decode(codes[i]);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = (float)mini.Decode(bytes[i]);
+            }
+        }
+        return result;
+    }
+
     /// <summary>The elements reinterpreted as <typeparamref name="T"/>, in row-major logical order.</summary>
     public T[] ToArray<T>()
         where T : unmanaged
