@@ -41,13 +41,12 @@ public static class Conv3dCases
             // stage (216 = 6.75 stages, 144 = 4.5), Cin = 8 (four taps per stage); Cin = 40 (chunks
             // crossing taps inside a stage); the folded upsampling across two M tiles; the time shuffle
             // with 4-channel stores (cg = 64); Cin % 8 != 0 (the element-wise gather, with the upsampling
-            // and a 3-channel time shuffle); f32 past a 64 x 64 tile, and with the upsampling and shuffle.
+            // and a 3-channel time shuffle; eight rows at most, the harness's cap); f32 past a 64 x 64 tile, and with the upsampling and shuffle.
             new OpCase<Conv3d.Params>(new(DType.F16, 1, 3, 43, 8, 129, 3, 3, 3, 2, HasBias: true, HasResidual: true, Act: ConvActivation.Silu), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.BF16, 1, 127, 1, 16, 127, 1, 3, 3, 0, HasBias: true, Act: ConvActivation.Relu), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.BF16, 2, 4, 5, 40, 24, 2, 3, 3, 1, HasBias: true), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.BF16, 1, 6, 11, 16, 64, 1, 3, 3, 0, Upsample: 2, HasBias: true, HasResidual: true), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.F16, 2, 4, 4, 32, 128, 3, 1, 1, 2, TimeShuffle: 2, HasBias: true, HasResidual: true), CaseUse.Emulator),
-            new OpCase<Conv3d.Params>(new(DType.F16, 2, 5, 6, 3, 12, 3, 3, 3, 2, HasBias: true, HasResidual: true, Act: ConvActivation.Relu), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.BF16, 2, 3, 5, 5, 6, 3, 3, 3, 2, Upsample: 2, TimeShuffle: 2, HasBias: true, Act: ConvActivation.Silu), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.F32, 2, 5, 7, 5, 65, 3, 3, 3, 2, HasBias: true, HasResidual: true, Act: ConvActivation.Silu), CaseUse.Emulator),
             new OpCase<Conv3d.Params>(new(DType.F32, 1, 3, 4, 8, 8, 1, 3, 3, 0, Upsample: 2, TimeShuffle: 4, HasBias: true, HasResidual: true), CaseUse.Emulator),
