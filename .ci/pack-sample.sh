@@ -48,7 +48,7 @@ nuspec() { unzip -p "$feed/$1.0.1.0.nupkg" "$1.nuspec"; }
 for p in "${layers[@]}"; do
   files=$(listing "$p")
   if grep -qx "lib/net10.0/$p.dll" <<< "$files" && grep -qx "lib/net10.0/$p.xml" <<< "$files" &&
-     grep -qx README.md <<< "$files" && [ -f "$feed/$p.0.1.0.snupkg" ] && ! nuspec "$p" | grep -q 'Zoetrope.Generators'; then
+     grep -qx README.md <<< "$files" && [ -f "$feed/$p.0.1.0.snupkg" ] && ! grep -q 'Zoetrope.Generators' <<< "$(nuspec "$p")"; then
     pass "$p: lib/net10.0 dll + xml docs, README, .snupkg, no generator dependency"
   else
     fail "$p: lacks lib/net10.0/$p.dll, its .xml, README.md or its .snupkg, or depends on the generator"
@@ -59,7 +59,9 @@ if [ "$deps" = "$(printf '%s\n' "${layers[@]}" | sort | tr '\n' ' ')" ]; then pa
 else fail "Zoetrope's dependencies: '$deps'"; fi
 zoetrope=$(listing Zoetrope)
 tool=$(listing Zoetrope.Cli)
-if grep -qx tools/net10.0/any/zoe.dll <<< "$tool" && unzip -p "$feed/Zoetrope.Cli.0.1.0.nupkg" tools/net10.0/any/DotnetToolSettings.xml | grep -q 'CommandName="zoe"'; then
+# Captured, not piped into grep -q: under pipefail a reader that stops early fails the pipe.
+settings=$(unzip -p "$feed/Zoetrope.Cli.0.1.0.nupkg" tools/net10.0/any/DotnetToolSettings.xml)
+if grep -qx tools/net10.0/any/zoe.dll <<< "$tool" && grep -q '<Command Name="zoe" EntryPoint="zoe.dll"' <<< "$settings"; then
   pass "Zoetrope.Cli is a .NET tool with the command zoe"
 else
   fail "Zoetrope.Cli lacks tools/net10.0/any/zoe.dll or the command zoe"
