@@ -5,8 +5,11 @@ namespace Zoetrope.Runtime.Native;
 /// <summary>
 /// One native library of this project, loaded at most once: where it was looked for
 /// (<see cref="NativeSearch"/>), where it was found, its exports, and why it is absent.
+/// <paramref name="host"/> is where the search looks besides the environment (the application
+/// folder, the host's native folders, the RIDs): this process's unless a test gives its own.
 /// </summary>
-internal sealed class NativeLibraryFile(string fileName, string variable, string? folderVariable, bool searchParentBuildFolders, string whatIsMissing, string howToBuild)
+internal sealed class NativeLibraryFile(string fileName, string variable, string? folderVariable, bool searchParentBuildFolders, string whatIsMissing, string howToBuild,
+    NativeSearch.Host? host = null)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, bool> _exports = new(StringComparer.Ordinal);
@@ -31,7 +34,7 @@ internal sealed class NativeLibraryFile(string fileName, string variable, string
             {
                 _tried = true;
                 var searched = new List<string>();
-                foreach (var candidate in NativeSearch.Candidates(FileName, variable, folderVariable, searchParentBuildFolders))
+                foreach (var candidate in NativeSearch.Candidates(FileName, variable, folderVariable, searchParentBuildFolders, host ?? NativeSearch.Host.Current))
                 {
                     searched.Add(candidate);
                     if (NativeLibrary.TryLoad(candidate, out var handle))
