@@ -21,18 +21,18 @@ public sealed unsafe class ReferenceBackend : Backend
     }
 
     /// <inheritdoc />
-    protected override TensorStorage AllocateStorage(long byteLength) => new HostStorage(this, byteLength);
+    private protected override TensorStorage AllocateStorage(long byteLength) => new HostStorage(this, byteLength);
 
     /// <inheritdoc />
-    protected internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src) =>
+    internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src) =>
         src.CopyTo(Writable(dst).Bytes(byteOffset, src.Length));
 
     /// <inheritdoc />
-    protected internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst) =>
+    internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst) =>
         Host(src).Bytes(byteOffset, dst.Length).CopyTo(dst);
 
     /// <inheritdoc />
-    protected internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
+    internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
     {
         var from = Host(src);
         var to = Writable(dst);
@@ -45,7 +45,7 @@ public sealed unsafe class ReferenceBackend : Backend
     }
 
     /// <inheritdoc />
-    protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
+    internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
         var host = Writable(dst);
         for (long done = 0; done < byteLength;)
@@ -62,10 +62,10 @@ public sealed unsafe class ReferenceBackend : Backend
     }
 
     /// <inheritdoc />
-    public override IDeviceTimer CreateTimer() => new StopwatchTimer(this);
+    internal override IDeviceTimer CreateTimer() => new StopwatchTimer(this);
 
     /// <inheritdoc />
-    protected override void DisposeCore()
+    private protected override void DisposeCore()
     {
     }
 
