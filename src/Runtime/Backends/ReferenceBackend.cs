@@ -14,7 +14,7 @@ public sealed unsafe class ReferenceBackend : Backend
     public override string DeviceName => $"host CPU ({Environment.ProcessorCount} threads)";
 
     /// <summary>Wraps external host memory (e.g. a memory-mapped file) as a tensor without copying.</summary>
-    public Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name, bool readOnly = false)
+    internal Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name, bool readOnly = false)
     {
         var storage = new HostStorage(this, pointer, byteLength, owner, readOnly);
         return new Tensor(name, dtype, shape, shape.ContiguousStrides(), 0, storage, ownsStorage: true);
