@@ -77,7 +77,7 @@ public sealed class NativeBindingsGenerator : IIncrementalGenerator
         sb.AppendLine("    /// The exported C API of libzoetrope_native.so: raw imports (private) and typed wrappers that");
         sb.AppendLine("    /// check tensors before the call and turn a failing status into a <see cref=\"ZoetropeKernelException\"/>.");
         sb.AppendLine("    /// </summary>");
-        sb.AppendLine("    public static unsafe partial class ZtNative");
+        sb.AppendLine("    internal static unsafe partial class ZtNative");
         sb.AppendLine("    {");
         sb.AppendLine("        static ZtNative() => global::Zoetrope.Runtime.Native.NativeLibraries.EnsureResolver();");
         sb.Append(body);

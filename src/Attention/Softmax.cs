@@ -117,19 +117,19 @@ public sealed partial class Softmax : IOp<Softmax.Params>
 
     /// <summary>ILGPU: one 32-lane warp per row.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
         FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>Hand-written CUDA: kernels/attention/softmax.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.SoftmaxRows(backend, p.DType, p.Rows, p.Cols, t["x"], t["y"]);
 
     /// <summary>The kernel: group = one warp = one row.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void RowKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, int cols)
+    internal static void RowKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, int cols)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -4,7 +4,7 @@ namespace Zoetrope.Emulator;
 /// What went wrong, in the terms of the CUDA error the emulated runtime and driver return for it
 /// (the Host layer maps each to cudaError_t / CUresult).
 /// </summary>
-public enum EmuError
+internal enum EmuError
 {
     /// <summary>No error.</summary>
     None = 0,

@@ -9,12 +9,12 @@ namespace Zoetrope.Emulator;
 public sealed class EmulatorException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public EmulatorException(EmuError error, string message, Exception? inner = null)
+    internal EmulatorException(EmuError error, string message, Exception? inner = null)
         : base(message, inner)
     {
         Error = error;
     }
 
     /// <summary>The CUDA error this maps to.</summary>
-    public EmuError Error { get; }
+    internal EmuError Error { get; }
 }

@@ -96,11 +96,11 @@ public sealed partial class Dequantize : IOp<Dequantize.Params>
 
     /// <summary>ILGPU: one thread per element.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/quant/dequantize.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var s = p.Scheme;
         long scales = s.ScaleShape(p.Rows, p.Cols).ElementCount;
@@ -115,7 +115,7 @@ public sealed partial class Dequantize : IOp<Dequantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec), typeof(byte), typeof(Fp8E4M3Format))]
-    public static void Kernel<T, TCodec, TQ, TFormat>(Index1D i, ArrayView<TQ> q, ArrayView<float> scale, ArrayView<T> y, long cols, int granularity, int blockRows, int blockCols)
+    internal static void Kernel<T, TCodec, TQ, TFormat>(Index1D i, ArrayView<TQ> q, ArrayView<float> scale, ArrayView<T> y, long cols, int granularity, int blockRows, int blockCols)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
         where TQ : unmanaged

@@ -113,11 +113,11 @@ public sealed partial class Quantize : IOp<Quantize.Params>
 
     /// <summary>ILGPU: one warp per scale group; per tensor in three steps.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/quant/quantize.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var s = p.Scheme;
         var scaleShape = s.ScaleShape(p.Rows, p.Cols);
@@ -134,7 +134,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec), typeof(byte), typeof(Fp8E4M3Format))]
-    public static void GroupKernel<T, TCodec, TQ, TFormat>(ArrayView<T> x, ArrayView<TQ> q, ArrayView<float> scales, long rows, long cols, int groupRows, long groupCols, float qmax, float floor)
+    internal static void GroupKernel<T, TCodec, TQ, TFormat>(ArrayView<T> x, ArrayView<TQ> q, ArrayView<float> scales, long rows, long cols, int groupRows, long groupCols, float qmax, float floor)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
         where TQ : unmanaged
@@ -170,7 +170,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void RowAmaxKernel<T, TCodec>(ArrayView<T> x, ArrayView<float> rowAmax, long cols)
+    internal static void RowAmaxKernel<T, TCodec>(ArrayView<T> x, ArrayView<float> rowAmax, long cols)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -190,7 +190,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
 
     /// <summary>Per tensor, step 2: one warp folds the row maxima into the scale.</summary>
     [IlgpuKernel]
-    public static void TensorScaleKernel(ArrayView<float> rowAmax, ArrayView<float> scale, long rows, float qmax, float floor)
+    internal static void TensorScaleKernel(ArrayView<float> rowAmax, ArrayView<float> scale, long rows, float qmax, float floor)
     {
         float amax = 0f;
         for (long r = Group.IdxX; r < rows; r += 32)
@@ -211,7 +211,7 @@ public sealed partial class Quantize : IOp<Quantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec), typeof(byte), typeof(Fp8E4M3Format))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec), typeof(byte), typeof(Fp8E4M3Format))]
-    public static void EncodeKernel<T, TCodec, TQ, TFormat>(Index1D i, ArrayView<T> x, ArrayView<TQ> q, ArrayView<float> scale)
+    internal static void EncodeKernel<T, TCodec, TQ, TFormat>(Index1D i, ArrayView<T> x, ArrayView<TQ> q, ArrayView<float> scale)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
         where TQ : unmanaged

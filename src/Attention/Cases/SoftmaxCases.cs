@@ -11,7 +11,7 @@ namespace Zoetrope.Attention;
 /// (kernels/attention/softmax_policy.h): rows of a warp minus and plus one, the last warp-per-row
 /// length (1024) and the first block-per-row one (1025), and a partial last block of 4 rows.
 /// </summary>
-public static class SoftmaxCases
+internal static class SoftmaxCases
 {
     private const CaseUse Everywhere = CaseUse.Check | CaseUse.Emulator;
 

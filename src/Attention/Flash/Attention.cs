@@ -126,11 +126,11 @@ public sealed partial class Attention : IOp<Attention.Params>
 
     /// <summary>ILGPU: <see cref="FlashEngine"/> with fp32 scores.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/attention.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         if (p.DType == DType.F32)
@@ -150,7 +150,7 @@ public sealed partial class Attention : IOp<Attention.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(FlashArgs a, DenseTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
+    internal static void Kernel<T, TCodec>(FlashArgs a, DenseTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         FlashEngine.Run<DenseTile<T, TCodec>, T, TCodec>(a, tile, o, lse);
@@ -178,7 +178,7 @@ public sealed partial class Attention : IOp<Attention.Params>
 }
 
 /// <summary>Dense scores: fp32 dot products of q (times scale * log2 e) and k, both staged in shared memory; V and P in fp32.</summary>
-public readonly struct DenseTile<T, TCodec> : IFlashTile
+internal readonly struct DenseTile<T, TCodec> : IFlashTile
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

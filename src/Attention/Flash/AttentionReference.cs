@@ -7,7 +7,7 @@
 namespace Zoetrope.Attention.Flash;
 
 /// <summary>Double-precision attention over op-supplied logits and values.</summary>
-public static class AttentionReference
+internal static class AttentionReference
 {
     /// <summary>Logit of query <paramref name="qi"/> against key <paramref name="key"/> for (b, h, hkv), natural units.</summary>
     public delegate double Logit(int b, int h, int hkv, long qi, long key);

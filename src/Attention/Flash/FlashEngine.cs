@@ -27,7 +27,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Attention.Flash;
 
 /// <summary>The scalars every flash kernel needs (blittable: a kernel parameter).</summary>
-public readonly struct FlashArgs
+internal readonly struct FlashArgs
 {
     /// <summary>Extents.</summary>
     public readonly int Heads, KvHeads, QLen, KvLen, HeadDim, Group, QTiles, WriteLse;
@@ -60,7 +60,7 @@ public readonly struct FlashArgs
 }
 
 /// <summary>What an attention variant supplies to <see cref="FlashEngine"/>.</summary>
-public interface IFlashTile
+internal interface IFlashTile
 {
     /// <summary>
     /// Once per query tile, before the key loop: stage what every key tile reuses into
@@ -90,7 +90,7 @@ public interface IFlashTile
 }
 
 /// <summary>Which key tiles a query tile visits, and what is added to its output (see the file comment).</summary>
-public interface IFlashKeys
+internal interface IFlashKeys
 {
     /// <summary>Key tiles listed for the query tile at <paramref name="q0"/> (tiles past the mask's reach are skipped by the engine).</summary>
     int Count(in FlashArgs a, int b, int h, long q0);
@@ -106,7 +106,7 @@ public interface IFlashKeys
 }
 
 /// <summary>Dense attention's schedule: every key tile, nothing added.</summary>
-public readonly struct AllKeys : IFlashKeys
+internal readonly struct AllKeys : IFlashKeys
 {
     /// <inheritdoc />
     public int HasResidual => 0;
@@ -122,7 +122,7 @@ public readonly struct AllKeys : IFlashKeys
 }
 
 /// <summary>The shared flash loop; see the file comment.</summary>
-public static class FlashEngine
+internal static class FlashEngine
 {
     /// <summary>Query rows per group.</summary>
     public const int TileQ = 16;

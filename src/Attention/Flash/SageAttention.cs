@@ -314,7 +314,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
 
     /// <summary>ILGPU: the fp8 V pre-pass, then <see cref="FlashEngine"/> with <see cref="SageTile{T, TCodec}"/>.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
     {
         if (p.DType == DType.F16)
         {
@@ -328,7 +328,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
 
     /// <summary>CUDA: kernels/attention/sage_attention.cu (the fp8 V workspace comes from here).</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         bool fp8 = p.Pv == SagePv.Fp8;
@@ -361,7 +361,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// </summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void VAmaxKernel<T, TCodec>(Index2D i, VArgs a, ArrayView<T> v, ArrayView<float> partial)
+    internal static void VAmaxKernel<T, TCodec>(Index2D i, VArgs a, ArrayView<T> v, ArrayView<float> partial)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -382,7 +382,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// (max is exact, so the order cannot change the result).
     /// </summary>
     [IlgpuKernel]
-    public static void VScaleKernel(Index1D i, int chunks, ArrayView<float> partial, ArrayView<float> scales)
+    internal static void VScaleKernel(Index1D i, int chunks, ArrayView<float> partial, ArrayView<float> scales)
     {
         int channels = scales.IntLength;
         float amax = 0f;
@@ -396,7 +396,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// <summary>fp8 V pre-pass, step 3 of 3: element i of the codes [B, Hkv, Nkv, D] = e4m3(v / scale[channel]).</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void VQuantKernel<T, TCodec>(Index1D i, VArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
+    internal static void VQuantKernel<T, TCodec>(Index1D i, VArgs a, ArrayView<T> v, ArrayView<byte> codes, ArrayView<float> scales)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -413,7 +413,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// The pre-pass kernels' scalars: a few ints and strides rather than <see cref="FlashArgs"/>,
     /// whose size ILGPU copies through local memory when a member of it is called.
     /// </summary>
-    public readonly struct VArgs(AttentionGeometry g)
+    internal readonly struct VArgs(AttentionGeometry g)
     {
         /// <summary>Extents.</summary>
         public readonly int KvHeads = g.KvHeads, KvLen = g.KvLen, HeadDim = g.HeadDim, Channels = g.Batch * g.KvHeads * g.HeadDim;
@@ -433,7 +433,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     /// <summary>The attention kernel: one group of D threads per 16 query rows.</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
+    internal static void Kernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, ArrayView<T> o, ArrayView<float> lse)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         FlashEngine.Run<SageTile<T, TCodec>, T, TCodec>(a, tile, o, lse);

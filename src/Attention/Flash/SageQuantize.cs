@@ -252,12 +252,12 @@ public sealed partial class SageQuantize : IOp<SageQuantize.Params>
 
     /// <summary>ILGPU: the mean's two passes (role=k), then the per-block quantization.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
         Launch(backend, p, t["x"], t["q"], t["scale"], p.Smooth ? t["mean"] : null);
 
     /// <summary>CUDA: kernels/attention/sage_quantize.cu (the chunk sums' workspace comes from here).</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         long work = PartialFloats(p);
         using var partials = work > 0 ? backend.Workspaces.Rent(DType.F32, new Shape(work), "sage_quantize_partials") : null;
@@ -278,7 +278,7 @@ public sealed partial class SageQuantize : IOp<SageQuantize.Params>
         FloatTypes.Visit(p.DType, new Launcher(backend, p, x, q, scale, mean));
 
     /// <summary>The kernels' scalars (blittable).</summary>
-    public readonly struct QArgs
+    internal readonly struct QArgs
     {
         /// <summary>Extents and the block grid.</summary>
         public readonly int Heads, Tokens, HeadDim, Rows, Blocks, Chunks, Smooth;
@@ -307,7 +307,7 @@ public sealed partial class SageQuantize : IOp<SageQuantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PartialKernel<T, TCodec>(Index1D i, QArgs a, ArrayView<T> x, ArrayView<double> part, ArrayView<float> mean)
+    internal static void PartialKernel<T, TCodec>(Index1D i, QArgs a, ArrayView<T> x, ArrayView<double> part, ArrayView<float> mean)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -342,7 +342,7 @@ public sealed partial class SageQuantize : IOp<SageQuantize.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void QuantKernel<T, TCodec>(QArgs a, ArrayView<T> x, ArrayView<float> mean, ArrayView<sbyte> q, ArrayView<float> scales)
+    internal static void QuantKernel<T, TCodec>(QArgs a, ArrayView<T> x, ArrayView<float> mean, ArrayView<sbyte> q, ArrayView<float> scales)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

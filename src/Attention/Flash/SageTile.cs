@@ -13,7 +13,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Attention.Flash;
 
 /// <summary>INT8 scores, f16 or FP8 P·V operands, the smoothing term of the LSE.</summary>
-public readonly struct SageTile<T, TCodec> : IFlashTile
+internal readonly struct SageTile<T, TCodec> : IFlashTile
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

@@ -96,11 +96,11 @@ public sealed partial class AdaLnModulate : IOp<AdaLnModulate.Params>
 
     /// <summary>ILGPU: the row-norm engine with the modulation epilogue.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/norm/adaln_modulate.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.AdalnModulate(backend, p.DType, p.Batch, p.Frames, p.FrameTokens, p.Frames * p.FrameTokens, p.Dim, p.Chunk, p.Eps,
             NormRounding.Abi(p.Rounding), t["x"], t["modulation"], t["block_modulation"], t["y"]);
 
@@ -108,7 +108,7 @@ public sealed partial class AdaLnModulate : IOp<AdaLnModulate.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<float> e0, ArrayView<float> block, ArrayView<T> y, int frames, int frameTokens, int dim, int chunk, float eps, int perOp)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<float> e0, ArrayView<float> block, ArrayView<T> y, int frames, int frameTokens, int dim, int chunk, float eps, int perOp)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         RowNormEngine.Run<T, TCodec, RowSource<T, TCodec>, ModulateEpilogue<T, TCodec>>(

@@ -7,7 +7,7 @@ namespace Zoetrope.Attention.Norm;
 /// y * weight[col] + bias[col], each part optional (flags, since ILGPU views cannot be null).
 /// Per-op rounding rounds y to T before the weight (WanRMSNorm: <c>_norm(x.float()).type_as(x) * weight</c>).
 /// </summary>
-public readonly struct AffineEpilogue<T, TCodec>(ArrayView<T> weight, ArrayView<T> bias, bool hasWeight, bool hasBias, bool perOp = false) : IRowEpilogue
+internal readonly struct AffineEpilogue<T, TCodec>(ArrayView<T> weight, ArrayView<T> bias, bool hasWeight, bool hasBias, bool perOp = false) : IRowEpilogue
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

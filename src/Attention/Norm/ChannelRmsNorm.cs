@@ -115,11 +115,11 @@ public sealed partial class ChannelRmsNorm : IOp<ChannelRmsNorm.Params>
 
     /// <summary>ILGPU: one warp per pixel.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/norm/channel_rms_norm.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.ChannelRmsNorm(backend, p.DType, p.Rows, p.Channels, p.Eps, p.Silu ? 1 : 0, t["x"], t["gamma"], p.HasBias ? t["bias"] : null, t["y"]);
 
     /// <summary>
@@ -130,7 +130,7 @@ public sealed partial class ChannelRmsNorm : IOp<ChannelRmsNorm.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> gamma, ArrayView<T> bias, ArrayView<T> y, int channels, float eps, int hasBias, int silu)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> gamma, ArrayView<T> bias, ArrayView<T> y, int channels, float eps, int hasBias, int silu)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -9,7 +9,7 @@ namespace Zoetrope.Attention.Norm;
 /// (shift, scale, gate), chunk 1 = FFN (shift, scale, gate). Token row r of x [B, F*T, dim]
 /// belongs to batch r / (F*T) and frame (r mod F*T) / T.
 /// </summary>
-public readonly struct FrameModulation(ArrayView<float> e0, ArrayView<float> blockModulation, int frames, int frameTokens, int dim)
+internal readonly struct FrameModulation(ArrayView<float> e0, ArrayView<float> blockModulation, int frames, int frameTokens, int dim)
 {
     private readonly ArrayView<float> _e0 = e0;
     private readonly ArrayView<float> _block = blockModulation;

@@ -92,11 +92,11 @@ public sealed partial class GatedResidual : IOp<GatedResidual.Params>
 
     /// <summary>ILGPU: one thread per element.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/norm/gated_residual.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.GatedResidual(backend, p.DType, p.Batch, p.Frames, p.FrameTokens, p.Frames * p.FrameTokens, p.Dim, p.Chunk, NormRounding.Abi(p.Rounding),
             t["x"], t["y"], t["modulation"], t["block_modulation"], t["out"]);
 
@@ -104,7 +104,7 @@ public sealed partial class GatedResidual : IOp<GatedResidual.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<float> e0, ArrayView<float> block, ArrayView<T> output, int frames, int frameTokens, int dim, int chunk, int perOp)
+    internal static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<float> e0, ArrayView<float> block, ArrayView<T> output, int frames, int frameTokens, int dim, int chunk, int perOp)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -109,11 +109,11 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
 
     /// <summary>ILGPU: the row-norm engine with a residual source and the modulation epilogue.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/norm/gated_residual_adaln.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.GatedResidualAdaln(backend, p.DType, p.Batch, p.Frames, p.FrameTokens, p.Frames * p.FrameTokens, p.Dim, p.GateChunk, p.NormChunk, p.Eps,
             NormRounding.Abi(p.Rounding), t["x"], t["y"], t["modulation"], t["gate_modulation"], t["norm_modulation"], t["x_out"], t["h"]);
 
@@ -121,7 +121,7 @@ public sealed partial class GatedResidualAdaLn : IOp<GatedResidualAdaLn.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, ArrayView<float> e0, ArrayView<float> gateBlock, ArrayView<float> normBlock,
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> y, ArrayView<float> e0, ArrayView<float> gateBlock, ArrayView<float> normBlock,
         ArrayView<T> xOut, ArrayView<T> h, int frames, int frameTokens, int dim, int gateChunk, int normChunk, float eps, int perOp)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>

@@ -5,7 +5,7 @@ namespace Zoetrope.Attention.Norm;
 /// what it does with that value once more in the output pass (a fused residual writes it out).
 /// Implementations are structs holding ILGPU views: the engine is instantiated per source.
 /// </summary>
-public interface IRowSource
+internal interface IRowSource
 {
     /// <summary>The value to normalize.</summary>
     float Load(long row, int col);

@@ -100,18 +100,18 @@ public sealed partial class LayerNorm : IOp<LayerNorm.Params>
 
     /// <summary>ILGPU: the row-norm engine, one warp per row.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/norm/layer_norm.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.LayerNorm(backend, p.DType, p.Rows, p.Dim, p.Eps, t["x"], p.Affine ? t["weight"] : null, p.Affine ? t["bias"] : null, t["y"]);
 
     /// <summary>The kernel: group = one warp = one row; without affine, weight and bias are unused stand-ins.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> y, int dim, float eps, int affine)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> y, int dim, float eps, int affine)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         RowNormEngine.Run<T, TCodec, RowSource<T, TCodec>, AffineEpilogue<T, TCodec>>(

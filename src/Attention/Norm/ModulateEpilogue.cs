@@ -7,7 +7,7 @@ namespace Zoetrope.Attention.Norm;
 /// Per-op rounding (Self-Forcing's <c>norm1(x) * (1 + e[1]) + e[0]</c> with e = modulation + e0, all
 /// bf16) rounds each vector, the norm, 1 + scale and the product to T; the engine rounds the sum.
 /// </summary>
-public readonly struct ModulateEpilogue<T, TCodec>(FrameModulation modulation, int chunk, bool perOp) : IRowEpilogue
+internal readonly struct ModulateEpilogue<T, TCodec>(FrameModulation modulation, int chunk, bool perOp) : IRowEpilogue
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

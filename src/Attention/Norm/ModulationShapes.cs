@@ -7,7 +7,7 @@ namespace Zoetrope.Attention.Norm;
 /// The shapes of Wan's per-frame modulation: x [B, F*T, dim], e0 [B, F, 6, dim], a block's
 /// parameter [1, 6, dim]; and the double-precision lookup the references use.
 /// </summary>
-public static class ModulationShapes
+internal static class ModulationShapes
 {
     /// <summary>(batch, frames, frame tokens, dim) from x and e0.</summary>
     /// <exception cref="ArgumentException">The shapes disagree; the message names both.</exception>

@@ -13,7 +13,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>The norm ops' <c>rounding</c> attribute and the rounding to T that per-op applies.</summary>
-public static class NormRounding
+internal static class NormRounding
 {
     /// <summary>rounding=fused|per-op, declared once for every norm op that takes it.</summary>
     public static OpAttr<string> Attr { get; } = RoundingAttr.Declare(

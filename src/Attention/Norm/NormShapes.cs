@@ -5,7 +5,7 @@ using Zoetrope.Runtime;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>Shape helpers shared by the row-norm ops: rows x dim views of any tensor, and the launch grid.</summary>
-public static class NormShapes
+internal static class NormShapes
 {
     /// <summary>(rows, dim) of a tensor normalized over its last dimension.</summary>
     /// <exception cref="ArgumentException">A scalar, or a last dimension of 0 or above 2^31.</exception>

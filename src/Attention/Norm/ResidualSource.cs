@@ -9,7 +9,7 @@ namespace Zoetrope.Attention.Norm;
 /// per-op rounding (PyTorch's <c>x + y * e[2]</c> in bf16) the gate, the product and the sum are
 /// each rounded to T, so the stats see the stored residual, as PyTorch's next LayerNorm does.
 /// </summary>
-public readonly struct ResidualSource<T, TCodec>(ArrayView<T> x, ArrayView<T> y, ArrayView<T> xOut, FrameModulation gate, int gateChunk, int dim, bool perOp) : IRowSource
+internal readonly struct ResidualSource<T, TCodec>(ArrayView<T> x, ArrayView<T> y, ArrayView<T> xOut, FrameModulation gate, int gateChunk, int dim, bool perOp) : IRowSource
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

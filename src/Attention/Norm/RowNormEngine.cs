@@ -15,7 +15,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>The shared device routine of rms_norm, layer_norm, adaln_modulate and gated_residual_adaln.</summary>
-public static class RowNormEngine
+internal static class RowNormEngine
 {
     /// <summary>Lanes per row (one warp).</summary>
     public const int Lanes = 32;

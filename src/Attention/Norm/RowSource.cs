@@ -4,7 +4,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>A plain [rows, dim] tensor as the engine's input.</summary>
-public readonly struct RowSource<T, TCodec>(ArrayView<T> x, int dim) : IRowSource
+internal readonly struct RowSource<T, TCodec>(ArrayView<T> x, int dim) : IRowSource
     where T : unmanaged
     where TCodec : struct, IElementCodec<T>
 {

@@ -68,11 +68,11 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
 
     /// <summary>ILGPU: one warp per token.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/rope/qk_norm_rope.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         long rows = (long)g.Batch * g.Heads * g.Tokens;
@@ -84,7 +84,7 @@ public sealed partial class QkNormRope : IOp<QkNormRope.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         QkNormRopeDevice.Run<T, TCodec, T, TCodec>(x, weight, output, rope, heads, tokens, headDim, eps, nhd);

@@ -10,7 +10,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Attention.Rope;
 
 /// <summary>Shared by qk_norm_rope (output in the input's dtype) and qk_norm_rope_int8 (f32 output into a workspace).</summary>
-public static class QkNormRopeDevice
+internal static class QkNormRopeDevice
 {
     /// <summary>Processes token row <c>Grid.IdxX</c> (call with 32-lane groups); <paramref name="nhd"/> != 0 writes [B, N, H, D].</summary>
     public static void Run<TIn, TInCodec, TOut, TOutCodec>(ArrayView<TIn> x, ArrayView<TIn> weight, ArrayView<TOut> output, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)

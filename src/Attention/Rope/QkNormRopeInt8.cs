@@ -227,11 +227,11 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
 
     /// <summary>ILGPU: norm + rope into an f32 workspace, the mean, the per-block quantization.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/rope/qk_norm_rope_int8.cu (the workspace comes from here: no allocation inside a launch).</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         long rows = (long)g.Batch * g.Heads * g.Tokens;
@@ -259,7 +259,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void NormKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<float> workspace, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
+    internal static void NormKernel<T, TCodec>(ArrayView<T> x, ArrayView<T> weight, ArrayView<float> workspace, RopeDevice rope, int heads, int tokens, int headDim, float eps, int nhd)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         QkNormRopeDevice.Run<T, TCodec, float, F32Codec>(x, weight, workspace, rope, heads, tokens, headDim, eps, nhd);
@@ -276,7 +276,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     /// into <paramref name="mean"/> when there is one chunk (<paramref name="single"/> = 1).
     /// </summary>
     [IlgpuKernel]
-    public static void PartialKernel(Index1D i, ArrayView<float> workspace, ArrayView<double> part, ArrayView<float> mean, int tokens, int heads, int headDim, int chunks, int single, int nhd)
+    internal static void PartialKernel(Index1D i, ArrayView<float> workspace, ArrayView<double> part, ArrayView<float> mean, int tokens, int heads, int headDim, int chunks, int single, int nhd)
     {
         int cell = i / headDim;
         int c = i - (cell * headDim);
@@ -306,7 +306,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     /// bits every run), the mean is their sum over the token count.
     /// </summary>
     [IlgpuKernel]
-    public static void MeanKernel(ArrayView<double> part, ArrayView<float> mean, int tokens, int headDim, int chunks)
+    internal static void MeanKernel(ArrayView<double> part, ArrayView<float> mean, int tokens, int headDim, int chunks)
     {
         var acc = SharedMemory.Allocate<double>(32 * MeanSlices);
         int lane = Group.IdxX & 31, slice = Group.IdxX >> 5;
@@ -346,7 +346,7 @@ public sealed partial class QkNormRopeInt8 : IOp<QkNormRopeInt8.Params>
     /// per row g of q in memory order (its scale is scales[g]: q's order without D).
     /// </summary>
     [IlgpuKernel]
-    public static void QuantKernel(ArrayView<float> workspace, ArrayView<float> mean, ArrayView<sbyte> q, ArrayView<float> scales, int tokens, int heads, int headDim,
+    internal static void QuantKernel(ArrayView<float> workspace, ArrayView<float> mean, ArrayView<sbyte> q, ArrayView<float> scales, int tokens, int heads, int headDim,
         int blockRows, int blocks, int smooth, float qScale, int nhd)
     {
         long g = Grid.IdxX;

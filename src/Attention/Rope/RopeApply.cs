@@ -120,11 +120,11 @@ public sealed partial class RopeApply : IOp<RopeApply.Params>
 
     /// <summary>ILGPU: one thread per pair.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/rope/rope_apply.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         long rows = p.Shape.ElementCount / p.HeadDim;
         var rowsShape = new Shape(rows, p.HeadDim);
@@ -136,7 +136,7 @@ public sealed partial class RopeApply : IOp<RopeApply.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, int nhd)
+    internal static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> output, RopeDevice rope, int heads, int tokens, int headDim, int nhd)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -7,7 +7,7 @@ namespace Zoetrope.Attention.Rope;
 /// token's coordinate (frame + offset, row or column), which picks the row of the f32 table.
 /// (x0 + i x1) * (cos + i sin) = (x0 cos - x1 sin) + i (x0 sin + x1 cos), in fp32.
 /// </summary>
-public readonly struct RopeDevice(ArrayView<float> table, int pairs, int timePairs, int heightPairs, int height, int width, int frameOffset)
+internal readonly struct RopeDevice(ArrayView<float> table, int pairs, int timePairs, int heightPairs, int height, int width, int frameOffset)
 {
     private readonly ArrayView<float> _table = table;
     private readonly int _pairs = pairs;

@@ -9,7 +9,7 @@ namespace Zoetrope.Attention.Rope;
 /// from j's place in the <see cref="RopeSplit"/>. Computed in double (as Wan does), stored
 /// [positions, headDim/2, 2] f32. The kernels pick row p by the axis's coordinate of a token.
 /// </summary>
-public static class WanRopeTable
+internal static class WanRopeTable
 {
     /// <summary>Positions per axis in Wan's tables.</summary>
     public const int Positions = 1024;

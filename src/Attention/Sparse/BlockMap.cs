@@ -324,11 +324,11 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
 
     /// <summary>ILGPU: <see cref="PoolKernel{T, TCodec}"/> for q and k, then <see cref="SelectKernel"/>.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/block_map.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         var blocks = p.Blocks;
@@ -342,7 +342,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
     }
 
     /// <summary>The scalars of both kernels (blittable).</summary>
-    public readonly struct MapArgs
+    internal readonly struct MapArgs
     {
         /// <summary>Extents and rule.</summary>
         public readonly int Batch, Heads, KvHeads, QLen, KvLen, HeadDim, Group, BlockQ, BlockK, QBlocks, KBlocks, Rule, Budget, SinkKeys, KeepDiagonal;
@@ -381,7 +381,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PoolKernel<T, TCodec>(Index1D i, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int block, int blocks, int keepSums, ArrayView<float> pooled)
+    internal static void PoolKernel<T, TCodec>(Index1D i, ArrayView<T> x, HeadStrides st, int heads, int len, int d, int block, int blocks, int keepSums, ArrayView<float> pooled)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -407,7 +407,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
     /// blocks, the warps' totals are added in warp order.
     /// </summary>
     [IlgpuKernel]
-    public static void SmoothKernel(ArrayView<float> pooled, int len, int d, int block, int blocks)
+    internal static void SmoothKernel(ArrayView<float> pooled, int len, int d, int block, int blocks)
     {
         var part = SharedMemory.Allocate<float>(32 * SmoothSlices);
         int lane = Group.IdxX & 31, slice = Group.IdxX >> 5;
@@ -439,7 +439,7 @@ public sealed partial class BlockMap : IOp<BlockMap.Params>
 
     /// <summary>One warp per (b, h, query block): flags and scores, softmax mass, rank by counting, the ascending LUT.</summary>
     [IlgpuKernel]
-    public static void SelectKernel(MapArgs a, ArrayView<float> pq, ArrayView<float> pk, ArrayView<int> lut, ArrayView<int> counts)
+    internal static void SelectKernel(MapArgs a, ArrayView<float> pq, ArrayView<float> pk, ArrayView<int> lut, ArrayView<int> counts)
     {
         var score = SharedMemory.Allocate<float>(SparseBlocks.MaxKeyBlocks);
         var prob = SharedMemory.Allocate<float>(SparseBlocks.MaxKeyBlocks);

@@ -205,7 +205,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
 
     /// <summary>ILGPU: FlashEngine with <see cref="LutKeys"/> and the dense or Sage tile.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t)
     {
         using var unused = backend.Workspaces.Rent(DType.F32, new Shape(1), "unused");
         var keys = LutKeys.Of(backend, p.Geometry, p.Blocks, t, null, unused);
@@ -247,7 +247,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
 
     /// <summary>CUDA: kernels/attention/block_sparse_attention.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) => CudaLaunch(backend, p, t, null);
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) => CudaLaunch(backend, p, t, null);
 
     /// <summary>The CUDA launch, with SLA's residual when given.</summary>
     internal static void CudaLaunch(CudaBackend backend, Params p, OpTensors t, Tensor? residual)
@@ -284,7 +284,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void DenseKernel<T, TCodec>(FlashArgs a, DenseTile<T, TCodec> tile, LutKeys keys, ArrayView<T> o, ArrayView<float> lse)
+    internal static void DenseKernel<T, TCodec>(FlashArgs a, DenseTile<T, TCodec> tile, LutKeys keys, ArrayView<T> o, ArrayView<float> lse)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         FlashEngine.Run<DenseTile<T, TCodec>, LutKeys, T, TCodec>(a, tile, keys, o, lse);
@@ -292,7 +292,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     /// <summary>Sage scores over the LUT's tiles.</summary>
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void SageKernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, LutKeys keys, ArrayView<T> o, ArrayView<float> lse)
+    internal static void SageKernel<T, TCodec>(FlashArgs a, SageTile<T, TCodec> tile, LutKeys keys, ArrayView<T> o, ArrayView<float> lse)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T> =>
         FlashEngine.Run<SageTile<T, TCodec>, LutKeys, T, TCodec>(a, tile, keys, o, lse);
@@ -314,7 +314,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
 }
 
 /// <summary>FlashEngine's schedule over a block map's LUT (and SLA's residual).</summary>
-public readonly struct LutKeys : IFlashKeys
+internal readonly struct LutKeys : IFlashKeys
 {
     private readonly ArrayView<int> _lut;
     private readonly ArrayView<int> _counts;

@@ -200,11 +200,11 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
 
     /// <summary>ILGPU: LinearEngine's passes, then <see cref="OutputKernel{T, TCodec}"/>.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/linear_attention.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         long work = g.Q.ElementCount + g.Kv.ElementCount + PrefixFloats(g, p.Segment);
@@ -230,7 +230,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void OutputKernel<T, TCodec>(LinearEngine.Args a, int causal, ArrayView<float> phiQ, ArrayView<float> prefix, ArrayView<T> o)
+    internal static void OutputKernel<T, TCodec>(LinearEngine.Args a, int causal, ArrayView<float> phiQ, ArrayView<float> prefix, ArrayView<T> o)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -286,7 +286,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PhiKernel<T, TCodec>(ArrayView<T> x, HeadStrides st, int batch, int heads, int len, int d, int phi, ArrayView<float> y)
+    internal static void PhiKernel<T, TCodec>(ArrayView<T> x, HeadStrides st, int batch, int heads, int len, int d, int phi, ArrayView<float> y)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -339,7 +339,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void PartialKernel<T, TCodec>(LinearEngine.Args a, ArrayView<float> phiK, ArrayView<T> v, ArrayView<float> local)
+    internal static void PartialKernel<T, TCodec>(LinearEngine.Args a, ArrayView<float> phiK, ArrayView<T> v, ArrayView<float> local)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -419,7 +419,7 @@ public sealed partial class LinearAttention : IOp<LinearAttention.Params>
     /// carry, and the total into the carried state.
     /// </summary>
     [IlgpuKernel]
-    public static void ScanKernel(Index1D i, LinearEngine.Args a, ArrayView<float> prefix, ArrayView<float> state, ArrayView<float> zsum, int hasState)
+    internal static void ScanKernel(Index1D i, LinearEngine.Args a, ArrayView<float> prefix, ArrayView<float> state, ArrayView<float> zsum, int hasState)
     {
         long sf = a.StateFloats, dd = (long)a.HeadDim * a.HeadDim;
         long e = i % sf;

@@ -38,7 +38,7 @@ public enum FeatureMap
 }
 
 /// <summary>Shared linear-attention passes (see the file comment).</summary>
-public static class LinearEngine
+internal static class LinearEngine
 {
     /// <summary>The denominator's epsilon.</summary>
     public const float Epsilon = 1e-5f;
@@ -218,14 +218,14 @@ public static class LinearEngine
 }
 
 /// <summary>Where GemmRows puts (row, column, value).</summary>
-public interface IRowSink
+internal interface IRowSink
 {
     /// <summary>Stores one output.</summary>
     void Put(long row, int col, float value);
 }
 
 /// <summary>Four floats of a thread's 4 x 4 tile, 16 apart (registers, not local memory).</summary>
-public struct Quad
+internal struct Quad
 {
     /// <summary>Entries 0..3.</summary>
     public float X, Y, Z, W;
@@ -247,7 +247,7 @@ public struct Quad
 }
 
 /// <summary>A thread's 4 x 4 accumulators: row i is the outer product's f[i] times w.</summary>
-public struct Acc4x4
+internal struct Acc4x4
 {
     /// <summary>Rows 0..3.</summary>
     public Quad R0, R1, R2, R3;

@@ -285,11 +285,11 @@ public sealed partial class Sla : IOp<Sla.Params>
 
     /// <summary>ILGPU: the linear passes into an f32 residual, then block_sparse_attention's kernel adding it (precision=sage: its Sage kernel over sage_quantize's outputs).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/sla.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var g = p.Geometry;
         var blocks = p.Blocks;
@@ -334,7 +334,7 @@ public sealed partial class Sla : IOp<Sla.Params>
     }
 
     /// <summary>The scalars of the SLA passes (blittable).</summary>
-    public readonly struct SlaArgs
+    internal readonly struct SlaArgs
     {
         /// <summary>Block grid and variant.</summary>
         public readonly int BlockQ, BlockK, QBlocks, KBlocks, Variant, HasBias;
@@ -365,7 +365,7 @@ public sealed partial class Sla : IOp<Sla.Params>
     /// which phi(q) S / (phi(q) . z + eps) turns into a ratio of two rounding errors.
     /// </summary>
     [IlgpuKernel]
-    public static void LinearKernel(LinearEngine.Args a, SlaArgs s, ArrayView<int> lut, ArrayView<int> counts, ArrayView<float> prefix, ArrayView<float> phiQ,
+    internal static void LinearKernel(LinearEngine.Args a, SlaArgs s, ArrayView<int> lut, ArrayView<int> counts, ArrayView<float> prefix, ArrayView<float> phiQ,
         ArrayView<float> lin)
     {
         const int tile = LinearEngine.Tile, window = FlashEngine.Lanes;
@@ -492,7 +492,7 @@ public sealed partial class Sla : IOp<Sla.Params>
     /// padded stride makes the transposed shared stores conflict-free), then LinearEngine.GemmRows.
     /// </summary>
     [IlgpuKernel]
-    public static void ProjKernel(LinearEngine.Args a, SlaArgs s, ArrayView<float> lin, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> residual)
+    internal static void ProjKernel(LinearEngine.Args a, SlaArgs s, ArrayView<float> lin, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> residual)
     {
         const int tile = LinearEngine.Tile;
         var sb = SharedMemory.Allocate<float>(LinearEngine.SliceFloats);

@@ -177,7 +177,7 @@ public static class BenchCommand
     private static string Clip(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";
 
     /// <summary>bench/results/&lt;device slug&gt;/&lt;yyyy-mm-dd&gt;-&lt;commit&gt;.json.</summary>
-    public static string DefaultPath(BenchReport report)
+    internal static string DefaultPath(BenchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         return DefaultPath(report.Device.Name, report.Commit, report.Date[..10]);

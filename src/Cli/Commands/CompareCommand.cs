@@ -68,7 +68,7 @@ public static class CompareCommand
     /// (labelled in ms), case labels rotated under the bars with the room they need, and the
     /// legend in a panel to the right of the data, never on the bars.
     /// </summary>
-    public static (ScottPlot.Plot Plot, int Width, int Height) CreatePlot(BenchComparison comparison, BenchComparison.OpTable op)
+    internal static (ScottPlot.Plot Plot, int Width, int Height) CreatePlot(BenchComparison comparison, BenchComparison.OpTable op)
     {
         ArgumentNullException.ThrowIfNull(comparison);
         ArgumentNullException.ThrowIfNull(op);

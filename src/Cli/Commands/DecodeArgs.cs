@@ -154,7 +154,7 @@ public sealed class DecodeArgs
         }
 
         /// <summary>A contact sheet of its own when there is one but no video (a video's sink writes its own).</summary>
-        public ContactSheet? SheetWithoutVideo() => Video is null && ContactSheet is not null ? new ContactSheet() : null;
+        internal ContactSheet? SheetWithoutVideo() => Video is null && ContactSheet is not null ? new ContactSheet() : null;
 
         /// <summary>Opens the decoder on <paramref name="backend"/> for the model's latents.</summary>
         public IVideoDecoder OpenDecoder(Backend backend, DiTConfig dit, DType dtype, ulong seed) =>
@@ -165,7 +165,7 @@ public sealed class DecodeArgs
         /// <paramref name="dtype"/> on <paramref name="backend"/>, decoding blocks of <paramref name="blockFrames"/>
         /// latent frames (a weights file of another width than the model's default decoder is not read for it).
         /// </summary>
-        public DecoderMemory Memory(DiTConfig dit, DType dtype, int blockFrames, BackendKind backend) =>
+        internal DecoderMemory Memory(DiTConfig dit, DType dtype, int blockFrames, BackendKind backend) =>
             DecoderMemory.For(Kind, dit, dtype, blockFrames, backend);
 
         /// <summary>One line for the header: which decoder, which weights, where the frames go.</summary>

@@ -123,7 +123,7 @@ public sealed class WeightsArgs
     /// Merges <paramref name="lora"/> into the named tensors <paramref name="tensors"/> in place
     /// (order kept) and prints its summary: <c>zoe convert --lora</c>.
     /// </summary>
-    public static void Merge(IAnsiConsole console, LoraMerge lora, List<KeyValuePair<string, Tensor>> tensors)
+    internal static void Merge(IAnsiConsole console, LoraMerge lora, List<KeyValuePair<string, Tensor>> tensors)
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(lora);

@@ -9,7 +9,7 @@ namespace Zoetrope.Emulator.Device;
 /// access of a kernel is checked against the table of live allocations: an address outside all of
 /// them is an out-of-bounds access the launch reports, never a host crash.
 /// </summary>
-public sealed unsafe class DeviceMemory
+internal sealed unsafe class DeviceMemory
 {
     /// <summary>The alignment cudaMalloc guarantees, and so does this allocator.</summary>
     public const int Alignment = 256;

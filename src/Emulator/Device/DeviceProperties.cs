@@ -8,7 +8,7 @@ namespace Zoetrope.Emulator.Device;
 /// per SM): the runtime then picks a fat binary's compute_89 PTX, so the kernels' sm_89 paths
 /// (native e4m3 <c>mma.sync</c> and fp8 conversions) run and are checked as the sm_80 ones are.
 /// </summary>
-public sealed record DeviceProperties
+internal sealed record DeviceProperties
 {
     /// <summary>The environment variable that picks the emulated architecture (80 or 89).</summary>
     public const string ArchVariable = "ZOETROPE_EMU_SM";

@@ -1,7 +1,7 @@
 namespace Zoetrope.Emulator.Device;
 
 /// <summary>A CUDA grid or block extent.</summary>
-public readonly record struct Dim3(uint X, uint Y, uint Z)
+internal readonly record struct Dim3(uint X, uint Y, uint Z)
 {
     /// <summary>X * Y * Z.</summary>
     public long Count => (long)X * Y * Z;

@@ -9,7 +9,7 @@ namespace Zoetrope.Emulator.Device;
 /// every stream to this one queue. One device per process (<see cref="Shared"/>), as the runtime
 /// and driver entry points that forward to it are process-wide.
 /// </summary>
-public sealed class EmuDevice
+internal sealed class EmuDevice
 {
     private readonly object _statsGate = new();
     private readonly List<LaunchStats> _launches = new();

@@ -6,7 +6,7 @@ namespace Zoetrope.Emulator.Device;
 /// A kernel of a loaded module: its PTX entry, parameter layout, shared-memory needs and the
 /// attributes host code may set (cudaFuncSetAttribute / cuFuncSetAttribute).
 /// </summary>
-public sealed class EmuFunction
+internal sealed class EmuFunction
 {
     internal EmuFunction(EmuModule module, PtxFunction ptx)
     {

@@ -3,7 +3,7 @@ using Zoetrope.Emulator.Ptx;
 namespace Zoetrope.Emulator.Device;
 
 /// <summary>A loaded PTX module: its kernels by name and its module-scope global variables in device memory.</summary>
-public sealed class EmuModule
+internal sealed class EmuModule
 {
     private readonly Dictionary<string, EmuFunction> _functions = new(StringComparer.Ordinal);
 

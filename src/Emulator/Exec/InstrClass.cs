@@ -1,7 +1,7 @@
 namespace Zoetrope.Emulator.Exec;
 
 /// <summary>The classes warp instructions are counted in.</summary>
-public enum InstrClass
+internal enum InstrClass
 {
     /// <summary>Integer and logic arithmetic, moves, selects, compares.</summary>
     Integer,

@@ -7,7 +7,7 @@ namespace Zoetrope.Emulator.Exec;
 /// same PTX only approximately (ptxas reorders and fuses), but the ratios, coalescing and
 /// conflicts, carry over.
 /// </summary>
-public sealed class LaunchStats
+internal sealed class LaunchStats
 {
     /// <summary>The kernel.</summary>
     public required string Kernel { get; init; }
@@ -111,7 +111,7 @@ public sealed class LaunchStats
 }
 
 /// <summary>The tensor-core rate an mma runs at: f16 and bf16 share one, INT8 and FP8 have twice it on Ada and Hopper.</summary>
-public enum TensorPrecision
+internal enum TensorPrecision
 {
     /// <summary>f16 or bf16 inputs (f32 or f16 accumulators).</summary>
     F16 = 0,

@@ -7,7 +7,7 @@ namespace Zoetrope.Emulator.Host;
 // Initialisation, error names, the device, contexts and peer access. One device (ordinal 0),
 // any number of contexts on it; all share the one device memory, as contexts on one GPU share
 // its memory (without the isolation, which nothing here relies on).
-public static unsafe partial class EmuDriver
+internal static unsafe partial class EmuDriver
 {
     // Names and texts handed to native callers must outlive the call: made once per string.
     private static readonly ConcurrentDictionary<string, nint> Strings = new(StringComparer.Ordinal);

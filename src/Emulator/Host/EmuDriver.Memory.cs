@@ -5,7 +5,7 @@ namespace Zoetrope.Emulator.Host;
 // Device memory, page-locked host memory, pointer queries, copies and fills. Device pointers are
 // host addresses (CUdeviceptr = the address of a DeviceMemory block), so HostMemory's checked
 // memmove is the whole copy; "async" copies are done when they return.
-public static unsafe partial class EmuDriver
+internal static unsafe partial class EmuDriver
 {
     [UnmanagedCallersOnly]
     private static int cuMemGetInfo_v2(nuint* free, nuint* total)

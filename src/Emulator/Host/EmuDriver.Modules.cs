@@ -10,7 +10,7 @@ namespace Zoetrope.Emulator.Host;
 // the arguments either as kernelParams (one pointer per parameter) or, as ILGPU 1.5.3 passes
 // them, as one packed buffer through `extra` (CU_LAUNCH_PARAM_BUFFER_POINTER / _SIZE), laid out
 // at the offsets of the PTX .param declarations.
-public static unsafe partial class EmuDriver
+internal static unsafe partial class EmuDriver
 {
     private const int JitInfoLogBuffer = 3;
     private const int JitInfoLogBufferSize = 4;

@@ -6,7 +6,7 @@ namespace Zoetrope.Emulator.Host;
 // Streams and events. The device runs each call to completion before returning, so a stream is a
 // handle to check and nothing more, and an event records the host time at cuEventRecord: the
 // elapsed time between two events is the host time the work between them took.
-public static unsafe partial class EmuDriver
+internal static unsafe partial class EmuDriver
 {
     [UnmanagedCallersOnly]
     private static int cuStreamCreate(nint* stream, uint flags)

@@ -15,7 +15,7 @@ namespace Zoetrope.Emulator.Host;
 /// (<see cref="HostCalls"/>). cuGetErrorString of the code just returned carries that message, so
 /// ILGPU's CudaException, which is built from it, says what failed where.
 /// </remarks>
-public static unsafe partial class EmuDriver
+internal static unsafe partial class EmuDriver
 {
     private static readonly Lazy<(string Name, nint Function)[]> EntryTable = new(BuildEntries);
 

@@ -4,7 +4,7 @@ using Zoetrope.Emulator.Device;
 namespace Zoetrope.Emulator.Host;
 
 // The callbacks of native/emu/runtime_callbacks.def. Each returns a cudaError_t.
-public static unsafe partial class EmuRuntime
+internal static unsafe partial class EmuRuntime
 {
     [UnmanagedCallersOnly]
     private static int OnRegisterFatbin(nint handle, nint wrapper)

@@ -17,7 +17,7 @@ namespace Zoetrope.Emulator.Host;
 /// <see cref="Device.EmuDevice.LastDiagnostic"/> and returns the cudaError_t for it; the native
 /// side makes that this thread's last error, which cudaGetLastError returns after the launch.
 /// </remarks>
-public static unsafe partial class EmuRuntime
+internal static unsafe partial class EmuRuntime
 {
     private static readonly object Gate = new();
     private static readonly Dictionary<nint, RegisteredFatBinary> FatBinaries = new();

@@ -4,7 +4,7 @@ using Zoetrope.Attention.Rope;
 namespace Zoetrope.Engine;
 
 /// <summary>Wan 3D RoPE on whole latent frames of an NHD tensor, with the table's bound checked first.</summary>
-public static class FrameRope
+internal static class FrameRope
 {
     /// <summary>The RoPE grid of <paramref name="frames"/> frames at temporal positions position, position+1, ...</summary>
     /// <exception cref="ZoetropeStreamException">The frames pass the 1024-position table.</exception>

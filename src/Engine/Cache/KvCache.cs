@@ -45,7 +45,7 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Allocates the pools on <paramref name="backend"/>: V (and K unless <paramref name="format"/> is INT8) in <paramref name="dtype"/>.</summary>
     /// <exception cref="ArgumentException">Inconsistent options, or an INT8 cache under a policy that rotates keys on read.</exception>
-    public KvCache(Backend backend, DiTConfig config, StreamOptions options, DType dtype, Tensor ropeTable, KvFormat format = KvFormat.Activations)
+    internal KvCache(Backend backend, DiTConfig config, StreamOptions options, DType dtype, Tensor ropeTable, KvFormat format = KvFormat.Activations)
     {
         ArgumentNullException.ThrowIfNull(backend);
         _c = config ?? throw new ArgumentNullException(nameof(config));
@@ -127,14 +127,14 @@ public sealed class KvCache : IDisposable
     public long Bytes => _k.Concat(_v).Concat(_kScale ?? []).Concat(_kMean ?? []).Concat(_kRead ?? []).Sum(t => t.ByteCount);
 
     /// <summary>Whether keys are stored rotated under <paramref name="o"/> (absolute policy, no sink re-alignment).</summary>
-    public static bool StoresRotatedUnder(StreamOptions o)
+    internal static bool StoresRotatedUnder(StreamOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
         return o.Rope == RopePolicy.Absolute && !(o.RealignSinks && o.SinkFrames > 0);
     }
 
     /// <summary>Bytes of K and V in <paramref name="dtype"/> for <paramref name="frames"/> cached frames over all layers of <paramref name="c"/> (no allocation).</summary>
-    public static long PoolBytes(DiTConfig c, int frames, DType dtype)
+    internal static long PoolBytes(DiTConfig c, int frames, DType dtype)
     {
         ArgumentNullException.ThrowIfNull(c);
         return 2L * c.Layers * frames * c.FrameTokens * c.Dim * dtype.Size();
@@ -144,7 +144,7 @@ public sealed class KvCache : IDisposable
     /// Bytes one cached latent frame takes over all layers of <paramref name="c"/> in <paramref name="format"/>
     /// with V (and float K) in <paramref name="dtype"/>, plus the rotated-read copy of K when <paramref name="rotatesOnRead"/>.
     /// </summary>
-    public static long FrameBytes(DiTConfig c, KvFormat format, DType dtype, bool rotatesOnRead = false)
+    internal static long FrameBytes(DiTConfig c, KvFormat format, DType dtype, bool rotatesOnRead = false)
     {
         ArgumentNullException.ThrowIfNull(c);
         long tokens = (long)c.Layers * c.FrameTokens;
@@ -154,25 +154,25 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>The absolute frame in each slot (-1 when empty).</summary>
-    public IReadOnlyList<long> FrameAt => _frameAt;
+    internal IReadOnlyList<long> FrameAt => _frameAt;
 
     /// <summary>The cached frames in time order.</summary>
     public IReadOnlyList<long> Frames => _frameAt.Where(f => f >= 0).Order().ToArray();
 
     /// <summary>The raw K pool of layer <paramref name="layer"/> [1, slots*T, H, D] (as stored: INT8 codes in the INT8 format).</summary>
-    public Tensor Keys(int layer) => _k[layer];
+    internal Tensor Keys(int layer) => _k[layer];
 
     /// <summary>The raw V pool of layer <paramref name="layer"/> [1, slots*T, H, D].</summary>
-    public Tensor Values(int layer) => _v[layer];
+    internal Tensor Values(int layer) => _v[layer];
 
     /// <summary>The INT8 format's K scales of layer <paramref name="layer"/> [1, slots*T, H].</summary>
-    public Tensor KeyScales(int layer) => _kScale?[layer] ?? throw new InvalidOperationException($"kv cache: the {Format} format has no key scales");
+    internal Tensor KeyScales(int layer) => _kScale?[layer] ?? throw new InvalidOperationException($"kv cache: the {Format} format has no key scales");
 
     /// <summary>The INT8 format's smoothing vector of layer <paramref name="layer"/> [1, H, D] f32.</summary>
-    public Tensor KeyMean(int layer) => _kMean?[layer] ?? throw new InvalidOperationException($"kv cache: the {Format} format has no smoothing vector");
+    internal Tensor KeyMean(int layer) => _kMean?[layer] ?? throw new InvalidOperationException($"kv cache: the {Format} format has no smoothing vector");
 
     /// <summary>The slot frame <paramref name="frame"/> lives in.</summary>
-    public int SlotOf(long frame) =>
+    internal int SlotOf(long frame) =>
         frame < _o.SinkFrames ? (int)frame : _o.SinkFrames + (int)((frame - _o.SinkFrames) % _o.WindowFrames);
 
     /// <summary>
@@ -180,7 +180,7 @@ public sealed class KvCache : IDisposable
     /// block being generated (evicting what was W frames back). Idempotent within a block. In the
     /// INT8 format, a claim while other frames are cached fixes the smoothing vectors.
     /// </summary>
-    public void Claim(long first, int frames)
+    internal void Claim(long first, int frames)
     {
         bool others = false;
         for (int s = 0; s < Slots; s++)
@@ -195,13 +195,13 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Lets the next INT8 key write compute the smoothing vectors again (a prompt switch that re-runs every cached frame).</summary>
-    public void UnfixMeans() => MeansFixed = false;
+    internal void UnfixMeans() => MeansFixed = false;
 
     /// <summary>Marks the smoothing vectors fixed (after a write that computed them over every cached frame).</summary>
-    public void FixMeans() => MeansFixed = Format == KvFormat.Int8;
+    internal void FixMeans() => MeansFixed = Format == KvFormat.Int8;
 
     /// <summary>Empties the cache (a new stream).</summary>
-    public void Clear()
+    internal void Clear()
     {
         Array.Fill(_frameAt, -1L);
         MeansFixed = false;
@@ -212,7 +212,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>The RoPE position frame <paramref name="frame"/> is read at (it must be cached).</summary>
-    public long PositionOf(long frame)
+    internal long PositionOf(long frame)
     {
         if (_o.Rope == RopePolicy.CacheRelative)
         {
@@ -234,7 +234,7 @@ public sealed class KvCache : IDisposable
 
     /// <summary>The first pool row of claimed frames [<paramref name="first"/>, first + <paramref name="frames"/>), which occupy consecutive slots.</summary>
     /// <exception cref="InvalidOperationException">A frame not claimed, or frames that do not sit in consecutive slots.</exception>
-    public long RowOf(long first, int frames)
+    internal long RowOf(long first, int frames)
     {
         int slot = SlotOf(first);
         for (int j = 0; j < frames; j++)
@@ -256,7 +256,7 @@ public sealed class KvCache : IDisposable
     /// of layer <paramref name="layer"/>, as stored (rotated when <see cref="StoresRotated"/>; INT8 codes in that format).
     /// Writing it marks the frames' rotated-read copy stale.
     /// </summary>
-    public Tensor KeySlots(int layer, long first, int frames)
+    internal Tensor KeySlots(int layer, long first, int frames)
     {
         long row = RowOf(first, frames);
         if (_rotatedAt is not null)
@@ -270,13 +270,13 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>The INT8 format's per-token K scales [1, frames*T, H] of those frames' slots.</summary>
-    public Tensor KeyScaleSlots(int layer, long first, int frames) => KeyScales(layer).Slice(1, RowOf(first, frames), (long)frames * _c.FrameTokens);
+    internal Tensor KeyScaleSlots(int layer, long first, int frames) => KeyScales(layer).Slice(1, RowOf(first, frames), (long)frames * _c.FrameTokens);
 
     /// <summary>
     /// Frames [<paramref name="first"/>, first + <paramref name="frames"/>) split where the ring wraps:
     /// (offset from first, frames) of each run of consecutive slots (one run for a block).
     /// </summary>
-    public IEnumerable<(int Offset, int Frames)> Runs(long first, int frames)
+    internal IEnumerable<(int Offset, int Frames)> Runs(long first, int frames)
     {
         int start = 0;
         for (int j = 1; j <= frames; j++)
@@ -290,7 +290,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Copies V [1, frames*T, H, D] of claimed frames into their slots of layer <paramref name="layer"/>.</summary>
-    public void WriteValues(int layer, long first, int frames, Tensor v)
+    internal void WriteValues(int layer, long first, int frames, Tensor v)
     {
         long t = _c.FrameTokens;
         foreach (var (offset, count) in Runs(first, frames))
@@ -300,7 +300,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Copies K (as stored: see <see cref="StoresRotated"/>) and V, [1, frames*T, H, D], of claimed frames into their slots of layer <paramref name="layer"/>.</summary>
-    public void Write(int layer, long first, int frames, Tensor k, Tensor v)
+    internal void Write(int layer, long first, int frames, Tensor k, Tensor v)
     {
         RequireFloat();
         long t = _c.FrameTokens;
@@ -312,7 +312,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Copies INT8 K codes, their per-token scales and V of claimed frames into their slots of layer <paramref name="layer"/>.</summary>
-    public void WriteInt8(int layer, long first, int frames, Tensor k, Tensor kScale, Tensor v)
+    internal void WriteInt8(int layer, long first, int frames, Tensor k, Tensor kScale, Tensor v)
     {
         long t = _c.FrameTokens;
         foreach (var (offset, count) in Runs(first, frames))
@@ -327,7 +327,7 @@ public sealed class KvCache : IDisposable
     /// K (rotated for reading) and V of the filled slots of layer <paramref name="layer"/>, [1, filled*T, H, D].
     /// Under a policy that rotates on read, only the slots whose position moved or whose keys were rewritten are rotated.
     /// </summary>
-    public (Tensor K, Tensor V) Read(int layer)
+    internal (Tensor K, Tensor V) Read(int layer)
     {
         RequireFloat();
         int filled = Filled;
@@ -342,14 +342,14 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>The INT8 format's K codes [1, filled*T, H, D], scales [1, filled*T, H], V and smoothing vector of layer <paramref name="layer"/>.</summary>
-    public (Tensor K, Tensor KScale, Tensor V, Tensor KMean) ReadInt8(int layer)
+    internal (Tensor K, Tensor KScale, Tensor V, Tensor KMean) ReadInt8(int layer)
     {
         long rows = (long)Filled * _c.FrameTokens;
         return (_k[layer].Slice(1, 0, rows), KeyScales(layer).Slice(1, 0, rows), _v[layer].Slice(1, 0, rows), KeyMean(layer));
     }
 
     /// <summary>K of slots [<paramref name="from"/>, from + <paramref name="count"/>) of layer <paramref name="layer"/>, rotated for reading, with their V, into <paramref name="dstK"/> and <paramref name="dstV"/> from row <paramref name="dstRow"/>.</summary>
-    public void ReadInto(int layer, int from, int count, Tensor dstK, Tensor dstV, long dstRow)
+    internal void ReadInto(int layer, int from, int count, Tensor dstK, Tensor dstV, long dstRow)
     {
         RequireFloat();
         long t = _c.FrameTokens;
@@ -370,7 +370,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>The INT8 format's K codes, scales and V of slots [<paramref name="from"/>, from + <paramref name="count"/>) into the destinations from row <paramref name="dstRow"/>.</summary>
-    public void ReadInt8Into(int layer, int from, int count, Tensor dstK, Tensor dstScale, Tensor dstV, long dstRow)
+    internal void ReadInt8Into(int layer, int from, int count, Tensor dstK, Tensor dstScale, Tensor dstV, long dstRow)
     {
         long t = _c.FrameTokens;
         long rows = count * t;

@@ -22,7 +22,7 @@ namespace Zoetrope.Engine.Decode;
 /// <param name="Scratch">Working buffers on the backend at their peak.</param>
 /// <param name="HostStaging">Host bytes while a block decodes (latents in, frames out, reference ops' f64 operands).</param>
 /// <param name="HostOpening">Host bytes while the decoder is built (host weights and their conversions), gone once it is.</param>
-public sealed record DecoderMemory(string Decoder, long Weights, long Caches, long Scratch, long HostStaging, long HostOpening)
+internal sealed record DecoderMemory(string Decoder, long Weights, long Caches, long Scratch, long HostStaging, long HostOpening)
 {
     /// <summary>Everything on the backend at the decoder's peak.</summary>
     public long DeviceBytes => Weights + Caches + Scratch;

@@ -24,7 +24,7 @@ using Zoetrope.Quant.Conv;
 namespace Zoetrope.Engine.Decode;
 
 /// <summary>The tiny TAEHV decoder (Wan 2.1's taew2_1 and smaller ones of its shape) on a backend, streaming.</summary>
-public sealed class TaehvDecoder : IVideoDecoder
+internal sealed class TaehvDecoder : IVideoDecoder
 {
     private readonly Backend _backend;
     private readonly List<IDisposable> _owned = [];

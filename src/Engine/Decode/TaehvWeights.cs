@@ -8,7 +8,7 @@ using Zoetrope.Runtime.IO;
 namespace Zoetrope.Engine.Decode;
 
 /// <summary>A TAEHV decoder's parameters (host tensors), keyed as in the published checkpoints.</summary>
-public sealed class TaehvWeights : IDisposable
+internal sealed class TaehvWeights : IDisposable
 {
     private const string EncoderPrefix = "encoder.";
 

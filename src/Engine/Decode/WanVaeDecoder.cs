@@ -14,7 +14,7 @@ using Zoetrope.Attention.Norm;
 namespace Zoetrope.Engine.Decode;
 
 /// <summary>Wan2.1's causal 3-D VAE decoder, streaming, on a <see cref="Backend"/>.</summary>
-public sealed class WanVaeDecoder : IVideoDecoder
+internal sealed class WanVaeDecoder : IVideoDecoder
 {
     private readonly Backend _backend;
     private readonly DType _dtype;

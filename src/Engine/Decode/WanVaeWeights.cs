@@ -9,7 +9,7 @@ using Zoetrope.Runtime.IO;
 namespace Zoetrope.Engine.Decode;
 
 /// <summary>A Wan2.1 VAE decoder's parameters (host tensors, f32/f16/bf16), keyed by checkpoint name.</summary>
-public sealed class WanVaeWeights : IDisposable
+internal sealed class WanVaeWeights : IDisposable
 {
     private readonly Dictionary<string, Tensor> _tensors;
 

@@ -9,7 +9,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>Self-attention of a streaming block over the rolling cache.</summary>
-public sealed class CachedAttention(WanModel model, KvCache cache, long firstFrame) : ISelfAttention
+internal sealed class CachedAttention(WanModel model, KvCache cache, long firstFrame) : ISelfAttention
 {
     /// <inheritdoc />
     public void Attend(WanLayer layer, ForwardScratch s)

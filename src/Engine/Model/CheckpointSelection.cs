@@ -7,7 +7,7 @@ using Zoetrope.Runtime.IO;
 namespace Zoetrope.Engine;
 
 /// <summary>The keys of one model copy inside a checkpoint file, cleaned of training wrappers' tokens.</summary>
-public sealed class CheckpointSelection
+internal sealed class CheckpointSelection
 {
     /// <summary>
     /// Tokens PyTorch's training wrappers put into parameter names (FSDP, activation

@@ -5,7 +5,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>Reusable activations for one forward shape.</summary>
-public sealed class ForwardScratch : IDisposable
+internal sealed class ForwardScratch : IDisposable
 {
     private readonly List<Tensor> _owned = [];
     private readonly Backend _backend;
@@ -156,7 +156,7 @@ public sealed class ForwardScratch : IDisposable
 }
 
 /// <summary>A forward's INT8 Q for SageAttention: codes and one scale per 128 rows (sm_scale * log2(e) folded in).</summary>
-public sealed class SageQuery
+internal sealed class SageQuery
 {
     /// <summary>Query rows per Q scale (a flash CTA's rows).</summary>
     public const int Rows = 128;
@@ -184,7 +184,7 @@ public sealed class SageQuery
 }
 
 /// <summary>A full-sequence forward's INT8 K for SageAttention: codes, one scale per token and head (the cache's format), and the smoothing vector.</summary>
-public sealed class SageKeys
+internal sealed class SageKeys
 {
     internal SageKeys(Backend backend, DiTConfig c, long tokens, List<Tensor> owner)
     {

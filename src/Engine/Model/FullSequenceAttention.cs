@@ -6,7 +6,7 @@ namespace Zoetrope.Engine;
 /// block-causal mask), and a plain bidirectional forward (with none: `zoe generate`). Under Sage,
 /// K is smoothed by its own mean over the forward's tokens.
 /// </summary>
-public sealed class FullSequenceAttention(WanModel model, AttentionMask mask, long firstFrame = 0) : ISelfAttention
+internal sealed class FullSequenceAttention(WanModel model, AttentionMask mask, long firstFrame = 0) : ISelfAttention
 {
     /// <summary>The block-causal mask matching a stream with these options: blocks of F frames, the window and sinks in blocks.</summary>
     public static AttentionMask StreamMask(DiTConfig c, StreamOptions o)

@@ -4,7 +4,7 @@ namespace Zoetrope.Engine;
 /// Where a forward's self-attention gets its keys: the forward's own tokens under a mask (a
 /// full-sequence forward), or the rolling cache (a streaming block, a prompt-switch recache).
 /// </summary>
-public interface ISelfAttention
+internal interface ISelfAttention
 {
     /// <summary>
     /// Takes s.Q and s.K (the raw q/k projections [N, dim]) and s.V [1, N, H, D], runs the QK path

@@ -3,7 +3,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>Frame-axis operations on latents [C, F, H, W] (f32, host).</summary>
-public static class LatentFrames
+internal static class LatentFrames
 {
     /// <summary>Frames [first, first + count) of <paramref name="latents"/> holding <paramref name="frames"/> frames.</summary>
     public static float[] Slice(DiTConfig c, float[] latents, int frames, int first, int count)

@@ -33,7 +33,7 @@ public sealed record LoraSummary(string File, int Modules, int Rank, double Alph
 /// A LoRA file checked against the weights it will change: <see cref="Open"/> names every problem
 /// at once; <see cref="Apply"/> merges. Holds the file open until disposed.
 /// </summary>
-public sealed partial class LoraMerge : IDisposable
+internal sealed partial class LoraMerge : IDisposable
 {
     /// <summary>The key LongLive's training checkpoint keeps the generator's LoRA under.</summary>
     public const string GeneratorLoraKey = "generator_lora";

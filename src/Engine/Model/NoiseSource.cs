@@ -51,7 +51,7 @@ public sealed record SeededNoise(ulong Seed) : INoiseSource
 /// floats each, draw (s, i) at offset (s * Indices + i) * DrawLength; draws with an index past the
 /// table come from the fallback when there is one.
 /// </summary>
-public sealed class NoiseTable : INoiseSource
+internal sealed class NoiseTable : INoiseSource
 {
     private readonly float[] _draws;
     private readonly INoiseSource? _fallback;

@@ -5,7 +5,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>Latent video &lt;-&gt; patch tokens.</summary>
-public static class Patchify
+internal static class Patchify
 {
     /// <summary>Token rows of <paramref name="latents"/> [C, F, H, W] (f32), as [F*T, C*4].</summary>
     public static float[] ToTokens(DiTConfig c, ReadOnlySpan<float> latents, int frames)

@@ -14,7 +14,7 @@ using Zoetrope.Attention.Rope;
 namespace Zoetrope.Engine;
 
 /// <summary>QK-norm + RoPE (+ Sage INT8) for one model.</summary>
-public sealed class QkPath(DiTConfig config, Tensor table, bool fused, Rounding rounding = Rounding.Fused)
+internal sealed class QkPath(DiTConfig config, Tensor table, bool fused, Rounding rounding = Rounding.Fused)
 {
     /// <summary>Whether the norm and the rotation run as one op (not under the per-op rounding of the reference numerics).</summary>
     public bool Fused => fused && rounding == Rounding.Fused;

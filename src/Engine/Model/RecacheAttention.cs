@@ -12,7 +12,7 @@ using Zoetrope.Attention;
 namespace Zoetrope.Engine;
 
 /// <summary>Self-attention of a recache forward; owns the key buffers of its size until disposed.</summary>
-public sealed class RecacheAttention : ISelfAttention, IDisposable
+internal sealed class RecacheAttention : ISelfAttention, IDisposable
 {
     private readonly WanModel _model;
     private readonly KvCache _cache;

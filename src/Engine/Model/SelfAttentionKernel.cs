@@ -15,7 +15,7 @@ using Zoetrope.Attention.Sparse;
 namespace Zoetrope.Engine;
 
 /// <summary>Runs self-attention for the model with the configured kernel.</summary>
-public sealed class SelfAttentionKernel
+internal sealed class SelfAttentionKernel
 {
     private readonly ModelOptions _options;
 

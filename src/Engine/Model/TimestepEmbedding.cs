@@ -11,7 +11,7 @@ using Zoetrope.Quant.Gemm;
 namespace Zoetrope.Engine;
 
 /// <summary>Per-timestep modulation vectors e [dim] and e0 [6, dim] (f32), memoised by t.</summary>
-public sealed class TimestepEmbedding
+internal sealed class TimestepEmbedding
 {
     private readonly DiTConfig _c;
     private readonly double[] _w0, _b0, _w2, _b2, _wp, _bp;

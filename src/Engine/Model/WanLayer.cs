@@ -19,7 +19,7 @@ using Zoetrope.Runtime.Elementwise;
 namespace Zoetrope.Engine;
 
 /// <summary>One DiT block on the device.</summary>
-public sealed class WanLayer : IDisposable
+internal sealed class WanLayer : IDisposable
 {
     private readonly QuantizedLinear _q, _k, _v, _o, _cq, _ck, _cv, _co, _ffn0, _ffn2;
     private readonly Tensor _normQ, _normK, _crossNormQ, _crossNormK, _norm3W, _norm3B, _modulation;

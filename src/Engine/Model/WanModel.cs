@@ -82,7 +82,7 @@ public sealed class WanModel : IDisposable
     public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>The self-attention QK path (norm + RoPE, fused or not; Sage's INT8).</summary>
-    public QkPath Qk { get; }
+    internal QkPath Qk { get; }
 
     /// <summary>The model's shapes.</summary>
     public DiTConfig Config { get; }
@@ -94,13 +94,13 @@ public sealed class WanModel : IDisposable
     public ModelOptions Options { get; }
 
     /// <summary>The self-attention kernel the options chose.</summary>
-    public SelfAttentionKernel Kernel { get; }
+    internal SelfAttentionKernel Kernel { get; }
 
     /// <summary>The timestep path (memoised per t).</summary>
-    public TimestepEmbedding Time { get; }
+    internal TimestepEmbedding Time { get; }
 
     /// <summary>Wan's RoPE table on the device [1024, D/2, 2] f32.</summary>
-    public Tensor RopeTable { get; }
+    internal Tensor RopeTable { get; }
 
     /// <summary>
     /// Embeds a prompt (<paramref name="text"/> [L &lt;= TextTokens, TextDim], any float dtype, any backend;
@@ -149,7 +149,7 @@ public sealed class WanModel : IDisposable
     /// with timestep <paramref name="timesteps"/>[f] for frame f, under prompt <paramref name="text"/>,
     /// with self-attention keys from <paramref name="attention"/>.
     /// </summary>
-    public float[] Forward(ReadOnlySpan<float> latents, int frames, IReadOnlyList<double> timesteps, TextContext text, ISelfAttention attention)
+    internal float[] Forward(ReadOnlySpan<float> latents, int frames, IReadOnlyList<double> timesteps, TextContext text, ISelfAttention attention)
     {
         ArgumentNullException.ThrowIfNull(timesteps);
         ArgumentNullException.ThrowIfNull(text);
@@ -189,7 +189,7 @@ public sealed class WanModel : IDisposable
     }
 
     /// <summary>The activation buffers for <paramref name="frames"/>-frame forwards (made once, then reused).</summary>
-    public ForwardScratch ScratchFor(int frames)
+    internal ForwardScratch ScratchFor(int frames)
     {
         if (!_scratch.TryGetValue(frames, out var s))
         {
@@ -200,7 +200,7 @@ public sealed class WanModel : IDisposable
     }
 
     /// <summary>Frees the buffers of forward shapes other than <paramref name="keepFrames"/> (after a one-off recache).</summary>
-    public void ReleaseScratch(int keepFrames)
+    internal void ReleaseScratch(int keepFrames)
     {
         foreach (var f in _scratch.Keys.Where(f => f != keepFrames).ToArray())
         {

@@ -4,7 +4,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>The names and shapes of a Wan DiT's parameters.</summary>
-public static class WanWeightNames
+internal static class WanWeightNames
 {
     /// <summary>Every parameter of <paramref name="c"/>, in checkpoint order.</summary>
     public static IReadOnlyList<(string Name, Shape Shape)> Expected(DiTConfig c)

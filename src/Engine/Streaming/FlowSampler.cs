@@ -12,7 +12,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>The flow-matching update and re-noise equations, and the loop over the steps.</summary>
-public static class FlowSampler
+internal static class FlowSampler
 {
     /// <summary>x0 = x - s v with s = <paramref name="timestep"/> / 1000, into <paramref name="x0"/>.</summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>

@@ -12,7 +12,7 @@
 namespace Zoetrope.Engine;
 
 /// <summary>The pipelines' fp32 scheduler grid: 1000 timesteps and their sigmas.</summary>
-public sealed class FlowSchedule
+internal sealed class FlowSchedule
 {
     private const int Steps = 1000;
     private readonly float[] _sigmas = new float[Steps];

@@ -81,7 +81,7 @@ public sealed record MemoryEstimate
     /// backend, and its host staging, which comes while a block decodes or while it is built, not
     /// while the DiT runs an op, so the host counts the larger of the two transients, not both.
     /// </summary>
-    public Decode.DecoderMemory? Decoder { get; init; }
+    internal Decode.DecoderMemory? Decoder { get; init; }
 
     /// <summary>True when the backend's tensors are host memory (every backend but ilgpu-cuda and cuda).</summary>
     public bool BackendIsHost => !Backend.NeedsGpu();

@@ -20,7 +20,7 @@ using Zoetrope.Runtime.Results;
 namespace Zoetrope.Engine;
 
 /// <summary>Streaming-block rows for a benchmark report.</summary>
-public static class StreamBench
+internal static class StreamBench
 {
     /// <summary>The variants measured: attention kernel and linear path.</summary>
     public static IReadOnlyList<(AttentionMode Attention, LinearPath Linear)> Variants { get; } =

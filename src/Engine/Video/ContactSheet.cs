@@ -9,7 +9,7 @@ using Zoetrope.Engine.Decode;
 namespace Zoetrope.Engine.Video;
 
 /// <summary>Collects each block's first frame and writes them as one PNG grid.</summary>
-public sealed class ContactSheet
+internal sealed class ContactSheet
 {
     /// <summary>Tiles kept at most.</summary>
     public const int MaxTiles = 64;

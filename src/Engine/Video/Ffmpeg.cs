@@ -7,7 +7,7 @@ using System.Diagnostics;
 namespace Zoetrope.Engine.Video;
 
 /// <summary>The ffmpeg executable the MP4 writer pipes into.</summary>
-public static class Ffmpeg
+internal static class Ffmpeg
 {
     private static readonly ConcurrentDictionary<string, bool> X264 = new(StringComparer.Ordinal);
 

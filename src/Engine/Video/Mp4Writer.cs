@@ -9,7 +9,7 @@ using Zoetrope.Engine.Decode;
 namespace Zoetrope.Engine.Video;
 
 /// <summary>Pipes frames through ffmpeg into an MP4 file.</summary>
-public sealed class Mp4Writer : IDisposable
+internal sealed class Mp4Writer : IDisposable
 {
     private const int TailLines = 20;
     private readonly Process _ffmpeg;

@@ -10,7 +10,7 @@ using System.IO.Compression;
 namespace Zoetrope.Engine.Video;
 
 /// <summary>Encodes 8-bit RGB images as PNG.</summary>
-public static class PngEncoder
+internal static class PngEncoder
 {
     private static readonly byte[] Signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 

@@ -6,7 +6,7 @@ namespace Zoetrope.Engine.Video;
 /// Decoded frames (RGB f32 in [0, 1]) as 8-bit RGB: each channel clamped to [0, 1] and rounded to
 /// the nearest of 0..255 (NaN reads 0), the quantization every writer here shares.
 /// </summary>
-public static class VideoPixels
+internal static class VideoPixels
 {
     /// <summary>One channel value as a byte.</summary>
     public static byte ToByte(float value) => value > 0 ? value < 1 ? (byte)((value * 255f) + 0.5f) : (byte)255 : (byte)0;

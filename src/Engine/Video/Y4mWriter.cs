@@ -14,7 +14,7 @@ using Zoetrope.Engine.Decode;
 namespace Zoetrope.Engine.Video;
 
 /// <summary>Writes 8-bit RGB frames as a YUV4MPEG2 (.y4m) stream, BT.601 limited range, 4:2:0.</summary>
-public sealed class Y4mWriter : IDisposable
+internal sealed class Y4mWriter : IDisposable
 {
     private static readonly byte[] FrameMarker = "FRAME\n"u8.ToArray();
     private readonly Stream _output;

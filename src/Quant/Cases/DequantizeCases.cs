@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Quant;
 
 /// <summary>dequantize's cases: every scheme of <see cref="QuantCases"/> into f32, bf16 and f16.</summary>
-public static class DequantizeCases
+internal static class DequantizeCases
 {
     private static readonly DType[] Outputs = [DType.F32, DType.BF16, DType.F16];
 

@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Quant;
 
 /// <summary>quantize's cases: every scheme of <see cref="QuantCases"/> over its shapes, from f32, f16 and bf16. Outputs are exact.</summary>
-public static class QuantizeCases
+internal static class QuantizeCases
 {
     private static readonly DType[] Inputs = [DType.F32, DType.BF16, DType.F16];
 

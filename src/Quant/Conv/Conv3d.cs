@@ -142,11 +142,11 @@ public sealed partial class Conv3d : IOp<Conv3d.Params>
 
     /// <summary>ILGPU: the shared-memory implicit GEMM (<see cref="ConvTiles"/>).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/conv/conv3d.cu (zt_conv3d).</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var y = ConvShapes.OutShape(p);
         ZtNative.Conv3d(backend, p.DType, p.T, p.H, p.W, p.Cin, p.Cout, p.Kt, p.Kh, p.Kw, p.TimePad, p.Upsample, p.TimeShuffle, (int)p.Act,
@@ -158,7 +158,7 @@ public sealed partial class Conv3d : IOp<Conv3d.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> residual, ArrayView<T> y, ConvGeometry g, ConvEpilogue epilogue)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> residual, ArrayView<T> y, ConvGeometry g, ConvEpilogue epilogue)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -8,7 +8,7 @@ namespace Zoetrope.Quant.Conv;
 /// conv3d's epilogue in the ILGPU kernel: acc + bias[co] + residual[y index], then the activation,
 /// in fp32 (the caller rounds once to y's type). The same order as kernels/conv/conv3d.cu's.
 /// </summary>
-public readonly struct ConvEpilogue(ArrayView<float> bias, int hasBias, int hasResidual, int act)
+internal readonly struct ConvEpilogue(ArrayView<float> bias, int hasBias, int hasResidual, int act)
 {
     private readonly ArrayView<float> _bias = bias;
     private readonly int _hasBias = hasBias;

@@ -4,7 +4,7 @@
 namespace Zoetrope.Quant.Conv;
 
 /// <summary>The implicit GEMM's view of a <see cref="Conv3d.Params"/>: A's gather and y's scatter.</summary>
-public readonly struct ConvGeometry
+internal readonly struct ConvGeometry
 {
     private readonly int _t, _h, _w, _cin, _kh, _kw, _pad, _upShift, _shuffle, _cg, _ho, _wo;
     private readonly long _hw;

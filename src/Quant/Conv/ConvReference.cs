@@ -4,7 +4,7 @@
 namespace Zoetrope.Quant.Conv;
 
 /// <summary>The double-precision conv3d.</summary>
-public static class ConvReference
+internal static class ConvReference
 {
     /// <summary>y for <paramref name="p"/> (layouts as <see cref="Conv3d"/>'s header), in double; the activation included.</summary>
     public static double[] Compute(Conv3d.Params p, double[] x, double[] weight, double[]? bias, double[]? residual)

@@ -6,7 +6,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Quant.Conv;
 
 /// <summary>Shape checks, attributes and activation names of <see cref="Conv3d"/>.</summary>
-public static class ConvShapes
+internal static class ConvShapes
 {
     /// <summary>time_pad: zero frames before the first input frame; -1 (the default) is causal, Kt - 1.</summary>
     public static OpAttr<int> TimePadAttr { get; } = OpAttr.Int("time_pad", -1, "zero frames before the first input frame (-1: Kt-1, causal)", min: -1);

@@ -13,7 +13,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Quant.Conv;
 
 /// <summary>The shared-memory implicit-GEMM engine of <see cref="Conv3d"/>'s ILGPU kernel.</summary>
-public static class ConvTiles
+internal static class ConvTiles
 {
     /// <summary>acc += A[m0.., :] B[n0.., :]^T for this thread's 4 x 4 block (every thread of the group calls it).</summary>
     public static void Accumulate<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<float> smem, ConvGeometry g, long m0, long n0, ref Tile4x4 acc)

@@ -3,7 +3,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Quant.Formats;
 
 /// <summary>FP8 E4M3: round to nearest even, saturating at 448.</summary>
-public readonly struct Fp8E4M3Format : IQuantFormat<byte>
+internal readonly struct Fp8E4M3Format : IQuantFormat<byte>
 {
     /// <inheritdoc />
     public byte Encode(float v) => Fp8Math.EncodeE4M3(v);

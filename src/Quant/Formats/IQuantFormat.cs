@@ -2,7 +2,7 @@ namespace Zoetrope.Quant.Formats;
 
 /// <summary>A stored quantized format, for kernels: how x / scale becomes a code, and back.</summary>
 /// <typeparam name="TQ">The code's storage type.</typeparam>
-public interface IQuantFormat<TQ>
+internal interface IQuantFormat<TQ>
     where TQ : unmanaged
 {
     /// <summary>The code for <paramref name="v"/> (= x / scale).</summary>

@@ -3,7 +3,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Quant.Formats;
 
 /// <summary>Symmetric INT8: clamp(round_half_even(v), -127, 127).</summary>
-public readonly struct Int8Format : IQuantFormat<sbyte>
+internal readonly struct Int8Format : IQuantFormat<sbyte>
 {
     /// <inheritdoc />
     public sbyte Encode(float v) => QuantMath.QuantizeInt8(v, 1f);

@@ -9,4 +9,4 @@ namespace Zoetrope.Quant.Gemm;
 /// <param name="Winner">The fastest choice.</param>
 /// <param name="Milliseconds">Its median time.</param>
 /// <param name="Source">The result file it came from (bench/results/...).</param>
-public sealed record DispatchEntry(string Device, string Decision, long M, long N, long K, string Winner, double Milliseconds, string Source);
+internal sealed record DispatchEntry(string Device, string Decision, long M, long N, long K, string Winner, double Milliseconds, string Source);

@@ -13,7 +13,7 @@ using ILGPU.Runtime.Cuda;
 namespace Zoetrope.Quant.Gemm;
 
 /// <summary>An int32 accumulator fragment (d0..d3).</summary>
-public struct Int4Fragment
+internal struct Int4Fragment
 {
     /// <summary>D[group][2t].</summary>
     public int D0;
@@ -26,7 +26,7 @@ public struct Int4Fragment
 }
 
 /// <summary>The INT8 tensor-core MMA and its fragment loads.</summary>
-public static class Int8Mma
+internal static class Int8Mma
 {
     /// <summary>
     /// Four int8 of row <paramref name="row"/>, columns col..col+3 of a row-major matrix with

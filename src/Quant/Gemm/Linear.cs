@@ -95,11 +95,11 @@ public sealed partial class Linear : IOp<Linear.Params>
 
     /// <summary>ILGPU: shared-memory tiled GEMM.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: CUTLASS where built and applicable (f16/bf16, one rounding), else the hand-written kernels/gemm/linear.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         bool fits = p.DType != DType.F32 && p.K % 8 == 0 && p.N % 8 == 0;
         string? unsupported = p.RoundingFlags != 0 ? "its epilogue rounds once; rounding=per-op or bias_add=separate asked" : null;
@@ -115,7 +115,7 @@ public sealed partial class Linear : IOp<Linear.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
+    internal static void Kernel<T, TCodec>(ArrayView<T> x, ArrayView<T> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -128,7 +128,7 @@ public sealed partial class Linear : IOp<Linear.Params>
     }
 
     /// <summary>x and W decode through the dtype's codec (exact for f32, f16, bf16).</summary>
-    public readonly struct CodecOperand<T, TCodec> : ITileOperand<T>
+    internal readonly struct CodecOperand<T, TCodec> : ITileOperand<T>
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

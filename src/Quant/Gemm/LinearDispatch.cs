@@ -11,7 +11,7 @@ namespace Zoetrope.Quant.Gemm;
 /// stands, and the reason says so: nothing is guessed. TurboT2AV found block-scaled INT8 no
 /// faster than bf16 on an H20: which is why the path is measured, not assumed.
 /// </summary>
-public sealed class LinearDispatch
+internal sealed class LinearDispatch
 {
     private readonly IReadOnlyList<DispatchEntry> _entries;
 

@@ -11,7 +11,7 @@ namespace Zoetrope.Quant.Gemm;
 /// roundings to y's type of an eager bf16 model whose ops the epilogue spans: R(acc) before the
 /// bias, R(acc + bias) before the GELU.
 /// </summary>
-public readonly struct LinearEpilogue(ArrayView<float> rowScale, ArrayView<float> colScale, ArrayView<float> bias, int scaled, int hasBias, int gelu, int rounding = 0)
+internal readonly struct LinearEpilogue(ArrayView<float> rowScale, ArrayView<float> colScale, ArrayView<float> bias, int scaled, int hasBias, int gelu, int rounding = 0)
 {
     private readonly ArrayView<float> _rowScale = rowScale;
     private readonly ArrayView<float> _colScale = colScale;

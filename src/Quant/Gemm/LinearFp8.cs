@@ -94,18 +94,18 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
 
     /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/gemm/linear_fp8.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
         ZtNative.LinearFp8(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, p.RoundingFlags, t["x"], t["weight"], t["x_scale"], t["w_scale"], p.HasBias ? t["bias"] : null, t["y"]);
 
     /// <summary>The kernel: a 16x16 group per 64x64 tile of y (TiledGemm); E4M3 decoded once per element as it is staged.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<byte> x, ArrayView<byte> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
+    internal static void Kernel<T, TCodec>(ArrayView<byte> x, ArrayView<byte> w, ArrayView<T> y, long m, long n, long k, LinearEpilogue epilogue)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {
@@ -123,7 +123,7 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     /// became `bra.uni` in ILGPU's PTX, which promises the warp branches alike - false for
     /// neighbouring elements of a tile (the emulator flags it; a GPU may mis-execute it).
     /// </summary>
-    public readonly struct E4M3Operand : ITileOperand<byte>
+    internal readonly struct E4M3Operand : ITileOperand<byte>
     {
         /// <inheritdoc />
         public float Decode(byte value)

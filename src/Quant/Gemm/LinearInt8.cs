@@ -118,11 +118,11 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
 
     /// <summary>ILGPU: shared-memory tiled CUDA-core GEMM (TiledGemm).</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: CUTLASS with an EVT epilogue where built and applicable (per-token scheme), else kernels/gemm/linear_int8.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         bool fits = p.Scheme == W8A8Scheme.PerTokenPerChannel && p.DType != DType.F32 && p.K % 16 == 0 && p.N % 8 == 0;
         string? unsupported = p.RoundingFlags != 0 ? "its epilogue rounds once; rounding=per-op or bias_add=separate asked" : null;
@@ -147,7 +147,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(ArrayView<sbyte> x, ArrayView<sbyte> w, ArrayView<float> xs, ArrayView<float> ws, ArrayView<T> y,
+    internal static void Kernel<T, TCodec>(ArrayView<sbyte> x, ArrayView<sbyte> w, ArrayView<float> xs, ArrayView<float> ws, ArrayView<T> y,
         long m, long n, long k, int blockScaled, LinearEpilogue epilogue)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
@@ -184,7 +184,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     }
 
     /// <summary>int8 operands: exact in fp32.</summary>
-    public readonly struct Int8Operand : ITileOperand<sbyte>
+    internal readonly struct Int8Operand : ITileOperand<sbyte>
     {
         /// <inheritdoc />
         public float Decode(sbyte value) => value;

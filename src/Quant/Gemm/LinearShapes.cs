@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Quant.Gemm;
 
 /// <summary>Shape checks and the double-precision epilogue shared by the linear ops and their references.</summary>
-public static class LinearShapes
+internal static class LinearShapes
 {
     /// <summary>(M, K, N) of y = x W^T: x [M, K], W [N, K].</summary>
     /// <exception cref="ArgumentException">Ranks or inner dims disagree; the message names both tensors and shapes.</exception>

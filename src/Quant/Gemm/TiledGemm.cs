@@ -25,7 +25,7 @@ using Zoetrope.Runtime.KernelMath;
 namespace Zoetrope.Quant.Gemm;
 
 /// <summary>How an operand element becomes the fp32 value the FMAs use.</summary>
-public interface ITileOperand<TIn>
+internal interface ITileOperand<TIn>
     where TIn : unmanaged
 {
     /// <summary>The element as fp32 (exact for every operand type used here).</summary>
@@ -33,7 +33,7 @@ public interface ITileOperand<TIn>
 }
 
 /// <summary>Four fp32 accumulators of one output row (columns tx + 16j).</summary>
-public struct Row4
+internal struct Row4
 {
     /// <summary>Column tx.</summary>
     public float C0;
@@ -64,7 +64,7 @@ public struct Row4
 }
 
 /// <summary>A thread's 4 x 4 register block of fp32 accumulators (rows ty + 16i).</summary>
-public struct Tile4x4
+internal struct Tile4x4
 {
     /// <summary>Row ty.</summary>
     public Row4 R0;
@@ -86,7 +86,7 @@ public struct Tile4x4
 }
 
 /// <summary>A 4 x 4 block of exact int32 sums (linear_int8's per-token scheme).</summary>
-public struct IntTile4x4
+internal struct IntTile4x4
 {
     private Int4Fragment _r0;
     private Int4Fragment _r1;
@@ -125,7 +125,7 @@ public struct IntTile4x4
 }
 
 /// <summary>The shared tiled GEMM engine (see the file header).</summary>
-public static class TiledGemm
+internal static class TiledGemm
 {
     /// <summary>Threads per group edge (the group is Threads x Threads).</summary>
     public const int Threads = 16;

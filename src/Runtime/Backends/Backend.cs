@@ -12,6 +12,11 @@ public abstract class Backend : IDisposable
     private long _peakBytes;
     private WorkspacePool? _workspaces;
 
+    // Backends come from Backends.Get/Create; only this assembly's implementations derive.
+    private protected Backend()
+    {
+    }
+
     /// <summary>Which implementation ops use on this backend.</summary>
     public abstract BackendKind Kind { get; }
 
@@ -54,7 +59,7 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>Scratch memory kept between op calls (see <see cref="WorkspacePool"/>): rent with <c>using var w = backend.Workspaces.Rent(...)</c>.</summary>
-    public WorkspacePool Workspaces
+    internal WorkspacePool Workspaces
     {
         get
         {
@@ -64,28 +69,28 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>Allocates <paramref name="byteLength"/> bytes on this device.</summary>
-    protected abstract TensorStorage AllocateStorage(long byteLength);
+    private protected abstract TensorStorage AllocateStorage(long byteLength);
 
     /// <summary>Copies host bytes into <paramref name="dst"/> at <paramref name="byteOffset"/>.</summary>
-    protected internal abstract void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src);
+    internal abstract void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src);
 
     /// <summary>Copies bytes from <paramref name="src"/> at <paramref name="byteOffset"/> to the host.</summary>
-    protected internal abstract void Download(TensorStorage src, long byteOffset, Span<byte> dst);
+    internal abstract void Download(TensorStorage src, long byteOffset, Span<byte> dst);
 
     /// <summary>
     /// Copies <paramref name="byteLength"/> bytes between two storages of this backend without a
     /// trip through the host (queued on the backend's stream; the KV cache writes use it).
     /// </summary>
-    protected internal abstract void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength);
+    internal abstract void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength);
 
     /// <summary>Sets <paramref name="byteLength"/> bytes from <paramref name="byteOffset"/> to <paramref name="value"/> (used to poison outputs).</summary>
-    protected internal abstract void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value);
+    internal abstract void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value);
 
     /// <summary>Waits until all work queued on this backend has finished.</summary>
     public abstract void Synchronize();
 
     /// <summary>A timer for one span of device work: CUDA events on GPU backends, a stopwatch around a synchronize on CPU ones.</summary>
-    public abstract IDeviceTimer CreateTimer();
+    internal abstract IDeviceTimer CreateTimer();
 
     /// <summary>Frees the backend (a no-op for shared instances).</summary>
     public void Dispose()
@@ -111,7 +116,7 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>Releases the device.</summary>
-    protected abstract void DisposeCore();
+    private protected abstract void DisposeCore();
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({DeviceName})";

@@ -21,7 +21,7 @@ public class IlgpuBackend : Backend
 
     /// <summary>Opens the accelerator for <paramref name="kind"/> (ilgpu-cpu, ilgpu-cuda, cuda, ilgpu-emu or cuda-emu).</summary>
     /// <exception cref="ZoetropeDeviceException">No CUDA driver or GPU for a CUDA kind; the emulated driver missing for an emulated one.</exception>
-    protected internal IlgpuBackend(BackendKind kind)
+    internal IlgpuBackend(BackendKind kind)
     {
         _kind = kind;
         if (kind == BackendKind.IlgpuCpu)
@@ -150,11 +150,11 @@ public class IlgpuBackend : Backend
     }
 
     /// <inheritdoc />
-    protected override TensorStorage AllocateStorage(long byteLength) =>
+    private protected override TensorStorage AllocateStorage(long byteLength) =>
         new IlgpuStorage(this, Accelerator.Allocate1D<byte>(Math.Max(1, byteLength)));
 
     /// <inheritdoc />
-    protected internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src)
+    internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src)
     {
         if (src.Length == 0)
         {
@@ -165,7 +165,7 @@ public class IlgpuBackend : Backend
     }
 
     /// <inheritdoc />
-    protected internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst)
+    internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst)
     {
         if (dst.Length == 0)
         {
@@ -176,7 +176,7 @@ public class IlgpuBackend : Backend
     }
 
     /// <inheritdoc />
-    protected internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
+    internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
     {
         if (byteLength == 0)
         {
@@ -186,7 +186,7 @@ public class IlgpuBackend : Backend
     }
 
     /// <inheritdoc />
-    protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
+    internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
         if (byteLength == 0)
         {
@@ -201,11 +201,11 @@ public class IlgpuBackend : Backend
     // The emulated device finishes every call before returning, and our CUDA event binding means
     // the real driver: a stopwatch around a synchronize measures it exactly.
     /// <inheritdoc />
-    public override IDeviceTimer CreateTimer() =>
+    internal override IDeviceTimer CreateTimer() =>
         Accelerator is CudaAccelerator && !Kind.IsEmulated() ? new CudaEventTimer(this) : new StopwatchTimer(this);
 
     /// <inheritdoc />
-    protected override void DisposeCore()
+    private protected override void DisposeCore()
     {
         _kernels.Clear();
         Accelerator.Dispose();

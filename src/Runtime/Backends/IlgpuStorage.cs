@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace Zoetrope.Runtime;
 
 /// <summary>Device memory allocated through an ILGPU accelerator (CPU or CUDA).</summary>
-public sealed class IlgpuStorage : TensorStorage
+internal sealed class IlgpuStorage : TensorStorage
 {
     internal IlgpuStorage(IlgpuBackend backend, MemoryBuffer1D<byte, Stride1D.Dense> buffer)
         : base(backend, buffer.Length)

@@ -34,7 +34,7 @@ namespace Zoetrope.Runtime;
 /// wgmma, setmaxnreg) have no <see cref="CudaArchitecture"/> in ILGPU and are refused.
 /// </para>
 /// </remarks>
-public static partial class PtxCompiler
+internal static partial class PtxCompiler
 {
     private static readonly Lazy<Context> SharedContext = new(
         () => Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O2)),
@@ -230,7 +230,7 @@ public static partial class PtxCompiler
 /// <summary>A PTX target ILGPU writes exactly: the <c>.target</c> architecture and the <c>.version</c> ISA.</summary>
 /// <param name="Architecture">The architecture (sm_80).</param>
 /// <param name="InstructionSet">The PTX ISA version (7.8).</param>
-public sealed record PtxTarget(CudaArchitecture Architecture, CudaInstructionSet InstructionSet)
+internal sealed record PtxTarget(CudaArchitecture Architecture, CudaInstructionSet InstructionSet)
 {
     /// <summary>The <c>.target</c> name: sm_80.</summary>
     public string Name => PtxCompiler.Name(Architecture);

@@ -14,25 +14,25 @@ public sealed unsafe class ReferenceBackend : Backend
     public override string DeviceName => $"host CPU ({Environment.ProcessorCount} threads)";
 
     /// <summary>Wraps external host memory (e.g. a memory-mapped file) as a tensor without copying.</summary>
-    public Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name, bool readOnly = false)
+    internal Tensor Wrap(DType dtype, Shape shape, byte* pointer, long byteLength, IDisposable? owner, string name, bool readOnly = false)
     {
         var storage = new HostStorage(this, pointer, byteLength, owner, readOnly);
         return new Tensor(name, dtype, shape, shape.ContiguousStrides(), 0, storage, ownsStorage: true);
     }
 
     /// <inheritdoc />
-    protected override TensorStorage AllocateStorage(long byteLength) => new HostStorage(this, byteLength);
+    private protected override TensorStorage AllocateStorage(long byteLength) => new HostStorage(this, byteLength);
 
     /// <inheritdoc />
-    protected internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src) =>
+    internal override void Upload(TensorStorage dst, long byteOffset, ReadOnlySpan<byte> src) =>
         src.CopyTo(Writable(dst).Bytes(byteOffset, src.Length));
 
     /// <inheritdoc />
-    protected internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst) =>
+    internal override void Download(TensorStorage src, long byteOffset, Span<byte> dst) =>
         Host(src).Bytes(byteOffset, dst.Length).CopyTo(dst);
 
     /// <inheritdoc />
-    protected internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
+    internal override void CopyWithin(TensorStorage src, long srcOffset, TensorStorage dst, long dstOffset, long byteLength)
     {
         var from = Host(src);
         var to = Writable(dst);
@@ -45,7 +45,7 @@ public sealed unsafe class ReferenceBackend : Backend
     }
 
     /// <inheritdoc />
-    protected internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
+    internal override void Fill(TensorStorage dst, long byteOffset, long byteLength, byte value)
     {
         var host = Writable(dst);
         for (long done = 0; done < byteLength;)
@@ -62,10 +62,10 @@ public sealed unsafe class ReferenceBackend : Backend
     }
 
     /// <inheritdoc />
-    public override IDeviceTimer CreateTimer() => new StopwatchTimer(this);
+    internal override IDeviceTimer CreateTimer() => new StopwatchTimer(this);
 
     /// <inheritdoc />
-    protected override void DisposeCore()
+    private protected override void DisposeCore()
     {
     }
 

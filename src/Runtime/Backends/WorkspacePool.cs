@@ -17,7 +17,7 @@ namespace Zoetrope.Runtime;
 /// stay idle: returning one more frees the smallest. Idle storages count in the backend's
 /// <see cref="Backend.LiveBytes"/>, as they occupy the device.
 /// </remarks>
-public sealed class WorkspacePool
+internal sealed class WorkspacePool
 {
     /// <summary>Idle storages kept for reuse; more are freed, smallest first.</summary>
     public const int MaxIdle = 8;

@@ -18,7 +18,7 @@ namespace Zoetrope.Runtime.Checking;
 /// Asking for the benchmark cases adds every case on every backend. The per-backend caps
 /// (<see cref="BackendCaps"/>) apply on top.
 /// </summary>
-public static class CaseSelection
+internal static class CaseSelection
 {
     /// <summary>True when a case of use <paramref name="use"/> is run on <paramref name="kind"/>.</summary>
     public static bool Runs(CaseUse use, BackendKind kind, bool includeBenchCases = false)

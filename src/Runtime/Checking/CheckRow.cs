@@ -28,7 +28,7 @@ public sealed record CheckRow(
     /// On an emulated backend with <see cref="CheckOptions.EmulatorCounters"/>: what the emulated
     /// device counted per kernel for this case's run (empty otherwise).
     /// </summary>
-    public IReadOnlyList<Execution.EmulatorCounters> Emulated { get; init; } = [];
+    internal IReadOnlyList<Execution.EmulatorCounters> Emulated { get; init; } = [];
 
     /// <summary>The bytes the op's cost model says the case must move (to set against the emulator's bytes moved).</summary>
     public double ModelBytes { get; init; }

@@ -12,7 +12,7 @@ namespace Zoetrope.Runtime.Checking;
 /// backend it emulates and counts identical elements, the largest difference in units in the
 /// last place, and relative L2.
 /// </summary>
-public static class OutputStore
+internal static class OutputStore
 {
     /// <summary>Writes one backend's outputs of one case.</summary>
     public static void Save(string dir, string op, int caseIndex, BackendKind kind, OpSignature signature, IReadOnlyDictionary<string, double[]> outputs)
@@ -152,5 +152,5 @@ public static class OutputStore
 /// <param name="RelL2">Relative L2 of the difference, against the GPU's output.</param>
 /// <param name="FractionIdentical">Identical over compared.</param>
 /// <param name="Note">Why it could not be compared, or empty.</param>
-public sealed record OutputComparison(string Op, string Case, string Emulated, string Gpu, string Output, string DType, long Elements,
+internal sealed record OutputComparison(string Op, string Case, string Emulated, string Gpu, string Output, string DType, long Elements,
     long Identical, long MaxUlp, double RelL2, double FractionIdentical, string Note);

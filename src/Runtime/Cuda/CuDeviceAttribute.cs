@@ -1,7 +1,7 @@
 namespace Zoetrope.Runtime.Cuda;
 
 /// <summary>The <c>CUdevice_attribute</c> values this project reads (numbers from cuda.h).</summary>
-public enum CuDeviceAttribute
+internal enum CuDeviceAttribute
 {
     /// <summary>Peak SM clock in kHz.</summary>
     ClockRate = 13,

@@ -1,7 +1,7 @@
 namespace Zoetrope.Runtime.Cuda;
 
 /// <summary>A CUDA driver API status (<c>CUresult</c>); 0 is success. Names come from <c>cuGetErrorName</c>.</summary>
-public enum CuResult
+internal enum CuResult
 {
     /// <summary>CUDA_SUCCESS.</summary>
     Success = 0,

@@ -7,7 +7,7 @@ namespace Zoetrope.Runtime.Cuda;
 /// attributes. <see cref="Probe"/> never throws; <see cref="Require"/> turns "not there" into a
 /// <see cref="ZoetropeDeviceException"/> that says why (no driver library, cuInit failed, no GPU).
 /// </summary>
-public static class CudaDriver
+internal static class CudaDriver
 {
     private static readonly Lazy<CudaProbe> Cached = new(ProbeOnce, LazyThreadSafetyMode.ExecutionAndPublication);
 

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace Zoetrope.Runtime.Cuda;
 
 /// <summary>Optional NVTX push/pop ranges.</summary>
-public static unsafe class Nvtx
+internal static unsafe class Nvtx
 {
     private static readonly Lazy<(IntPtr Push, IntPtr Pop)> Entry = new(Load);
 

@@ -77,12 +77,12 @@ public sealed partial class Axpby : IOp<Axpby.Params>
 
     /// <summary>ILGPU: one thread per element.</summary>
     [RunsOn(BackendKind.IlgpuCpu, BackendKind.IlgpuCuda)]
-    public static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
+    internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) =>
         FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>Hand-written CUDA: kernels/elementwise/axpby.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    public static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
         var flat = new Shape(p.Shape.ElementCount);
         ZtNative.Axpby(backend, p.DType, flat[0], p.A, t["x"].Reshape(flat), p.B, t["y"].Reshape(flat), t["out"].Reshape(flat));
@@ -92,7 +92,7 @@ public sealed partial class Axpby : IOp<Axpby.Params>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
     [IlgpuKernel(typeof(ILGPU.Half), typeof(F16Codec))]
     [IlgpuKernel(typeof(ushort), typeof(Bf16Codec))]
-    public static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<T> output, float a, float b)
+    internal static void Kernel<T, TCodec>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<T> output, float a, float b)
         where T : unmanaged
         where TCodec : struct, IElementCodec<T>
     {

@@ -9,7 +9,7 @@ namespace Zoetrope.Runtime.Elementwise;
 /// vector past a block with a 3-element tail (f32), a full block of vectors and a 7-element tail
 /// (bf16), fewer vectors than a block (f16).
 /// </summary>
-public static class AxpbyCases
+internal static class AxpbyCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<Axpby.Params> Table { get; } = new()

@@ -8,7 +8,7 @@ namespace Zoetrope.Runtime.Execution;
 /// (coalescing), shared requests and their wavefronts against the conflict-free count (bank
 /// conflicts), the bytes moved at sector granularity, and warnings (a divergent <c>bra.uni</c>).
 /// </summary>
-public sealed record EmulatorCounters
+internal sealed record EmulatorCounters
 {
     /// <summary>The kernel's readable name (<see cref="KernelName.Short"/>).</summary>
     public required string Kernel { get; init; }

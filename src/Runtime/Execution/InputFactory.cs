@@ -6,7 +6,7 @@ namespace Zoetrope.Runtime.Execution;
 /// Seeded random inputs for an op instance, drawn as its signature says (never zeros) and
 /// rounded to each tensor's dtype, so the reference and every backend see the same values.
 /// </summary>
-public static class InputFactory
+internal static class InputFactory
 {
     /// <summary>
     /// Host tensors for every input and in-out of <paramref name="signature"/>. With

@@ -8,7 +8,7 @@ namespace Zoetrope.Runtime.Execution;
 /// anonymous namespaces and template arguments are abbreviated. Names that are not mangled
 /// (<c>axpy</c>, ILGPU's <c>Kernel_RowKernel</c>) are returned as they are.
 /// </summary>
-public static class KernelName
+internal static class KernelName
 {
     /// <summary>The short form of <paramref name="mangled"/>.</summary>
     public static string Short(string mangled)

@@ -10,7 +10,7 @@ namespace Zoetrope.Runtime.Execution;
 /// (the LSE of a row with no visible key is -inf), so they are returned, and a backend must match
 /// them exactly (<see cref="Checking.ErrorMetrics"/>).
 /// </summary>
-public static class ReferenceRunner
+internal static class ReferenceRunner
 {
     /// <summary>The reference's outputs (and updated in-outs) by name.</summary>
     /// <exception cref="InvalidOperationException">The reference produced NaN.</exception>

@@ -3,7 +3,7 @@ using ILGPU.Algorithms;
 namespace Zoetrope.Runtime.KernelMath;
 
 /// <summary>Activation functions for kernels and host code.</summary>
-public static class Activations
+internal static class Activations
 {
     private const float Sqrt2OverPi = 0.7978845608028654f;
 

@@ -6,7 +6,7 @@ namespace Zoetrope.Runtime.KernelMath;
 /// bf16 storage as its 16-bit pattern. Store rounds to nearest even exactly as
 /// <see cref="BFloat16.FromSingle"/> does on the host (NaN stays a quiet NaN).
 /// </summary>
-public readonly struct Bf16Codec : IElementCodec<ushort>
+internal readonly struct Bf16Codec : IElementCodec<ushort>
 {
     /// <inheritdoc />
     public float Load(ushort value) => Interop.IntAsFloat((uint)value << 16);

@@ -1,7 +1,7 @@
 namespace Zoetrope.Runtime.KernelMath;
 
 /// <summary>f32 storage: identity.</summary>
-public readonly struct F32Codec : IElementCodec<float>
+internal readonly struct F32Codec : IElementCodec<float>
 {
     /// <inheritdoc />
     public float Load(float value) => value;

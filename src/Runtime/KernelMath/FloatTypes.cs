@@ -1,7 +1,7 @@
 namespace Zoetrope.Runtime.KernelMath;
 
 /// <summary>Maps the float dtypes ILGPU kernels take (f32, f16, bf16) to their storage type and codec.</summary>
-public static class FloatTypes
+internal static class FloatTypes
 {
     /// <summary>The dtypes <see cref="Visit"/> accepts.</summary>
     public static IReadOnlyList<DType> Supported { get; } = [DType.F32, DType.F16, DType.BF16];

@@ -7,7 +7,7 @@ namespace Zoetrope.Runtime.KernelMath;
 /// saturating (|x| at or above 448 and infinities become +-448, NVIDIA's satfinite), NaN to 0x7F:
 /// the same results as <see cref="MiniFloat.E4M3"/> and as cvt.rn.satfinite.e4m3x2.f32.
 /// </summary>
-public static class Fp8Math
+internal static class Fp8Math
 {
     private const uint Max448 = 0x43E0_0000u;   // 448.0f
     private const uint MinNormal = 0x3C80_0000u; // 2^-6

@@ -6,7 +6,7 @@ namespace Zoetrope.Runtime.KernelMath;
 /// statically, so this costs nothing at run time).
 /// </summary>
 /// <typeparam name="T">The storage type (float, ILGPU.Half, ushort for bf16).</typeparam>
-public interface IElementCodec<T>
+internal interface IElementCodec<T>
     where T : unmanaged
 {
     /// <summary>The stored value as fp32 (exact for f32, f16 and bf16).</summary>

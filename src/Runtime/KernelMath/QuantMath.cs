@@ -12,7 +12,7 @@ namespace Zoetrope.Runtime.KernelMath;
 /// </list>
 /// Callable from kernels and from host code.
 /// </summary>
-public static class QuantMath
+internal static class QuantMath
 {
     /// <summary>The symmetric INT8 range's bound.</summary>
     public const float Int8Max = 127f;

@@ -8,7 +8,7 @@ namespace Zoetrope.Runtime.KernelMath;
 /// lane holds the result, so no lane has to broadcast it. The summation order is fixed (lane i
 /// with lane i^16, then i^8, ...), so a kernel's result does not depend on scheduling.
 /// </summary>
-public static class WarpReduce
+internal static class WarpReduce
 {
     /// <summary>Sum over the warp.</summary>
     public static float Sum(float value)

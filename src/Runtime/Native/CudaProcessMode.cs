@@ -6,7 +6,7 @@ namespace Zoetrope.Runtime.Native;
 /// the process, and ILGPU holds one CUDA driver API per process, so the real driver and the
 /// emulated device cannot both be reached from one process.
 /// </summary>
-public enum CudaProcessMode
+internal enum CudaProcessMode
 {
     /// <summary>No CUDA backend has been opened yet.</summary>
     Undecided = 0,

@@ -21,7 +21,7 @@ namespace Zoetrope.Runtime.Native;
 /// Our own driver binding (<see cref="Cuda.CudaDriverApi"/>) always means the real driver, so
 /// <c>zoe info</c> still describes the machine's GPUs; the emulated backends time with a stopwatch.
 /// </summary>
-public static class EmulatedCuda
+internal static class EmulatedCuda
 {
     /// <summary>The emulated driver's file name on this OS.</summary>
     public static readonly string DriverFileName = OperatingSystem.IsWindows() ? "zoetrope_cuda_emu.dll" : "libzoetrope_cuda_emu.so";

@@ -4,7 +4,7 @@ namespace Zoetrope.Runtime.Native;
 /// The checks the generated native wrappers run before and after a call: kept here, in plain
 /// code, so the generated wrappers stay one line per tensor.
 /// </summary>
-public static class NativeChecks
+internal static class NativeChecks
 {
     /// <summary>
     /// Throws an <see cref="ArgumentException"/> naming <paramref name="kernel"/> and

@@ -11,7 +11,7 @@ namespace Zoetrope.Runtime.Native;
 /// each import once, so binding the real shim commits the process to the real driver. Installed
 /// once, before the first call, by the static constructors of the classes that import them.
 /// </summary>
-public static class NativeLibraries
+internal static class NativeLibraries
 {
     /// <summary>The library name the CUDA driver imports use.</summary>
     public const string CudaDriver = "cuda";

@@ -16,7 +16,7 @@ public static class NativeShim
     public static readonly string FileName = OperatingSystem.IsWindows() ? "zoetrope_native.dll" : "libzoetrope_native.so";
 
     /// <summary>The file name of the emulated device's build of the shim.</summary>
-    public static readonly string EmulatedFileName = OperatingSystem.IsWindows() ? "zoetrope_native_emu.dll" : "libzoetrope_native_emu.so";
+    internal static readonly string EmulatedFileName = OperatingSystem.IsWindows() ? "zoetrope_native_emu.dll" : "libzoetrope_native_emu.so";
 
     private static readonly NativeLibraryFile Real = new(FileName, "ZOETROPE_NATIVE", null, false,
         "native shim not built", "build it on a machine with nvcc: cmake -S . -B build && cmake --build build");
@@ -29,7 +29,7 @@ public static class NativeShim
     private static NativeLibraryFile Active => EmulatedCuda.Mode == CudaProcessMode.Emulated ? Emulated : Real;
 
     /// <summary>The loaded library's handle (zero when not loaded).</summary>
-    public static IntPtr Handle => Active.Handle;
+    internal static IntPtr Handle => Active.Handle;
 
     /// <summary>The path the shim was loaded from, or null.</summary>
     public static string? LoadedFrom => Active.LoadedFrom;
@@ -41,20 +41,20 @@ public static class NativeShim
     public static bool TryLoad(out string why) => Active.TryLoad(out why);
 
     /// <summary>Loads libzoetrope_native.so (the <c>cuda</c> backend's), whatever the process uses.</summary>
-    public static bool TryLoadReal(out string why) => Real.TryLoad(out why);
+    internal static bool TryLoadReal(out string why) => Real.TryLoad(out why);
 
     /// <summary>Loads libzoetrope_native_emu.so (the <c>cuda-emu</c> backend's), whatever the process uses.</summary>
-    public static bool TryLoadEmulated(out string why) => Emulated.TryLoad(out why);
+    internal static bool TryLoadEmulated(out string why) => Emulated.TryLoad(out why);
 
     internal static IntPtr RealHandle => Real.Handle;
 
     internal static IntPtr EmulatedHandle => Emulated.Handle;
 
     /// <summary>True when the loaded shim exports <paramref name="function"/> (CUTLASS and sm_90a kernels exist only where they were built).</summary>
-    public static bool HasExport(string function) => Active.HasExport(function);
+    internal static bool HasExport(string function) => Active.HasExport(function);
 
     /// <summary>Throws a <see cref="NotSupportedException"/> unless the shim exports <paramref name="function"/>.</summary>
-    public static void RequireExport(string function)
+    internal static void RequireExport(string function)
     {
         Require();
         if (!HasExport(function))
@@ -67,7 +67,7 @@ public static class NativeShim
 
     /// <summary>Throws unless the shim is loaded.</summary>
     /// <exception cref="ZoetropeDeviceException">The shim was not found.</exception>
-    public static void Require()
+    internal static void Require()
     {
         if (!TryLoad(out var why))
         {

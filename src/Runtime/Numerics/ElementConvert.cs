@@ -9,7 +9,7 @@ namespace Zoetrope.Runtime;
 /// FP8 E4M3 saturates at +-448 and E5M2 overflows to infinity; integers round to nearest even,
 /// saturate to their range and map NaN to 0.
 /// </summary>
-public static class ElementConvert
+internal static class ElementConvert
 {
     /// <summary>Reads element <paramref name="index"/> of type <paramref name="type"/> from <paramref name="bytes"/>.</summary>
     public static double Read(DType type, ReadOnlySpan<byte> bytes, long index)

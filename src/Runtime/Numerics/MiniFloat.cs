@@ -15,7 +15,7 @@ namespace Zoetrope.Runtime;
 /// way. NaN in gives the format's canonical (positive) NaN, <see cref="CanonicalNaN"/>.
 /// Decoding a NaN code gives a quiet double NaN with the code's sign.
 /// </remarks>
-public sealed class MiniFloat
+internal sealed class MiniFloat
 {
     /// <summary>IEEE binary16: 5 exponent, 10 mantissa bits.</summary>
     public static readonly MiniFloat F16 = new(5, 10, ieeeSpecials: true, canonicalNaN: 0x7E00);

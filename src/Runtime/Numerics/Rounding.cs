@@ -20,7 +20,7 @@ public enum Rounding
 }
 
 /// <summary>The ops' <c>rounding</c> attribute: its spellings (fused, per-op), declared once for every op that takes it.</summary>
-public static class RoundingAttr
+internal static class RoundingAttr
 {
     /// <summary>The spelling of <see cref="Rounding.Fused"/>.</summary>
     public const string Fused = "fused";

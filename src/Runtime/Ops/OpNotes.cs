@@ -5,7 +5,7 @@ namespace Zoetrope.Runtime.Ops;
 /// path a dispatch table picked, and why), so a tool can show them: <c>zoe run-op</c> prints
 /// the notes of the run. Collected per async flow while a <see cref="Scope"/> is open.
 /// </summary>
-public static class OpNotes
+internal static class OpNotes
 {
     private static readonly AsyncLocal<List<string>?> Current = new();
 

@@ -12,7 +12,7 @@ using System.Text;
 namespace Zoetrope.Runtime.Results;
 
 /// <summary>A cross-file comparison of benchmark results.</summary>
-public sealed class BenchComparison
+internal sealed class BenchComparison
 {
     private BenchComparison(IReadOnlyList<string> columns, IReadOnlyList<OpTable> ops, string? baseline)
     {

@@ -11,7 +11,7 @@ namespace Zoetrope.Runtime.Results;
 /// <param name="Runtime">Runtime versions.</param>
 /// <param name="Ceilings">The chip's ceilings measured in the same run.</param>
 /// <param name="Cases">The measured rows.</param>
-public sealed record BenchReport(
+internal sealed record BenchReport(
     string Schema, string Commit, string Date, BenchDevice Device, BenchRuntime Runtime, BenchCeilings Ceilings, IReadOnlyList<BenchCase> Cases);
 
 /// <summary>The device a run measured.</summary>
@@ -21,19 +21,19 @@ public sealed record BenchReport(
 /// <param name="Memory">Device memory in bytes.</param>
 /// <param name="Driver">CUDA driver version, or "none".</param>
 /// <param name="Clocks">Peak SM / memory clocks, as the driver reports them.</param>
-public sealed record BenchDevice(string Name, string Sm, int Sms, long Memory, string Driver, string Clocks);
+internal sealed record BenchDevice(string Name, string Sm, int Sms, long Memory, string Driver, string Clocks);
 
 /// <summary>Versions of what ran the kernels.</summary>
 /// <param name="Dotnet">.NET runtime, or "python x / torch y" for peer files.</param>
 /// <param name="Ilgpu">ILGPU version ("" in peer rows).</param>
 /// <param name="Cuda">CUDA driver API version, or "none".</param>
-public sealed record BenchRuntime(string Dotnet, string Ilgpu, string Cuda);
+internal sealed record BenchRuntime(string Dotnet, string Ilgpu, string Cuda);
 
 /// <summary>Ceilings measured in the run: a large device-to-device copy and the best GEMM.</summary>
 /// <param name="CopyGbps">Copy bandwidth, bytes read + written per second / 1e9.</param>
 /// <param name="GemmTflops">Best GEMM throughput measured.</param>
 /// <param name="GemmCase">Which GEMM gave it.</param>
-public sealed record BenchCeilings(double CopyGbps, double GemmTflops, string GemmCase);
+internal sealed record BenchCeilings(double CopyGbps, double GemmTflops, string GemmCase);
 
 /// <summary>One measured case.</summary>
 /// <param name="Op">Op name (or "stream" for a streaming block).</param>
@@ -55,7 +55,7 @@ public sealed record BenchCeilings(double CopyGbps, double GemmTflops, string Ge
 /// On the emulated backends: what the emulated device counted for one run of the case, in place of
 /// times (which are then 0 with no samples); null on every real backend.
 /// </param>
-public sealed record BenchCase(
+internal sealed record BenchCase(
     string Op, string Backend, string Shape, string Dtype, int Iterations, double MedianMs, double MinMs, double P90Ms,
     double Tflops, double Gbps, double? FractionOfCeiling, double? ErrorVsReference, string? Peer, IReadOnlyList<double> SamplesMs,
     IReadOnlyDictionary<string, IReadOnlyList<long>>? Tensors = null, BenchEmulated? Emulated = null);
@@ -71,5 +71,5 @@ public sealed record BenchCase(
 /// PREDICTED times from these counters on each GPU of <see cref="GpuSpec.Known"/>, per case
 /// (<c>kernel</c> null) and per kernel (<see cref="BenchPrediction"/>): a prediction, never a measurement.
 /// </param>
-public sealed record BenchEmulated(long WarpInstructions, long BytesMoved, double ModelBytes, double Coalescing, double BankConflicts,
+internal sealed record BenchEmulated(long WarpInstructions, long BytesMoved, double ModelBytes, double Coalescing, double BankConflicts,
     IReadOnlyList<Execution.EmulatorCounters> Kernels, IReadOnlyList<BenchPrediction>? Predicted = null);

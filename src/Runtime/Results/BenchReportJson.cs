@@ -12,7 +12,7 @@ using System.Text.Json.Serialization;
 namespace Zoetrope.Runtime.Results;
 
 /// <summary>JSON I/O of <see cref="BenchReport"/>.</summary>
-public static class BenchReportJson
+internal static class BenchReportJson
 {
     /// <summary>The format this build writes and reads.</summary>
     public const string SchemaVersion = "zoetrope.bench/1";

@@ -18,7 +18,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Runtime.Results;
 
 /// <summary>What to measure and how.</summary>
-public sealed record BenchOptions
+internal sealed record BenchOptions
 {
     /// <summary>Where to run.</summary>
     public required Backend Backend { get; init; }
@@ -46,7 +46,7 @@ public sealed record BenchOptions
 }
 
 /// <summary>Runs benchmark suites into a <see cref="BenchReport"/>.</summary>
-public static class BenchRunner
+internal static class BenchRunner
 {
     private const int MaxSets = 8;
 

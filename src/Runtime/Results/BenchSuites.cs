@@ -4,7 +4,7 @@
 namespace Zoetrope.Runtime.Results;
 
 /// <summary>Benchmark suites by op family.</summary>
-public static class BenchSuites
+internal static class BenchSuites
 {
     private static readonly (string Suite, string[] Ops)[] Table =
     [

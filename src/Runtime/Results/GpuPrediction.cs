@@ -19,7 +19,7 @@ namespace Zoetrope.Runtime.Results;
 /// datasheet figure): 1 where <c>mma.sync</c> is the native path (Ampere, Ada); about two thirds
 /// on Hopper, whose peaks need <c>wgmma</c> (FlashAttention-2 against -3 on H100 shows the gap).
 /// </param>
-public sealed record GpuSpec(string Name, string Key, double MemoryGBps, int Sms, double BoostGHz, double F16Tflops, double Int8Tops, double Fp8Tflops,
+internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int Sms, double BoostGHz, double F16Tflops, double Int8Tops, double Fp8Tflops,
     double MmaSyncFraction)
 {
     /// <summary>What <see cref="Key"/> may name; the H100 and H200 are the parts the device kit runs on.</summary>
@@ -55,7 +55,7 @@ public sealed record GpuSpec(string Name, string Key, double MemoryGBps, int Sms
 /// <param name="TensorMs">Tensor operations over the mma.sync peaks.</param>
 /// <param name="IssueMs">Non-tensor warp instructions over the issue rate.</param>
 /// <param name="LaunchMs">Launch overhead, <see cref="LaunchUs"/> per launch.</param>
-public sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, string Bound, double MemoryMs, double TensorMs, double IssueMs, double LaunchMs)
+internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, string Bound, double MemoryMs, double TensorMs, double IssueMs, double LaunchMs)
 {
     /// <summary>Assumed cost of one launch on a stream of back-to-back launches, µs.</summary>
     public const double LaunchUs = 2.5;

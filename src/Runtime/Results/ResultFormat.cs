@@ -10,7 +10,7 @@ using System.Globalization;
 namespace Zoetrope.Runtime.Results;
 
 /// <summary>The number format of benchmark tables: three significant digits (see the file header).</summary>
-public static class ResultFormat
+internal static class ResultFormat
 {
     private const int Digits = 3;
 

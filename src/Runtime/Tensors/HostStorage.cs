@@ -6,7 +6,7 @@ namespace Zoetrope.Runtime;
 /// Host memory: 64-byte aligned native memory owned by the storage, or external memory (a
 /// memory-mapped safetensors file) kept alive by an owner object.
 /// </summary>
-public sealed unsafe class HostStorage : TensorStorage
+internal sealed unsafe class HostStorage : TensorStorage
 {
     private readonly IDisposable? _externalOwner;
     private byte* _ptr;

@@ -66,7 +66,7 @@ public sealed class Tensor : IDisposable
     public long ByteOffset => Offset * DType.Size();
 
     /// <summary>The memory behind the tensor (shared by views).</summary>
-    public TensorStorage Storage { get; }
+    internal TensorStorage Storage { get; }
 
     /// <summary>The backend that owns the memory.</summary>
     public Backend Backend => Storage.Backend;

@@ -4,7 +4,7 @@ namespace Zoetrope.Runtime;
 /// The bytes behind one or more tensors, owned by a <see cref="Backend"/>. Views share their
 /// parent's storage; only the tensor that allocated it frees it.
 /// </summary>
-public abstract class TensorStorage : IDisposable
+internal abstract class TensorStorage : IDisposable
 {
     /// <summary>Creates storage of <paramref name="byteLength"/> bytes on <paramref name="backend"/>.</summary>
     protected TensorStorage(Backend backend, long byteLength)

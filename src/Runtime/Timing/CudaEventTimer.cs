@@ -8,7 +8,7 @@ namespace Zoetrope.Runtime;
 /// stamps them when it reaches them, so the measurement excludes launch overhead on the host
 /// side and needs no synchronize between the markers.
 /// </summary>
-public sealed class CudaEventTimer : IDeviceTimer
+internal sealed class CudaEventTimer : IDeviceTimer
 {
     private readonly IlgpuBackend _backend;
     private IntPtr _start;

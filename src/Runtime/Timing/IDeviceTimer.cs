@@ -5,7 +5,7 @@ namespace Zoetrope.Runtime;
 /// (CUDA events on GPU backends) and return at once; <see cref="ElapsedMilliseconds"/> waits for
 /// the stop marker. On CPU backends both synchronize and read a stopwatch.
 /// </summary>
-public interface IDeviceTimer : IDisposable
+internal interface IDeviceTimer : IDisposable
 {
     /// <summary>Marks the start of the span.</summary>
     void Start();

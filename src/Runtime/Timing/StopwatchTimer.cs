@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Zoetrope.Runtime;
 
 /// <summary>A CPU timer: synchronizes the backend at each marker and reads a monotonic clock.</summary>
-public sealed class StopwatchTimer(Backend backend) : IDeviceTimer
+internal sealed class StopwatchTimer(Backend backend) : IDeviceTimer
 {
     private long _start;
     private long _stop;

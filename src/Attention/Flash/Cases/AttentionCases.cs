@@ -14,7 +14,7 @@ namespace Zoetrope.Attention.Flash;
 /// that skips a whole key tile and leaves a warp's rows fully masked in a visited one before
 /// they see any key.
 /// </summary>
-public static class AttentionCases
+internal static class AttentionCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
         new(b, h, hkv, nq, nkv, d, layout, mask);

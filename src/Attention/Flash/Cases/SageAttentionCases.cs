@@ -16,7 +16,7 @@ namespace Zoetrope.Attention.Flash;
 /// P·V with the smoothing LSE, nhd bf16 fp8 with GQA and a causal mask). Bench: Wan's stream
 /// with per-token K scales (frames of 1560 keys).
 /// </summary>
-public static class SageAttentionCases
+internal static class SageAttentionCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
         new(b, h, hkv, nq, nkv, d, layout, mask);

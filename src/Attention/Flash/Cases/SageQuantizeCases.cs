@@ -10,7 +10,7 @@ namespace Zoetrope.Attention.Flash;
 /// Bench: SLA's setup (B=2, H=16, N=32,760, D=128), q and k, and Wan-1.3B's stream chunk (NHD).
 /// Emulator: a partial block in NHD with 16-byte packs, the smoothed k over 9 chunks, D 64 odd N.
 /// </summary>
-public static class SageQuantizeCases
+internal static class SageQuantizeCases
 {
     private static SageQuantize.Params Q(DType t, int b, int h, int n, int d, HeadLayout l, int rows = 128) => SageQuantize.Params.Query(t, b, h, n, d, l, rows);
 

@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>adaln_modulate's cases: both chunks, f32 and bf16, shapes from <see cref="ModulationCases"/>; rounding=per-op on bf16/f16 (and f32).</summary>
-public static class AdaLnModulateCases
+internal static class AdaLnModulateCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<AdaLnModulate.Params> Table { get; } = new()

@@ -13,7 +13,7 @@ namespace Zoetrope.Attention.Norm;
 /// pixels a block, one live), the tail loop for packs (129 f16 packs at G = 32) and for single
 /// elements (129 channels), single elements with G = 16 (13), three packs a lane (384 f32).
 /// </summary>
-public static class ChannelRmsNormCases
+internal static class ChannelRmsNormCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<ChannelRmsNorm.Params> Table { get; } = new()

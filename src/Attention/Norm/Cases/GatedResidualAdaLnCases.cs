@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>gated_residual_adaln's cases: the FFN-to-next-block boundary (1, 0) and the reverse (0, 1); rounding=per-op on bf16/f16 (and f32).</summary>
-public static class GatedResidualAdaLnCases
+internal static class GatedResidualAdaLnCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<GatedResidualAdaLn.Params> Table { get; } = new()

@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>gated_residual's cases: both gates, f32/bf16 (and one f16), shapes from <see cref="ModulationCases"/>; rounding=per-op on bf16/f16 (and f32).</summary>
-public static class GatedResidualCases
+internal static class GatedResidualCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<GatedResidual.Params> Table { get; } = new()

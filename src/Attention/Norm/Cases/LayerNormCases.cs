@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>layer_norm's cases: with and without affine, shapes from <see cref="NormCases"/> (the emulator shapes alternate affine and plain).</summary>
-public static class LayerNormCases
+internal static class LayerNormCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<LayerNorm.Params> Table { get; } = new()

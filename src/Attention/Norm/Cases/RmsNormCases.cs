@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Attention.Norm;
 
 /// <summary>rms_norm's cases (shapes from <see cref="NormCases"/>, its emulator shapes included), fused and rounding=per-op.</summary>
-public static class RmsNormCases
+internal static class RmsNormCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<RmsNorm.Params> Table { get; } = new()

@@ -7,7 +7,7 @@ namespace Zoetrope.Attention.Rope;
 /// qk_norm_rope's cases: every float dtype over <see cref="QkCases"/> in the [B, H, N, D] layout,
 /// bf16 and f32 in [B, N, H, D] (nhd: the streaming engine's KV-cache pools).
 /// </summary>
-public static class QkNormRopeCases
+internal static class QkNormRopeCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<QkNormRope.Params> Table { get; } = new()

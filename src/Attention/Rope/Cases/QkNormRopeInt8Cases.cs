@@ -10,7 +10,7 @@ namespace Zoetrope.Attention.Rope;
 /// layouts; Q and 64-row K writing [B, N, H, D]. Emulator: per-token K in nhd over two mean chunks
 /// (65 tokens) and with a given mean, and 64-row K in nhd (a head's rows H*D apart).
 /// </summary>
-public static class QkNormRopeInt8Cases
+internal static class QkNormRopeInt8Cases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<QkNormRopeInt8.Params> Table { get; } = new()

@@ -10,7 +10,7 @@ namespace Zoetrope.Attention.Rope;
 /// (kernels/rope/rope_apply.cu: 256-thread blocks over rotary pairs): 270 pairs (a block and 14)
 /// in NHD, 384 in HND.
 /// </summary>
-public static class RopeApplyCases
+internal static class RopeApplyCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<RopeApply.Params> Table { get; } = new()

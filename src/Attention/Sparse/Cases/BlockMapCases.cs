@@ -12,7 +12,7 @@ namespace Zoetrope.Attention.Sparse;
 /// key blocks, the last of one key), GQA, NHD; a window without sinks; query blocks with no
 /// candidate at all (causal, Nq > Nkv: counts 0, also checked on ilgpu-cpu).
 /// </summary>
-public static class BlockMapCases
+internal static class BlockMapCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
         new(b, h, hkv, nq, nkv, d, layout, mask);

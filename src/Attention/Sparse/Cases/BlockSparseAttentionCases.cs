@@ -15,7 +15,7 @@ namespace Zoetrope.Attention.Sparse;
 /// Sage with k_rows=1 (a K scale per key token): f16 and bf16, fp16 and FP8 P·V, hnd and nhd, Nkv
 /// not a multiple of 64; on the emulator nhd bf16 FP8 with GQA and hnd f16 fp16 with a causal mask.
 /// </summary>
-public static class BlockSparseAttentionCases
+internal static class BlockSparseAttentionCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
         new(b, h, hkv, nq, nkv, d, layout, mask);

@@ -12,7 +12,7 @@ namespace Zoetrope.Attention.Sparse;
 /// causal blocks that do not divide N with a carried state; D 128 (256-thread launches over
 /// D x (D + 1) states).
 /// </summary>
-public static class LinearAttentionCases
+internal static class LinearAttentionCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout) =>
         new(b, h, hkv, nq, nkv, d, layout, AttentionMask.None);

@@ -16,7 +16,7 @@ namespace Zoetrope.Attention.Sparse;
 /// the block-sparse Sage emulation over sage_quantize's codes, so the tolerance is sage_attention's
 /// (pv=fp8 rounds P and V to e4m3 the same way in both, leaving fp32-vs-double noise).
 /// </summary>
-public static class SlaCases
+internal static class SlaCases
 {
     private static AttentionGeometry G(int b, int h, int hkv, int nq, int nkv, int d, HeadLayout layout, AttentionMask mask) =>
         new(b, h, hkv, nq, nkv, d, layout, mask);

@@ -12,7 +12,7 @@ namespace Zoetrope.Quant.Conv;
 /// tile policies (kernels/conv/conv_policy.h: 128 x 128 tiles, 32 channels of K per stage, cp.async
 /// where Cin % 8 == 0; ILGPU and the CUDA f32 kernel: 64 x 64 tiles).
 /// </summary>
-public static class Conv3dCases
+internal static class Conv3dCases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<Conv3d.Params> Table { get; } = new()

@@ -4,7 +4,7 @@ using Zoetrope.Runtime.Ops;
 namespace Zoetrope.Quant.Gemm;
 
 /// <summary>linear_fp8's cases: <see cref="LinearCases"/>' shapes into f32 and bf16; the extra roundings (<see cref="LinearCases.MatchRounding"/>), one on the emulated device; the Wan projections for benches.</summary>
-public static class LinearFp8Cases
+internal static class LinearFp8Cases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<LinearFp8.Params> Table { get; } = new()

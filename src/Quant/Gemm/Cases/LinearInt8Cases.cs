@@ -11,7 +11,7 @@ namespace Zoetrope.Quant.Gemm;
 /// block scheme on <see cref="LinearCases"/>' aligned shape (the cp.async path). The extra roundings
 /// (<see cref="LinearCases.MatchRounding"/>) on both schemes, one on the emulated device.
 /// </summary>
-public static class LinearInt8Cases
+internal static class LinearInt8Cases
 {
     /// <summary>The table.</summary>
     public static OpCaseTable<LinearInt8.Params> Table { get; } = new()
