@@ -5,10 +5,11 @@ namespace Zoetrope.Runtime.Native;
 /// "zoetrope_native"): libzoetrope_native.so, the hand-written CUDA kernels of the <c>cuda</c>
 /// backend, or, in a process that uses the emulated CUDA device (<see cref="EmulatedCuda"/>),
 /// libzoetrope_native_emu.so, the same kernels as PTX for <c>cuda-emu</c>. Loaded lazily; when
-/// absent, <see cref="Require"/> says where it looked and how to build it. Search order: the
-/// environment variable ($ZOETROPE_NATIVE, $ZOETROPE_NATIVE_EMU; a file or a folder), the
-/// application folder, ./build, (for the emulated one, build/ above the application), and the
-/// system's library path.
+/// absent, <see cref="TryLoad"/> says where it looked and how to build it. Search order
+/// (<see cref="NativeSearch"/>): the environment variable ($ZOETROPE_NATIVE, $ZOETROPE_NATIVE_EMU;
+/// a file or a folder), the host's native search folders and runtimes/&lt;rid&gt;/native/ under the
+/// application (a package's native asset, no variable needed), the application folder, ./build,
+/// (for the emulated one, build/ above the application), and the system's library path.
 /// </summary>
 public static class NativeShim
 {
