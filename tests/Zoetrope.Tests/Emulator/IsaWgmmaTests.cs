@@ -72,6 +72,8 @@ public class IsaWgmmaTests
         public uint[]? CIn { get; init; }
         public uint Threads { get; init; } = 128;
         public string BeforeWait { get; init; } = "";
+        /// <summary>Runs the wgmma's only in threads 0..15 (a partial warp).</summary>
+        public bool Partial { get; init; }
     }
 
     private static string Ptx(Case c)
@@ -124,12 +126,12 @@ public class IsaWgmmaTests
         {
             s.Append($"    ld.global.u32 %a{i}, [%rd9+{4 * i}];\n");
         }
-        s.Append("    wgmma.fence.sync.aligned;\n");
+        s.Append("    wgmma.fence.sync.aligned;\n    setp.lt.u32 %p3, %r1, 16;\n");
         for (int i = 0; i < c.Steps.Count; i++)
         {
             s.Append($"    ld.global.u64 %rd11, [%rd10+{16 * i}];\n    ld.global.u64 %rd12, [%rd10+{(16 * i) + 8}];\n");
             s.Append($"    mov.pred %p2, {(c.Steps[i].ScaleD ? 1 : 0)};\n");
-            s.Append($"    {c.Opcode} {dList}, {aOp}, %rd12, %p2{c.Tail};\n");
+            s.Append($"    {(c.Partial ? "@%p3 " : "")}{c.Opcode} {dList}, {aOp}, %rd12, %p2{c.Tail};\n");
         }
         s.Append("    wgmma.commit_group.sync.aligned;\n");
         s.Append(c.BeforeWait);
@@ -409,6 +411,46 @@ public class IsaWgmmaTests
     }
 
     [Test]
+    public void SeedKernelAsNvccCompilesIt()
+    {
+        // kernels/hopper/wgmma_seed.cu through nvcc -arch=sm_90a -ptx: the parser and the whole
+        // wgmma path on the PTX a compiler writes (the register declarations, the inline-asm scope
+        // with its own .reg .pred, the descriptor arithmetic in registers).
+        string? nvcc = HostTestSupport.Nvcc();
+        string? root = HostTestSupport.RepoRoot();
+        if (nvcc is null || root is null)
+        {
+            Assert.Ignore("needs nvcc (PATH or /opt/zoetrope/cuda-12.4) and a checkout");
+        }
+        using var dir = new TempDirectory("zt-wgmma");
+        var (exit, log) = HostTestSupport.Run(nvcc!, $"-arch=sm_90a -ptx -o {dir.File("seed.ptx")} {Path.Combine(root!, "kernels", "hopper", "wgmma_seed.cu")}");
+        Assert.That(exit, Is.EqualTo(0), log);
+        using var h = new EmuHarness();
+        var f = h.Device.LoadModule(File.ReadAllText(dir.File("seed.ptx")), "wgmma_seed.ptx").GetFunction("_ZN2zt6hopper17wgmma_seed_kernelEPK6__halfS3_Pf");
+        var a = new Half[64 * 16];
+        var b = new Half[8 * 16];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (Half)ValueA(i / 16, i % 16);
+        }
+        for (int i = 0; i < b.Length; i++)
+        {
+            b[i] = (Half)ValueB(i / 16, i % 16);
+        }
+        ulong pa = h.Upload(a), pb = h.Upload(b), pd = h.Alloc<float>(64 * 8);
+        h.Launch(f, 1, 128, pa, pb, pd);
+        var d = h.Download<float>(pd, 64 * 8);
+        var expected = Product(8, 16, ValueA, ValueB);
+        for (int m = 0; m < 64; m++)
+        {
+            for (int n = 0; n < 8; n++)
+            {
+                Assert.That(d[(m * 8) + n], Is.EqualTo((float)expected[m, n]), $"D[{m},{n}]");
+            }
+        }
+    }
+
+    [Test]
     public void DescriptorFieldsAndSwizzleBits()
     {
         var d = WgmmaDescriptor.Decode(Desc(0x1230, 0x40, 0x400, 1) | (5UL << 49));
@@ -439,6 +481,21 @@ public class IsaWgmmaTests
     {
         var e = Assert.Throws<EmulatorException>(() => Run(Seed(threads: 96)))!;
         Assert.That(e.Message, Does.Contain("warpgroup").And.Contain("warp 0"));
+    }
+
+    [Test]
+    public void PartialWarpIsReported()
+    {
+        var e = Assert.Throws<EmulatorException>(() => Run(new Case
+        {
+            Opcode = "wgmma.mma_async.sync.aligned.m64n8k16.f32.f16.f16",
+            DRegs = 4,
+            Image = new byte[2048 + 256],
+            Steps = [(Desc(0, 128, 256, 0), Desc(2048, 128, 256, 0), false)],
+            Tail = ", 1, 1, 0, 0",
+            Partial = true,
+        }))!;
+        Assert.That(e.Message, Does.Contain("every thread of the warp must execute it together").And.Contain("0x0000ffff"));
     }
 
     [Test]
