@@ -52,6 +52,9 @@ public class IsaWgmmaTests
     // A tile of rows of 128 bytes with the 128-byte swizzle (tile base 1024-aligned).
     private static int Sw128(int row, int byteInRow) => (row * 128) + ((((byteInRow >> 4) ^ (row & 7)) << 4) | (byteInRow & 15));
 
+    // Rows of 64 bytes with the 64-byte swizzle (tile base 512-aligned): chunk c at c ^ ((row / 2) % 4).
+    private static int Sw64(int row, int byteInRow) => (row * 64) + ((((byteInRow >> 4) ^ ((row >> 1) & 3)) << 4) | (byteInRow & 15));
+
     // Rows of 32 bytes with the 32-byte swizzle (tile base 256-aligned).
     private static int Sw32(int row, int byteInRow) => (row * 32) + ((((byteInRow >> 4) ^ ((row >> 2) & 1)) << 4) | (byteInRow & 15));
 
@@ -206,7 +209,24 @@ public class IsaWgmmaTests
     public void SeedM64N8K16NoSwizzle(bool bf16)
     {
         // kernels/hopper/wgmma_seed.cu: A 64x16 at 0, B 8x16 at 2048, both K-major, no swizzle, scale-d 0.
-        Func<double, uint> enc = bf16 ? Bf16 : F16;
+        var img = SeedImage(bf16 ? Bf16 : F16);
+        var c = new Case
+        {
+            Opcode = $"wgmma.mma_async.sync.aligned.m64n8k16.f32.{(bf16 ? "bf16.bf16" : "f16.f16")}",
+            DRegs = 4,
+            Image = img,
+            Steps = [(Desc(0, 128, 256, 0), Desc(2048, 128, 256, 0), false)],
+            Tail = ", 1, 1, 0, 0",
+            CIn = Garbage(4),   // scale-d = 0: the old D must not matter
+        };
+        var (output, stats) = Run(c);
+        CheckF32(output, Product(8, 16, ValueA, ValueB), 4, "seed");
+        Assert.That(stats.TensorOps[(int)TensorPrecision.F16], Is.EqualTo(2L * 64 * 8 * 16));
+        Assert.That(stats.Instructions[(int)InstrClass.Tensor], Is.EqualTo(4), "one wgmma per warp of the warpgroup");
+    }
+
+    private static byte[] SeedImage(Func<double, uint> enc)
+    {
         var img = new byte[2048 + 256];
         for (int m = 0; m < 64; m++)
         {
@@ -222,19 +242,76 @@ public class IsaWgmmaTests
                 Put(img, 2048 + SeedOffset(n, k), 2, enc(ValueB(n, k)));
             }
         }
+        return img;
+    }
+
+    [Test]
+    public void F16AccumulatorsM64N8K16()
+    {
+        // .f16.f16.f16: two accumulator registers per thread, each two halves: register q holds row
+        // 16w + l/4 + 8q, columns 2(l%4) (low half) and 2(l%4) + 1 (high half).
+        var cIn = new uint[128 * 2];
+        var cM = new double[64, 8];
+        for (int tid = 0; tid < 128; tid++)
+        {
+            int w = tid >> 5, l = tid & 31;
+            for (int q = 0; q < 2; q++)
+            {
+                int row = (16 * w) + (l >> 2) + (8 * q), col = 2 * (l & 3);
+                cM[row, col] = row * 0.25;
+                cM[row, col + 1] = -col;
+                cIn[(tid * 2) + q] = F16(cM[row, col]) | (F16(cM[row, col + 1]) << 16);
+            }
+        }
         var c = new Case
         {
-            Opcode = $"wgmma.mma_async.sync.aligned.m64n8k16.f32.{(bf16 ? "bf16.bf16" : "f16.f16")}",
+            Opcode = "wgmma.mma_async.sync.aligned.m64n8k16.f16.f16.f16",
+            DRegs = 2,
+            Image = SeedImage(F16),
+            Steps = [(Desc(0, 128, 256, 0), Desc(2048, 128, 256, 0), true)],
+            Tail = ", 1, 1, 0, 0",
+            CIn = cIn,
+        };
+        var (output, _) = Run(c);
+        var expected = Product(8, 16, ValueA, ValueB, cM);
+        for (int tid = 0; tid < 128; tid++)
+        {
+            int w = tid >> 5, l = tid & 31;
+            for (int q = 0; q < 2; q++)
+            {
+                int row = (16 * w) + (l >> 2) + (8 * q), col = 2 * (l & 3);
+                uint word = output[(tid * 2) + q];
+                Assert.That((double)BitConverter.UInt16BitsToHalf((ushort)word), Is.EqualTo(expected[row, col]), $"D[{row},{col}]");
+                Assert.That((double)BitConverter.UInt16BitsToHalf((ushort)(word >> 16)), Is.EqualTo(expected[row, col + 1]), $"D[{row},{col + 1}]");
+            }
+        }
+    }
+
+    [Test]
+    public void Bf16TransposedASwizzle64()
+    {
+        // A MN-major (imm-trans-a = 1) with the 64-byte swizzle: two blocks of 32 rows of M
+        // (64 bytes), each 16 k-rows of 64 bytes; block b at b * 1024 (LBO), 8 k-rows = 512 bytes (SBO).
+        // B K-major without swizzle (the seed's layout) at 2048.
+        var img = SeedImage(Bf16);
+        Array.Clear(img, 0, 2048);
+        for (int m = 0; m < 64; m++)
+        {
+            for (int k = 0; k < 16; k++)
+            {
+                Put(img, ((m / 32) * 1024) + Sw64(k, (m % 32) * 2), 2, Bf16(ValueA(m, k)));
+            }
+        }
+        var c = new Case
+        {
+            Opcode = "wgmma.mma_async.sync.aligned.m64n8k16.f32.bf16.bf16",
             DRegs = 4,
             Image = img,
-            Steps = [(Desc(0, 128, 256, 0), Desc(2048, 128, 256, 0), false)],
-            Tail = ", 1, 1, 0, 0",
-            CIn = Garbage(4),   // scale-d = 0: the old D must not matter
+            Steps = [(Desc(0, 1024, 512, 2), Desc(2048, 128, 256, 0), false)],
+            Tail = ", 1, 1, 1, 0",
         };
-        var (output, stats) = Run(c);
-        CheckF32(output, Product(8, 16, ValueA, ValueB), 4, "seed");
-        Assert.That(stats.TensorOps[(int)TensorPrecision.F16], Is.EqualTo(2L * 64 * 8 * 16));
-        Assert.That(stats.Instructions[(int)InstrClass.Tensor], Is.EqualTo(4), "one wgmma per warp of the warpgroup");
+        var (output, _) = Run(c);
+        CheckF32(output, Product(8, 16, ValueA, ValueB), 4, "MN-major A");
     }
 
     /// <summary>bf16 64 x 64 tiles (K = 64: rows of 128 bytes) with the 128-byte swizzle: A at 0, B at 8192.</summary>
@@ -329,18 +406,20 @@ public class IsaWgmmaTests
         }
     }
 
-    [Test]
-    public void S8M64N16K32Swizzle128()
+    [TestCase("s32.s8.s8")]
+    [TestCase("satfinite.s32.u8.s8")]
+    public void S8M64N16K32Swizzle128(string types)
     {
-        // s8 A 64 x 128 and B 16 x 128 (rows of 128 bytes, 128B swizzle), four k32 steps of 32 bytes.
-        static int A(int m, int k) => ((m * 37) + (k * 11)) % 255 - 127;
+        // s8 (or u8) A 64 x 128 and s8 B 16 x 128 (rows of 128 bytes, 128B swizzle), four k32 steps of 32 bytes.
+        bool aUnsigned = types.Contains("u8");
+        int A(int m, int k) => ((m * 37) + (k * 11)) % 255 - (aUnsigned ? 0 : 127);
         static int B(int n, int k) => ((n * 13) + (k * 29)) % 251 - 125;
         var img = new byte[8192 + (16 * 128)];
         for (int m = 0; m < 64; m++)
         {
             for (int k = 0; k < 128; k++)
             {
-                img[Sw128(m, k)] = (byte)(sbyte)A(m, k);
+                img[Sw128(m, k)] = (byte)A(m, k);
             }
         }
         for (int n = 0; n < 16; n++)
@@ -352,7 +431,7 @@ public class IsaWgmmaTests
         }
         var c = new Case
         {
-            Opcode = "wgmma.mma_async.sync.aligned.m64n16k32.s32.s8.s8",
+            Opcode = $"wgmma.mma_async.sync.aligned.m64n16k32.{types}",
             DRegs = 8,
             Image = img,
             Steps = Enumerable.Range(0, 4).Select(s => (Desc(32 * s, 16, 1024, 1), Desc(8192 + (32 * s), 16, 1024, 1), s > 0)).ToList(),
