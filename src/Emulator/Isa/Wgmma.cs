@@ -130,6 +130,12 @@ internal sealed record WgmmaKind(int N, int K, string DType, string AType, strin
             why = $"k{k} .{kind.DType}.{kind.AType}.{kind.BType} is not implemented (f16/bf16 k16, s8/u8 k32, e4m3/e5m2 k32 are)";
             return null;
         }
+        if (kind.IsInteger && n > 32 && n % 16 != 0)
+        {
+            // The integer shapes are n8..n32 by 8, then n48..n256 by 16.
+            why = $"N = {n} is not an integer wgmma shape (8, 16, 24, 32, then multiples of 16 to 256)";
+            return null;
+        }
         if (kind.SatFinite && kind.DType != "s32")
         {
             why = ".satfinite applies to integer wgmma only";

@@ -593,5 +593,8 @@ public class IsaWgmmaTests
         e = Assert.Throws<EmulatorException>(() => Run(Seed(opcode: "wgmma.mma_async.sync.aligned.m64n8k8.f32.tf32.tf32", tail: ", 1, 1")))!;
         Assert.That(e.Error, Is.EqualTo(EmuError.NotSupported));
         Assert.That(e.Message, Does.Contain("tf32"));
+        e = Assert.Throws<EmulatorException>(() => Run(Seed(opcode: "wgmma.mma_async.sync.aligned.m64n40k32.s32.s8.s8", tail: "")))!;
+        Assert.That(e.Error, Is.EqualTo(EmuError.NotSupported));
+        Assert.That(e.Message, Does.Contain("N = 40"));
     }
 }
