@@ -6,6 +6,8 @@
 // four consecutive lanes holds one row, lane l holding row l>>2, columns 2*(l%4) and 2*(l%4)+1, the
 // lower column in the lower half; .trans loads the matrix as column-major, i.e. lane l gets the
 // elements at (row 2*(l%4), col l>>2) and (row 2*(l%4)+1, col l>>2) of the matrix in memory).
+// stmatrix.sync.aligned.m8n8.{x1,x2,x4}{.trans}.b16 ("Warp-level matrix store instruction: stmatrix",
+// sm_90) is the same layout in the other direction: Holder states it once for both.
 namespace Zoetrope.Emulator.Isa;
 
 internal static class LdMatrix

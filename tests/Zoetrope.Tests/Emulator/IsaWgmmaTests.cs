@@ -314,6 +314,32 @@ public class IsaWgmmaTests
         CheckF32(output, Product(8, 16, ValueA, ValueB), 4, "MN-major A");
     }
 
+    [Test]
+    public void F16TransposedBNoSwizzle()
+    {
+        // B N-major without swizzle, N = 16: core matrix (i, j) = 8 k-rows of 16 bytes holding
+        // B[8i..8i+7, 8j..8j+7] (n contiguous); core (i, j) at 2048 + i * 256 (SBO) + j * 128 (LBO).
+        var img = SeedImage(F16);
+        img = [.. img, .. new byte[512 - 256]];
+        for (int n = 0; n < 16; n++)
+        {
+            for (int k = 0; k < 16; k++)
+            {
+                Put(img, 2048 + ((n / 8) * 256) + ((k / 8) * 128) + ((k % 8) * 16) + ((n % 8) * 2), 2, F16(ValueB(n, k)));
+            }
+        }
+        var c = new Case
+        {
+            Opcode = "wgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16",
+            DRegs = 8,
+            Image = img,
+            Steps = [(Desc(0, 128, 256, 0), Desc(2048, 128, 256, 0), false)],
+            Tail = ", 1, 1, 0, 1",
+        };
+        var (output, _) = Run(c);
+        CheckF32(output, Product(16, 16, ValueA, ValueB), 8, "MN-major B, no swizzle");
+    }
+
     /// <summary>bf16 64 x 64 tiles (K = 64: rows of 128 bytes) with the 128-byte swizzle: A at 0, B at 8192.</summary>
     private static byte[] Sw128Image(int n, bool bMnMajor, Func<int, int, double> a, Func<int, int, double> b)
     {
