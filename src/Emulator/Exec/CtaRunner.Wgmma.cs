@@ -29,6 +29,8 @@ internal sealed unsafe partial class CtaRunner
     {
         public readonly List<int> Open = new();
         public readonly List<List<int>> Committed = new();
+        /// <summary>The warp has executed a wgmma.fence (the ISA requires one before its first wgmma.mma_async).</summary>
+        public bool Fenced;
         /// <summary>How many in-flight wgmma's name each register.</summary>
         public readonly int[] Pending = new int[registers];
     }
@@ -47,6 +49,10 @@ internal sealed unsafe partial class CtaRunner
                 // interpreter runs a warp's instructions in order, so there is nothing to order.
                 RequireFullWarp(w, ins, at, active);
                 RequireWarpgroup(w, ins);
+                if (WgState(w) is { } f)
+                {
+                    f.Fenced = true;
+                }
                 break;
             case OpCode.WgmmaCommit:
                 RequireFullWarp(w, ins, at, active);
@@ -113,6 +119,11 @@ internal sealed unsafe partial class CtaRunner
             kind = WgmmaKind.Parse(ins.Parts, out string why)
                 ?? throw Fault(EmuError.NotSupported, w, 0, _curPc, $"the emulator does not implement '{ins.Opcode}': {why}");
             ins.Extra = kind;
+        }
+        if (_ctx.Checks && WgState(w) is { Fenced: false })
+        {
+            throw Fault(EmuError.LaunchFailed, w, 0, _curPc,
+                "wgmma.mma_async before any wgmma.fence in this warp: the ISA requires a wgmma.fence before the first wgmma.mma_async (and between other accesses to its registers and the wgmma)");
         }
         var ops = ins.Ops;
         var dOp = ops[0];

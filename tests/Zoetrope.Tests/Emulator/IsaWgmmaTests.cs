@@ -77,6 +77,7 @@ public class IsaWgmmaTests
         public string BeforeWait { get; init; } = "";
         /// <summary>Runs the wgmma's only in threads 0..15 (a partial warp).</summary>
         public bool Partial { get; init; }
+        public bool NoFence { get; init; }
     }
 
     private static string Ptx(Case c)
@@ -129,7 +130,8 @@ public class IsaWgmmaTests
         {
             s.Append($"    ld.global.u32 %a{i}, [%rd9+{4 * i}];\n");
         }
-        s.Append("    wgmma.fence.sync.aligned;\n    setp.lt.u32 %p3, %r1, 16;\n");
+        s.Append(c.NoFence ? "" : "    wgmma.fence.sync.aligned;\n");
+        s.Append("    setp.lt.u32 %p3, %r1, 16;\n");
         for (int i = 0; i < c.Steps.Count; i++)
         {
             s.Append($"    ld.global.u64 %rd11, [%rd10+{16 * i}];\n    ld.global.u64 %rd12, [%rd10+{(16 * i) + 8}];\n");
@@ -601,6 +603,22 @@ public class IsaWgmmaTests
             Partial = true,
         }))!;
         Assert.That(e.Message, Does.Contain("every thread of the warp must execute it together").And.Contain("0x0000ffff"));
+    }
+
+    [Test]
+    public void WgmmaWithoutFenceIsReported()
+    {
+        var c = Seed();
+        var e = Assert.Throws<EmulatorException>(() => Run(new Case
+        {
+            Opcode = c.Opcode,
+            DRegs = c.DRegs,
+            Image = c.Image,
+            Steps = c.Steps,
+            Tail = c.Tail,
+            NoFence = true,
+        }))!;
+        Assert.That(e.Message, Does.Contain("before any wgmma.fence").And.Contain("warp 0 lane 0"));
     }
 
     [Test]
