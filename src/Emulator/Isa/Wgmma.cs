@@ -97,6 +97,11 @@ internal sealed record WgmmaKind(int N, int K, string DType, string AType, strin
     {
         // wgmma.mma_async.sync.aligned.m64nNkK{.satfinite}.dtype.atype.btype
         why = "";
+        if (parts.Contains("sp"))
+        {
+            why = "sparse wgmma (.sp) is not implemented";
+            return null;
+        }
         string? shape = parts.FirstOrDefault(p => p.Length > 3 && p[0] == 'm' && p.Contains('n') && p.Contains('k'));
         var types = parts.Where(p => p is "f16" or "bf16" or "f32" or "s32" or "s8" or "u8" or "e4m3" or "e5m2" or "tf32" or "b1").ToArray();
         if (shape is null || types.Length != 3)
