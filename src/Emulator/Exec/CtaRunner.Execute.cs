@@ -7,6 +7,10 @@ internal sealed partial class CtaRunner
 {
     private void Execute(Warp w, Instr ins, uint active, uint at)
     {
+        if (_wgInFlight != 0)
+        {
+            CheckWgmmaRegisters(w, ins, active);
+        }
         switch (ins.Op)
         {
             case OpCode.Mov:
@@ -100,6 +104,9 @@ internal sealed partial class CtaRunner
                 break;
             case OpCode.Fence or OpCode.Nanosleep or OpCode.Prefetch:
                 // Memory is sequentially consistent here: every access lands in program order.
+                break;
+            case OpCode.Wgmma or OpCode.WgmmaFence or OpCode.WgmmaCommit or OpCode.WgmmaWait or OpCode.StMatrix or OpCode.Elect or OpCode.SetMaxNReg:
+                Hopper(w, ins, active, at);
                 break;
             default:
                 throw Fault(EmuError.NotSupported, w, BitOperations.TrailingZeroCount(active), _curPc,

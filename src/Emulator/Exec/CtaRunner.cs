@@ -223,6 +223,7 @@ internal sealed partial class CtaRunner
             OpCode.Shfl => (uint)Get(w, ins.Ops[4], lane),
             OpCode.Vote or OpCode.Redux => (uint)Get(w, ins.Ops[2], lane),
             OpCode.BarWarp => (uint)Get(w, ins.Ops[0], lane),
+            OpCode.Elect => (uint)Get(w, ins.Ops[^1], lane),
             _ => w.Exists, // .aligned: the whole warp
         };
     }

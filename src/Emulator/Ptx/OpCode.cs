@@ -12,4 +12,5 @@ internal enum OpCode : byte
     Mma,
     Bra, Ret, Exit, Trap, Bar, BarArrive, BarWarp, Fence, Nanosleep,
     Shfl, Vote, Redux, Activemask, Match,
+    Wgmma, WgmmaFence, WgmmaCommit, WgmmaWait, StMatrix, Elect, SetMaxNReg, // Hopper warpgroup (wgmma, stmatrix, elect, setmaxnreg)
 }

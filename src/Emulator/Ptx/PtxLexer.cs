@@ -75,9 +75,10 @@ internal static class PtxLexer
             if (IsIdentStart(c))
             {
                 i++;
-                while (i < n && (IsIdentPart(text[i]) || text[i] == '.'))
+                while (i < n && (IsIdentPart(text[i]) || text[i] == '.' || (text[i] == ':' && i + 2 < n && text[i + 1] == ':' && IsIdentPart(text[i + 2]))))
                 {
-                    i++;
+                    // A sub-space (.shared::cta, .shared::cluster) belongs to the opcode.
+                    i += text[i] == ':' ? 2 : 1;
                 }
                 tokens.Add(new PtxToken(PtxTokenKind.Ident, Intern(text, start, i - start), line, start));
                 continue;
