@@ -69,6 +69,7 @@ internal sealed partial class CtaRunner
         Array.Clear(_shared);
         _shadow.BeginCta(cta, _shared.Length);
         _barriers.Clear();
+        _mbarriers.Clear();
         for (int w = 0; w < _warps.Length; w++)
         {
             _warps[w].Reset(w * 32, _ctx.Threads, b.X, b.Y);
@@ -96,7 +97,8 @@ internal sealed partial class CtaRunner
                 break;
             }
             CheckUninitialised();
-            if (!ReleaseBarriers())
+            // A warp parked at an mbarrier wait may have been woken by a later warp's arrival.
+            if (!ReleaseBarriers() && !_warps.Any(w => (w.Live & ~w.Waiting & ~w.SyncWaiting) != 0))
             {
                 throw Deadlock();
             }
@@ -308,6 +310,10 @@ internal sealed partial class CtaRunner
 
     private EmulatorException Deadlock()
     {
+        if (MbarrierDeadlock() is { } mbarrier)
+        {
+            return mbarrier;
+        }
         var waiting = new List<string>();
         foreach (var w in _warps)
         {
