@@ -7,7 +7,9 @@ namespace Zoetrope.Emulator.Exec;
 /// Runs CTAs of one launch on one host thread. Scheduling: each warp runs until none of its
 /// lanes can go on (all exited or waiting at a barrier); then the next warp. When every warp is
 /// stuck, a barrier whose arrivals are complete is released; if none can be, the CTA is
-/// deadlocked and that is reported. Inside a warp the lanes with the lowest PC run first, which
+/// deadlocked and that is reported. Lanes whose mbarrier try_wait/test_wait finds the phase
+/// incomplete park at it like a bar.sync (CtaRunner.Mbarrier.cs) and are woken when that
+/// barrier's phase completes; every warp parked with no barrier able to progress is a deadlock. Inside a warp the lanes with the lowest PC run first, which
 /// re-joins diverged lanes at the first instruction they share (the immediate post-dominator in
 /// the structured code compilers emit).
 /// </summary>

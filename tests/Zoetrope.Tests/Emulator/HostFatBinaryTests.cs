@@ -48,8 +48,13 @@ public class HostFatBinaryTests
         var with90 = FatBinary.Parse(HostTestSupport.FatBinaryImage(
             (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
             (FatBinaryEntry.KindPtx, 89, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_89"))),
-            (FatBinaryEntry.KindPtx, 90, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_90a")))));
-        Assert.That(FatBinary.SelectPtx(with90, arch, "lib").Arch, Is.EqualTo(90));
+            (FatBinaryEntry.KindPtx, 90, 0x100011, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_90a")))));
+        // nvcc marks compute_90a with flag 0x100000 (arch 90): picked on sm_90, named with its 'a'.
+        var picked = FatBinary.SelectPtx(with90, arch, "lib");
+        Assert.That((picked.Arch, picked.IsArchSpecific, picked.ArchName), Is.EqualTo((90, true, "90a")));
+        Assert.That(FatBinary.SelectPtx(with90, 89, "lib").Arch, Is.EqualTo(89));
+        // An arch-specific entry runs on its own architecture only (sm_90a code is not for sm_100).
+        Assert.That(FatBinary.SelectPtx(with90, 100, "lib").Arch, Is.EqualTo(89));
         var without90 = FatBinary.Parse(HostTestSupport.FatBinaryImage(
             (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
             (FatBinaryEntry.KindPtx, 89, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_89")))));
