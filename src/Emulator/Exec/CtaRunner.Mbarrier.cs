@@ -45,6 +45,34 @@ internal sealed partial class CtaRunner
     private readonly Dictionary<int, long> _parkedParity = new();
     /// <summary>Barriers whose phase completed during the instruction being executed (arrivals beyond the expected count).</summary>
     private readonly HashSet<int> _completedNow = new();
+    /// <summary>Per mbarrier: the phases each thread of the CTA has observed complete (a successful wait), for the "read before its mbarrier wait" check.</summary>
+    private readonly Dictionary<int, long[]> _observed = new();
+    /// <summary>Per mbarrier: phases every thread has observed through a bar.sync after someone's wait.</summary>
+    private readonly Dictionary<int, long> _observedByAll = new();
+
+    private long[] Observations(int addr)
+    {
+        if (!_observed.TryGetValue(addr, out var o))
+        {
+            o = new long[_warps.Length * 32];
+            _observed[addr] = o;
+        }
+        return o;
+    }
+
+    /// <summary>Whether the current thread has observed phase <paramref name="phase"/> of the mbarrier at <paramref name="addr"/> complete.</summary>
+    private bool HasObserved(int addr, long phase) =>
+        _curWarp is not { } w
+        || Math.Max(Observations(addr)[(w.Id * 32) + _curLane], _observedByAll.GetValueOrDefault(addr)) > phase;
+
+    /// <summary>A bar.sync released: what any thread observed before it, every thread has now (it waited for that thread).</summary>
+    private void ShareObservations()
+    {
+        foreach (var (addr, o) in _observed)
+        {
+            _observedByAll[addr] = Math.Max(_observedByAll.GetValueOrDefault(addr), o.Max());
+        }
+    }
 
     /// <summary>A shared-memory operand of an mbarrier or bulk copy: a shared::cta / shared::cluster offset (this CTA's, clusters are of one CTA) or a generic address in the shared window.</summary>
     private int SharedOperand(Warp w, Instr ins, Operand mem, int lane, int size, int align, string what)
@@ -245,6 +273,8 @@ internal sealed partial class CtaRunner
         }
         if (done)
         {
+            var o = Observations(addr);
+            o[(w.Id * 32) + l] = Math.Max(o[(w.Id * 32) + l], m.Phase);
             Set(w, ins.Ops[0], l, 1);
             return;
         }

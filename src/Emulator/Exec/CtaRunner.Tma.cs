@@ -70,9 +70,10 @@ internal sealed unsafe partial class CtaRunner
         var gm = new Span<byte>(g, (int)size);
         if (load)
         {
-            ShadowWrite(w, l, smem, (int)size);
+            int bar = SharedOperand(w, ins, ins.Ops[3], l, 8, 8, "the mbarrier operand");
+            AsyncWrite(w, l, smem, (int)size, bar);
             gm.CopyTo(sm);
-            CompleteTx(w, l, SharedOperand(w, ins, ins.Ops[3], l, 8, 8, "the mbarrier operand"), size, "cp.async.bulk");
+            CompleteTx(w, l, bar, size, "cp.async.bulk");
         }
         else
         {
@@ -96,6 +97,17 @@ internal sealed unsafe partial class CtaRunner
         if (_ctx.Checks && _shadow.Write(offset, size, w.Id) is { } finding)
         {
             throw Fault(EmuError.LaunchFailed, w, l, _curPc, $"the bulk copy {finding}");
+        }
+    }
+
+    /// <summary>Records a bulk copy's write into shared memory, for the phase of <paramref name="bar"/> it completes.</summary>
+    private void AsyncWrite(Warp w, int l, int offset, int size, int bar)
+    {
+        var m = Live(w, l, bar, "complete_tx");
+        ShadowWrite(w, l, offset, size);
+        if (_ctx.Checks)
+        {
+            _shadow.TagAsync(offset, size, bar, m.Phase);
         }
     }
 
@@ -173,9 +185,10 @@ internal sealed unsafe partial class CtaRunner
             c[d] = d < rank ? (int)(uint)Get(w, tmapOp.Elems[d], l) : 0;
             n[d] = d < rank ? map.BoxElems(d) : 1;
         }
+        int bar = load ? SharedOperand(w, ins, ins.Ops[2], l, 8, 8, "the mbarrier operand") : -1;
         if (load)
         {
-            ShadowWrite(w, l, smem, box);
+            AsyncWrite(w, l, smem, box, bar);
         }
         else
         {
@@ -219,7 +232,7 @@ internal sealed unsafe partial class CtaRunner
         }
         if (load)
         {
-            CompleteTx(w, l, SharedOperand(w, ins, ins.Ops[2], l, 8, 8, "the mbarrier operand"), box, "cp.async.bulk.tensor");
+            CompleteTx(w, l, bar, box, "cp.async.bulk.tensor");
         }
     }
 }

@@ -41,6 +41,7 @@ internal sealed partial class CtaRunner
         _shared = GC.AllocateArray<byte>(Math.Max(1, ctx.SharedBytes), pinned: true);
         Stats = new LaunchStats { Kernel = ctx.Function.Name, Geometry = "" };
         _shadow.Where = () => (_curLane, _curPc);
+        _shadow.Observed = HasObserved;
     }
 
     private int _curLane;
@@ -72,6 +73,8 @@ internal sealed partial class CtaRunner
         _shadow.BeginCta(cta, _shared.Length);
         _barriers.Clear();
         _mbarriers.Clear();
+        _observed.Clear();
+        _observedByAll.Clear();
         for (int w = 0; w < _warps.Length; w++)
         {
             _warps[w].Reset(w * 32, _ctx.Threads, b.X, b.Y);
@@ -305,6 +308,7 @@ internal sealed partial class CtaRunner
             }
             _barriers.Remove(id);
             _shadow.Barrier();
+            ShareObservations();
             released = true;
         }
         return released;

@@ -289,4 +289,22 @@ DONE:
         Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [200], [64, 8], [1, 1], 0, 0, 0, 0, out _), Does.Contain("multiple of 16"), "a row pitch of 200 bytes");
         Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [208], [128, 8], [1, 1], 0, 3, 0, 0, out _), Does.Contain("swizzle span"), "256-byte rows with 128B swizzle");
     }
+
+    [Test]
+    public void AReadBeforeTheMbarrierWaitIsReportedAndABarSyncAfterOneThreadsWaitIsEnough()
+    {
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        ulong pout = h.Alloc<ushort>(512);
+        string kernel = LoadKernel(2, false);
+        string wait = "WAIT:\n  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 %p2, [%r6], 0;\n  @!%p2 bra WAIT;\n";
+        Assert.That(kernel, Does.Contain(wait));
+        var noWait = h.Device.LoadModule(Hopper + kernel.Replace(wait, ""), "tma.ptx").GetFunction("tma");
+        var e = Assert.Throws<EmulatorException>(() => h.Launch(noWait, 1, 32, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u))!;
+        Assert.That(e.Message, Does.Contain("before its mbarrier wait").And.Contain("phase 0 of the mbarrier at offset 16384"));
+        // Thread 0 waits, then a bar.sync: every thread has (transitively) observed the phase.
+        var oneWaits = h.Device.LoadModule(Hopper + kernel.Replace(wait, "  @%p1 bra SYNC2;\n" + wait + "SYNC2:\n  bar.sync 0;\n"), "tma.ptx").GetFunction("tma");
+        Assert.DoesNotThrow(() => h.Launch(oneWaits, 1, 64, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u));
+        Check(h.Download<ushort>(pout, 512), 0, 64, 8, 0, 0);
+    }
 }
