@@ -307,4 +307,84 @@ DONE:
         Assert.DoesNotThrow(() => h.Launch(oneWaits, 1, 64, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u));
         Check(h.Download<ushort>(pout, 512), 0, 64, 8, 0, 0);
     }
+
+    // nvcc 12.4's PTX (-arch=sm_90a) for a kernel with a __grid_constant__ CUtensorMap and
+    // CUTLASS-style inline asm: mov.b64 of the param, cvta.param, a scoped predicate in the wait.
+    private const string NvccKernel = @"
+.visible .entry _Z1k14CUtensorMap_stPfii(
+	.param .align 64 .b8 _Z1k14CUtensorMap_stPfii_param_0[128],
+	.param .u64 _Z1k14CUtensorMap_stPfii_param_1,
+	.param .u32 _Z1k14CUtensorMap_stPfii_param_2,
+	.param .u32 _Z1k14CUtensorMap_stPfii_param_3
+)
+{
+	.reg .pred 	%p<3>;
+	.reg .f32 	%f<2>;
+	.reg .b32 	%r<18>;
+	.reg .b64 	%rd<8>;
+	.shared .align 1024 .b8 _ZZ1k14CUtensorMap_stPfiiE3buf[8192];
+	.shared .align 8 .u64 _ZZ1k14CUtensorMap_stPfiiE3bar;
+
+	mov.b64 	%rd2, _Z1k14CUtensorMap_stPfii_param_0;
+	ld.param.u64 	%rd3, [_Z1k14CUtensorMap_stPfii_param_1];
+	ld.param.u32 	%r2, [_Z1k14CUtensorMap_stPfii_param_2];
+	ld.param.u32 	%r3, [_Z1k14CUtensorMap_stPfii_param_3];
+	mov.u32 	%r1, %tid.x;
+	setp.ne.s32 	%p1, %r1, 0;
+	@%p1 bra 	$L__BB0_2;
+
+	mov.u32 	%r4, _ZZ1k14CUtensorMap_stPfiiE3bar;
+	mov.u32 	%r5, 1;
+	mbarrier.init.shared::cta.b64 [%r4], %r5;
+	fence.proxy.async.shared::cta;
+	mov.u32 	%r7, 8192;
+	mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r4], %r7;
+	cvta.param.u64 	%rd4, %rd2;
+	mov.u32 	%r8, _ZZ1k14CUtensorMap_stPfiiE3buf;
+	cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%r8], [%rd4, {%r2, %r3}], [%r4];
+
+$L__BB0_2:
+	bar.sync 	0;
+	cvta.to.global.u64 	%rd1, %rd3;
+	mov.u32 	%r13, _ZZ1k14CUtensorMap_stPfiiE3bar;
+
+$L__BB0_3:
+	mov.u32 	%r14, 0;
+	{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%r13], %r14; selp.u32 %r12, 1, 0, p; }
+	setp.eq.s32 	%p2, %r12, 0;
+	@%p2 bra 	$L__BB0_3;
+
+	shl.b32 	%r15, %r1, 2;
+	mov.u32 	%r16, _ZZ1k14CUtensorMap_stPfiiE3buf;
+	add.s32 	%r17, %r16, %r15;
+	ld.shared.f32 	%f1, [%r17];
+	mul.wide.u32 	%rd6, %r1, 4;
+	add.s64 	%rd7, %rd1, %rd6;
+	st.global.f32 	[%rd7], %f1;
+	ret;
+
+}
+
+
+";
+
+    [Test]
+    public void NvccsPtxForAGridConstantTensorMapRuns()
+    {
+        using var h = new EmuHarness();
+        var t = Enumerable.Range(0, 40 * 100).Select(i => (float)i).ToArray();
+        ulong g = h.Upload(t);
+        Assert.That(TensorMap.Validate(7, 2, g, [100, 40], [400], [64, 32], [1, 1], 0, 0, 0, 0, out var map), Is.Null);
+        var bytes = new byte[128];
+        map!.Encode(bytes);
+        ulong pout = h.Alloc<float>(128);
+        var f = h.Device.LoadModule(".version 8.4\n.target sm_90a\n.address_size 64\n" + NvccKernel, "nvcc.ptx").GetFunction("_Z1k14CUtensorMap_stPfii");
+        h.Launch(f, 1, 128, bytes, pout, 40, 5);
+        var got = h.Download<float>(pout, 128);
+        for (int i = 0; i < 128; i++)
+        {
+            int x = 40 + (i % 64), y = 5 + (i / 64);
+            Assert.That(got[i], Is.EqualTo(x < 100 ? t[(y * 100) + x] : 0f), $"thread {i} (columns from 100 on are outside: zero fill)");
+        }
+    }
 }
