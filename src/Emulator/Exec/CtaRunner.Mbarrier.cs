@@ -15,7 +15,10 @@ namespace Zoetrope.Emulator.Exec;
 /// instruction (as bar.sync does) instead of returning false, so the warp that would complete the
 /// phase runs; the lanes re-execute it when the barrier's phase changes. Returning false to a
 /// spin loop would only spin it forever on one host thread. A parked lane sees the same result as
-/// a try_wait that suspended until the phase completed, which the ISA allows.
+/// a try_wait that suspended until the phase completed, which the ISA allows. When every warp is
+/// stuck and no barrier can progress, the parked waits return false once (a test_wait or a
+/// try_wait past its time limit may); if the warps come back to wait with no mbarrier state
+/// changed in between, the CTA is deadlocked, and that is reported, naming each barrier.
 /// </para>
 /// <para>
 /// The shared-memory race checker (SharedShadow) has one interval clock per CTA. A phase completion
@@ -45,6 +48,9 @@ internal sealed partial class CtaRunner
     private readonly Dictionary<int, long> _parkedParity = new();
     /// <summary>Barriers whose phase completed during the instruction being executed (arrivals beyond the expected count).</summary>
     private readonly HashSet<int> _completedNow = new();
+    /// <summary>Counts mbarrier state changes; parked waits return false once per value (see the class comment).</summary>
+    private long _mbarrierChanges;
+    private long _falseReturnedAt = -1;
     /// <summary>Per mbarrier: the phases each thread of the CTA has observed complete (a successful wait), for the "read before its mbarrier wait" check.</summary>
     private readonly Dictionary<int, long[]> _observed = new();
     /// <summary>Per mbarrier: phases every thread has observed through a bar.sync after someone's wait.</summary>
@@ -116,6 +122,10 @@ internal sealed partial class CtaRunner
     {
         string op = ins.Parts[0];
         _completedNow.Clear();
+        if (ins.Op != OpCode.MbarWait)
+        {
+            _mbarrierChanges++;
+        }
         uint mask = active;
         while (mask != 0)
         {
@@ -205,6 +215,7 @@ internal sealed partial class CtaRunner
     private void CompleteTx(Warp w, int lane, int addr, long bytes, string what)
     {
         var m = Live(w, lane, addr, "complete_tx");
+        _mbarrierChanges++;
         m.Tx -= bytes;
         // The ISA lets the tx-count go negative for a while (a copy may land before the
         // expect_tx that accounts for it); once no arrival is pending nothing can make up
@@ -283,6 +294,39 @@ internal sealed partial class CtaRunner
         w.WaitBarrier[l] = ParkId(addr);
         w.WaitPc[l] = _curPc;
         _parkedParity[(w.Id * 32) + l] = parity ? (long)(arg & 1) : (long)(arg & 1);
+    }
+
+    /// <summary>
+    /// Every warp is stuck: the lanes parked at mbarrier waits go on with a false result, once
+    /// per mbarrier state; false when there are none or they already had their false result.
+    /// </summary>
+    private bool ReturnFalseFromParkedWaits()
+    {
+        if (_falseReturnedAt == _mbarrierChanges)
+        {
+            return false;
+        }
+        bool any = false;
+        foreach (var w in _warps)
+        {
+            uint parked = w.Waiting;
+            while (parked != 0)
+            {
+                int l = BitOperations.TrailingZeroCount(parked);
+                parked &= parked - 1;
+                if (w.WaitBarrier[l] >= 0)
+                {
+                    continue;
+                }
+                w.Waiting &= ~(1u << l);
+                _parkedParity.Remove((w.Id * 32) + l);
+                Set(w, _code[w.WaitPc[l]].Ops[0], l, 0);
+                w.Pc[l] = w.WaitPc[l] + 1;
+                any = true;
+            }
+        }
+        _falseReturnedAt = _mbarrierChanges;
+        return any;
     }
 
     /// <summary>The deadlock report when lanes wait on mbarriers nobody can complete; null when none does.</summary>

@@ -75,6 +75,7 @@ internal sealed partial class CtaRunner
         _mbarriers.Clear();
         _observed.Clear();
         _observedByAll.Clear();
+        _falseReturnedAt = -1;
         for (int w = 0; w < _warps.Length; w++)
         {
             _warps[w].Reset(w * 32, _ctx.Threads, b.X, b.Y);
@@ -103,7 +104,7 @@ internal sealed partial class CtaRunner
             }
             CheckUninitialised();
             // A warp parked at an mbarrier wait may have been woken by a later warp's arrival.
-            if (!ReleaseBarriers() && !_warps.Any(w => (w.Live & ~w.Waiting & ~w.SyncWaiting) != 0))
+            if (!ReleaseBarriers() && !_warps.Any(w => (w.Live & ~w.Waiting & ~w.SyncWaiting) != 0) && !ReturnFalseFromParkedWaits())
             {
                 throw Deadlock();
             }

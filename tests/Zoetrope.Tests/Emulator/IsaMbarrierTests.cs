@@ -262,4 +262,35 @@ WAIT:
         var got = h.Download<ulong>(pout, 64);
         Assert.That(got, Is.All.EqualTo(10UL), "every lane saw phase 0 complete (token 0, waited)");
     }
+
+    [Test]
+    public void AOneShotTestWaitReturnsFalseWhenNothingElseCanRun()
+    {
+        // test_wait is not a loop here: it finds the phase incomplete (false), the thread then
+        // arrives itself, and the second test_wait finds it complete. out = {0, 1}.
+        const string ptx = @"
+.visible .entry once(.param .u64 out)
+{
+  .reg .pred %p<4>;
+  .reg .b32 %r<8>;
+  .reg .b64 %rd<4>;
+  .shared .align 8 .b64 bar;
+  ld.param.u64 %rd1, [out];
+  mov.u32 %r1, bar;
+  mbarrier.init.shared.b64 [%r1], 1;
+  mbarrier.test_wait.parity.shared.b64 %p1, [%r1], 0;
+  selp.u32 %r2, 1, 0, %p1;
+  st.global.u32 [%rd1], %r2;
+  mbarrier.arrive.shared.b64 %rd2, [%r1];
+  mbarrier.test_wait.parity.shared.b64 %p2, [%r1], 0;
+  selp.u32 %r3, 1, 0, %p2;
+  st.global.u32 [%rd1+4], %r3;
+  ret;
+}
+";
+        using var h = new EmuHarness();
+        ulong pout = h.Upload(new uint[] { 7, 7 });
+        h.Launch(Load(h, ptx, "once"), 1, 1, pout);
+        Assert.That(h.Download<uint>(pout, 2), Is.EqualTo(new uint[] { 0, 1 }));
+    }
 }
