@@ -58,6 +58,12 @@ internal sealed partial class CtaRunner
                 CommitGroup(w);
                 CommitWait(w, ins, 0);
                 break;
+            case OpCode.MbarInit or OpCode.MbarArrive or OpCode.MbarExpectTx or OpCode.MbarCompleteTx or OpCode.MbarWait or OpCode.MbarInval:
+                Mbarrier(w, ins, active);
+                break;
+            case OpCode.CpBulk or OpCode.CpBulkTensor or OpCode.CpBulkCommit or OpCode.CpBulkWait:
+                BulkCopy(w, ins, active);
+                break;
             case OpCode.LdMatrix:
                 RequireFullWarp(w, ins, at, active);
                 LdMatrix(w, ins);

@@ -79,14 +79,15 @@ internal readonly record struct WgmmaDescriptor(uint Start, uint Lbo, uint Sbo, 
         return Swizzled((uint)(Start + off), Swizzle);
     }
 
+    /// <summary>The address after the descriptor's swizzle: the same XOR TMA applies (Isa/Swizzle.cs), under the descriptor's own numbering of the modes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Swizzled(uint address, WgmmaSwizzle s) => s switch
+    public static uint Swizzled(uint address, WgmmaSwizzle s) => (uint)Isa.Swizzle.Apply((int)address, s switch
     {
-        WgmmaSwizzle.B128 => address ^ (((address >> 7) & 7) << 4),
-        WgmmaSwizzle.B64 => address ^ (((address >> 7) & 3) << 4),
-        WgmmaSwizzle.B32 => address ^ (((address >> 7) & 1) << 4),
-        _ => address,
-    };
+        WgmmaSwizzle.B128 => SwizzleMode.B128,
+        WgmmaSwizzle.B64 => SwizzleMode.B64,
+        WgmmaSwizzle.B32 => SwizzleMode.B32,
+        _ => SwizzleMode.None,
+    });
 }
 
 /// <summary>A wgmma.mma_async's decoded shape and types.</summary>

@@ -133,6 +133,22 @@ internal static class InstrDecoder
         "st" => OpCode.St,
         "atom" => OpCode.Atom,
         "red" => OpCode.Red,
+        "cp" when ins.Parts.Length > 1 && ins.Parts[0] == "async" && ins.Parts[1] == "bulk" => ins.Parts.Length < 3 ? OpCode.Unknown
+            : ins.Parts[2] == "tensor" ? OpCode.CpBulkTensor
+            : ins.Parts[2] == "commit_group" ? OpCode.CpBulkCommit
+            : ins.Parts[2] == "wait_group" ? OpCode.CpBulkWait
+            : ins.Parts[2] is "prefetch" or "prefetch_l2" ? OpCode.Prefetch
+            : OpCode.CpBulk,
+        "mbarrier" when ins.Parts.Length > 0 => ins.Parts[0] switch
+        {
+            "init" => OpCode.MbarInit,
+            "arrive" or "arrive_drop" => OpCode.MbarArrive,
+            "expect_tx" => OpCode.MbarExpectTx,
+            "complete_tx" => OpCode.MbarCompleteTx,
+            "try_wait" or "test_wait" => OpCode.MbarWait,
+            "inval" => OpCode.MbarInval,
+            _ => OpCode.Unknown,
+        },
         "cp" when ins.Parts.Length > 0 && ins.Parts[0] == "async" => ins.Parts.Length > 1 && ins.Parts[1] == "commit_group" ? OpCode.CpAsyncCommit
             : ins.Parts.Length > 1 && ins.Parts[1] == "wait_group" ? OpCode.CpAsyncWait
             : ins.Parts.Length > 1 && ins.Parts[1] == "wait_all" ? OpCode.CpAsyncWaitAll
@@ -183,6 +199,8 @@ internal static class InstrDecoder
         OpCode.StMatrix => InstrClass.Shared,
         OpCode.Elect => InstrClass.Warp,
         OpCode.WgmmaFence or OpCode.WgmmaCommit or OpCode.WgmmaWait or OpCode.SetMaxNReg => InstrClass.Control,
+        OpCode.MbarInit or OpCode.MbarArrive or OpCode.MbarExpectTx or OpCode.MbarCompleteTx or OpCode.MbarWait or OpCode.MbarInval
+            or OpCode.CpBulk or OpCode.CpBulkTensor or OpCode.CpBulkCommit or OpCode.CpBulkWait => InstrClass.Shared,
         OpCode.Cvt => InstrClass.Convert,
         OpCode.Ex2 or OpCode.Lg2 or OpCode.Rcp or OpCode.Rsqrt or OpCode.Sqrt or OpCode.Tanh or OpCode.Sin or OpCode.Cos => InstrClass.Special,
         OpCode.Bra or OpCode.Ret or OpCode.Exit or OpCode.Trap or OpCode.Bar or OpCode.BarArrive or OpCode.BarWarp or OpCode.Fence or OpCode.Nanosleep => InstrClass.Control,
