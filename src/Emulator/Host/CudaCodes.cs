@@ -21,6 +21,8 @@ internal static class CudaCodes
     /// <summary>cudaErrorInvalidKernelImage.</summary>
     public const int InvalidKernelImage = 200;
     public const int InvalidContext = 201;
+    /// <summary>CUDA_ERROR_NO_BINARY_FOR_GPU, and cudaErrorNoKernelImageForDevice (both 209).</summary>
+    public const int NoBinaryForGpu = 209;
     public const int PeerAccessUnsupported = 217;
     public const int InvalidPtx = 218;
     public const int InvalidHandle = 400;
@@ -84,6 +86,7 @@ internal static class CudaCodes
         [InvalidDevice] = ("CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"),
         [InvalidImage] = ("CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"),
         [InvalidContext] = ("CUDA_ERROR_INVALID_CONTEXT", "invalid device context"),
+        [NoBinaryForGpu] = ("CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"),
         [PeerAccessUnsupported] = ("CUDA_ERROR_PEER_ACCESS_UNSUPPORTED", "peer access is not supported between these two devices"),
         [InvalidPtx] = ("CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"),
         [InvalidHandle] = ("CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"),

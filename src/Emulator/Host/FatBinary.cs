@@ -127,7 +127,18 @@ internal static unsafe class FatBinary
     /// (compute_90a) only on exactly its architecture, preferred there.
     /// </summary>
     /// <exception cref="HostException">No such PTX, or it is compressed (INVALID_IMAGE).</exception>
-    public static FatBinaryEntry SelectPtx(IReadOnlyList<FatBinaryEntry> entries, int deviceArch, string what)
+    public static FatBinaryEntry SelectPtx(IReadOnlyList<FatBinaryEntry> entries, int deviceArch, string what) =>
+        TrySelectPtx(entries, deviceArch, what) ?? throw HostException.InvalidImage(
+            $"{what} has no PTX for compute_{deviceArch} or lower (it holds: {(entries.Count == 0 ? "nothing" : string.Join("; ", entries))}); "
+            + "the emulated device runs PTX only: build with -gencode arch=compute_80,code=compute_80");
+
+    /// <summary>
+    /// As <see cref="SelectPtx"/>, but null when no PTX entry runs on <paramref name="deviceArch"/>
+    /// (a library whose sm_90a-only files carry compute_90a PTX alone, on an sm_80 part: a GPU's
+    /// runtime registers it and fails only a launch of its kernels).
+    /// </summary>
+    /// <exception cref="HostException">The entry that runs is compressed (INVALID_IMAGE).</exception>
+    public static FatBinaryEntry? TrySelectPtx(IReadOnlyList<FatBinaryEntry> entries, int deviceArch, string what)
     {
         FatBinaryEntry? best = null;
         foreach (var e in entries)
@@ -142,9 +153,7 @@ internal static unsafe class FatBinary
         }
         if (best is null)
         {
-            throw HostException.InvalidImage(
-                $"{what} has no PTX for compute_{deviceArch} or lower (it holds: {(entries.Count == 0 ? "nothing" : string.Join("; ", entries))}); "
-                + "the emulated device runs PTX only: build with -gencode arch=compute_80,code=compute_80");
+            return null;
         }
         if (best.Value.IsCompressed)
         {

@@ -30,6 +30,9 @@ internal sealed class HostException : Exception
 
     public static HostException InvalidImage(string message) => new(CudaCodes.InvalidImage, CudaCodes.InvalidKernelImage, message);
 
+    /// <summary>No code in the image runs on this device (CUDA_ERROR_NO_BINARY_FOR_GPU / cudaErrorNoKernelImageForDevice).</summary>
+    public static HostException NoKernelImage(string message) => new(CudaCodes.NoBinaryForGpu, CudaCodes.NoBinaryForGpu, message);
+
     public static HostException NotRegistered(string message) =>
         new(CudaCodes.HostMemoryNotRegistered, CudaCodes.HostMemoryNotRegistered, message);
 

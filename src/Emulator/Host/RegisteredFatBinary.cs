@@ -22,8 +22,12 @@ internal sealed unsafe class RegisteredFatBinary
         Index = index;
         var image = FatBinary.FromWrapper((void*)wrapper);
         Entries = FatBinary.Parse(image);
-        // Checked now, so a library built with compressed PTX is refused when it is installed.
-        Ptx = FatBinary.SelectPtx(Entries, Arch, $"fat binary #{index}");
+        // Checked now, so a library built with compressed PTX, or with no PTX at all, is refused
+        // when it is installed. PTX for other architectures only (an sm_90a file's compute_90a on
+        // an sm_80 part) registers, as on a GPU, and fails a launch of its kernels (Module).
+        Ptx = Entries.Any(e => e.IsPtx)
+            ? FatBinary.TrySelectPtx(Entries, Arch, $"fat binary #{index}")
+            : FatBinary.SelectPtx(Entries, Arch, $"fat binary #{index}");
     }
 
     /// <summary>The handle __cudaRegisterFatBinary returned (the native record's address).</summary>
@@ -38,8 +42,8 @@ internal sealed unsafe class RegisteredFatBinary
     /// <summary>Its entries.</summary>
     public IReadOnlyList<FatBinaryEntry> Entries { get; }
 
-    /// <summary>The PTX entry the device runs.</summary>
-    public FatBinaryEntry Ptx { get; }
+    /// <summary>The PTX entry the device runs; null when it holds PTX for other architectures only.</summary>
+    public FatBinaryEntry? Ptx { get; }
 
     private static int Arch => HostState.Device.Properties.Major * 10 + HostState.Device.Properties.Minor;
 
@@ -49,14 +53,20 @@ internal sealed unsafe class RegisteredFatBinary
     {
         lock (_gate)
         {
+            if (Ptx is not { } ptx)
+            {
+                throw HostException.NoKernelImage(
+                    $"fat binary #{Index} has no PTX the emulated sm_{Arch} part runs (it holds: {string.Join("; ", Entries)}): "
+                    + $"a kernel built for another architecture only; {Device.DeviceProperties.ArchVariable} picks the part");
+            }
             if (_module is null && _failure is null)
             {
                 try
                 {
-                    string text = FatBinary.PtxText(FatBinary.FromWrapper((void*)Wrapper), Ptx);
+                    string text = FatBinary.PtxText(FatBinary.FromWrapper((void*)Wrapper), ptx);
                     string origin = FatBinary.SourceFile(text) is { } file
-                        ? $"{file} (fat binary #{Index}, PTX compute_{Ptx.ArchName})"
-                        : $"fat binary #{Index} (PTX compute_{Ptx.ArchName})";
+                        ? $"{file} (fat binary #{Index}, PTX compute_{ptx.ArchName})"
+                        : $"fat binary #{Index} (PTX compute_{ptx.ArchName})";
                     _module = HostState.Executor.LoadModule(text, origin);
                 }
                 catch (Exception e)

@@ -125,6 +125,41 @@ public class HostFatBinaryTests
     }
 
     [Test]
+    public unsafe void PtxForAnotherArchitectureOnlyRegistersAndFailsItsLaunch()
+    {
+        // An sm_90a file's fat binary holds compute_90a PTX alone. A GPU's runtime registers it on
+        // any device and fails only a launch of its kernels (cudaErrorNoKernelImageForDevice); so
+        // must the emulated one, or an sm_80 part could not load a library with Hopper kernels.
+        var props = HostState.Device.Properties;
+        if (props.Major == 9)
+        {
+            Assert.Ignore("the process-wide emulated device is an sm_90 part here (ZOETROPE_EMU_SM=90)");
+        }
+        var hopperOnly = HostTestSupport.FatBinaryImage(
+            (FatBinaryEntry.KindPtx, 90, 0x100011, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_90a"))));
+        var sassOnly = HostTestSupport.FatBinaryImage((FatBinaryEntry.KindElf, 80, 0x11, new byte[64]));
+        fixed (byte* hopper = hopperOnly, sass = sassOnly)
+        {
+            var wrapper = stackalloc ulong[3];
+            ((uint*)wrapper)[0] = FatBinary.WrapperMagic;
+            ((int*)wrapper)[1] = 1;
+            wrapper[1] = (ulong)hopper;
+            wrapper[2] = 0;
+            var registered = new RegisteredFatBinary(0x1234, (nint)wrapper, 7);
+            Assert.That(registered.Ptx, Is.Null);
+            var e = Assert.Throws<HostException>(() => registered.Module())!;
+            Assert.That(e.DriverCode, Is.EqualTo(CudaCodes.NoBinaryForGpu));
+            Assert.That(e.RuntimeCode, Is.EqualTo(209), "cudaErrorNoKernelImageForDevice");
+            Assert.That(e.Message, Does.Contain($"fat binary #7 has no PTX the emulated sm_{props.Major}{props.Minor} part runs").And.Contain("compute_90a"));
+
+            // A library with no PTX at all is a build mistake: refused when it registers.
+            wrapper[1] = (ulong)sass;
+            e = Assert.Throws<HostException>(() => _ = new RegisteredFatBinary(0x1235, (nint)wrapper, 8))!;
+            Assert.That(e.Message, Does.Contain("no PTX for compute_"));
+        }
+    }
+
+    [Test]
     public void SourceFileComesFromLineInfo()
     {
         Assert.That(FatBinary.SourceFile(Ptx + "\t.file\t1 \"/src/kernels/axpby.cu\"\n"), Is.EqualTo("/src/kernels/axpby.cu"));
