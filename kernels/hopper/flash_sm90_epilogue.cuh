@@ -14,7 +14,7 @@
 namespace zt::hopper::attn90 {
 
 template <typename T, int D>
-__device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int b, int h, int64_t m0, Consumer<D>& st, T* __restrict__ o,
+__device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int b, int h, int64_t m0, const Consumer<T, D>& st, T* __restrict__ o,
                                          float* __restrict__ lse) {
     using Sm = Smem<D>;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;

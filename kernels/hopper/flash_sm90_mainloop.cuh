@@ -204,48 +204,52 @@ __device__ __forceinline__ void produce(const Ring<D>& ring, const CUtensorMap* 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Consumer state: the O accumulator and the running max / sum of the thread's two rows
-// (warp-local rows lane / 4 and lane / 4 + 8 of the warp's 16).
-template <int D>
-struct Consumer {
-    float o[D / 2];
-    float row_max[2], row_sum[2];  // row_sum is lane-partial (its quad's columns); summed in the epilogue
-};
-
+// A consumer warpgroup: the O accumulator and the running max / sum of the thread's two rows
+// (warp-local rows lane / 4 and lane / 4 + 8 of the warp's 16), and the steps of a key tile.
 // S accumulator fragment: s[4j + r] is row lane / 4 + 8 (r >= 2), column 8j + 2 (lane % 4) + (r & 1).
 template <typename T, int D>
-__device__ __forceinline__ void consume(const Ring<D>& ring, const Schedule& sched, const zt::flash::Problem& p, float factor, int wg, int64_t m0,
-                                        Consumer<D>& st) {
+struct Consumer {
     using Sm = Smem<D>;
-    constexpr int kS = kStages<D>;
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int wwarp = (threadIdx.x >> 5) & 3;  // warp within the warpgroup
-    const int64_t row0 = m0 + wg * kWgRows + wwarp * 16 + g;  // the thread's first row in the problem
-#pragma unroll
-    for (int i = 0; i < D / 2; ++i) st.o[i] = 0.f;
-    st.row_max[0] = st.row_max[1] = -INFINITY;
-    st.row_sum[0] = st.row_sum[1] = 0.f;
+    static constexpr int kS = kStages<D>;
+    float o[D / 2];
+    float row_max[2], row_sum[2];  // row_sum is lane-partial (its quad's columns); summed in the epilogue
+    int64_t row0;                  // the thread's first row in the problem
+    uint32_t q_base;               // the warpgroup's Q rows (column chunk 0)
 
-    const uint32_t q_base = smem_u32(ring.q) + wg * kWgRows * 128;
-    mbar_wait(ring.q_full, 0);
-    RingPos<kS> pos;
-    for (int64_t k0 = sched.first(); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
-        // S = Q K^T: k-step kk reads 32 bytes of each row, in column chunk kk / 4.
-        float s[kBlockN / 2];
-        mbar_wait(&ring.k_full[pos.stage], pos.phase);
-        const uint32_t k_base = smem_u32(ring.k_tile(pos.stage));
-        wgmma_fence();
+    __device__ Consumer(const Ring<D>& ring, int wg, int64_t m0) {
+        row0 = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2);
+        q_base = smem_u32(ring.q) + wg * kWgRows * 128;
+#pragma unroll
+        for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
+        row_max[0] = row_max[1] = -INFINITY;
+        row_sum[0] = row_sum[1] = 0.f;
+    }
+
+    // S = Q K^T, issued (the caller fences, commits and waits): k-step kk reads 32 bytes of each
+    // row, in column chunk kk / 4.
+    __device__ __forceinline__ void issue_s(float (&s)[kBlockN / 2], uint32_t k_base) const {
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
             const uint32_t off = (kk % 4) * 32;
             Wgmma<T>::m64n128(s, desc_k128b(q_base + (kk / 4) * Sm::kQChunkBytes + off), desc_k128b(k_base + (kk / 4) * Sm::kTileChunkBytes + off),
                               kk > 0);
         }
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_regs(s);
+    }
 
-        // Mask a boundary tile: each row's key bounds once, then comparisons (masked: -inf).
+    // O += P V, issued: k-step kk is keys 16kk.. = 2048 bytes into each column chunk; the chunks
+    // are the descriptor's LBO apart.
+    __device__ __forceinline__ void issue_pv(const uint32_t (&pa)[kBlockN / 16][4], uint32_t v_base) {
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, Sm::kTileChunkBytes));
+    }
+
+    // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf), then
+    // the online softmax on base-2 logits s * factor: the running max in scaled units, P =
+    // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic). s
+    // becomes P; returns O's factors through rescale (applied by the caller once O is its own).
+    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const Schedule& sched, const zt::flash::Problem& p, float factor, int64_t k0,
+                                            float (&rescale)[2]) {
+        const int t = threadIdx.x & 3;
         if (!sched.whole(k0)) {
 #pragma unroll
             for (int i = 0; i < 2; ++i) {
@@ -257,39 +261,40 @@ __device__ __forceinline__ void consume(const Ring<D>& ring, const Schedule& sch
                         if (!r.has(k0 + j * 8 + 2 * t + e)) s[4 * j + 2 * i + e] = -INFINITY;
             }
         }
-
-        // Online softmax on base-2 logits s * factor: the running max in scaled units, P =
-        // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic).
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int j = 0; j < kBlockN / 8; ++j)
 #pragma unroll
             for (int r = 0; r < 4; ++r) mx[r >> 1] = fmaxf(mx[r >> 1], s[4 * j + r]);
-        float rescale[2], neg_max[2];
+        float neg_max[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
             mx[i] = zt::flash::quad_max(mx[i]);
-            const float m_new = fmaxf(st.row_max[i], mx[i] == -INFINITY ? -INFINITY : mx[i] * factor);
-            rescale[i] = m_new == -INFINITY ? 1.f : exp2f(st.row_max[i] - m_new);
+            const float m_new = fmaxf(row_max[i], mx[i] == -INFINITY ? -INFINITY : mx[i] * factor);
+            rescale[i] = m_new == -INFINITY ? 1.f : exp2f(row_max[i] - m_new);
             neg_max[i] = m_new == -INFINITY ? 0.f : -m_new;
-            st.row_max[i] = m_new;
-            st.row_sum[i] *= rescale[i];
+            row_max[i] = m_new;
+            row_sum[i] *= rescale[i];
         }
 #pragma unroll
         for (int j = 0; j < kBlockN / 8; ++j)
 #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const float pe = s[4 * j + r] == -INFINITY ? 0.f : exp2f(fmaf(s[4 * j + r], factor, neg_max[r >> 1]));
-                st.row_sum[r >> 1] += pe;
+                row_sum[r >> 1] += pe;
                 s[4 * j + r] = pe;
             }
+    }
+
+    __device__ __forceinline__ void rescale_o(const float (&rescale)[2]) {
 #pragma unroll
         for (int n = 0; n < D / 8; ++n)
 #pragma unroll
-            for (int r = 0; r < 4; ++r) st.o[4 * n + r] *= rescale[r >> 1];
+            for (int r = 0; r < 4; ++r) o[4 * n + r] *= rescale[r >> 1];
+    }
 
-        // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
-        uint32_t pa[kBlockN / 16][4];
+    // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
+    static __device__ __forceinline__ void pack_p(uint32_t (&pa)[kBlockN / 16][4], const float (&s)[kBlockN / 2]) {
 #pragma unroll
         for (int kk = 0; kk < kBlockN / 16; ++kk) {
             pa[kk][0] = zt::flash::pack2<T>(s[8 * kk + 0], s[8 * kk + 1]);
@@ -297,21 +302,89 @@ __device__ __forceinline__ void consume(const Ring<D>& ring, const Schedule& sch
             pa[kk][2] = zt::flash::pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
             pa[kk][3] = zt::flash::pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
         }
+    }
 
-        // O += P V: k-step kk is keys 16kk.. = 2048 bytes into each column chunk; the chunks are
-        // the descriptor's LBO apart.
-        mbar_wait(&ring.v_full[pos.stage], pos.phase);
-        const uint32_t v_base = smem_u32(ring.v_tile(pos.stage));
+    // Each consumer warp frees the stage once its warpgroup's wgmmas over it have completed.
+    static __device__ __forceinline__ void release(const Ring<D>& ring, int stage) {
+        __syncwarp();
+        if ((threadIdx.x & 31) == 0) mbar_arrive(&ring.empty[stage]);
+    }
+
+    // The main loop. With kOverlap<D> (FA3's intra-warpgroup overlap), tile j's S = Q K^T is
+    // issued, then tile j - 1's P V, and tile j's softmax runs while P V is on the tensor cores
+    // (wait_group 1: the older group, S, has completed); O is rescaled only after P V has landed
+    // in it, and P's registers are rewritten only then. The first tile has no P V before it, the
+    // last one's P V is issued after the loop. Without it (D = 128), each tile runs S, softmax,
+    // P V in turn: S, P and O all live at once (64 + 32 + 64 registers) spill at 240.
+    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, const zt::flash::Problem& p, float factor) {
+        mbar_wait(ring.q_full, 0);
+        RingPos<kS> pos;
+        float s[kBlockN / 2];
+        uint32_t pa[kBlockN / 16][4];
+        float rescale[2];
+        if constexpr (!kOverlap<D>) {
+            for (int64_t k0 = sched.first(); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+                mbar_wait(&ring.k_full[pos.stage], pos.phase);
+                wgmma_fence();
+                issue_s(s, smem_u32(ring.k_tile(pos.stage)));
+                wgmma_commit();
+                wgmma_wait<0>();
+                fence_regs(s);
+                softmax(s, sched, p, factor, k0, rescale);
+                rescale_o(rescale);
+                pack_p(pa, s);
+                mbar_wait(&ring.v_full[pos.stage], pos.phase);
+                wgmma_fence();
+                issue_pv(pa, smem_u32(ring.v_tile(pos.stage)));
+                wgmma_commit();
+                wgmma_wait<0>();
+                fence_regs(o);
+                release(ring, pos.stage);
+                pos.advance();
+            }
+            return;
+        }
+        int64_t k0 = sched.first();
+        if (!sched.valid(k0)) return;
+        mbar_wait(&ring.k_full[pos.stage], pos.phase);
         wgmma_fence();
-#pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(st.o, pa[kk], desc_mn128b(v_base + kk * 2048, Sm::kTileChunkBytes));
+        issue_s(s, smem_u32(ring.k_tile(pos.stage)));
         wgmma_commit();
         wgmma_wait<0>();
-        fence_regs(st.o);
-        __syncwarp();
-        if (lane == 0) mbar_arrive(&ring.empty[pos.stage]);
+        fence_regs(s);
+        softmax(s, sched, p, factor, k0, rescale);  // O is zero: no rescale
+        pack_p(pa, s);
+        int prev = pos.stage;
+        uint32_t prev_phase = pos.phase;
         pos.advance();
+        for (k0 = sched.next(k0 + kBlockN); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+            mbar_wait(&ring.k_full[pos.stage], pos.phase);
+            wgmma_fence();
+            issue_s(s, smem_u32(ring.k_tile(pos.stage)));
+            wgmma_commit();
+            mbar_wait(&ring.v_full[prev], prev_phase);
+            issue_pv(pa, smem_u32(ring.v_tile(prev)));
+            wgmma_commit();
+            wgmma_wait<1>();
+            fence_regs(s);
+            softmax(s, sched, p, factor, k0, rescale);
+            wgmma_wait<0>();
+            fence_regs(o);
+            release(ring, prev);
+            rescale_o(rescale);
+            pack_p(pa, s);
+            prev = pos.stage;
+            prev_phase = pos.phase;
+            pos.advance();
+        }
+        mbar_wait(&ring.v_full[prev], prev_phase);
+        wgmma_fence();
+        issue_pv(pa, smem_u32(ring.v_tile(prev)));
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_regs(o);
+        release(ring, prev);
     }
-}
+};
 
 }  // namespace zt::hopper::attn90
