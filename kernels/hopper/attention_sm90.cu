@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     } else {
         setmaxnreg_inc<kConsumerRegs>();
         Consumer<T, D> st(ring, wg - 1, m0);
-        st.run(ring, sched, p, factor);
+        st.run(ring, sched, p, factor, PingPong{wg - 1});
         epilogue<T, D>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr);
     }
 }

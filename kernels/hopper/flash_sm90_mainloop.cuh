@@ -17,6 +17,8 @@
 //                  mma.sync kernel's KeyRange); fully masked tiles were never scheduled
 //   softmax        online, on the accumulator fragment: row r = lane / 4 (+ 8), its 128
 //                  columns spread over the quad; exp2 of s * (scale log2 e) - max in one FMA
+//   ping-pong      the two warpgroups take turns issuing their wgmma batches (PingPong), so
+//                  one's softmax overlaps the other's GEMMs
 //   O = O * rescale + P V   P packed to f16/bf16 in registers is wgmma's A fragment as is (the
 //                  accumulator of columns 16k..16k+15 is the A fragment of k-step k); V [keys, D]
 //                  is D-contiguous, an MN-major B operand: the transpose bit and an MN-major
@@ -94,6 +96,26 @@ ZT_ATTN90_RS(__nv_bfloat16, "bf16")
 
 // Named barrier over the 128 threads of one consumer warpgroup (ids 1 and 2; 0 is __syncthreads).
 __device__ __forceinline__ void wg_sync(int wg) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory"); }
+
+// FA3's ping-pong between the two consumer warpgroups: a token passed on named barriers 3 and 4
+// (256 threads: one warpgroup's bar.sync + the other's bar.arrive) so that only one of them
+// issues wgmmas at a time, and each one's softmax runs while the other's GEMMs occupy the
+// tensor cores. Barrier 3 + w completes when warpgroup w syncs on it and the other arrives;
+// warpgroup 0 starts with the token (it pre-arrives on its own barrier). Both warpgroups take
+// the same number of turns (the same tiles); the second one skips its last pass, which nobody
+// would wait for, so no arrival is left pending when the CTA exits.
+struct PingPong {
+    int wg;
+    __device__ void start() const {
+        if (kPingPong && wg == 0) asm volatile("bar.arrive 3, 256;\n" ::: "memory");
+    }
+    __device__ void acquire() const {
+        if (kPingPong) asm volatile("bar.sync %0, 256;\n" ::"r"(3 + wg) : "memory");
+    }
+    __device__ void pass(bool last) const {
+        if (kPingPong && !(wg == 1 && last)) asm volatile("bar.arrive %0, 256;\n" ::"r"(4 - wg) : "memory");
+    }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Shared memory and barriers.
@@ -316,40 +338,50 @@ struct Consumer {
     // in it, and P's registers are rewritten only then. The first tile has no P V before it, the
     // last one's P V is issued after the loop. Without it (D = 128), each tile runs S, softmax,
     // P V in turn: S, P and O all live at once (64 + 32 + 64 registers) spill at 240.
-    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, const zt::flash::Problem& p, float factor) {
+    // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
+    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, const zt::flash::Problem& p, float factor, const PingPong& pp) {
         mbar_wait(ring.q_full, 0);
+        int64_t k0 = sched.first();
+        if (!sched.valid(k0)) return;  // no turns for either warpgroup
+        pp.start();
         RingPos<kS> pos;
         float s[kBlockN / 2];
         uint32_t pa[kBlockN / 16][4];
         float rescale[2];
         if constexpr (!kOverlap<D>) {
-            for (int64_t k0 = sched.first(); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+            while (sched.valid(k0)) {
+                const int64_t k_next = sched.next(k0 + kBlockN);
                 mbar_wait(&ring.k_full[pos.stage], pos.phase);
+                pp.acquire();
                 wgmma_fence();
                 issue_s(s, smem_u32(ring.k_tile(pos.stage)));
                 wgmma_commit();
+                pp.pass(false);
                 wgmma_wait<0>();
                 fence_regs(s);
                 softmax(s, sched, p, factor, k0, rescale);
                 rescale_o(rescale);
                 pack_p(pa, s);
                 mbar_wait(&ring.v_full[pos.stage], pos.phase);
+                pp.acquire();
                 wgmma_fence();
                 issue_pv(pa, smem_u32(ring.v_tile(pos.stage)));
                 wgmma_commit();
+                pp.pass(!sched.valid(k_next));
                 wgmma_wait<0>();
                 fence_regs(o);
                 release(ring, pos.stage);
                 pos.advance();
+                k0 = k_next;
             }
             return;
         }
-        int64_t k0 = sched.first();
-        if (!sched.valid(k0)) return;
         mbar_wait(&ring.k_full[pos.stage], pos.phase);
+        pp.acquire();
         wgmma_fence();
         issue_s(s, smem_u32(ring.k_tile(pos.stage)));
         wgmma_commit();
+        pp.pass(false);
         wgmma_wait<0>();
         fence_regs(s);
         softmax(s, sched, p, factor, k0, rescale);  // O is zero: no rescale
@@ -359,12 +391,14 @@ struct Consumer {
         pos.advance();
         for (k0 = sched.next(k0 + kBlockN); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
             mbar_wait(&ring.k_full[pos.stage], pos.phase);
+            mbar_wait(&ring.v_full[prev], prev_phase);
+            pp.acquire();
             wgmma_fence();
             issue_s(s, smem_u32(ring.k_tile(pos.stage)));
             wgmma_commit();
-            mbar_wait(&ring.v_full[prev], prev_phase);
             issue_pv(pa, smem_u32(ring.v_tile(prev)));
             wgmma_commit();
+            pp.pass(false);
             wgmma_wait<1>();
             fence_regs(s);
             softmax(s, sched, p, factor, k0, rescale);
@@ -378,9 +412,11 @@ struct Consumer {
             pos.advance();
         }
         mbar_wait(&ring.v_full[prev], prev_phase);
+        pp.acquire();
         wgmma_fence();
         issue_pv(pa, smem_u32(ring.v_tile(prev)));
         wgmma_commit();
+        pp.pass(true);
         wgmma_wait<0>();
         fence_regs(o);
         release(ring, prev);

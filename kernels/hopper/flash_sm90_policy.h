@@ -36,6 +36,8 @@ template <int D> constexpr int kStages = D <= 64 ? 4 : 2;
 // live together: 64 + 32 + 32 registers at D = 64, spill-free; at D = 128 (O = 64) nvcc 12.4
 // spills 160 bytes at the consumers' 240, so D = 128 runs the tile's steps in turn.
 template <int D> constexpr bool kOverlap = D <= 64;
+// FA3's ping-pong between the consumer warpgroups (flash_sm90_mainloop.cuh's PingPong).
+constexpr bool kPingPong = true;
 
 // Register budgets (setmaxnreg): 24 for the producer, 240 for the consumers:
 // (24 + 2 x 240) x 128 = 64512 of the SM's 65536.
