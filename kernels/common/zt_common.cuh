@@ -23,6 +23,9 @@ zt_status fail(zt_status status, const char* detail);
 // Checks the launch that just happened; records the CUDA error if there is one.
 zt_status check_launch(const char* kernel);
 
+// Records which kernel an op launched, for zt_last_kernel() (a string literal: kept by pointer).
+void note_kernel(const char* kernel);
+
 // Raises a kernel's dynamic shared-memory limit (cudaFuncSetAttribute). A refusal is recorded and
 // cleared from the runtime's last-error slot: left there, the next launch's check_launch, in
 // whatever op comes next, would report it as that op's failure.

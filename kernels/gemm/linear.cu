@@ -4,10 +4,16 @@
 // ask for (gemm_common.cuh's Epilogue). The CUTLASS variant (linear_cutlass.cu, one rounding
 // only) is chosen where it measures faster and no flag is set.
 #include "gemm/linear_half.cuh"
+#include "hopper/linear_sm90.h"
 
 namespace {
 
 using namespace zt::gemm;
+
+zt_status noted(zt_status st, const char* kernel) {
+    if (st == ZT_OK) zt::note_kernel(kernel);
+    return st;
+}
 
 struct Launch {
     cudaStream_t stream;
@@ -22,10 +28,13 @@ struct Launch {
         if constexpr (std::is_same<T, float>::value) {
             dim3 grid((unsigned)((n + 15) / 16), (unsigned)((m + 15) / 16));
             linear_f32_kernel<float><<<grid, dim3(16, 16), 0, stream>>>(m, n, k, static_cast<const float*>(x), static_cast<const float*>(w), ep, static_cast<float*>(y));
-            return zt::check_launch("zt_linear");
+            return noted(zt::check_launch("zt_linear"), "linear_f32_simt");
         } else {
+            // Hopper: the TMA + wgmma kernel wherever TMA can read the rows (linear_sm90.h).
+            if (zt::hopper::sm90_shape_ok(x, w, m, n, k, sizeof(T)) && zt::hopper::current_device_is_sm90())
+                return zt::hopper::linear_sm90(stream, std::is_same<T, __half>::value ? ZT_DTYPE_F16 : ZT_DTYPE_BF16, m, n, k, x, w, ep, y);
             GemmArgs a{m, n, k, x, w, ep, nullptr, nullptr, 0};
-            return launch_gemm<HalfOp<T>, T>(stream, a, static_cast<T*>(y), "zt_linear");
+            return noted(launch_gemm<HalfOp<T>, T>(stream, a, static_cast<T*>(y), "zt_linear"), "linear_mma_sm80");
         }
     }
 };

@@ -5,6 +5,7 @@
 // every 128 of K the int32 sums are folded into fp32 with sx[m/128][kt] * sw[n/128][kt] and reset,
 // TurboDiffusion's rule. Then bias, GELU-tanh, one rounding (or the ZT_LINEAR_ROUND_* flags' roundings).
 #include "gemm/gemm_common.cuh"
+#include "hopper/linear_sm90.h"
 
 namespace {
 
@@ -33,8 +34,10 @@ struct Launch {
     void* y;
     template <typename T>
     zt_status operator()() const {
-        return scheme == 1 ? launch_gemm<Int8Op<true>, T>(stream, a, static_cast<T*>(y), "zt_linear_int8")
-                           : launch_gemm<Int8Op<false>, T>(stream, a, static_cast<T*>(y), "zt_linear_int8");
+        zt_status st = scheme == 1 ? launch_gemm<Int8Op<true>, T>(stream, a, static_cast<T*>(y), "zt_linear_int8")
+                                   : launch_gemm<Int8Op<false>, T>(stream, a, static_cast<T*>(y), "zt_linear_int8");
+        if (st == ZT_OK) zt::note_kernel(scheme == 1 ? "linear_int8_block_mma_sm80" : "linear_int8_mma_sm80");
+        return st;
     }
 };
 
@@ -54,6 +57,9 @@ ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int
     const float* sx = static_cast<const float*>(x_scale);
     const float* sw = static_cast<const float*>(w_scale);
     Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu, rounding};
+    // Hopper: the per-token x per-channel scheme on the TMA + wgmma kernel wherever TMA can read the rows.
+    if (scheme == 0 && zt::hopper::sm90_shape_ok(x, weight, m, n, k, 1) && zt::hopper::current_device_is_sm90())
+        return zt::hopper::linear_int8_sm90(zt::stream_of(stream), dtype, m, n, k, x, weight, ep, y);
     GemmArgs a{m, n, k, x, weight, ep, sx, sw, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, scheme, y});
 }

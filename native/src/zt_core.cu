@@ -8,6 +8,7 @@
 
 namespace {
 thread_local char last_error[512] = "";
+thread_local const char* last_kernel = "";
 }
 
 namespace zt {
@@ -25,6 +26,8 @@ zt_status check_launch(const char* kernel) {
     snprintf(last_error, sizeof(last_error), "%s: %s: %s", kernel, cudaGetErrorName(err), cudaGetErrorString(err));
     return ZT_ERROR_CUDA;
 }
+
+void note_kernel(const char* kernel) { last_kernel = kernel ? kernel : ""; }
 
 zt_status allow_dynamic_smem(const void* kernel, int bytes, const char* name) {
     cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
@@ -53,3 +56,5 @@ ZT_API const char* zt_status_string(zt_status status) {
 }
 
 ZT_API const char* zt_last_error(void) { return last_error; }
+
+ZT_API const char* zt_last_kernel(void) { return last_kernel; }

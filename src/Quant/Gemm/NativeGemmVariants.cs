@@ -28,6 +28,12 @@ internal static class NativeGemmVariants
             OpNotes.Record($"{op}: cuda variant hand-written (the shim has no {export}: built without CUTLASS)");
             return false;
         }
+        if (backend.DeviceArch.StartsWith("sm_9", StringComparison.Ordinal))
+        {
+            // CUTLASS is built here for its sm_80 kernels; on Hopper the hand-written dispatch takes the TMA + wgmma kernel (kernels/hopper/linear_sm90.cu).
+            OpNotes.Record($"{op}: cuda variant hand-written ({backend.DeviceArch}: the sm_90a wgmma kernels)");
+            return false;
+        }
         if (!shapesFit || operands.Any(t => backend.DevicePointer(t) % 16 != 0))
         {
             OpNotes.Record($"{op}: cuda variant hand-written (shape or alignment outside CUTLASS's constraints)");
@@ -36,5 +42,18 @@ internal static class NativeGemmVariants
         var (choice, reason) = LinearDispatch.Default.Choose(backend.DeviceArch, "cuda_variant:" + op, m, n, k, "cutlass");
         OpNotes.Record($"{op}: cuda variant {choice} ({reason})");
         return choice == "cutlass";
+    }
+
+    /// <summary>
+    /// Records which hand-written kernel the native dispatch just ran for <paramref name="op"/>
+    /// (zt_last_kernel: e.g. the sm_90a wgmma kernel on Hopper, the mma.sync one elsewhere).
+    /// A shim older than the export records nothing.
+    /// </summary>
+    public static void RecordKernel(string op)
+    {
+        if (NativeShim.HasExport("zt_last_kernel"))
+        {
+            OpNotes.Record($"{op}: kernel {ZtNative.LastKernel()}");
+        }
     }
 }

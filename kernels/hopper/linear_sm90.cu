@@ -1,0 +1,138 @@
+// zt:requires sm_90a
+// zt:sass sm_90a HGMMA
+// zt:sass sm_90a IGMMA
+// linear_sm90.cu: the linears on Hopper: zt_linear (f16/bf16) and zt_linear_int8's per-token x
+// per-channel scheme as one warp-specialized, persistent TMA + wgmma GEMM:
+//   policy     gemm_sm90_policy.h    128 x 128 tiles, 128 bytes of K per stage, 4 stages, 3 warpgroups
+//   scheduler  gemm_sm90_scheduler.cuh  grid = min(tiles, SMs), static round robin
+//   mainloop   gemm_sm90_mainloop.cuh   TMA producer -> full/empty mbarriers -> wgmma consumers
+//   epilogue   gemm_sm90_epilogue.cuh   gemm_common.cuh's Epilogue from the accumulator fragment
+// Results equal the mma.sync kernels' (gemm_common.cuh): the same fp32 (or exact int32) sums up
+// to summation order, the same epilogue math and roundings.
+//
+// zt:hot gemm_sm90_ws  (a spill fails CI)
+#include <atomic>
+
+#include "hopper/gemm_sm90_epilogue.cuh"
+#include "hopper/gemm_sm90_mainloop.cuh"
+#include "hopper/linear_sm90.h"
+
+namespace zt::hopper {
+
+using namespace gemm90;
+
+struct Sm90Args {
+    int64_t m, n, k;
+    int64_t k_tiles;
+    int k_per_tile;  // elements of K per stage: 64 (16-bit) or 128 (int8)
+    int pairs;       // n even and y aligned to two elements: paired stores
+    zt::gemm::Epilogue ep;
+};
+
+// T: the operand type (Wgmma<T>), TOut: y's.
+template <typename T, typename TOut>
+__global__ void __launch_bounds__(kThreads, 1)
+    gemm_sm90_ws(const __grid_constant__ CUtensorMap a_map, const __grid_constant__ CUtensorMap b_map, Sm90Args args, TOut* __restrict__ y) {
+    extern __shared__ char smem[];
+    const Ring ring(smem);
+    if (threadIdx.x == 0) ring.init();
+    __syncthreads();
+
+    const TileScheduler sched(args.m, args.n);
+    const int wg = threadIdx.x / 128;
+    if (wg == 0) {
+        setmaxnreg_dec<kProducerRegs>();
+        if (threadIdx.x < 32 && elect_one()) produce(ring, &a_map, &b_map, sched, args.k_tiles, args.k_per_tile);
+        return;
+    }
+    setmaxnreg_inc<kConsumerRegs>();
+    using Op = Wgmma<T>;
+    typename Op::Acc acc[kAccRegs];
+    RingPos pos;
+    for (int64_t t = sched.first(); sched.valid(t); t = sched.next(t)) {
+        consume<Op>(ring, pos, args.k_tiles, wg - 1, acc);
+        store_tile<TOut>(acc, args.ep, y, args.m, args.n, sched.m0(t) + (wg - 1) * kWgRows, sched.n0(t), args.pairs != 0);
+    }
+}
+
+namespace {
+
+struct DeviceInfo {
+    int sm90;  // 0 unknown, 1 yes, 2 no
+    int sms;
+};
+
+// Per device, filled once (a benign race: every thread writes the same values).
+constexpr int kMaxDevices = 64;
+std::atomic<int> g_sm90[kMaxDevices];
+std::atomic<int> g_sms[kMaxDevices];
+
+DeviceInfo device_info() {
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) {
+        (void)cudaGetLastError();
+        return {2, 0};
+    }
+    int known = g_sm90[dev].load(std::memory_order_relaxed);
+    if (known == 0) {
+        int major = 0, sms = 0;
+        bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+                  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess;
+        if (!ok) (void)cudaGetLastError();
+        g_sms[dev].store(ok ? sms : 0, std::memory_order_relaxed);
+        known = ok && major == 9 && sms > 0 ? 1 : 2;
+        g_sm90[dev].store(known, std::memory_order_relaxed);
+    }
+    return {known, g_sms[dev].load(std::memory_order_relaxed)};
+}
+
+template <typename T> constexpr CUtensorMapDataType tma_type();
+template <> constexpr CUtensorMapDataType tma_type<__half>() { return CU_TENSOR_MAP_DATA_TYPE_FLOAT16; }
+template <> constexpr CUtensorMapDataType tma_type<__nv_bfloat16>() { return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; }
+template <> constexpr CUtensorMapDataType tma_type<int8_t>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }  // bits moved as they are
+
+template <typename T, typename TOut>
+zt_status launch(cudaStream_t stream, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep, void* y,
+                 const char* name) {
+    constexpr int kElem = sizeof(T);
+    const int per_tile = kBlockKBytes / kElem;
+    CUtensorMap a_map, b_map;
+    zt_status st = encode_tma_2d(&a_map, tma_type<T>(), kElem, x, m, k, kBlockM, per_tile, name);
+    if (st == ZT_OK) st = encode_tma_2d(&b_map, tma_type<T>(), kElem, w, n, k, kBlockN, per_tile, name);
+    if (st != ZT_OK) return st;
+    auto kernel = gemm_sm90_ws<T, TOut>;
+    st = allow_dynamic_smem(kernel, kSmemBytes, name);
+    if (st != ZT_OK) return st;
+    Sm90Args args{m, n, k, (k + per_tile - 1) / per_tile, per_tile, n % 2 == 0 && reinterpret_cast<uintptr_t>(y) % (2 * sizeof(TOut)) == 0, ep};
+    const TileScheduler sched(m, n);
+    const int64_t grid = TileScheduler::grid(sched.tiles, device_info().sms);
+    kernel<<<(unsigned)grid, kThreads, kSmemBytes, stream>>>(a_map, b_map, args, static_cast<TOut*>(y));
+    st = check_launch(name);
+    if (st == ZT_OK) note_kernel(name);
+    return st;
+}
+
+}  // namespace
+
+bool current_device_is_sm90() { return device_info().sm90 == 1; }
+
+zt_status linear_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                      void* y) {
+    switch (dtype) {
+        case ZT_DTYPE_F16: return launch<__half, __half>(stream, m, n, k, x, w, ep, y, "linear_sm90_ws_f16");
+        case ZT_DTYPE_BF16: return launch<__nv_bfloat16, __nv_bfloat16>(stream, m, n, k, x, w, ep, y, "linear_sm90_ws_bf16");
+        default: return fail(ZT_ERROR_UNSUPPORTED_DTYPE, "linear_sm90: dtype must be f16 or bf16");
+    }
+}
+
+zt_status linear_int8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                           void* y) {
+    switch (dtype) {
+        case ZT_DTYPE_F32: return launch<int8_t, float>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_f32");
+        case ZT_DTYPE_F16: return launch<int8_t, __half>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_f16");
+        case ZT_DTYPE_BF16: return launch<int8_t, __nv_bfloat16>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_bf16");
+        default: return fail(ZT_ERROR_UNSUPPORTED_DTYPE, "linear_int8_sm90: dtype must be f32, f16 or bf16");
+    }
+}
+
+}  // namespace zt::hopper

@@ -1,0 +1,187 @@
+// sm90.cuh: the Hopper (sm_90a) primitives the warp-specialized kernels are built from, each a
+// thin wrapper over one PTX instruction (PTX ISA 8.x), named after it:
+//   mbarrier      init / arrive / arrive.expect_tx / try_wait.parity (spun in a loop): the
+//                 full/empty handshakes between the TMA producer and the wgmma consumers
+//   TMA           cp.async.bulk.tensor.2d global -> shared, completing bytes on an mbarrier; the
+//                 tensor map is a `const __grid_constant__ CUtensorMap` kernel parameter
+//   descriptors   the wgmma shared-memory matrix descriptor of a K-major operand stored with the
+//                 128-byte swizzle (what TMA's CU_TENSOR_MAP_SWIZZLE_128B writes)
+//   wgmma         fence / commit_group / wait_group and the m64nNk16 (f16, bf16 -> f32) and
+//                 m64nNk32 (s8 -> s32) multiplies with both operands in shared memory
+//   misc          elect.sync, setmaxnreg, fence.proxy.async
+// Host side (not in device code): encode_tma_2d, cuTensorMapEncodeTiled reached through
+// cudaGetDriverEntryPoint, so the library never links libcuda.
+//
+// Device code here is sm_90a only: include it from files marked `// zt:requires sm_90a`.
+#pragma once
+
+#include <cuda.h>  // CUtensorMap and the encode enums only: no libcuda symbol is referenced
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "zoetrope.h"
+
+namespace zt::hopper {
+
+// ---------------------------------------------------------------------------------------------
+// mbarrier (shared::cta, 64-bit). A barrier completes a phase when its pending arrivals reach
+// zero and its transaction count (bytes announced by expect_tx, paid by TMA's complete_tx) is
+// zero; waiters name the phase by its parity.
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t arrivals) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(arrivals) : "memory");
+}
+
+__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_u32(bar)) : "memory");
+}
+
+// One arrival, and `bytes` more transaction bytes the phase waits for (the TMA loads' size).
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
+}
+
+// Blocks until the phase of parity `parity` has completed. try_wait may return false after a
+// hardware-chosen time limit, hence the loop.
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+    asm volatile(
+        "{\n"
+        ".reg .pred done;\n"
+        "WAIT_%=:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+        "@!done bra WAIT_%=;\n"
+        "}\n" ::"r"(smem_u32(bar)),
+        "r"(parity)
+        : "memory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxies and warps
+
+// Makes the generic proxy's shared-memory writes (mbarrier.init included) visible to the async
+// proxy (TMA, wgmma) and orders them before its later accesses.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// True in exactly one active lane of the warp (elect.sync over the full mask).
+__device__ __forceinline__ bool elect_one() {
+    uint32_t pred = 0;
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "elect.sync _|p, %1;\n"
+        "selp.u32 %0, 1, 0, p;\n"
+        "}\n"
+        : "=r"(pred)
+        : "r"(0xffffffffu));
+    return pred != 0;
+}
+
+// Per-warpgroup register budget (all 128 threads execute it): the producer gives registers
+// back, the consumers take them, within the CTA's allocation at launch.
+template <int kRegs>
+__device__ __forceinline__ void setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs)); }
+template <int kRegs>
+__device__ __forceinline__ void setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs)); }
+
+// ---------------------------------------------------------------------------------------------
+// TMA: one box of a 2D tensor map, coordinates {c0 (innermost, elements), c1 (rows)}, into
+// shared memory at dst; the bytes complete on bar. Boxes past the tensor's end are zero-filled
+// (and still counted in full by complete_tx).
+__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, uint64_t* bar, int32_t c0, int32_t c1) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n" ::"r"(smem_u32(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1)
+        : "memory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// wgmma shared-memory descriptor of a K-major operand in the 128-byte swizzle layout (PTX ISA
+// "Matrix Descriptor Format"): bits 0-13 start address >> 4, 16-29 leading byte offset >> 4
+// (unused by K-major swizzled layouts; 1 by convention), 32-45 stride byte offset >> 4 (1024:
+// one 8-row x 128-byte swizzle atom to the next along M/N), 62-63 layout 1 = 128B swizzle. The
+// operand's rows are 128 bytes (64 f16/bf16 or 128 s8 of K) and the buffer is 1024-byte aligned
+// (base offset 0); the k-th 32-byte slice of K starts at base + 32 k, the same swizzle applying.
+__device__ __forceinline__ uint64_t desc_k128b(uint32_t smem_addr) {
+    return (uint64_t)((smem_addr >> 4) & 0x3FFF) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory"); }
+
+// The accumulators must not be touched by other code while a wgmma is in flight: this tells the
+// compiler the registers are read and written here (after wgmma_wait), so it keeps them in place.
+template <int kN>
+__device__ __forceinline__ void fence_regs(float (&d)[kN]) {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+template <int kN>
+__device__ __forceinline__ void fence_regs(int (&d)[kN]) {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
+
+// D[64 x 128] (+)= A[64 x 16] B[128 x 16]^T, f32 accumulators; scale_d = 0 overwrites D.
+// Fragment (PTX ISA "wgmma D matrix fragment"): warp w of the warpgroup holds rows 16w..16w+15;
+// d[4j + r]: row 16w + lane/4 + 8 (r >= 2), column 8j + 2 (lane % 4) + (r & 1).
+#define ZT_WGMMA_D64                                                                                                                           \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, " \
+    "%29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
+    "%56, %57, %58, %59, %60, %61, %62, %63}"
+#define ZT_WGMMA_OUT64(c, d)                                                                                                                    \
+    c(d[0]), c(d[1]), c(d[2]), c(d[3]), c(d[4]), c(d[5]), c(d[6]), c(d[7]), c(d[8]), c(d[9]), c(d[10]), c(d[11]), c(d[12]), c(d[13]), c(d[14]), \
+        c(d[15]), c(d[16]), c(d[17]), c(d[18]), c(d[19]), c(d[20]), c(d[21]), c(d[22]), c(d[23]), c(d[24]), c(d[25]), c(d[26]), c(d[27]),     \
+        c(d[28]), c(d[29]), c(d[30]), c(d[31]), c(d[32]), c(d[33]), c(d[34]), c(d[35]), c(d[36]), c(d[37]), c(d[38]), c(d[39]), c(d[40]),     \
+        c(d[41]), c(d[42]), c(d[43]), c(d[44]), c(d[45]), c(d[46]), c(d[47]), c(d[48]), c(d[49]), c(d[50]), c(d[51]), c(d[52]), c(d[53]),     \
+        c(d[54]), c(d[55]), c(d[56]), c(d[57]), c(d[58]), c(d[59]), c(d[60]), c(d[61]), c(d[62]), c(d[63])
+
+template <typename T>
+struct Wgmma;  // Wgmma<operand type>::m64n128(d, desc_a, desc_b, scale_d): one K step (32 bytes)
+
+#define ZT_WGMMA_HALF(T, ptx_type)                                                                                                       \
+    template <>                                                                                                                           \
+    struct Wgmma<T> {                                                                                                                     \
+        using Acc = float;                                                                                                                \
+        static constexpr int kK = 16;                                                                                                     \
+        static __device__ __forceinline__ void m64n128(float (&d)[64], uint64_t da, uint64_t db, int scale_d) {                          \
+            asm volatile(                                                                                                                 \
+                "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                                                              \
+                "wgmma.mma_async.sync.aligned.m64n128k16.f32." ptx_type "." ptx_type " " ZT_WGMMA_D64 ", %64, %65, p, 1, 1, 0, 0;\n}\n" \
+                : ZT_WGMMA_OUT64("+f", d)                                                                                                 \
+                : "l"(da), "l"(db), "r"(scale_d));                                                                                        \
+        }                                                                                                                                 \
+    };
+ZT_WGMMA_HALF(__half, "f16")
+ZT_WGMMA_HALF(__nv_bfloat16, "bf16")
+#undef ZT_WGMMA_HALF
+
+template <>
+struct Wgmma<int8_t> {
+    using Acc = int;
+    static constexpr int kK = 32;
+    static __device__ __forceinline__ void m64n128(int (&d)[64], uint64_t da, uint64_t db, int scale_d) {
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " ZT_WGMMA_D64 ", %64, %65, p;\n}\n"
+            : ZT_WGMMA_OUT64("+r", d)
+            : "l"(da), "l"(db), "r"(scale_d));
+    }
+};
+#undef ZT_WGMMA_D64
+#undef ZT_WGMMA_OUT64
+
+// ---------------------------------------------------------------------------------------------
+// Host side
+
+// Encodes the 2D tensor map of a row-major [rows, cols] matrix of `elem_bytes`-byte elements
+// (row stride cols * elem_bytes, which TMA needs to be a multiple of 16, base 16-byte aligned),
+// read in boxes of box_rows x box_cols with the 128-byte swizzle (box_cols * elem_bytes == 128)
+// and zero fill past the edges. On failure records "<kernel>: ..." for zt_last_error().
+zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_bytes, const void* base, int64_t rows, int64_t cols, int box_rows,
+                        int box_cols, const char* kernel);
+
+}  // namespace zt::hopper
