@@ -22,8 +22,10 @@ struct Launch {
         } else {
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), static_cast<float*>(lse),
                               scale * 1.4426950408889634f};
-            return p.head_dim == 64 ? launch_flash<DenseTraits<T>, 64>(p, tr, stream, "zt_attention")
-                                    : launch_flash<DenseTraits<T>, 128>(p, tr, stream, "zt_attention");
+            zt_status st = p.head_dim == 64 ? launch_flash<DenseTraits<T>, 64>(p, tr, stream, "zt_attention")
+                                            : launch_flash<DenseTraits<T>, 128>(p, tr, stream, "zt_attention");
+            if (st == ZT_OK) zt::note_kernel("attention_mma_sm80");
+            return st;
         }
     }
 };

@@ -18,6 +18,7 @@
 #include "attention/flash_common.cuh"
 #include "hopper/attention_sm90.h"
 #include "hopper/flash_sm90_epilogue.cuh"
+#include "hopper/linear_sm90.h"  // current_device_is_sm90
 
 namespace zt::hopper {
 
@@ -53,24 +54,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 namespace {
 
-// Whether the calling thread's current device is compute capability 9.x (asked once per device).
-bool device_is_sm90() {
-    constexpr int kMaxDevices = 64;
-    static int known[kMaxDevices];  // 0 unknown, 1 yes, 2 no; a benign race: every writer writes the same value
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) {
-        (void)cudaGetLastError();
-        return false;
-    }
-    if (known[dev] == 0) {
-        int major = 0;
-        const bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess;
-        if (!ok) (void)cudaGetLastError();
-        known[dev] = ok && major == 9 ? 1 : 2;
-    }
-    return known[dev] == 1;
-}
-
 // The {D, tokens, heads, batch} map of a Q, K or V tensor (elements strided as st), 64 x 128 boxes.
 zt_status encode_qkv(CUtensorMap* map, CUtensorMapDataType type, const void* base, const zt::flash::Problem& p, int heads, int tokens,
                      const zt::flash::Strides& st) {
@@ -96,7 +79,9 @@ zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, 
     if (st != ZT_OK) return st;
     const dim3 grid((unsigned)((p.q_len + attn90::kBlockM - 1) / attn90::kBlockM), (unsigned)p.heads, (unsigned)p.batch);
     kernel<<<grid, attn90::kThreads, bytes, stream>>>(qmap, kmap, vmap, p, scale * 1.4426950408889634f, static_cast<T*>(o), static_cast<float*>(lse));
-    return zt::check_launch(name);
+    st = zt::check_launch(name);
+    if (st == ZT_OK) zt::note_kernel(name);
+    return st;
 }
 
 }  // namespace
@@ -110,7 +95,7 @@ bool attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, const 
     // Strides are whole rows of D * 2 bytes (multiples of 16); TMA takes strides below 2^40 bytes.
     if ((int64_t)p.batch * p.heads * p.q_len * p.head_dim * 2 >= (int64_t(1) << 40)) return false;
     if ((int64_t)p.batch * p.kv_heads * p.kv_len * p.head_dim * 2 >= (int64_t(1) << 40)) return false;
-    return device_is_sm90();
+    return current_device_is_sm90();
 }
 
 zt_status attention_sm90(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, float scale, const void* q, const void* k,
