@@ -44,8 +44,8 @@ __global__ void __launch_bounds__(kThreads, 1)
         if ((threadIdx.x >> 5) == 0 && elect_one()) produce<D>(ring, &qmap, &kmap, &vmap, sched, b, h, hkv, m0);
     } else {
         setmaxnreg_inc<kConsumerRegs>();
-        Consumer<T, D> st(ring, wg - 1, m0);
-        st.run(ring, sched, p, factor, PingPong{wg - 1});
+        Consumer<T, D> st(ring, p, wg - 1, m0);
+        st.run(ring, sched, factor, PingPong{wg - 1});
         epilogue<T, D>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr);
     }
 }

@@ -235,11 +235,23 @@ struct Consumer {
     static constexpr int kS = kStages<D>;
     float o[D / 2];
     float row_max[2], row_sum[2];  // row_sum is lane-partial (its quad's columns); summed in the epilogue
-    int64_t row0;                  // the thread's first row in the problem
-    uint32_t q_base;               // the warpgroup's Q rows (column chunk 0)
+    // The keys each of the two rows sees (flash_common.cuh's KeyRange, clamped to [0, kv_len] so
+    // they fit int32 as keys do): key visible iff key < hi && (key >= lo || key < sink). Computed
+    // once, so a boundary tile's mask is comparisons only (the per-tile int64 bounds of the
+    // block-causal division cost 40 spilled registers with the overlap at D = 128).
+    int key_lo[2], key_hi[2], key_sink[2];
+    uint32_t q_base;  // the warpgroup's Q rows (column chunk 0)
 
-    __device__ Consumer(const Ring<D>& ring, int wg, int64_t m0) {
-        row0 = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2);
+    __device__ Consumer(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int64_t m0) {
+        const int64_t row0 = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2);
+        auto clamp = [&](int64_t k) { return (int)(k < 0 ? 0 : k > p.kv_len ? p.kv_len : k); };
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            const zt::flash::KeyRange r = p.mask.keys_of(row0 + 8 * i + p.q_offset, p.kv_len);
+            key_lo[i] = clamp(r.lo);
+            key_hi[i] = clamp(r.hi);
+            key_sink[i] = clamp(r.sink_end);
+        }
         q_base = smem_u32(ring.q) + wg * kWgRows * 128;
 #pragma unroll
         for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
@@ -269,19 +281,19 @@ struct Consumer {
     // the online softmax on base-2 logits s * factor: the running max in scaled units, P =
     // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic). s
     // becomes P; returns O's factors through rescale (applied by the caller once O is its own).
-    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const Schedule& sched, const zt::flash::Problem& p, float factor, int64_t k0,
+    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const Schedule& sched, float factor, int64_t k0,
                                             float (&rescale)[2]) {
-        const int t = threadIdx.x & 3;
         if (!sched.whole(k0)) {
+            const int c0 = (int)k0 + 2 * (threadIdx.x & 3);  // the thread's first column as a key
 #pragma unroll
-            for (int i = 0; i < 2; ++i) {
-                const zt::flash::KeyRange r = p.mask.keys_of(row0 + 8 * i + p.q_offset, p.kv_len);
+            for (int i = 0; i < 2; ++i)
 #pragma unroll
                 for (int j = 0; j < kBlockN / 8; ++j)
 #pragma unroll
-                    for (int e = 0; e < 2; ++e)
-                        if (!r.has(k0 + j * 8 + 2 * t + e)) s[4 * j + 2 * i + e] = -INFINITY;
-            }
+                    for (int e = 0; e < 2; ++e) {
+                        const int key = c0 + j * 8 + e;
+                        if (!(key < key_hi[i] && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
+                    }
         }
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -332,14 +344,13 @@ struct Consumer {
         if ((threadIdx.x & 31) == 0) mbar_arrive(&ring.empty[stage]);
     }
 
-    // The main loop. With kOverlap<D> (FA3's intra-warpgroup overlap), tile j's S = Q K^T is
-    // issued, then tile j - 1's P V, and tile j's softmax runs while P V is on the tensor cores
-    // (wait_group 1: the older group, S, has completed); O is rescaled only after P V has landed
-    // in it, and P's registers are rewritten only then. The first tile has no P V before it, the
-    // last one's P V is issued after the loop. Without it (D = 128), each tile runs S, softmax,
-    // P V in turn: S, P and O all live at once (64 + 32 + 64 registers) spill at 240.
+    // The main loop, with FA3's intra-warpgroup overlap: tile j's S = Q K^T is issued, then tile
+    // j - 1's P V, and tile j's softmax runs while P V is on the tensor cores (wait_group 1: the
+    // older group, S, has completed); O is rescaled only after P V has landed in it, and P's
+    // registers are rewritten only then. The first tile has no P V before it, the last one's P V
+    // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers.
     // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
-    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, const zt::flash::Problem& p, float factor, const PingPong& pp) {
+    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, float factor, const PingPong& pp) {
         mbar_wait(ring.q_full, 0);
         int64_t k0 = sched.first();
         if (!sched.valid(k0)) return;  // no turns for either warpgroup
@@ -348,34 +359,6 @@ struct Consumer {
         float s[kBlockN / 2];
         uint32_t pa[kBlockN / 16][4];
         float rescale[2];
-        if constexpr (!kOverlap<D>) {
-            while (sched.valid(k0)) {
-                const int64_t k_next = sched.next(k0 + kBlockN);
-                mbar_wait(&ring.k_full[pos.stage], pos.phase);
-                pp.acquire();
-                wgmma_fence();
-                issue_s(s, smem_u32(ring.k_tile(pos.stage)));
-                wgmma_commit();
-                pp.pass(false);
-                wgmma_wait<0>();
-                fence_regs(s);
-                softmax(s, sched, p, factor, k0, rescale);
-                rescale_o(rescale);
-                pack_p(pa, s);
-                mbar_wait(&ring.v_full[pos.stage], pos.phase);
-                pp.acquire();
-                wgmma_fence();
-                issue_pv(pa, smem_u32(ring.v_tile(pos.stage)));
-                wgmma_commit();
-                pp.pass(!sched.valid(k_next));
-                wgmma_wait<0>();
-                fence_regs(o);
-                release(ring, pos.stage);
-                pos.advance();
-                k0 = k_next;
-            }
-            return;
-        }
         mbar_wait(&ring.k_full[pos.stage], pos.phase);
         pp.acquire();
         wgmma_fence();
@@ -384,7 +367,7 @@ struct Consumer {
         pp.pass(false);
         wgmma_wait<0>();
         fence_regs(s);
-        softmax(s, sched, p, factor, k0, rescale);  // O is zero: no rescale
+        softmax(s, sched, factor, k0, rescale);  // O is zero: no rescale
         pack_p(pa, s);
         int prev = pos.stage;
         uint32_t prev_phase = pos.phase;
@@ -401,7 +384,7 @@ struct Consumer {
             pp.pass(false);
             wgmma_wait<1>();
             fence_regs(s);
-            softmax(s, sched, p, factor, k0, rescale);
+            softmax(s, sched, factor, k0, rescale);
             wgmma_wait<0>();
             fence_regs(o);
             release(ring, prev);

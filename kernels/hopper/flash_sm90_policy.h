@@ -32,10 +32,6 @@ constexpr int kBlockN = 128;                        // keys per tile
 constexpr int kChunkCols = 64;                      // 16-bit columns per 128-byte swizzled row
 constexpr int kAlign = 1024;                        // the 128-byte swizzle repeats every 8 rows x 128 bytes
 template <int D> constexpr int kStages = D <= 64 ? 4 : 2;
-// FA3's intra-warpgroup overlap (softmax of tile j while tile j - 1's P V runs) keeps S, P and O
-// live together: 64 + 32 + 32 registers at D = 64, spill-free; at D = 128 (O = 64) nvcc 12.4
-// spills 160 bytes at the consumers' 240, so D = 128 runs the tile's steps in turn.
-template <int D> constexpr bool kOverlap = D <= 64;
 // FA3's ping-pong between the consumer warpgroups (flash_sm90_mainloop.cuh's PingPong).
 constexpr bool kPingPong = true;
 
