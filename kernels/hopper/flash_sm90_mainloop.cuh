@@ -14,9 +14,12 @@
 // Per key tile, a consumer warpgroup (64 query rows):
 //   S = Q K^T      D / 16 wgmma m64n128k16, Q and K from 128B-swizzled K-major descriptors
 //   mask           only on tiles its rows do not all see whole (per-row key bounds, the
-//                  mma.sync kernel's KeyRange); fully masked tiles were never scheduled
+//                  mma.sync kernel's KeyRange, computed once per row); fully masked tiles were
+//                  never scheduled
 //   softmax        online, on the accumulator fragment: row r = lane / 4 (+ 8), its 128
 //                  columns spread over the quad; exp2 of s * (scale log2 e) - max in one FMA
+//   overlap        tile j's S = Q K^T and tile j - 1's P V are issued together, and tile j's
+//                  softmax runs while that P V is on the tensor cores (Consumer::run)
 //   ping-pong      the two warpgroups take turns issuing their wgmma batches (PingPong), so
 //                  one's softmax overlaps the other's GEMMs
 //   O = O * rescale + P V   P packed to f16/bf16 in registers is wgmma's A fragment as is (the
