@@ -18,7 +18,7 @@ namespace Zoetrope.Tests.Emulator;
 [NonParallelizable]
 public class HostBackendTests
 {
-    private static IlgpuBackend Open(BackendKind kind)
+    internal static IlgpuBackend Open(BackendKind kind)
     {
         var probe = Backends.Probe(kind);
         if (!probe.Available)

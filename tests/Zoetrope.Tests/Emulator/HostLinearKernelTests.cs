@@ -1,0 +1,41 @@
+using NUnit.Framework;
+using Zoetrope.Emulator.Device;
+using Zoetrope.Runtime;
+using Zoetrope.Runtime.Native;
+
+namespace Zoetrope.Tests.Emulator;
+
+/// <summary>
+/// zt_last_kernel on the emulated device: the linears' native dispatch names the kernel it
+/// launched, and that name matches the launch the device saw: the sm_90a TMA + wgmma GEMM on an
+/// sm_90 part (ZOETROPE_EMU_SM=90), the mma.sync one elsewhere, the SIMT one for f32.
+/// </summary>
+[NonParallelizable]
+public class HostLinearKernelTests
+{
+    [Test]
+    public void TheLinearsNameTheKernelTheyLaunched()
+    {
+        using var backend = (CudaBackend)HostBackendTests.Open(BackendKind.CudaEmu);
+        Assert.That(NativeShim.HasExport("zt_last_kernel"), Is.True);
+        bool hopper = EmuDevice.Shared.Properties.Major == 9;
+
+        using var x = backend.Allocate(DType.BF16, new Shape(16, 32), "x");
+        using var w = backend.Allocate(DType.BF16, new Shape(8, 32), "w");
+        using var y = backend.Allocate(DType.BF16, new Shape(16, 8), "y");
+        using var xf = backend.Allocate(DType.F32, new Shape(16, 32), "xf");
+        using var wf = backend.Allocate(DType.F32, new Shape(8, 32), "wf");
+        using var yf = backend.Allocate(DType.F32, new Shape(16, 8), "yf");
+        var recorder = new RecordingExecutor();
+        HostTestSupport.WithExecutor(recorder, () =>
+        {
+            ZtNative.Linear(backend, DType.BF16, 16, 8, 32, 0, 0, x, w, null, y);
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_sm90_ws_bf16" : "linear_mma_sm80"));
+            Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
+
+            ZtNative.Linear(backend, DType.F32, 16, 8, 32, 0, 0, xf, wf, null, yf);
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo("linear_f32_simt"));
+            Assert.That(recorder.Launches[^1].Function.Name, Does.Contain("linear_f32_kernel"));
+        });
+    }
+}
