@@ -385,6 +385,34 @@ cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int dev
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) { ZT_FORWARD(synchronize, stream); }
 
+// Driver entry points without linking libcuda (how TMA code gets cuTensorMapEncodeTiled): the
+// emulated driver's implementation, from C#. CUDA 12.4 declares one C signature with the status
+// pointer (defaulted to NULL in C++), and a per-thread-default-stream twin of it.
+cudaError_t cudaGetDriverEntryPoint(const char* symbol, void** funcPtr, unsigned long long flags,
+                                    enum cudaDriverEntryPointQueryResult* driverStatus) {
+    (void)flags;
+    if (symbol == nullptr || funcPtr == nullptr) {
+        return record(cudaErrorInvalidValue);
+    }
+    int found = 0;
+    auto f = callback<driver_entry_point_fn>(driver_entry_point_index);
+    if (f == nullptr) {
+        return record(cudaErrorInitializationError);
+    }
+    if (int e = f(symbol, funcPtr, &found)) {
+        return record(static_cast<cudaError_t>(e));
+    }
+    if (driverStatus != nullptr) {
+        *driverStatus = found ? cudaDriverEntryPointSuccess : cudaDriverEntryPointSymbolNotFound;
+    }
+    return record(cudaSuccess);
+}
+
+extern "C" cudaError_t cudaGetDriverEntryPoint_ptsz(const char* symbol, void** funcPtr, unsigned long long flags,
+                                                    enum cudaDriverEntryPointQueryResult* driverStatus) {
+    return cudaGetDriverEntryPoint(symbol, funcPtr, flags, driverStatus);
+}
+
 cudaError_t cudaDeviceSynchronize(void) { ZT_FORWARD(synchronize, nullptr); }
 
 // ---- errors ------------------------------------------------------------------------------------

@@ -7,14 +7,16 @@ namespace Zoetrope.Emulator.Device;
 /// <c>ZOETROPE_EMU_SM=89</c> makes it an sm_89 part with Ada's limits (128 SMs, 99 KB opt-in, 100 KB
 /// per SM): the runtime then picks a fat binary's compute_89 PTX, so the kernels' sm_89 paths
 /// (native e4m3 <c>mma.sync</c> and fp8 conversions) run and are checked as the sm_80 ones are.
+/// <c>ZOETROPE_EMU_SM=90</c> makes it an H100-SXM-like sm_90 part (132 SMs, 227 KB opt-in, HBM3): the
+/// runtime picks compute_90a PTX, so the Hopper paths (mbarrier, TMA, wgmma) run.
 /// </summary>
 internal sealed record DeviceProperties
 {
-    /// <summary>The environment variable that picks the emulated architecture (80 or 89).</summary>
+    /// <summary>The environment variable that picks the emulated architecture (80, 89 or 90).</summary>
     public const string ArchVariable = "ZOETROPE_EMU_SM";
 
     /// <summary>The architectures the emulated device can present.</summary>
-    public static IReadOnlyList<int> Archs { get; } = [80, 89];
+    public static IReadOnlyList<int> Archs { get; } = [80, 89, 90];
 
     /// <summary>An sm_80 part (A100-like).</summary>
     public static DeviceProperties Sm80 { get; } = new();
@@ -34,6 +36,23 @@ internal sealed record DeviceProperties
         L2Bytes = 72 * 1024 * 1024,
     };
 
+    /// <summary>An sm_90 part (H100 SXM-like limits; it runs sm_90a code, as an H100 does).</summary>
+    public static DeviceProperties Sm90 { get; } = new()
+    {
+        Name = "Zoetrope emulated CUDA device (sm_90)",
+        Major = 9,
+        Minor = 0,
+        MultiprocessorCount = 132,
+        SharedPerBlockOptIn = 227 * 1024,
+        SharedPerMultiprocessor = 228 * 1024,
+        MaxThreadsPerMultiprocessor = 2048,
+        ClockKhz = 1980000,
+        // HBM3: 2619 MHz x 5120 bits x 2 (DDR) / 8 = 3.35 TB/s.
+        MemoryClockKhz = 2619000,
+        MemoryBusWidth = 5120,
+        L2Bytes = 50 * 1024 * 1024,
+    };
+
     /// <summary>The part <see cref="ArchVariable"/> names (sm_80 when unset).</summary>
     /// <exception cref="EmulatorException">The variable names an architecture the emulator does not present.</exception>
     public static DeviceProperties FromEnvironment()
@@ -43,8 +62,9 @@ internal sealed record DeviceProperties
         {
             "80" => Sm80,
             "89" => Sm89,
+            "90" or "90a" => Sm90,
             _ => throw new EmulatorException(EmuError.InvalidValue,
-                $"{ArchVariable}={v}: the emulated device presents sm_{string.Join(" or sm_", Archs)} (Hopper's sm_90a is not emulated yet)"),
+                $"{ArchVariable}={v}: the emulated device presents sm_{string.Join(", sm_", Archs)}"),
         };
     }
 

@@ -7,6 +7,10 @@ internal sealed partial class CtaRunner
 {
     private void Execute(Warp w, Instr ins, uint active, uint at)
     {
+        if (_wgInFlight != 0)
+        {
+            CheckWgmmaRegisters(w, ins, active);
+        }
         switch (ins.Op)
         {
             case OpCode.Mov:
@@ -54,6 +58,12 @@ internal sealed partial class CtaRunner
                 CommitGroup(w);
                 CommitWait(w, ins, 0);
                 break;
+            case OpCode.MbarInit or OpCode.MbarArrive or OpCode.MbarExpectTx or OpCode.MbarCompleteTx or OpCode.MbarWait or OpCode.MbarInval:
+                Mbarrier(w, ins, active);
+                break;
+            case OpCode.CpBulk or OpCode.CpBulkTensor or OpCode.CpBulkCommit or OpCode.CpBulkWait:
+                BulkCopy(w, ins, active);
+                break;
             case OpCode.LdMatrix:
                 RequireFullWarp(w, ins, at, active);
                 LdMatrix(w, ins);
@@ -100,6 +110,9 @@ internal sealed partial class CtaRunner
                 break;
             case OpCode.Fence or OpCode.Nanosleep or OpCode.Prefetch:
                 // Memory is sequentially consistent here: every access lands in program order.
+                break;
+            case OpCode.Wgmma or OpCode.WgmmaFence or OpCode.WgmmaCommit or OpCode.WgmmaWait or OpCode.StMatrix or OpCode.Elect or OpCode.SetMaxNReg:
+                Hopper(w, ins, active, at);
                 break;
             default:
                 throw Fault(EmuError.NotSupported, w, BitOperations.TrailingZeroCount(active), _curPc,

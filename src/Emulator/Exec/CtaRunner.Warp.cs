@@ -157,21 +157,7 @@ internal sealed unsafe partial class CtaRunner
         var mem = ins.Ops[1];
         var dst = ins.Ops[0];
         Span<ulong> rows = stackalloc ulong[32];
-        for (int l = 0; l < 32; l++)
-        {
-            ulong a = Address(w, mem, l);
-            var space = Resolve(ins.Space, ref a);
-            if (space != Space.Shared)
-            {
-                throw Fault(EmuError.IllegalAddress, w, l, _curPc, "ldmatrix row address is not in shared memory");
-            }
-            rows[l] = a;
-            if (l < 8 * count)
-            {
-                // Each row is 16 contiguous bytes; read (and check) it once here.
-                Locate(w, l, Space.Shared, a, 16, write: false);
-            }
-        }
+        MatrixRows(w, ins, mem, count, write: false, rows);
         var frag = _fragD.AsSpan(0, count * 32);
         Isa.LdMatrix.Execute(count, trans, rows, addr => BitConverter.ToUInt32(_shared, (int)addr), frag);
         for (int i = 0; i < count; i++)
@@ -181,15 +167,41 @@ internal sealed unsafe partial class CtaRunner
                 Set(w, dst.Elems[i], l, frag[(i * 32) + l]);
             }
         }
+        CountMatrixRows(rows, count);
+    }
+
+    /// <summary>
+    /// ldmatrix/stmatrix row addresses: every lane's address operand, in shared memory; lanes
+    /// 0..8*count-1 name the rows, each 16 contiguous bytes, checked (read or written) here.
+    /// </summary>
+    private void MatrixRows(Warp w, Instr ins, Operand mem, int count, bool write, Span<ulong> rows)
+    {
+        for (int l = 0; l < 32; l++)
+        {
+            ulong a = Address(w, mem, l);
+            var space = Resolve(ins.Space, ref a);
+            if (space != Space.Shared)
+            {
+                throw Fault(EmuError.IllegalAddress, w, l, _curPc, $"{ins.Base} row address is not in shared memory");
+            }
+            rows[l] = a;
+            if (l < 8 * count)
+            {
+                Locate(w, l, Space.Shared, a, 16, write);
+            }
+        }
+    }
+
+    /// <summary>Counts an ldmatrix/stmatrix's shared wavefronts: one phase per 8x8 matrix, its eight 16-byte rows.</summary>
+    private void CountMatrixRows(ReadOnlySpan<ulong> rows, int count)
+    {
         for (int i = 0; i < count; i++)
         {
-            // One phase per 8x8 matrix: its eight 16-byte rows.
-            uint mask = 0xFFu << (8 * i);
             for (int l = 0; l < 32; l++)
             {
                 _laneAddr[l] = rows[l];
             }
-            CountShared(mask, 16);
+            CountShared(0xFFu << (8 * i), 16);
         }
     }
 

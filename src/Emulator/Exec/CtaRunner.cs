@@ -7,7 +7,9 @@ namespace Zoetrope.Emulator.Exec;
 /// Runs CTAs of one launch on one host thread. Scheduling: each warp runs until none of its
 /// lanes can go on (all exited or waiting at a barrier); then the next warp. When every warp is
 /// stuck, a barrier whose arrivals are complete is released; if none can be, the CTA is
-/// deadlocked and that is reported. Inside a warp the lanes with the lowest PC run first, which
+/// deadlocked and that is reported. Lanes whose mbarrier try_wait/test_wait finds the phase
+/// incomplete park at it like a bar.sync (CtaRunner.Mbarrier.cs) and are woken when that
+/// barrier's phase completes; every warp parked with no barrier able to progress is a deadlock. Inside a warp the lanes with the lowest PC run first, which
 /// re-joins diverged lanes at the first instruction they share (the immediate post-dominator in
 /// the structured code compilers emit).
 /// </summary>
@@ -39,6 +41,7 @@ internal sealed partial class CtaRunner
         _shared = GC.AllocateArray<byte>(Math.Max(1, ctx.SharedBytes), pinned: true);
         Stats = new LaunchStats { Kernel = ctx.Function.Name, Geometry = "" };
         _shadow.Where = () => (_curLane, _curPc);
+        _shadow.Observed = HasObserved;
     }
 
     private int _curLane;
@@ -69,6 +72,10 @@ internal sealed partial class CtaRunner
         Array.Clear(_shared);
         _shadow.BeginCta(cta, _shared.Length);
         _barriers.Clear();
+        _mbarriers.Clear();
+        _observed.Clear();
+        _observedByAll.Clear();
+        _falseReturnedAt = -1;
         for (int w = 0; w < _warps.Length; w++)
         {
             _warps[w].Reset(w * 32, _ctx.Threads, b.X, b.Y);
@@ -96,7 +103,8 @@ internal sealed partial class CtaRunner
                 break;
             }
             CheckUninitialised();
-            if (!ReleaseBarriers())
+            // A warp parked at an mbarrier wait may have been woken by a later warp's arrival.
+            if (!ReleaseBarriers() && !_warps.Any(w => (w.Live & ~w.Waiting & ~w.SyncWaiting) != 0) && !ReturnFalseFromParkedWaits())
             {
                 throw Deadlock();
             }
@@ -223,6 +231,7 @@ internal sealed partial class CtaRunner
             OpCode.Shfl => (uint)Get(w, ins.Ops[4], lane),
             OpCode.Vote or OpCode.Redux => (uint)Get(w, ins.Ops[2], lane),
             OpCode.BarWarp => (uint)Get(w, ins.Ops[0], lane),
+            OpCode.Elect => (uint)Get(w, ins.Ops[^1], lane),
             _ => w.Exists, // .aligned: the whole warp
         };
     }
@@ -301,6 +310,7 @@ internal sealed partial class CtaRunner
             }
             _barriers.Remove(id);
             _shadow.Barrier();
+            ShareObservations();
             released = true;
         }
         return released;
@@ -308,6 +318,10 @@ internal sealed partial class CtaRunner
 
     private EmulatorException Deadlock()
     {
+        if (MbarrierDeadlock() is { } mbarrier)
+        {
+            return mbarrier;
+        }
         var waiting = new List<string>();
         foreach (var w in _warps)
         {

@@ -6,7 +6,10 @@ namespace Zoetrope.Emulator.Exec;
 /// <item>a race: a byte written by one warp and read or written by another warp in the same
 /// barrier interval (between two releases of a barrier);</item>
 /// <item>a read of a byte no thread of the CTA has written;</item>
-/// <item>a read of a byte a cp.async is still copying into (issued, its group not yet waited for).</item>
+/// <item>a read of a byte a cp.async is still copying into (issued, its group not yet waited for);</item>
+/// <item>a plain ld/st of the 8 bytes of a live mbarrier (only mbarrier instructions may touch them);</item>
+/// <item>a read of bytes a bulk copy (TMA) wrote for an mbarrier phase by a thread that has not
+/// observed that phase complete (the copies land at issue here; on a GPU they may not have).</item>
 /// </list>
 /// Stamps carry the CTA's serial number, so the arrays are reused across CTAs without clearing.
 /// Lanes of one warp are not checked against each other (they run in lockstep here; on Volta and
@@ -19,6 +22,9 @@ internal sealed class SharedShadow
     private long[] _readStamp = [];
     private short[] _readWarp = [];
     private byte[] _pending = [];
+    private byte[] _mbarrier = [];
+    private int[] _asyncBarrier = [];
+    private long[] _asyncPhase = [];
     private long _cta;
     private long _epoch;
 
@@ -40,17 +46,39 @@ internal sealed class SharedShadow
             _readStamp = new long[bytes];
             _readWarp = new short[bytes];
             _pending = new byte[bytes];
+            _mbarrier = new byte[bytes];
+            _asyncBarrier = new int[bytes];
+            _asyncPhase = new long[bytes];
             Array.Fill(_writeStamp, -1);
             Array.Fill(_readStamp, -1);
         }
         else
         {
             Array.Clear(_pending, 0, bytes);
+            Array.Clear(_mbarrier, 0, bytes);
+            Array.Clear(_asyncBarrier, 0, bytes);
         }
         _cta = serial + 1;
         _epoch = 0;
         Uninitialised = null;
     }
+
+    /// <summary>Tells whether the reading thread has observed phase (barrier offset, phase index) complete.</summary>
+    public Func<int, long, bool>? Observed { get; set; }
+
+    /// <summary>A bulk copy wrote these bytes; they are for threads that observed <paramref name="phase"/> of the mbarrier at <paramref name="barrier"/> complete.</summary>
+    public void TagAsync(int offset, int size, int barrier, long phase)
+    {
+        Array.Fill(_asyncBarrier, barrier + 1, offset, size);
+        Array.Fill(_asyncPhase, phase, offset, size);
+    }
+
+    /// <summary>An mbarrier was initialised (<paramref name="live"/>) or invalidated at these 8 bytes.</summary>
+    public void MarkMbarrier(int offset, bool live) => Array.Fill(_mbarrier, live ? (byte)1 : (byte)0, offset, 8);
+
+    private string? MbarrierBytes(int b, string what) => _mbarrier[b] != 0
+        ? $"{what} shared byte {b}, part of the live mbarrier at offset {b & ~7} with a plain ld/st: an mbarrier's bytes may only be accessed through mbarrier instructions (mbarrier.inval it first to reuse the memory)"
+        : null;
 
     /// <summary>A barrier released: a new interval begins.</summary>
     public void Barrier() => _epoch++;
@@ -61,6 +89,14 @@ internal sealed class SharedShadow
         long stamp = Stamp;
         for (int b = offset; b < offset + size; b++)
         {
+            if (MbarrierBytes(b, "reads") is { } m)
+            {
+                return m;
+            }
+            if (_asyncBarrier[b] != 0 && Observed is { } observed && !observed(_asyncBarrier[b] - 1, _asyncPhase[b]))
+            {
+                return $"reads shared byte {b} before its mbarrier wait: a bulk copy (TMA) wrote it for phase {_asyncPhase[b]} of the mbarrier at offset {_asyncBarrier[b] - 1}, and this thread has not observed that phase complete (mbarrier.try_wait missing or on the wrong parity)";
+            }
             if (_pending[b] != 0)
             {
                 return $"reads shared byte {b}, the destination of a cp.async whose group has not been waited for (cp.async.wait_group / wait_all missing or too late)";
@@ -99,6 +135,10 @@ internal sealed class SharedShadow
         long stamp = Stamp;
         for (int b = offset; b < offset + size; b++)
         {
+            if (MbarrierBytes(b, "writes") is { } mb)
+            {
+                return mb;
+            }
             if (!atomic)
             {
                 if (_pending[b] != 0)
@@ -118,6 +158,7 @@ internal sealed class SharedShadow
             }
             _writeStamp[b] = stamp;
             _writeWarp[b] = (short)warp;
+            _asyncBarrier[b] = 0;
         }
         return null;
     }

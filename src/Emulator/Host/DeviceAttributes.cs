@@ -70,8 +70,8 @@ internal static class DeviceAttributes
         108 => 0,                              // MAX_PERSISTING_L2_CACHE_SIZE
         111 => 1024,                           // RESERVED_SHARED_MEMORY_PER_BLOCK (sm_80)
         115 => 0,                              // MEMORY_POOLS_SUPPORTED
-        120 => 0,                              // CLUSTER_LAUNCH: sm_90 only
-        127 => 0,                              // TENSOR_MAP_ACCESS_SUPPORTED: sm_90 only
+        120 => p.Major >= 9 ? 1 : 0,           // CLUSTER_LAUNCH: sm_90 (the emulator runs clusters of one CTA)
+        127 => p.Major >= 9 ? 1 : 0,           // TENSOR_MAP_ACCESS_SUPPORTED: sm_90 (cp.async.bulk.tensor)
         _ => throw new EmulatorException(EmuError.InvalidValue, $"device attribute {attribute} is not one the emulated device answers"),
     };
 }

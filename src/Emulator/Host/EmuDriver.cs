@@ -155,7 +155,12 @@ internal static unsafe partial class EmuDriver
         (nameof(cuLaunchKernel), (nint)(delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int>)&cuLaunchKernel),
         (nameof(cuOccupancyMaxActiveBlocksPerMultiprocessor), (nint)(delegate* unmanaged<int*, nint, int, nuint, int>)&cuOccupancyMaxActiveBlocksPerMultiprocessor),
         (nameof(cuOccupancyMaxPotentialBlockSize), (nint)(delegate* unmanaged<int*, int*, nint, nint, nuint, int, int>)&cuOccupancyMaxPotentialBlockSize),
+        (nameof(cuTensorMapEncodeTiled), TensorMapEncoder),
     ];
+
+    /// <summary>cuTensorMapEncodeTiled's function pointer (also what the runtime's cudaGetDriverEntryPoint returns).</summary>
+    internal static nint TensorMapEncoder =>
+        (nint)(delegate* unmanaged<void*, int, uint, void*, ulong*, ulong*, uint*, uint*, int, int, int, int, int>)&cuTensorMapEncodeTiled;
 
     /// <summary>Throws InvalidValue naming <paramref name="what"/> when <paramref name="p"/> is null.</summary>
     private static void NotNull(void* p, string what, string call)

@@ -202,4 +202,38 @@ internal static unsafe partial class EmuRuntime
             return HostCalls.FailRuntime(e, "cudaStreamSynchronize");
         }
     }
+
+    /// <summary>
+    /// cudaGetDriverEntryPoint: the emulated driver's implementation of a driver API function by
+    /// name (the exact name, or its _v2 when the driver versioned it), as libcuda's cuGetProcAddress
+    /// answers; an unknown name gives null and *found = 0 (cudaDriverEntryPointSymbolNotFound).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static int OnDriverEntryPoint(byte* symbol, nint* function, int* found)
+    {
+        try
+        {
+            string name = Marshal.PtrToStringUTF8((nint)symbol) ?? string.Empty;
+            *function = DriverEntryPoint(name);
+            *found = *function != 0 ? 1 : 0;
+            return CudaCodes.Success;
+        }
+        catch (Exception e)
+        {
+            return HostCalls.FailRuntime(e, "cudaGetDriverEntryPoint");
+        }
+    }
+
+    /// <summary>The emulated driver's function named <paramref name="name"/> (or its _v2), or 0.</summary>
+    internal static nint DriverEntryPoint(string name)
+    {
+        foreach (var (n, f) in EmuDriver.Entries)
+        {
+            if (n == name || n == name + "_v2")
+            {
+                return f;
+            }
+        }
+        return 0;
+    }
 }

@@ -155,5 +155,6 @@ internal static unsafe partial class EmuRuntime
         ("free", (nint)(delegate* unmanaged<void*, int>)&OnFree),
         ("device_attribute", (nint)(delegate* unmanaged<int*, int, int, int>)&OnDeviceAttribute),
         ("synchronize", (nint)(delegate* unmanaged<nint, int>)&OnSynchronize),
+        ("driver_entry_point", (nint)(delegate* unmanaged<byte*, nint*, int*, int>)&OnDriverEntryPoint),
     ];
 }

@@ -123,7 +123,8 @@ internal static unsafe class FatBinary
 
     /// <summary>
     /// The PTX entry the emulated device runs: the one for the highest architecture not above
-    /// <paramref name="deviceArch"/> (a GPU JIT-compiles the same one).
+    /// <paramref name="deviceArch"/> (a GPU JIT-compiles the same one); an arch-specific entry
+    /// (compute_90a) only on exactly its architecture, preferred there.
     /// </summary>
     /// <exception cref="HostException">No such PTX, or it is compressed (INVALID_IMAGE).</exception>
     public static FatBinaryEntry SelectPtx(IReadOnlyList<FatBinaryEntry> entries, int deviceArch, string what)
@@ -131,7 +132,10 @@ internal static unsafe class FatBinary
         FatBinaryEntry? best = null;
         foreach (var e in entries)
         {
-            if (e.IsPtx && e.Arch <= deviceArch && (best is null || e.Arch > best.Value.Arch))
+            // An arch-specific entry (compute_90a) runs only on its own architecture, where it is
+            // preferred to the portable one (an H100 runs sm_90a code: wgmma, setmaxnreg).
+            bool runs = e.IsPtx && (e.IsArchSpecific ? e.Arch == deviceArch : e.Arch <= deviceArch);
+            if (runs && (best is null || e.Arch > best.Value.Arch || (e.Arch == best.Value.Arch && e.IsArchSpecific)))
             {
                 best = e;
             }
@@ -145,7 +149,7 @@ internal static unsafe class FatBinary
         if (best.Value.IsCompressed)
         {
             throw HostException.InvalidImage(
-                $"{what}: its PTX for compute_{best.Value.Arch} is compressed (fatbinary's default); "
+                $"{what}: its PTX for compute_{best.Value.ArchName} is compressed (fatbinary's default); "
                 + "build with -Xfatbin=-compress=false, as CMake does for libzoetrope_native_emu.so");
         }
         return best.Value;

@@ -22,6 +22,15 @@ internal readonly record struct FatBinaryEntry(int Kind, int Arch, int PtxVersio
     /// <summary>The flag fatbinary sets on a compressed payload (its default since CUDA 11).</summary>
     public const ulong CompressedFlag = 0x2000;
 
+    /// <summary>The flag nvcc sets on an architecture-specific entry (compute_90a: arch 90 with this bit; cuobjdump shows "sm_90a").</summary>
+    public const ulong ArchSpecificFlag = 0x100000;
+
+    /// <summary>True for an architecture-specific ('a') entry, which runs only on that exact architecture.</summary>
+    public bool IsArchSpecific => (Flags & ArchSpecificFlag) != 0;
+
+    /// <summary>The architecture as nvcc names it: "90a" for an arch-specific entry, else "90".</summary>
+    public string ArchName => IsArchSpecific ? $"{Arch}a" : $"{Arch}";
+
     /// <summary>True for PTX text.</summary>
     public bool IsPtx => Kind == KindPtx;
 
@@ -30,5 +39,5 @@ internal readonly record struct FatBinaryEntry(int Kind, int Arch, int PtxVersio
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"{(IsPtx ? "PTX compute" : Kind == KindElf ? "ELF sm" : $"kind {Kind} arch")}_{Arch}{(IsCompressed ? " (compressed)" : string.Empty)}, {PayloadSize} bytes";
+        $"{(IsPtx ? "PTX compute" : Kind == KindElf ? "ELF sm" : $"kind {Kind} arch")}_{ArchName}{(IsCompressed ? " (compressed)" : string.Empty)}, {PayloadSize} bytes";
 }

@@ -55,8 +55,8 @@ internal sealed unsafe class RegisteredFatBinary
                 {
                     string text = FatBinary.PtxText(FatBinary.FromWrapper((void*)Wrapper), Ptx);
                     string origin = FatBinary.SourceFile(text) is { } file
-                        ? $"{file} (fat binary #{Index}, PTX compute_{Ptx.Arch})"
-                        : $"fat binary #{Index} (PTX compute_{Ptx.Arch})";
+                        ? $"{file} (fat binary #{Index}, PTX compute_{Ptx.ArchName})"
+                        : $"fat binary #{Index} (PTX compute_{Ptx.ArchName})";
                     _module = HostState.Executor.LoadModule(text, origin);
                 }
                 catch (Exception e)

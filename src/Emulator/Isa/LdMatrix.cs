@@ -6,6 +6,8 @@
 // four consecutive lanes holds one row, lane l holding row l>>2, columns 2*(l%4) and 2*(l%4)+1, the
 // lower column in the lower half; .trans loads the matrix as column-major, i.e. lane l gets the
 // elements at (row 2*(l%4), col l>>2) and (row 2*(l%4)+1, col l>>2) of the matrix in memory).
+// stmatrix.sync.aligned.m8n8.{x1,x2,x4}{.trans}.b16 ("Warp-level matrix store instruction: stmatrix",
+// sm_90) is the same layout in the other direction: Holder states it once for both.
 namespace Zoetrope.Emulator.Isa;
 
 internal static class LdMatrix
@@ -40,21 +42,52 @@ internal static class LdMatrix
                     m[8 * r + 2 * w + 1] = (ushort)(word >> 16);
                 }
             }
-            for (int lane = 0; lane < 32; lane++)
+            dst.Slice(32 * i, 32).Clear();
+            for (int r = 0; r < 8; r++)
             {
-                int g = lane >> 2, t = lane & 3;
-                ushort lo, hi;
-                if (trans)
+                for (int c = 0; c < 8; c++)
                 {
-                    lo = m[8 * (2 * t) + g];
-                    hi = m[8 * (2 * t + 1) + g];
+                    (int lane, int half) = Holder(r, c, trans);
+                    dst[32 * i + lane] |= (uint)m[8 * r + c] << (16 * half);
                 }
-                else
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lane, and the half of its register (0 low, 1 high), that holds element (row, col) of an
+    /// 8x8 matrix as it lies in memory: lane 4*row + col/2, half col%2; with .trans lane
+    /// 4*col + row/2, half row%2. ldmatrix fills registers this way and stmatrix empties them.
+    /// </summary>
+    internal static (int Lane, int Half) Holder(int row, int col, bool trans) =>
+        trans ? ((4 * col) + (row >> 1), row & 1) : ((4 * row) + (col >> 1), col & 1);
+
+    /// <summary>
+    /// stmatrix.sync.aligned.m8n8.{x1,x2,x4}{.trans}.b16, the inverse of <see cref="Execute"/>: lane
+    /// registers src[i*32 + lane] (matrix i) go to the rows at laneAddress[8i..8i+7];
+    /// <paramref name="write32"/> writes 4 bytes at a 4-byte-aligned shared address.
+    /// </summary>
+    internal static void Store(int count, bool trans, ReadOnlySpan<ulong> laneAddress, ReadOnlySpan<uint> src, Action<ulong, uint> write32)
+    {
+        CheckCount(count);
+        if (laneAddress.Length < 8 * count || src.Length < 32 * count)
+        {
+            throw new ArgumentException($"stmatrix .x{count} needs {8 * count} row addresses and {32 * count} sources.");
+        }
+        for (int i = 0; i < count; i++)
+        {
+            for (int r = 0; r < 8; r++)
+            {
+                for (int w = 0; w < 4; w++)
                 {
-                    lo = m[8 * g + 2 * t];
-                    hi = m[8 * g + 2 * t + 1];
+                    uint word = 0;
+                    for (int h = 0; h < 2; h++)
+                    {
+                        (int lane, int half) = Holder(r, (2 * w) + h, trans);
+                        word |= ((src[(32 * i) + lane] >> (16 * half)) & 0xFFFF) << (16 * h);
+                    }
+                    write32(laneAddress[(8 * i) + r] + (ulong)(4 * w), word);
                 }
-                dst[32 * i + lane] = lo | ((uint)hi << 16);
             }
         }
     }

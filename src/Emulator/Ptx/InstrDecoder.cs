@@ -23,9 +23,10 @@ internal static class InstrDecoder
             {
                 types.Add(t);
             }
-            else if (Spaces.Contains(part))
+            else if (Spaces.Contains(part) || part.IndexOf("::", StringComparison.Ordinal) is > 0 and var cut && Spaces.Contains(part[..cut]))
             {
-                ins.Space = ins.Space.Length == 0 ? part : ins.Space;
+                // .shared::cta is .shared (one CTA per cluster here); the sub-space stays in Parts.
+                ins.Space = ins.Space.Length == 0 ? part.Split("::")[0] : ins.Space;
             }
             else if (part is "v2" or "v4" or "v8")
             {
@@ -53,7 +54,8 @@ internal static class InstrDecoder
         ins.Rounding = Fp32.ParseRounding(ins.Parts);
         ins.Op = Lookup(ins);
         ins.Class = Classify(ins);
-        ins.WarpSync = ins.Op is OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Mma or OpCode.LdMatrix or OpCode.BarWarp;
+        ins.WarpSync = ins.Op is OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Mma or OpCode.LdMatrix or OpCode.BarWarp
+            or OpCode.Wgmma or OpCode.WgmmaFence or OpCode.WgmmaCommit or OpCode.WgmmaWait or OpCode.StMatrix or OpCode.Elect or OpCode.SetMaxNReg;
         // Numeric immediates: floats for float operations (cvt reads its source as its source type).
         for (int i = 0; i < ins.Ops.Length; i++)
         {
@@ -131,6 +133,22 @@ internal static class InstrDecoder
         "st" => OpCode.St,
         "atom" => OpCode.Atom,
         "red" => OpCode.Red,
+        "cp" when ins.Parts.Length > 1 && ins.Parts[0] == "async" && ins.Parts[1] == "bulk" => ins.Parts.Length < 3 ? OpCode.Unknown
+            : ins.Parts[2] == "tensor" ? OpCode.CpBulkTensor
+            : ins.Parts[2] == "commit_group" ? OpCode.CpBulkCommit
+            : ins.Parts[2] == "wait_group" ? OpCode.CpBulkWait
+            : ins.Parts[2] is "prefetch" or "prefetch_l2" ? OpCode.Prefetch
+            : OpCode.CpBulk,
+        "mbarrier" when ins.Parts.Length > 0 => ins.Parts[0] switch
+        {
+            "init" => OpCode.MbarInit,
+            "arrive" or "arrive_drop" => OpCode.MbarArrive,
+            "expect_tx" => OpCode.MbarExpectTx,
+            "complete_tx" => OpCode.MbarCompleteTx,
+            "try_wait" or "test_wait" => OpCode.MbarWait,
+            "inval" => OpCode.MbarInval,
+            _ => OpCode.Unknown,
+        },
         "cp" when ins.Parts.Length > 0 && ins.Parts[0] == "async" => ins.Parts.Length > 1 && ins.Parts[1] == "commit_group" ? OpCode.CpAsyncCommit
             : ins.Parts.Length > 1 && ins.Parts[1] == "wait_group" ? OpCode.CpAsyncWait
             : ins.Parts.Length > 1 && ins.Parts[1] == "wait_all" ? OpCode.CpAsyncWaitAll
@@ -154,6 +172,17 @@ internal static class InstrDecoder
         "vote" => OpCode.Vote,
         "redux" => OpCode.Redux,
         "activemask" => OpCode.Activemask,
+        "wgmma" when ins.Parts.Length > 0 => ins.Parts[0] switch
+        {
+            "mma_async" => OpCode.Wgmma,
+            "fence" => OpCode.WgmmaFence,
+            "commit_group" => OpCode.WgmmaCommit,
+            "wait_group" => OpCode.WgmmaWait,
+            _ => OpCode.Unknown,
+        },
+        "stmatrix" => OpCode.StMatrix,
+        "elect" when ins.Has("sync") => OpCode.Elect,
+        "setmaxnreg" => OpCode.SetMaxNReg,
         _ => OpCode.Unknown,
     };
 
@@ -166,7 +195,12 @@ internal static class InstrDecoder
             _ => InstrClass.Local,
         },
         OpCode.CpAsync or OpCode.CpAsyncCommit or OpCode.CpAsyncWait or OpCode.CpAsyncWaitAll or OpCode.LdMatrix => InstrClass.Shared,
-        OpCode.Mma => InstrClass.Tensor,
+        OpCode.Mma or OpCode.Wgmma => InstrClass.Tensor,
+        OpCode.StMatrix => InstrClass.Shared,
+        OpCode.Elect => InstrClass.Warp,
+        OpCode.WgmmaFence or OpCode.WgmmaCommit or OpCode.WgmmaWait or OpCode.SetMaxNReg => InstrClass.Control,
+        OpCode.MbarInit or OpCode.MbarArrive or OpCode.MbarExpectTx or OpCode.MbarCompleteTx or OpCode.MbarWait or OpCode.MbarInval
+            or OpCode.CpBulk or OpCode.CpBulkTensor or OpCode.CpBulkCommit or OpCode.CpBulkWait => InstrClass.Shared,
         OpCode.Cvt => InstrClass.Convert,
         OpCode.Ex2 or OpCode.Lg2 or OpCode.Rcp or OpCode.Rsqrt or OpCode.Sqrt or OpCode.Tanh or OpCode.Sin or OpCode.Cos => InstrClass.Special,
         OpCode.Bra or OpCode.Ret or OpCode.Exit or OpCode.Trap or OpCode.Bar or OpCode.BarArrive or OpCode.BarWarp or OpCode.Fence or OpCode.Nanosleep => InstrClass.Control,

@@ -10,6 +10,8 @@ internal enum OpCode : byte
     Ex2, Lg2, Rcp, Rsqrt, Sqrt, Tanh, Sin, Cos,
     Ld, Ldu, St, Atom, Red, CpAsync, CpAsyncCommit, CpAsyncWait, CpAsyncWaitAll, LdMatrix, Prefetch,
     Mma,
+    MbarInit, MbarArrive, MbarExpectTx, MbarCompleteTx, MbarWait, MbarInval, CpBulk, CpBulkTensor, CpBulkCommit, CpBulkWait, // Hopper async (mbarrier, cp.async.bulk, TMA)
     Bra, Ret, Exit, Trap, Bar, BarArrive, BarWarp, Fence, Nanosleep,
     Shfl, Vote, Redux, Activemask, Match,
+    Wgmma, WgmmaFence, WgmmaCommit, WgmmaWait, StMatrix, Elect, SetMaxNReg, // Hopper warpgroup (wgmma, stmatrix, elect, setmaxnreg)
 }

@@ -75,9 +75,12 @@ internal static class PtxLexer
             if (IsIdentStart(c))
             {
                 i++;
-                while (i < n && (IsIdentPart(text[i]) || text[i] == '.'))
+                while (i < n && (IsIdentPart(text[i]) || text[i] == '.'
+                    // PTX 8's qualified modifiers (.shared::cta, .mbarrier::complete_tx::bytes) stay
+                    // inside the opcode; a label's single ':' does not.
+                    || (text[i] == ':' && i + 2 < n && text[i + 1] == ':' && IsIdentPart(text[i + 2]))))
                 {
-                    i++;
+                    i += text[i] == ':' ? 2 : 1;
                 }
                 tokens.Add(new PtxToken(PtxTokenKind.Ident, Intern(text, start, i - start), line, start));
                 continue;

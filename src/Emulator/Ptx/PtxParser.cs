@@ -717,6 +717,12 @@ internal sealed class PtxParser
                         neg ^= _ps.Accept("-");
                         mem.Imm += _ps.ParseImmediate(_ps.Next(), PtxType.S64, neg);
                     }
+                    // The tensor operand of cp.async.bulk.tensor: [tensorMap, {c0, c1, ...}].
+                    if (_ps.Accept(","))
+                    {
+                        var coords = ParseOperand();
+                        mem.Elems = coords.Kind == OperandKind.Vector ? coords.Elems : [coords];
+                    }
                 }
                 _ps.Expect("]");
                 return mem;

@@ -41,6 +41,30 @@ public class HostFatBinaryTests
     }
 
     [Test]
+    public void AnSm90DevicePicksCompute90PtxAndFallsBackToCompute89()
+    {
+        var sm90 = Zoetrope.Emulator.Device.DeviceProperties.Sm90;
+        int arch = (sm90.Major * 10) + sm90.Minor;
+        var with90 = FatBinary.Parse(HostTestSupport.FatBinaryImage(
+            (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
+            (FatBinaryEntry.KindPtx, 89, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_89"))),
+            (FatBinaryEntry.KindPtx, 90, 0x100011, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_90a")))));
+        // nvcc marks compute_90a with flag 0x100000 (arch 90): picked on sm_90, named with its 'a'.
+        var picked = FatBinary.SelectPtx(with90, arch, "lib");
+        Assert.That((picked.Arch, picked.IsArchSpecific, picked.ArchName), Is.EqualTo((90, true, "90a")));
+        Assert.That(FatBinary.SelectPtx(with90, 89, "lib").Arch, Is.EqualTo(89));
+        // An arch-specific entry runs on its own architecture only (sm_90a code is not for sm_100).
+        Assert.That(FatBinary.SelectPtx(with90, 100, "lib").Arch, Is.EqualTo(89));
+        var without90 = FatBinary.Parse(HostTestSupport.FatBinaryImage(
+            (FatBinaryEntry.KindPtx, 80, 0x11, HostTestSupport.PtxPayload(Ptx)),
+            (FatBinaryEntry.KindPtx, 89, 0x11, HostTestSupport.PtxPayload(Ptx.Replace("sm_80", "sm_89")))));
+        Assert.That(FatBinary.SelectPtx(without90, arch, "lib").Arch, Is.EqualTo(89));
+        Assert.That(DeviceAttributes.Get(sm90, 127), Is.EqualTo(1), "TENSOR_MAP_ACCESS_SUPPORTED on sm_90");
+        Assert.That(DeviceAttributes.Get(sm90, 120), Is.EqualTo(1), "CLUSTER_LAUNCH on sm_90");
+        Assert.That(DeviceAttributes.Get(Zoetrope.Emulator.Device.DeviceProperties.Sm89, 127), Is.Zero);
+    }
+
+    [Test]
     public void TheEmulatedArchitectureComesFromZoetropeEmuSm()
     {
         string? saved = Environment.GetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable);
@@ -51,8 +75,13 @@ public class HostFatBinaryTests
             Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, "sm_89");
             Assert.That(Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment().Name, Does.Contain("sm_89"));
             Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, "90");
+            var h100 = Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment();
+            Assert.That((h100.Major, h100.Minor, h100.MultiprocessorCount, h100.SharedPerBlockOptIn), Is.EqualTo((9, 0, 132, 232448)));
+            // HBM3: clock x bus x 2 (DDR) / 8 bytes, about 3.35 TB/s.
+            Assert.That(h100.MemoryClockKhz * 1000.0 * h100.MemoryBusWidth * 2 / 8 / 1e12, Is.EqualTo(3.35).Within(0.01));
+            Environment.SetEnvironmentVariable(Zoetrope.Emulator.Device.DeviceProperties.ArchVariable, "100");
             var e = Assert.Throws<Zoetrope.Emulator.EmulatorException>(() => Zoetrope.Emulator.Device.DeviceProperties.FromEnvironment())!;
-            Assert.That(e.Message, Does.Contain("ZOETROPE_EMU_SM=90").And.Contain("sm_80 or sm_89"));
+            Assert.That(e.Message, Does.Contain("ZOETROPE_EMU_SM=100").And.Contain("sm_80, sm_89, sm_90"));
         }
         finally
         {
