@@ -11,6 +11,8 @@
 // to summation order, the same epilogue math and roundings.
 //
 // zt:hot gemm_sm90_ws  (a spill fails CI)
+#include <stdlib.h>
+
 #include <atomic>
 
 #include "hopper/gemm_sm90_epilogue.cuh"
@@ -33,6 +35,9 @@ struct Sm90Args {
 template <typename T, typename TOut>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_sm90_ws(const __grid_constant__ CUtensorMap a_map, const __grid_constant__ CUtensorMap b_map, Sm90Args args, TOut* __restrict__ y) {
+#if ZT_SM90_STUB
+    __trap();  // never launched: see sm90.cuh's ZT_SM90_STUB
+#else
     extern __shared__ char smem[];
     const Ring ring(smem);
     if (threadIdx.x == 0) ring.init();
@@ -53,6 +58,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         consume<Op>(ring, pos, args.k_tiles, wg - 1, acc);
         store_tile<TOut>(acc, args.ep, y, args.m, args.n, sched.m0(t) + (wg - 1) * kWgRows, sched.n0(t), args.pairs != 0);
     }
+#endif
 }
 
 namespace {
@@ -86,6 +92,19 @@ DeviceInfo device_info() {
     return {known, g_sms[dev].load(std::memory_order_relaxed)};
 }
 
+// ZOETROPE_SM90_MAX_CTAS=N caps the persistent grid at N CTAs (read once): on the small shapes an
+// emulated device can afford, that makes a CTA walk several tiles, which the grid = min(tiles, SMs)
+// rule otherwise only does on large ones (the ring's phases carried across tiles, the producer
+// filling the next tile during the epilogue).
+int max_ctas(int sms) {
+    static const int cap = [] {
+        const char* v = getenv("ZOETROPE_SM90_MAX_CTAS");
+        int c = v ? atoi(v) : 0;
+        return c > 0 ? c : 0;
+    }();
+    return cap > 0 && cap < sms ? cap : sms;
+}
+
 template <typename T> constexpr CUtensorMapDataType tma_type();
 template <> constexpr CUtensorMapDataType tma_type<__half>() { return CU_TENSOR_MAP_DATA_TYPE_FLOAT16; }
 template <> constexpr CUtensorMapDataType tma_type<__nv_bfloat16>() { return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; }
@@ -105,7 +124,7 @@ zt_status launch(cudaStream_t stream, int64_t m, int64_t n, int64_t k, const voi
     if (st != ZT_OK) return st;
     Sm90Args args{m, n, k, (k + per_tile - 1) / per_tile, per_tile, n % 2 == 0 && reinterpret_cast<uintptr_t>(y) % (2 * sizeof(TOut)) == 0, ep};
     const TileScheduler sched(m, n);
-    const int64_t grid = TileScheduler::grid(sched.tiles, device_info().sms);
+    const int64_t grid = TileScheduler::grid(sched.tiles, max_ctas(device_info().sms));
     kernel<<<(unsigned)grid, kThreads, kSmemBytes, stream>>>(a_map, b_map, args, static_cast<TOut*>(y));
     st = check_launch(name);
     if (st == ZT_OK) note_kernel(name);

@@ -15,6 +15,18 @@
 // Device code here is sm_90a only: include it from files marked `// zt:requires sm_90a`.
 #pragma once
 
+// ZT_SM90_STUB: 1 in a device pass for another architecture. The real library compiles sm_90a
+// files for sm_90a alone, but the emulated one (native/emu/CMakeLists.txt) also gives them
+// compute_80/compute_89 PTX, because the emulated runtime refuses to register a fat binary with no
+// PTX for the device's architecture (a GPU's runtime registers it and fails only the launch of
+// such a kernel). There each sm_90a kernel's body is a trap: the dispatch never launches it off
+// sm_90 (current_device_is_sm90()), and the PTX stays valid for its target.
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define ZT_SM90_STUB 1
+#else
+#define ZT_SM90_STUB 0
+#endif
+
 #include <cuda.h>  // CUtensorMap and the encode enums only: no libcuda symbol is referenced
 #include <cuda_runtime.h>
 #include <stdint.h>

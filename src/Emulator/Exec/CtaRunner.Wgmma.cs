@@ -186,7 +186,8 @@ internal sealed unsafe partial class CtaRunner
             }
         }
         // Each warp issues its quarter: the four together count 2 * 64 * N * K.
-        Stats.TensorOps[(int)(kind.IsInteger ? TensorPrecision.Int8 : kind.IsHalf ? TensorPrecision.F16 : TensorPrecision.Fp8)] += kind.Ops / 4;
+        // Counted apart from mma.sync's: the prediction gives wgmma the full datasheet peak.
+        Stats.TensorOps[(int)(kind.IsInteger ? TensorPrecision.Int8Wgmma : kind.IsHalf ? TensorPrecision.F16Wgmma : TensorPrecision.Fp8Wgmma)] += kind.Ops / 4;
         if (_ctx.Checks && WgState(w) is { } s)
         {
             foreach (var e in dOp.Elems)

@@ -119,6 +119,12 @@ internal enum TensorPrecision
     Int8 = 1,
     /// <summary>e4m3 or e5m2 inputs (f32 accumulators).</summary>
     Fp8 = 2,
+    /// <summary>f16/bf16 through Hopper's wgmma (the path that reaches the datasheet peak there).</summary>
+    F16Wgmma = 3,
+    /// <summary>s8/u8 through wgmma.</summary>
+    Int8Wgmma = 4,
+    /// <summary>e4m3/e5m2 through wgmma.</summary>
+    Fp8Wgmma = 5,
     /// <summary>The number of precisions.</summary>
-    Count = 3,
+    Count = 6,
 }

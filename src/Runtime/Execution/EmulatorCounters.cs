@@ -18,7 +18,7 @@ internal sealed record EmulatorCounters
     public long WarpInstructions { get; init; }
     /// <summary>Warp instructions per class (integer, float, half, special, convert, tensor, global, shared, local, warp, control).</summary>
     public IReadOnlyDictionary<string, long> ByClass { get; init; } = new Dictionary<string, long>();
-    /// <summary>Tensor-core operations (2 m n k per warp mma) by precision ("f16", "int8", "fp8"); absent when zero.</summary>
+    /// <summary>Tensor-core operations (2 m n k per warp mma) by precision ("f16", "int8", "fp8"; "f16wgmma", "int8wgmma", "fp8wgmma" for Hopper's wgmma); absent when zero.</summary>
     public IReadOnlyDictionary<string, long> TensorOps { get; init; } = new Dictionary<string, long>();
     /// <summary>CTAs run over all launches (per launch, how much of a GPU the grid could fill).</summary>
     public long Ctas { get; init; }

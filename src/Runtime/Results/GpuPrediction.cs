@@ -42,7 +42,7 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// A predicted time, never a measurement: from the emulated device's counters for one kernel (or a
 /// case's kernels summed), on one <see cref="GpuSpec"/>. The time is the largest of three bounds
 /// plus the launches: bytes moved (at sector granularity, so poor coalescing costs here) over the
-/// bandwidth; tensor operations over the <c>mma.sync</c> peak of their precision; the other warp
+/// bandwidth; tensor operations over the <c>mma.sync</c> peak of their precision (the full datasheet peak for Hopper's <c>wgmma</c>); the other warp
 /// instructions over the issue rate (4 per SM per clock). Each bound is scaled by the share of
 /// SMs the launch's CTAs can fill: a grid of 20 CTAs uses 20 of 132 SMs. The same run's GPU rows
 /// show the measurement beside it.
@@ -52,7 +52,7 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// <param name="Ms">The prediction.</param>
 /// <param name="Bound">Which bound set it: memory, tensor, issue or launch.</param>
 /// <param name="MemoryMs">Bytes moved over the bandwidth (at the filled share of SMs).</param>
-/// <param name="TensorMs">Tensor operations over the mma.sync peaks.</param>
+/// <param name="TensorMs">Tensor operations over the mma.sync peaks (wgmma's over the full peaks).</param>
 /// <param name="IssueMs">Non-tensor warp instructions over the issue rate.</param>
 /// <param name="LaunchMs">Launch overhead, <see cref="LaunchUs"/> per launch.</param>
 internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, string Bound, double MemoryMs, double TensorMs, double IssueMs, double LaunchMs)
@@ -72,13 +72,16 @@ internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, st
         double tensor = 0;
         foreach (var (precision, ops) in k.TensorOps)
         {
-            double peak = precision switch
+            // wgmma ops (keys ending "wgmma", Hopper's warpgroup path) run at the datasheet peak;
+            // mma.sync ops at the share of it that path reaches.
+            bool wgmma = precision.EndsWith("wgmma", StringComparison.Ordinal);
+            double peak = (wgmma ? precision[..^"wgmma".Length] : precision) switch
             {
                 "int8" => gpu.Int8Tops,
                 "fp8" => gpu.Fp8Tflops > 0 ? gpu.Fp8Tflops : gpu.F16Tflops,
                 _ => gpu.F16Tflops,
             };
-            tensor += ops / (peak * 1e12 * gpu.MmaSyncFraction * fill) * 1e3;
+            tensor += ops / (peak * 1e12 * (wgmma ? 1 : gpu.MmaSyncFraction) * fill) * 1e3;
         }
         long issued = k.WarpInstructions - k.ByClass.GetValueOrDefault("tensor");
         double issue = issued / (gpu.Sms * 4 * gpu.BoostGHz * 1e9 * fill) * 1e3;

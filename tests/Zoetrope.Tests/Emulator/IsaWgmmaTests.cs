@@ -223,7 +223,7 @@ public class IsaWgmmaTests
         };
         var (output, stats) = Run(c);
         CheckF32(output, Product(8, 16, ValueA, ValueB), 4, "seed");
-        Assert.That(stats.TensorOps[(int)TensorPrecision.F16], Is.EqualTo(2L * 64 * 8 * 16));
+        Assert.That(stats.TensorOps[(int)TensorPrecision.F16Wgmma], Is.EqualTo(2L * 64 * 8 * 16));
         Assert.That(stats.Instructions[(int)InstrClass.Tensor], Is.EqualTo(4), "one wgmma per warp of the warpgroup");
     }
 
@@ -386,7 +386,7 @@ public class IsaWgmmaTests
         };
         var (output, stats) = Run(c);
         CheckF32(output, Product(64, 64, ValueA, ValueB), 32, bMnMajor ? "MN-major B" : "K-major B");
-        Assert.That(stats.TensorOps[(int)TensorPrecision.F16], Is.EqualTo(4 * 2L * 64 * 64 * 16));
+        Assert.That(stats.TensorOps[(int)TensorPrecision.F16Wgmma], Is.EqualTo(4 * 2L * 64 * 64 * 16));
     }
 
     [Test]
@@ -479,7 +479,7 @@ public class IsaWgmmaTests
                 Assert.That((int)output[(tid * 8) + r], Is.EqualTo((int)e), $"D[{row},{col}]");
             }
         }
-        Assert.That(stats.TensorOps[(int)TensorPrecision.Int8], Is.EqualTo(4 * 2L * 64 * 16 * 32));
+        Assert.That(stats.TensorOps[(int)TensorPrecision.Int8Wgmma], Is.EqualTo(4 * 2L * 64 * 16 * 32));
     }
 
     [Test]
@@ -514,7 +514,7 @@ public class IsaWgmmaTests
         };
         var (output, stats) = Run(c);
         CheckF32(output, Product(16, 32, (m, k) => A(m, k), (n, k) => B(n, k)), 8, "e4m3");
-        Assert.That(stats.TensorOps[(int)TensorPrecision.Fp8], Is.EqualTo(2L * 64 * 16 * 32));
+        Assert.That(stats.TensorOps[(int)TensorPrecision.Fp8Wgmma], Is.EqualTo(2L * 64 * 16 * 32));
     }
 
     [Test]

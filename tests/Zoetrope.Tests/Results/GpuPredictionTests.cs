@@ -47,6 +47,19 @@ public class GpuPredictionTests
     }
 
     [Test]
+    public void WgmmaOpsRunAtTheFullPeakOfTheirPrecision()
+    {
+        // Hopper's wgmma is the path the datasheet peak is quoted for: 1 PFLOP of f16 through it takes
+        // 1e15 / 989.4e12 s on an H100, two thirds of the same count through mma.sync; fp8 twice as fast.
+        var wg = BenchPrediction.For(H100, Counters(tensorInstr: 10, ops: new() { ["f16wgmma"] = 1_000_000_000_000_000 }));
+        var mma = BenchPrediction.For(H100, Counters(tensorInstr: 10, ops: new() { ["f16"] = 1_000_000_000_000_000 }));
+        var fp8 = BenchPrediction.For(H100, Counters(tensorInstr: 10, ops: new() { ["fp8wgmma"] = 1_000_000_000_000_000 }));
+        Assert.That(wg.TensorMs, Is.EqualTo(1e15 / 989.4e12 * 1e3).Within(1e-6));
+        Assert.That(wg.TensorMs / mma.TensorMs, Is.EqualTo(2.0 / 3).Within(1e-9));
+        Assert.That(wg.TensorMs / fp8.TensorMs, Is.EqualTo(2.0).Within(1e-3));
+    }
+
+    [Test]
     public void AGridSmallerThanTheGpuGetsOnlyItsShareOfIt()
     {
         var full = BenchPrediction.For(H100, Counters(bytes: 1_000_000_000, ctas: 132));

@@ -65,6 +65,8 @@ internal static class LinearCases
             // The emulated device: both flags through the quad epilogue (the aligned shape) and the per-element one (K = 33, N = 15).
             new OpCase<Linear.Params>(new(DType.BF16, AlignedM, AlignedN, AlignedKHalf, true, true, Rounding.PerOp, true), CaseUse.Emulator),
             new OpCase<Linear.Params>(new(DType.F16, 17, 15, 33, true, true, Rounding.PerOp, true), CaseUse.Emulator),
+            // K % 8 == 0 with M tiny and N odd: on an sm_90 part the TMA + wgmma kernel's zero fill and element-wise stores.
+            new OpCase<Linear.Params>(new(DType.BF16, 7, 65, 40, false, true), CaseUse.Emulator),
             .. Bench.Select(c => new OpCase<Linear.Params>(new(DType.BF16, c.M, c.N, c.K, true, false), CaseUse.Bench)),
             // The FFN's first projection as the eager bf16 pipelines round it (nn.Linear, then nn.GELU): the cost of the extra rounding and of leaving CUTLASS.
             new OpCase<Linear.Params>(new(DType.BF16, 4680, 8960, 1536, true, true, Rounding.PerOp), CaseUse.Bench),

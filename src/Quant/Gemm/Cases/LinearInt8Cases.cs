@@ -8,7 +8,8 @@ namespace Zoetrope.Quant.Gemm;
 /// 128-wide K tiles, the last partial) and M = 130 (two row tiles) for the block scheme; the
 /// Wan projections for benches. Emulator: the block scheme with K a 128-wide scale tile plus one
 /// and M just past 64; per token x channel with N just past 64 (both with unaligned rows); the
-/// block scheme on <see cref="LinearCases"/>' aligned shape (the cp.async path). The extra roundings
+/// block scheme on <see cref="LinearCases"/>' aligned shape (the cp.async path), and per token x
+/// channel on it and on a small odd-N shape with K % 16 == 0 (the sm_90a kernel on an sm_90 part). The extra roundings
 /// (<see cref="LinearCases.MatchRounding"/>) on both schemes, one on the emulated device.
 /// </summary>
 internal static class LinearInt8Cases
@@ -26,6 +27,10 @@ internal static class LinearInt8Cases
             new OpCase<LinearInt8.Params>(new(DType.F32, 65, 3, 129, W8A8Scheme.Block128, true, false), CaseUse.Emulator),
             new OpCase<LinearInt8.Params>(new(DType.BF16, 7, 65, 33, W8A8Scheme.PerTokenPerChannel, false, true), CaseUse.Emulator),
             new OpCase<LinearInt8.Params>(new(DType.F16, LinearCases.AlignedM, LinearCases.AlignedN, LinearCases.AlignedKByte, W8A8Scheme.Block128, true, false), CaseUse.Emulator),
+            // Per token x channel with 16-byte rows: the sm_90a TMA + wgmma kernel on an sm_90 part (the aligned shape: two M tiles, a partial K stage;
+            // then N odd and f32 out: the element-wise stores).
+            new OpCase<LinearInt8.Params>(new(DType.BF16, LinearCases.AlignedM, LinearCases.AlignedN, LinearCases.AlignedKByte, W8A8Scheme.PerTokenPerChannel, true, true), CaseUse.Emulator),
+            new OpCase<LinearInt8.Params>(new(DType.F32, 7, 65, 48, W8A8Scheme.PerTokenPerChannel, true, false), CaseUse.Emulator),
             .. new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }.SelectMany(s => LinearCases.MatchRounding.Select((r, i) =>
                 new OpCase<LinearInt8.Params>(new(i % 2 == 0 ? DType.BF16 : DType.F16, 17, 9, 40, s, true, true, r.Rounding, r.SeparateBias)))),
             new OpCase<LinearInt8.Params>(new(DType.BF16, 17, 15, 33, W8A8Scheme.PerTokenPerChannel, true, true, Rounding.PerOp, true), CaseUse.Emulator),
