@@ -1,6 +1,7 @@
 // attention.cu: dense flash attention, f16/bf16 on sm_80+ tensor cores (flash_kernel.cuh with
-// raw-copy traits). The ILGPU twin and the oracle: src/Attention/Flash/Attention.cs.
+// raw-copy traits); on sm_90, hopper/attention_sm90.cu. The ILGPU twin and the oracle: src/Attention/Flash/Attention.cs.
 #include "attention/flash_traits.cuh"
+#include "hopper/attention_sm90.h"
 #include "zt_attention.h"
 
 namespace {
@@ -21,8 +22,10 @@ struct Launch {
         } else {
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), static_cast<float*>(lse),
                               scale * 1.4426950408889634f};
-            return p.head_dim == 64 ? launch_flash<DenseTraits<T>, 64>(p, tr, stream, "zt_attention")
-                                    : launch_flash<DenseTraits<T>, 128>(p, tr, stream, "zt_attention");
+            zt_status st = p.head_dim == 64 ? launch_flash<DenseTraits<T>, 64>(p, tr, stream, "zt_attention")
+                                            : launch_flash<DenseTraits<T>, 128>(p, tr, stream, "zt_attention");
+            if (st == ZT_OK) zt::note_kernel("attention_mma_sm80");
+            return st;
         }
     }
 };
@@ -43,5 +46,7 @@ ZT_API zt_status zt_attention(zt_stream stream, zt_dtype dtype, int32_t batch, i
     st = check_aligned("zt_attention", {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
     if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, write_lse);
+    // A compute capability 9.x device takes the wgmma/TMA kernel (kernels/hopper/attention_sm90.cu).
+    if (zt::hopper::attention_sm90_eligible(dtype, p, q, k, v)) return zt::hopper::attention_sm90(zt::stream_of(stream), dtype, p, scale, q, k, v, o, lse);
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), p, scale, q, k, v, o, lse});
 }

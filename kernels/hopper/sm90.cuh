@@ -184,4 +184,10 @@ struct Wgmma<int8_t> {
 zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_bytes, const void* base, int64_t rows, int64_t cols, int box_rows,
                         int box_cols, const char* kernel);
 
+// The same for a tensor map of rank 2..5 (attention's {D, tokens, heads, batch} maps): dims[0]
+// innermost (elements), strides_bytes[i] the step of dim i + 1 (multiples of 16, in any order:
+// NHD's heads are closer than its tokens), box[i] elements (box[0] * elem_bytes == 128).
+zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
+                           const uint32_t* box, const char* kernel);
+
 }  // namespace zt::hopper

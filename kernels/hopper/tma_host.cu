@@ -33,24 +33,36 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn(const char* kernel, zt_status* st) {
 
 }  // namespace
 
-zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_bytes, const void* base, int64_t rows, int64_t cols, int box_rows,
-                        int box_cols, const char* kernel) {
+zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
+                           const uint32_t* box, const char* kernel) {
     zt_status st = ZT_OK;
     auto fn = encode_fn(kernel, &st);
     if (!fn) return st;
-    const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows};
-    const cuuint64_t strides[1] = {(cuuint64_t)(cols * elem_bytes)};  // bytes between rows; the innermost stride is the element
-    const cuuint32_t box[2] = {(cuuint32_t)box_cols, (cuuint32_t)box_rows};
-    const cuuint32_t elem_strides[2] = {1, 1};
-    CUresult r = fn(map, type, 2, const_cast<void*>(base), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+    cuuint64_t d[5], s[4];
+    cuuint32_t b[5], elem_strides[5];
+    for (int i = 0; i < rank; ++i) {
+        d[i] = (cuuint64_t)dims[i];
+        b[i] = (cuuint32_t)box[i];
+        elem_strides[i] = 1;
+        if (i + 1 < rank) s[i] = (cuuint64_t)strides_bytes[i];  // the innermost stride is the element
+    }
+    CUresult r = fn(map, type, (cuuint32_t)rank, const_cast<void*>(base), d, s, b, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "%s: cuTensorMapEncodeTiled failed (CUresult %d) for a [%lld, %lld] x %d-byte tensor, box %d x %d", kernel, (int)r,
-                 (long long)rows, (long long)cols, elem_bytes, box_rows, box_cols);
+        snprintf(msg, sizeof(msg), "%s: cuTensorMapEncodeTiled failed (CUresult %d) for a rank-%d tensor of dims [%llu, %llu, ...], box [%u, %u, ...]", kernel,
+                 (int)r, rank, (unsigned long long)dims[0], (unsigned long long)dims[1], box[0], box[1]);
         return fail(ZT_ERROR_CUDA, msg);
     }
     return ZT_OK;
+}
+
+zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_bytes, const void* base, int64_t rows, int64_t cols, int box_rows,
+                        int box_cols, const char* kernel) {
+    const uint64_t dims[2] = {(uint64_t)cols, (uint64_t)rows};
+    const uint64_t strides[1] = {(uint64_t)(cols * elem_bytes)};  // bytes between rows
+    const uint32_t box[2] = {(uint32_t)box_cols, (uint32_t)box_rows};
+    return encode_tma_tiled(map, type, 2, base, dims, strides, box, kernel);
 }
 
 }  // namespace zt::hopper

@@ -1,0 +1,412 @@
+// flash_sm90_mainloop.cuh: the warp-specialized main loop of the sm_90a attention kernel
+// (attention_sm90.cu), after FlashAttention-3's hopper/ design (producer warp + wgmma consumer
+// warpgroups around a ring of K/V stages), written on sm90.cuh's primitives.
+//
+//   q_full       count 1: the producer's arrive.expect_tx(Q bytes); the Q tile, loaded once
+//   k_full[s]    count 1: expect_tx(K tile bytes); the K tile of stage s landed
+//   v_full[s]    count 1: expect_tx(V tile bytes); V separately, so S = Q K^T and the softmax
+//                run while V is still in flight
+//   empty[s]     count 8 (the consumer warps): each warp's lane 0 arrives once the P·V wgmmas
+//                that read stage s have completed, so the producer may refill it
+// Producer and consumers walk the same tile sequence (Schedule), so use u of a stage waits for
+// full phase u & 1 and the producer's refill u >= 1 for empty phase (u - 1) & 1.
+//
+// Per key tile, a consumer warpgroup (64 query rows):
+//   S = Q K^T      D / 16 wgmma m64n128k16, Q and K from 128B-swizzled K-major descriptors
+//   mask           only on tiles its rows do not all see whole (per-row key bounds, the
+//                  mma.sync kernel's KeyRange, computed once per row); fully masked tiles were
+//                  never scheduled
+//   softmax        online, on the accumulator fragment: row r = lane / 4 (+ 8), its 128
+//                  columns spread over the quad; exp2 of s * (scale log2 e) - max in one FMA
+//   overlap        tile j's S = Q K^T and tile j - 1's P V are issued together, and tile j's
+//                  softmax runs while that P V is on the tensor cores (Consumer::run)
+//   ping-pong      the two warpgroups take turns issuing their wgmma batches (PingPong), so
+//                  one's softmax overlaps the other's GEMMs
+//   O = O * rescale + P V   P packed to f16/bf16 in registers is wgmma's A fragment as is (the
+//                  accumulator of columns 16k..16k+15 is the A fragment of k-step k); V [keys, D]
+//                  is D-contiguous, an MN-major B operand: the transpose bit and an MN-major
+//                  128B-swizzle descriptor
+#pragma once
+
+#include "attention/flash_common.cuh"
+#include "hopper/flash_sm90_policy.h"
+#include "hopper/sm90.cuh"
+
+namespace zt::hopper::attn90 {
+
+// ---------------------------------------------------------------------------------------------
+// Primitives the attention kernel needs beyond sm90.cuh.
+
+// One box of a 4D tensor map {c0 (innermost, elements), c1, c2, c3} into shared memory at dst,
+// the bytes completing on bar. Q/K/V maps are {D, tokens, heads, batch}: a box past a
+// sequence's end is zero-filled, never the next head's rows.
+__device__ __forceinline__ void tma_load_4d(void* dst, const CUtensorMap* map, uint64_t* bar, int32_t c0, int32_t c1, int32_t c2, int32_t c3) {
+    asm volatile(
+        "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4, %5, %6}], [%2];\n" ::"r"(smem_u32(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+        : "memory");
+}
+
+// wgmma descriptor of an MN-major operand in the 128-byte swizzle (PTX ISA "Matrix Descriptor
+// Format", MN-major swizzled canonical layout ((T, 8, m), (8, k)) : ((1, T, LBO), (8T, SBO))):
+// each row of 128 bytes holds 64 consecutive 16-bit N elements for one K index; 8 K rows make a
+// 1024-byte swizzle atom (SBO = 1024, the next 8 K); the next 64 N columns are LBO bytes on
+// (one column chunk of the tile). A k16 step starts 16 rows = 2048 bytes further.
+__device__ __forceinline__ uint64_t desc_mn128b(uint32_t smem_addr, uint32_t lbo) {
+    return (uint64_t)((smem_addr >> 4) & 0x3FFF) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
+template <typename T> struct PtxType;
+template <> struct PtxType<__half> { static constexpr const char* name = "f16"; };
+template <> struct PtxType<__nv_bfloat16> { static constexpr const char* name = "bf16"; };
+
+// D[64 x N] += A[64 x 16] (registers, the m16n8k16 A fragment per warp) B[16 x N] (shared, MN-
+// major: imm-trans-b = 1), f32 accumulators. N = 64 or 128 (the head dim).
+template <typename T, int N> struct WgmmaRs;
+
+#define ZT_ATTN90_RS(T, TY)                                                                                                                       \
+    template <> struct WgmmaRs<T, 64> {                                                                                                           \
+        static __device__ __forceinline__ void mma(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {                                          \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY                                                                     \
+                         " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
+                         "%25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"                                              \
+                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
+                           "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
+                           "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
+                           "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])                                                                      \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));                                                                  \
+        }                                                                                                                                        \
+    };                                                                                                                                           \
+    template <> struct WgmmaRs<T, 128> {                                                                                                          \
+        static __device__ __forceinline__ void mma(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {                                          \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY                                                                    \
+                         " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
+                         "%25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, "  \
+                         "%49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1, 1, 1, 1;\n"      \
+                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
+                           "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
+                           "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
+                           "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]),      \
+                           "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]),      \
+                           "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]),      \
+                           "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])       \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));                                                                  \
+        }                                                                                                                                        \
+    };
+ZT_ATTN90_RS(__half, "f16")
+ZT_ATTN90_RS(__nv_bfloat16, "bf16")
+#undef ZT_ATTN90_RS
+
+// Named barrier over the 128 threads of one consumer warpgroup (ids 1 and 2; 0 is __syncthreads).
+__device__ __forceinline__ void wg_sync(int wg) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory"); }
+
+// FA3's ping-pong between the two consumer warpgroups: a token passed on named barriers 3 and 4
+// (256 threads: one warpgroup's bar.sync + the other's bar.arrive) so that only one of them
+// issues wgmmas at a time, and each one's softmax runs while the other's GEMMs occupy the
+// tensor cores. Barrier 3 + w completes when warpgroup w syncs on it and the other arrives;
+// warpgroup 0 starts with the token (it pre-arrives on its own barrier). Both warpgroups take
+// the same number of turns (the same tiles); the second one skips its last pass, which nobody
+// would wait for, so no arrival is left pending when the CTA exits.
+struct PingPong {
+    int wg;
+    __device__ void start() const {
+        if (kPingPong && wg == 0) asm volatile("bar.arrive 3, 256;\n" ::: "memory");
+    }
+    __device__ void acquire() const {
+        if (kPingPong) asm volatile("bar.sync %0, 256;\n" ::"r"(3 + wg) : "memory");
+    }
+    __device__ void pass(bool last) const {
+        if (kPingPong && !(wg == 1 && last)) asm volatile("bar.arrive %0, 256;\n" ::"r"(4 - wg) : "memory");
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shared memory and barriers.
+
+template <int D>
+struct Ring {
+    using Sm = Smem<D>;
+    static constexpr int kS = kStages<D>;
+    char* q;  // Sm::kChunks x [kBlockM rows x 128 bytes]
+    char* k;  // kS x Sm::kChunks x [kBlockN rows x 128 bytes]
+    char* v;
+    uint64_t* q_full;
+    uint64_t* k_full;
+    uint64_t* v_full;
+    uint64_t* empty;
+
+    __device__ explicit Ring(char* raw) {
+        char* base = raw + ((kAlign - (smem_u32(raw) & (kAlign - 1))) & (kAlign - 1));
+        q = base;
+        k = q + Sm::kQBytes;
+        v = k + kS * Sm::kTileBytes;
+        q_full = reinterpret_cast<uint64_t*>(v + kS * Sm::kTileBytes);
+        k_full = q_full + 1;
+        v_full = k_full + kS;
+        empty = v_full + kS;
+    }
+    __device__ char* k_tile(int s) const { return k + s * Sm::kTileBytes; }
+    __device__ char* v_tile(int s) const { return v + s * Sm::kTileBytes; }
+
+    // One thread, before the CTA's first __syncthreads.
+    __device__ void init() const {
+        mbar_init(q_full, 1);
+        for (int s = 0; s < kS; ++s) {
+            mbar_init(&k_full[s], 1);
+            mbar_init(&v_full[s], 1);
+            mbar_init(&empty[s], 4 * kConsumers);
+        }
+        fence_proxy_async();  // the initialized barriers visible to TMA's complete_tx
+    }
+};
+
+// The position in the ring: stage and the parity of its current use.
+template <int kS>
+struct RingPos {
+    int stage = 0;
+    uint32_t phase = 0;
+    bool refill = false;  // the producer waits for empty only once every stage has been filled
+    __device__ void advance() {
+        if (++stage == kS) stage = 0, phase ^= 1, refill = true;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Which key tiles the CTA visits: every kBlockN tile the mask may show some row of it (the
+// mma.sync kernel's AllTiles at this tile size), and which of them its rows all see whole.
+struct Schedule {
+    zt::flash::Mask mask;  // copies, not a pointer to the kernel parameter (that would take its address)
+    int64_t kv_len, pos0, pos1, k_end;
+    int full_lo, full_hi, sink_hi;
+
+    __device__ Schedule(const zt::flash::Problem& prob, int64_t m0) : mask(prob.mask), kv_len(prob.kv_len) {
+        pos0 = m0 + prob.q_offset;
+        const int64_t last = (m0 + kBlockM < prob.q_len ? m0 + kBlockM : prob.q_len) - 1;
+        pos1 = last + prob.q_offset;
+        k_end = prob.mask.key_end(pos1, prob.kv_len);
+        // Tiles with k0 in [full_lo, full_hi - kBlockN], or ending by sink_hi, are seen whole by
+        // every row of the CTA (rows past q_len are never stored). Keys fit in int32.
+        zt::flash::KeyRange first = prob.mask.keys_of(pos0, prob.kv_len), lastr = prob.mask.keys_of(pos1, prob.kv_len);
+        full_lo = (int)(lastr.lo < 0 ? 0 : lastr.lo);
+        full_hi = (int)(first.hi < 0 ? 0 : first.hi);
+        int64_t se = lastr.sink_end < first.hi ? lastr.sink_end : first.hi;
+        sink_hi = (int)(se < 0 ? 0 : se);
+    }
+    __device__ __forceinline__ int64_t next(int64_t k0) const {
+        while (k0 < k_end && !mask.tile_may_be_visible(pos0, pos1, k0, k0 + kBlockN, kv_len)) k0 += kBlockN;
+        return k0;
+    }
+    __device__ __forceinline__ int64_t first() const { return next(0); }
+    __device__ __forceinline__ bool valid(int64_t k0) const { return k0 < k_end; }
+    __device__ __forceinline__ bool whole(int64_t k0) const {
+        return ((int)k0 >= full_lo && (int)k0 + kBlockN <= full_hi) || (int)k0 + kBlockN <= sink_hi;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Producer: one thread (an elected lane of the producer warpgroup's first warp). Maps are
+// {D, tokens, heads, batch} with boxes {64, 128, 1, 1}: one box per 64-column chunk.
+template <int D>
+__device__ __forceinline__ void produce(const Ring<D>& ring, const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+                                        const Schedule& sched, int b, int h, int hkv, int64_t m0) {
+    using Sm = Smem<D>;
+    mbar_arrive_expect_tx(ring.q_full, Sm::kQBytes);
+#pragma unroll
+    for (int c = 0; c < Sm::kChunks; ++c) tma_load_4d(ring.q + c * Sm::kQChunkBytes, qmap, ring.q_full, c * kChunkCols, (int32_t)m0, h, b);
+    RingPos<kStages<D>> pos;
+    for (int64_t k0 = sched.first(); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+        if (pos.refill) mbar_wait(&ring.empty[pos.stage], pos.phase ^ 1);
+        mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kTileBytes);
+#pragma unroll
+        for (int c = 0; c < Sm::kChunks; ++c)
+            tma_load_4d(ring.k_tile(pos.stage) + c * Sm::kTileChunkBytes, kmap, &ring.k_full[pos.stage], c * kChunkCols, (int32_t)k0, hkv, b);
+        mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kTileBytes);
+#pragma unroll
+        for (int c = 0; c < Sm::kChunks; ++c)
+            tma_load_4d(ring.v_tile(pos.stage) + c * Sm::kTileChunkBytes, vmap, &ring.v_full[pos.stage], c * kChunkCols, (int32_t)k0, hkv, b);
+        pos.advance();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A consumer warpgroup: the O accumulator and the running max / sum of the thread's two rows
+// (warp-local rows lane / 4 and lane / 4 + 8 of the warp's 16), and the steps of a key tile.
+// S accumulator fragment: s[4j + r] is row lane / 4 + 8 (r >= 2), column 8j + 2 (lane % 4) + (r & 1).
+template <typename T, int D>
+struct Consumer {
+    using Sm = Smem<D>;
+    static constexpr int kS = kStages<D>;
+    float o[D / 2];
+    float row_max[2], row_sum[2];  // row_sum is lane-partial (its quad's columns); summed in the epilogue
+    // The keys each of the two rows sees (flash_common.cuh's KeyRange, clamped to [0, kv_len] so
+    // they fit int32 as keys do): key visible iff key < hi && (key >= lo || key < sink). Computed
+    // once, so a boundary tile's mask is comparisons only (the per-tile int64 bounds of the
+    // block-causal division cost 40 spilled registers with the overlap at D = 128).
+    int key_lo[2], key_hi[2], key_sink[2];
+    uint32_t q_base;  // the warpgroup's Q rows (column chunk 0)
+
+    __device__ Consumer(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int64_t m0) {
+        const int64_t row0 = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2);
+        auto clamp = [&](int64_t k) { return (int)(k < 0 ? 0 : k > p.kv_len ? p.kv_len : k); };
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            const zt::flash::KeyRange r = p.mask.keys_of(row0 + 8 * i + p.q_offset, p.kv_len);
+            key_lo[i] = clamp(r.lo);
+            key_hi[i] = clamp(r.hi);
+            key_sink[i] = clamp(r.sink_end);
+        }
+        q_base = smem_u32(ring.q) + wg * kWgRows * 128;
+#pragma unroll
+        for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
+        row_max[0] = row_max[1] = -INFINITY;
+        row_sum[0] = row_sum[1] = 0.f;
+    }
+
+    // S = Q K^T, issued (the caller fences, commits and waits): k-step kk reads 32 bytes of each
+    // row, in column chunk kk / 4.
+    __device__ __forceinline__ void issue_s(float (&s)[kBlockN / 2], uint32_t k_base) const {
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            const uint32_t off = (kk % 4) * 32;
+            Wgmma<T>::m64n128(s, desc_k128b(q_base + (kk / 4) * Sm::kQChunkBytes + off), desc_k128b(k_base + (kk / 4) * Sm::kTileChunkBytes + off),
+                              kk > 0);
+        }
+    }
+
+    // O += P V, issued: k-step kk is keys 16kk.. = 2048 bytes into each column chunk; the chunks
+    // are the descriptor's LBO apart.
+    __device__ __forceinline__ void issue_pv(const uint32_t (&pa)[kBlockN / 16][4], uint32_t v_base) {
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, Sm::kTileChunkBytes));
+    }
+
+    // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf), then
+    // the online softmax on base-2 logits s * factor: the running max in scaled units, P =
+    // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic). s
+    // becomes P; returns O's factors through rescale (applied by the caller once O is its own).
+    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const Schedule& sched, float factor, int64_t k0,
+                                            float (&rescale)[2]) {
+        if (!sched.whole(k0)) {
+            const int c0 = (int)k0 + 2 * (threadIdx.x & 3);  // the thread's first column as a key
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int j = 0; j < kBlockN / 8; ++j)
+#pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const int key = c0 + j * 8 + e;
+                        if (!(key < key_hi[i] && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
+                    }
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int j = 0; j < kBlockN / 8; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) mx[r >> 1] = fmaxf(mx[r >> 1], s[4 * j + r]);
+        float neg_max[2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            mx[i] = zt::flash::quad_max(mx[i]);
+            const float m_new = fmaxf(row_max[i], mx[i] == -INFINITY ? -INFINITY : mx[i] * factor);
+            rescale[i] = m_new == -INFINITY ? 1.f : exp2f(row_max[i] - m_new);
+            neg_max[i] = m_new == -INFINITY ? 0.f : -m_new;
+            row_max[i] = m_new;
+            row_sum[i] *= rescale[i];
+        }
+#pragma unroll
+        for (int j = 0; j < kBlockN / 8; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const float pe = s[4 * j + r] == -INFINITY ? 0.f : exp2f(fmaf(s[4 * j + r], factor, neg_max[r >> 1]));
+                row_sum[r >> 1] += pe;
+                s[4 * j + r] = pe;
+            }
+    }
+
+    __device__ __forceinline__ void rescale_o(const float (&rescale)[2]) {
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) o[4 * n + r] *= rescale[r >> 1];
+    }
+
+    // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
+    static __device__ __forceinline__ void pack_p(uint32_t (&pa)[kBlockN / 16][4], const float (&s)[kBlockN / 2]) {
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+            pa[kk][0] = zt::flash::pack2<T>(s[8 * kk + 0], s[8 * kk + 1]);
+            pa[kk][1] = zt::flash::pack2<T>(s[8 * kk + 2], s[8 * kk + 3]);
+            pa[kk][2] = zt::flash::pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
+            pa[kk][3] = zt::flash::pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
+        }
+    }
+
+    // Each consumer warp frees the stage once its warpgroup's wgmmas over it have completed.
+    static __device__ __forceinline__ void release(const Ring<D>& ring, int stage) {
+        __syncwarp();
+        if ((threadIdx.x & 31) == 0) mbar_arrive(&ring.empty[stage]);
+    }
+
+    // The main loop, with FA3's intra-warpgroup overlap: tile j's S = Q K^T is issued, then tile
+    // j - 1's P V, and tile j's softmax runs while P V is on the tensor cores (wait_group 1: the
+    // older group, S, has completed); O is rescaled only after P V has landed in it, and P's
+    // registers are rewritten only then. The first tile has no P V before it, the last one's P V
+    // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers.
+    // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
+    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, float factor, const PingPong& pp) {
+        mbar_wait(ring.q_full, 0);
+        int64_t k0 = sched.first();
+        if (!sched.valid(k0)) return;  // no turns for either warpgroup
+        pp.start();
+        RingPos<kS> pos;
+        float s[kBlockN / 2];
+        uint32_t pa[kBlockN / 16][4];
+        float rescale[2];
+        mbar_wait(&ring.k_full[pos.stage], pos.phase);
+        pp.acquire();
+        wgmma_fence();
+        issue_s(s, smem_u32(ring.k_tile(pos.stage)));
+        wgmma_commit();
+        pp.pass(false);
+        wgmma_wait<0>();
+        fence_regs(s);
+        softmax(s, sched, factor, k0, rescale);  // O is zero: no rescale
+        pack_p(pa, s);
+        int prev = pos.stage;
+        uint32_t prev_phase = pos.phase;
+        pos.advance();
+        for (k0 = sched.next(k0 + kBlockN); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+            mbar_wait(&ring.k_full[pos.stage], pos.phase);
+            mbar_wait(&ring.v_full[prev], prev_phase);
+            pp.acquire();
+            wgmma_fence();
+            issue_s(s, smem_u32(ring.k_tile(pos.stage)));
+            wgmma_commit();
+            issue_pv(pa, smem_u32(ring.v_tile(prev)));
+            wgmma_commit();
+            pp.pass(false);
+            wgmma_wait<1>();
+            fence_regs(s);
+            softmax(s, sched, factor, k0, rescale);
+            wgmma_wait<0>();
+            fence_regs(o);
+            release(ring, prev);
+            rescale_o(rescale);
+            pack_p(pa, s);
+            prev = pos.stage;
+            prev_phase = pos.phase;
+            pos.advance();
+        }
+        mbar_wait(&ring.v_full[prev], prev_phase);
+        pp.acquire();
+        wgmma_fence();
+        issue_pv(pa, smem_u32(ring.v_tile(prev)));
+        wgmma_commit();
+        pp.pass(true);
+        wgmma_wait<0>();
+        fence_regs(o);
+        release(ring, prev);
+    }
+};
+
+}  // namespace zt::hopper::attn90
