@@ -28,9 +28,6 @@ template <typename T, int D>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_sm90_kernel(const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap, const __grid_constant__ CUtensorMap vmap,
                           zt::flash::Problem p, float factor, T* __restrict__ o, float* __restrict__ lse) {
-#if ZT_SM90_STUB
-    __trap();  // never launched: see sm90.cuh's ZT_SM90_STUB
-#else
     extern __shared__ char smem_raw[];
     const Ring<D> ring(smem_raw);
     if (threadIdx.x == 0) ring.init();
@@ -51,7 +48,6 @@ __global__ void __launch_bounds__(kThreads, 1)
         st.run(ring, sched, factor, PingPong{wg - 1});
         epilogue<T, D>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr);
     }
-#endif
 }
 
 }  // namespace attn90

@@ -34,6 +34,13 @@ internal static class AttentionCases
             new(new(DType.BF16, G(1, 2, 2, 63, 127, 64, HeadLayout.Nhd, AttentionMask.Causal)), CaseUse.Emulator),
             new(new(DType.F16, G(1, 4, 2, 80, 17, 128, HeadLayout.Hnd, AttentionMask.Causal), true), CaseUse.Check | CaseUse.Emulator),
             new(new(DType.BF16, G(1, 2, 1, 100, 200, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(16, 1)), true), CaseUse.Emulator),
+            // The sm_90a kernel's tiles (kernels/hopper/flash_sm90_policy.h: 128 query rows per CTA, 128-key
+            // tiles, a ring of 4 stages at D = 64 and 2 at D = 128): both rings wrap, a window + sinks skip a
+            // whole 128-key tile, whole CTAs with no visible key (Nq > Nkv, causal), a last CTA of one row.
+            new(new(DType.BF16, G(1, 1, 1, 33, 385, 128, HeadLayout.Nhd, AttentionMask.BlockCausal(40, 2, 1)), true), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 1, 1, 16, 520, 64, HeadLayout.Hnd, AttentionMask.None), true), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 1, 1, 300, 100, 64, HeadLayout.Hnd, AttentionMask.Causal), true), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 1, 1, 129, 129, 64, HeadLayout.Nhd, AttentionMask.Causal)), CaseUse.Emulator),
             .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<Attention.Params>[]
             {
                 new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None)), CaseUse.Bench),
