@@ -50,6 +50,7 @@ public class IsaAsyncProxyTests
             .reg .f32 %d<4>;
             .reg .pred %p<8>;
             .shared .align 1024 .b8 smem[2304];
+            .shared .align 8 .b64 mbar;
             mov.u32 %r1, %tid.x;
             ld.param.u64 %rd1, [img];
             mov.u32 %r5, smem;
@@ -129,6 +130,22 @@ public class IsaAsyncProxyTests
         var e = Assert.Throws<EmulatorException>(() => RunWgmma(Fence, WriteB, ""))!;
         Assert.That(e.Message, Does.Contain("warp 1 lane 0").And.Contain("writes shared bytes [2048, 2052) that warp 1's wgmma (group 0, PTX line")
             .And.Contain("wait for it with wgmma.wait_group first"));
+    }
+
+    [Test]
+    public void BulkLoadIntoWgmmaOperandBeforeWaitIsReported()
+    {
+        // The CUTLASS rule: a stage is refilled (its "empty" barrier arrived) only after wgmma.wait_group
+        // retires the wgmma's reading it. Here the refill (a bulk copy into B) comes first.
+        const string refill = """
+                @%p5 mov.u32 %r10, mbar;
+                @%p5 mbarrier.init.shared::cta.b64 [%r10], 1;
+                @%p5 mbarrier.arrive.expect_tx.shared::cta.b64 %rd9, [%r10], 256;
+                @%p5 cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%r9], [%rd1], 256, [%r10];
+            """;
+        var e = Assert.Throws<EmulatorException>(() => RunWgmma(Fence, refill, ""))!;
+        Assert.That(e.Message, Does.Contain("warp 1 lane 0").And.Contain("cp.async.bulk.shared::cluster")
+            .And.Contain("writes shared bytes [2048, 2304) that warp 1's wgmma (group 0"));
     }
 
     [Test]
