@@ -108,6 +108,9 @@ internal sealed partial class CtaRunner
                 // sequentially consistent here, so the ordering it guarantees is already given.
                 RequireMembers(w, ins, (uint)Get(w, ins.Ops[0], BitOperations.TrailingZeroCount(active)), active);
                 break;
+            case OpCode.Fence when ins.Has("proxy") && ins.Has("async"):
+                ProxyFence(w, ins, active);
+                break;
             case OpCode.Fence or OpCode.Nanosleep or OpCode.Prefetch:
                 // Memory is sequentially consistent here: every access lands in program order.
                 break;

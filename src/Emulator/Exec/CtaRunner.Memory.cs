@@ -376,7 +376,10 @@ internal sealed unsafe partial class CtaRunner
             if (_ctx.Checks)
             {
                 // The destination is written when the copy lands; a warp that still reads it now races with the copy.
-                _shadow.BeginAsync((int)dst, cpSize);
+                if (_shadow.BeginAsync((int)dst, cpSize) is { } finding)
+                {
+                    throw Fault(EmuError.LaunchFailed, w, l, _curPc, $"the cp.async {finding}");
+                }
             }
             _laneAddr[l] = src;
             w.OpenGroup.Add(new AsyncCopy((int)dst, data, l, ins.Line));
@@ -409,6 +412,7 @@ internal sealed unsafe partial class CtaRunner
             {
                 if (_ctx.Checks)
                 {
+                    _curLane = copy.Lane;   // the issuing thread writes the bytes (for the fence.proxy.async check)
                     var finding = _shadow.EndAsync(copy.SharedOffset, copy.Data.Length, w.Id);
                     if (finding is not null)
                     {

@@ -8,8 +8,9 @@ namespace Zoetrope.Emulator.Exec;
 /// Hopper's bulk asynchronous copies (PTX ISA, "Data movement: cp.async.bulk" and
 /// "cp.async.bulk.tensor"): a contiguous block or a tensor map's box between global and shared
 /// memory. They complete eagerly at issue: a load writes shared memory and completes its bytes
-/// on the mbarrier (complete_tx) at once; a store writes global memory at once, so the bulk
-/// groups need no bookkeeping. Eager completion is one order the hardware may produce; what the
+/// on the mbarrier (complete_tx) at once; a store writes global memory at once. A store's shared
+/// source is still read by the hardware until its bulk group is waited for, so the bulk groups
+/// keep that bookkeeping for the checks (see AsyncProxyTracker). Eager completion is one order the hardware may produce; what the
 /// consumers may rely on is still checked: they find the data only through the mbarrier (see
 /// CtaRunner.Mbarrier.cs for how the race checker treats the phase).
 /// </summary>
@@ -19,7 +20,8 @@ internal sealed unsafe partial class CtaRunner
     {
         if (ins.Op is OpCode.CpBulkCommit or OpCode.CpBulkWait)
         {
-            return; // every bulk copy has completed at issue
+            BulkGroups(w, ins, active); // every bulk copy has completed at issue: only the checks' bookkeeping
+            return;
         }
         foreach (int l in Lanes(active))
         {
@@ -78,6 +80,7 @@ internal sealed unsafe partial class CtaRunner
         else
         {
             ShadowRead(w, l, smem, (int)size);
+            BulkStoreSource(w, ins, l, smem, (int)size);
             sm.CopyTo(gm);
         }
     }
@@ -94,7 +97,7 @@ internal sealed unsafe partial class CtaRunner
 
     private void ShadowWrite(Warp w, int l, int offset, int size)
     {
-        if (_ctx.Checks && _shadow.Write(offset, size, w.Id) is { } finding)
+        if (_ctx.Checks && _shadow.Write(offset, size, w.Id, asyncProxy: true) is { } finding)
         {
             throw Fault(EmuError.LaunchFailed, w, l, _curPc, $"the bulk copy {finding}");
         }
@@ -114,7 +117,7 @@ internal sealed unsafe partial class CtaRunner
     private void ShadowRead(Warp w, int l, int offset, int size)
     {
         _curLane = l;
-        if (_ctx.Checks && _shadow.Read(offset, size, w.Id) is { } finding)
+        if (_ctx.Checks && _shadow.Read(offset, size, w.Id, asyncReader: "the bulk store") is { } finding)
         {
             throw Fault(EmuError.LaunchFailed, w, l, _curPc, $"the bulk copy {finding}");
         }
@@ -193,6 +196,7 @@ internal sealed unsafe partial class CtaRunner
         else
         {
             ShadowRead(w, l, smem, box);
+            BulkStoreSource(w, ins, l, smem, box);
         }
         int esize = map.ElementSize;
         int offset = 0;

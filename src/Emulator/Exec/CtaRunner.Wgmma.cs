@@ -29,6 +29,8 @@ internal sealed unsafe partial class CtaRunner
     {
         public readonly List<int> Open = new();
         public readonly List<List<int>> Committed = new();
+        /// <summary>How many groups the warp has committed (the next commit closes group number Groups).</summary>
+        public long Groups;
         /// <summary>The warp has executed a wgmma.fence (the ISA requires one before its first wgmma.mma_async).</summary>
         public bool Fenced;
         /// <summary>How many in-flight wgmma's name each register.</summary>
@@ -61,6 +63,7 @@ internal sealed unsafe partial class CtaRunner
                 {
                     s.Committed.Add([.. s.Open]);
                     s.Open.Clear();
+                    s.Groups++;
                 }
                 break;
             case OpCode.WgmmaWait:
@@ -83,6 +86,10 @@ internal sealed unsafe partial class CtaRunner
                             _wgInFlight--;
                         }
                         g.Committed.RemoveAt(0);
+                    }
+                    if (_shadow.Async.Busy)
+                    {
+                        _shadow.Async.Retire(bulk: false, w.Id, g.Groups - n);
                     }
                 }
                 break;
@@ -148,6 +155,13 @@ internal sealed unsafe partial class CtaRunner
             transB = ImmTrans(w, ops[aRegs ? 6 : 7], "imm-trans-b");
         }
         int eb = kind.ElementBytes;
+        var tracked = _ctx.Checks ? WgState(w) : null;
+        if (tracked is not null)
+        {
+            // The async proxy reads the descriptor operands: they must be fenced, and they stay read until the group retires.
+            _wgAddrs.Clear();
+            _shadow.AsyncReader = "the wgmma";
+        }
         int signBit = (8 * eb) - 1;
         var aFrag = _wgA.AsSpan();
         if (aRegs)
@@ -178,6 +192,11 @@ internal sealed unsafe partial class CtaRunner
         Gather(w, dOp, _wgC);
         Isa.Wgmma.WarpTile(kind, aFrag, (n, k) => SharedElement(w, db, transB, eb, n, k), negB,
             _wgC.AsSpan(0, words), scaleD, _wgD.AsSpan(0, words));
+        _shadow.AsyncReader = null;   // (a fault above ends the launch; BeginCta clears it too)
+        if (tracked is not null && _wgAddrs.Count > 0)
+        {
+            _shadow.Async.AddWgmma(w.Id, tracked.Groups, _curPc, Ranges(_wgAddrs, eb));
+        }
         for (int r = 0; r < dOp.Elems.Length; r++)
         {
             for (int l = 0; l < 32; l++)
@@ -202,6 +221,27 @@ internal sealed unsafe partial class CtaRunner
                 }
             }
         }
+    }
+
+    private readonly List<int> _wgAddrs = new();
+
+    /// <summary>The sorted, merged byte ranges of elements of <paramref name="bytes"/> bytes at these addresses.</summary>
+    private static List<(int Lo, int Hi)> Ranges(List<int> addrs, int bytes)
+    {
+        addrs.Sort();
+        var ranges = new List<(int Lo, int Hi)>();
+        int lo = addrs[0], hi = addrs[0] + bytes;
+        foreach (int a in addrs)
+        {
+            if (a > hi)
+            {
+                ranges.Add((lo, hi));
+                lo = a;
+            }
+            hi = Math.Max(hi, a + bytes);
+        }
+        ranges.Add((lo, hi));
+        return ranges;
     }
 
     private void Track(WgmmaWarp s, Operand o)
@@ -320,6 +360,10 @@ internal sealed unsafe partial class CtaRunner
     private uint SharedElement(Warp w, in WgmmaDescriptor d, bool mnMajor, int bytes, int mn, int k)
     {
         uint addr = d.Address(mnMajor, bytes, mn, k);
+        if (_shadow.AsyncReader is not null)
+        {
+            _wgAddrs.Add((int)addr);
+        }
         byte* p = Locate(w, 0, Space.Shared, addr, bytes, write: false);
         return bytes == 2 ? *(ushort*)p : *p;
     }

@@ -42,6 +42,8 @@ internal sealed partial class CtaRunner
         Stats = new LaunchStats { Kernel = ctx.Function.Name, Geometry = "" };
         _shadow.Where = () => (_curLane, _curPc);
         _shadow.Observed = HasObserved;
+        _shadow.Async.PcText = pc => pc >= 0 && pc < _code.Length ? $"PTX line {_code[pc].Line} `{_code[pc].Text}`" : $"PC {pc}";
+        _asyncProxyReads = AsyncProxyReads(_code);
     }
 
     private int _curLane;
@@ -71,6 +73,7 @@ internal sealed partial class CtaRunner
         _ctaZ = (uint)(cta / ((long)g.X * g.Y));
         Array.Clear(_shared);
         _shadow.BeginCta(cta, _shared.Length);
+        _shadow.Async.BeginCta(_shared.Length, _warps.Length * 32, _ctx.Checks && _asyncProxyReads);
         _barriers.Clear();
         _mbarriers.Clear();
         _observed.Clear();

@@ -11,6 +11,7 @@ namespace Zoetrope.Emulator.Exec;
 /// <item>a read of bytes a bulk copy (TMA) wrote for an mbarrier phase by a thread that has not
 /// observed that phase complete (the copies land at issue here; on a GPU they may not have).</item>
 /// </list>
+/// The async proxy's reads in flight and unfenced generic writes are in <see cref="Async"/>.
 /// Stamps carry the CTA's serial number, so the arrays are reused across CTAs without clearing.
 /// Lanes of one warp are not checked against each other (they run in lockstep here; on Volta and
 /// later that exchange would need __syncwarp, which this model does not flag).
@@ -27,6 +28,12 @@ internal sealed class SharedShadow
     private long[] _asyncPhase = [];
     private long _cta;
     private long _epoch;
+
+    /// <summary>wgmma operand and bulk-store source reads in flight; generic writes not yet fenced for the async proxy.</summary>
+    public AsyncProxyTracker Async { get; } = new();
+
+    /// <summary>Set while the async proxy reads through <see cref="Read"/> (a wgmma's descriptor operands): names the reader.</summary>
+    public string? AsyncReader { get; set; }
 
     /// <summary>The first read of a never-written byte in this interval: byte, warp, and the reader's (lane, pc).</summary>
     public (int Byte, int Warp, (int Lane, int Pc) At)? Uninitialised { get; set; }
@@ -61,6 +68,7 @@ internal sealed class SharedShadow
         _cta = serial + 1;
         _epoch = 0;
         Uninitialised = null;
+        AsyncReader = null;
     }
 
     /// <summary>Tells whether the reading thread has observed phase (barrier offset, phase index) complete.</summary>
@@ -84,8 +92,13 @@ internal sealed class SharedShadow
     public void Barrier() => _epoch++;
 
     /// <summary>Checks and records a read; returns the finding or null.</summary>
-    public string? Read(int offset, int size, int warp)
+    public string? Read(int offset, int size, int warp, string? asyncReader = null)
     {
+        asyncReader ??= AsyncReader;
+        if (asyncReader is not null && Async.TrackFences && Async.CheckAsyncRead(offset, offset + size, asyncReader) is { } unfenced)
+        {
+            return unfenced;
+        }
         long stamp = Stamp;
         for (int b = offset; b < offset + size; b++)
         {
@@ -129,9 +142,14 @@ internal sealed class SharedShadow
         return null;
     }
 
-    /// <summary>Checks and records a write; returns the finding or null.</summary>
-    public string? Write(int offset, int size, int warp, bool atomic = false)
+    /// <summary>Checks and records a write; returns the finding or null. With <paramref name="asyncProxy"/>
+    /// a bulk copy (TMA) lands: written through the async proxy, so nothing to fence.</summary>
+    public string? Write(int offset, int size, int warp, bool atomic = false, bool asyncProxy = false)
     {
+        if (Async.Busy && Async.CheckWrite(offset, offset + size) is { } inFlight)
+        {
+            return inFlight;
+        }
         long stamp = Stamp;
         for (int b = offset; b < offset + size; b++)
         {
@@ -160,16 +178,34 @@ internal sealed class SharedShadow
             _writeWarp[b] = (short)warp;
             _asyncBarrier[b] = 0;
         }
+        if (Async.TrackFences)
+        {
+            if (asyncProxy)
+            {
+                Async.AsyncWrite(offset, offset + size);
+            }
+            else
+            {
+                var (lane, pc) = Where?.Invoke() ?? default;
+                Async.GenericWrite(offset, offset + size, (warp * 32) + lane, pc);
+            }
+        }
         return null;
     }
 
     /// <summary>A cp.async was issued into these bytes.</summary>
-    public void BeginAsync(int offset, int size)
+    public string? BeginAsync(int offset, int size)
     {
+        // The copy may land at any time from now on: it must not overwrite what the async proxy still reads.
+        if (Async.Busy && Async.CheckWrite(offset, offset + size) is { } inFlight)
+        {
+            return inFlight;
+        }
         for (int b = offset; b < offset + size; b++)
         {
             _pending[b] = 1;
         }
+        return null;
     }
 
     /// <summary>A cp.async landed: the bytes are written by <paramref name="warp"/> now.</summary>
