@@ -41,11 +41,18 @@ internal sealed partial class CtaRunner
         public long Tx;
         /// <summary>Phases completed so far; the current phase's parity is its low bit.</summary>
         public long Phase;
+        /// <summary>
+        /// The mbarrier phases the threads that arrived on (or completed bytes of) the current phase
+        /// had observed, per barrier: its completion releases them to whoever waits on it.
+        /// </summary>
+        public Dictionary<int, long> Carried { get; } = new();
+        /// <summary>What the completed phases released (the union of their <see cref="Carried"/>): a successful wait acquires it.</summary>
+        public Dictionary<int, long> Released { get; } = new();
     }
 
     private readonly Dictionary<int, MbarrierState> _mbarriers = new();
-    /// <summary>Per parked lane (warp * 32 + lane): the phase parity it waits to see completed.</summary>
-    private readonly Dictionary<int, long> _parkedParity = new();
+    /// <summary>Per parked lane (warp * 32 + lane): the phase parity or the state token (the phase it arrived in) it waits to see completed.</summary>
+    private readonly Dictionary<int, (bool State, long Value)> _parkedParity = new();
     /// <summary>Barriers whose phase completed during the instruction being executed (arrivals beyond the expected count).</summary>
     private readonly HashSet<int> _completedNow = new();
     /// <summary>Counts mbarrier state changes; parked waits return false once per value (see the class comment).</summary>
@@ -77,6 +84,56 @@ internal sealed partial class CtaRunner
         foreach (var (addr, o) in _observed)
         {
             _observedByAll[addr] = Math.Max(_observedByAll.GetValueOrDefault(addr), o.Max());
+        }
+    }
+
+    /// <summary>
+    /// A warp-synchronous instruction (bar.warp.sync, or a shfl/vote/redux/elect .sync) completed
+    /// for the member lanes: each has waited for the others, so each has now observed what any of
+    /// them had (lane 0 waits on the mbarrier, __syncwarp, every lane reads the data).
+    /// </summary>
+    private void ShareWarpObservations(Warp w, uint members)
+    {
+        foreach (var o in _observed.Values)
+        {
+            var lanes = o.AsSpan(w.Id * 32, 32);
+            long max = 0;
+            for (uint m = members; m != 0; m &= m - 1)
+            {
+                max = Math.Max(max, lanes[BitOperations.TrailingZeroCount(m)]);
+            }
+            for (uint m = members; m != 0; m &= m - 1)
+            {
+                lanes[BitOperations.TrailingZeroCount(m)] = max;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An arrival or complete_tx on <paramref name="m"/> by the thread releases what that thread
+    /// observed: it is folded into the current phase's vector clock, which the phase's completion
+    /// passes to the threads that wait on it (a chain of mbarriers orders as release/acquire does).
+    /// </summary>
+    private void Carry(Warp w, int lane, MbarrierState m)
+    {
+        int t = (w.Id * 32) + lane;
+        foreach (var (addr, o) in _observed)
+        {
+            if (o[t] > m.Carried.GetValueOrDefault(addr))
+            {
+                m.Carried[addr] = o[t];
+            }
+        }
+    }
+
+    /// <summary>A successful wait on <paramref name="m"/>: the waiting thread acquires what its completed phases released.</summary>
+    private void Acquire(Warp w, int lane, MbarrierState m)
+    {
+        int t = (w.Id * 32) + lane;
+        foreach (var (addr, phase) in m.Released)
+        {
+            var o = Observations(addr);
+            o[t] = Math.Max(o[t], phase);
         }
     }
 
@@ -180,6 +237,7 @@ internal sealed partial class CtaRunner
                     {
                         m.Expected -= (int)count;
                     }
+                    Carry(w, l, m);
                     TryComplete(w, l, addr, m);
                     break;
                 }
@@ -216,6 +274,7 @@ internal sealed partial class CtaRunner
     {
         var m = Live(w, lane, addr, "complete_tx");
         _mbarrierChanges++;
+        Carry(w, lane, m);
         m.Tx -= bytes;
         // The ISA lets the tx-count go negative for a while (a copy may land before the
         // expect_tx that accounts for it); once no arrival is pending nothing can make up
@@ -245,6 +304,11 @@ internal sealed partial class CtaRunner
         }
         m.Phase++;
         m.Pending = m.Expected;
+        foreach (var (a, p) in m.Carried)
+        {
+            m.Released[a] = Math.Max(m.Released.GetValueOrDefault(a), p);
+        }
+        m.Carried.Clear();
         _completedNow.Add(addr);
         _shadow.Barrier();
         // Wake the lanes parked on this barrier; they re-execute their wait.
@@ -286,6 +350,7 @@ internal sealed partial class CtaRunner
         {
             var o = Observations(addr);
             o[(w.Id * 32) + l] = Math.Max(o[(w.Id * 32) + l], m.Phase);
+            Acquire(w, l, m);
             Set(w, ins.Ops[0], l, 1);
             return;
         }
@@ -293,7 +358,7 @@ internal sealed partial class CtaRunner
         w.Waiting |= 1u << l;
         w.WaitBarrier[l] = ParkId(addr);
         w.WaitPc[l] = _curPc;
-        _parkedParity[(w.Id * 32) + l] = parity ? (long)(arg & 1) : (long)(arg & 1);
+        _parkedParity[(w.Id * 32) + l] = parity ? (false, (long)(arg & 1)) : (true, (long)arg);
     }
 
     /// <summary>
@@ -329,6 +394,10 @@ internal sealed partial class CtaRunner
         return any;
     }
 
+    /// <summary>What a parked lane waits for, in a deadlock report: a parity, or the state token an arrive returned.</summary>
+    private string ParkedWhat(int thread) =>
+        _parkedParity.TryGetValue(thread, out var p) ? (p.State ? $"the phase of state {p.Value}" : $"parity {p.Value}") : "parity ?";
+
     /// <summary>The deadlock report when lanes wait on mbarriers nobody can complete; null when none does.</summary>
     private EmulatorException? MbarrierDeadlock()
     {
@@ -355,7 +424,7 @@ internal sealed partial class CtaRunner
                     lanes += w.WaitBarrier[x] == id ? 1 : 0;
                 }
                 string state = _mbarriers.TryGetValue(addr, out var m) ? Describe(addr, m) : $"mbarrier at shared offset {addr} (invalidated)";
-                lines.Add($"warp {w.Id} ({lanes} lanes) at line {_code[w.WaitPc[l]].Line} waits for parity {_parkedParity.GetValueOrDefault((w.Id * 32) + l)} of the {state}");
+                lines.Add($"warp {w.Id} ({lanes} lanes) at line {_code[w.WaitPc[l]].Line} waits for {ParkedWhat((w.Id * 32) + l)} of the {state}");
             }
         }
         if (first is not { } f)

@@ -70,6 +70,7 @@ internal sealed unsafe partial class CtaRunner
         byte* g = GlobalBytes(w, l, gaddr, (int)size, write: !load);
         var sm = new Span<byte>(_shared, smem, (int)size);
         var gm = new Span<byte>(g, (int)size);
+        CountBulk(load, size, (long)(((gaddr + (ulong)size - 1) >> 5) - (gaddr >> 5) + 1));
         if (load)
         {
             int bar = SharedOperand(w, ins, ins.Ops[3], l, 8, 8, "the mbarrier operand");
@@ -83,6 +84,35 @@ internal sealed unsafe partial class CtaRunner
             BulkStoreSource(w, ins, l, smem, (int)size);
             sm.CopyTo(gm);
         }
+    }
+
+    /// <summary>Global sectors one box touches (the TMA reads or writes each in-bounds element once).</summary>
+    private readonly HashSet<ulong> _bulkSectors = new();
+
+    /// <summary>
+    /// Counts one bulk copy (a flat block or a tensor box) in the launch statistics: one global
+    /// request of the in-bounds bytes it moves and the 32-byte sectors they touch (ideal: the
+    /// bytes over 32, so a well-formed box is fully coalesced), and the bytes it moves in shared
+    /// memory. The TMA is not a warp request, so its shared side is no bank-conflict wavefronts.
+    /// </summary>
+    private void CountBulk(bool load, long bytes, long sectors)
+    {
+        long ideal = (bytes + 31) / 32;
+        if (load)
+        {
+            Stats.GlobalLoadRequests++;
+            Stats.GlobalLoadSectors += sectors;
+            Stats.GlobalLoadIdealSectors += ideal;
+            Stats.GlobalLoadBytes += bytes;
+        }
+        else
+        {
+            Stats.GlobalStoreRequests++;
+            Stats.GlobalStoreSectors += sectors;
+            Stats.GlobalStoreIdealSectors += ideal;
+            Stats.GlobalStoreBytes += bytes;
+        }
+        Stats.SharedBulkBytes += bytes;
     }
 
     private byte* GlobalBytes(Warp w, int l, ulong addr, int size, bool write)
@@ -156,7 +186,7 @@ internal sealed unsafe partial class CtaRunner
     /// <summary>
     /// cp.async.bulk.tensor.Nd (tile mode): the box at the signed coordinates, dense in shared
     /// memory in box order (innermost dimension first), the swizzle applied to the shared byte
-    /// offsets. A load fills out-of-bounds elements with zeros and credits the full box bytes to
+    /// offsets. A load fills out-of-bounds elements with zeros (NaN with the map's NaN fill) and credits the full box bytes to
     /// the mbarrier; a store skips them.
     /// </summary>
     private void TensorCopy(Warp w, Instr ins, int l, bool load)
@@ -200,6 +230,8 @@ internal sealed unsafe partial class CtaRunner
         }
         int esize = map.ElementSize;
         int offset = 0;
+        long inBytes = 0;
+        _bulkSectors.Clear();
         for (int i4 = 0; i4 < n[4]; i4++)
         for (int i3 = 0; i3 < n[3]; i3++)
         for (int i2 = 0; i2 < n[2]; i2++)
@@ -220,9 +252,14 @@ internal sealed unsafe partial class CtaRunner
             {
                 if (load)
                 {
-                    s.Clear();
+                    map.FillOutOfBounds(s);
                 }
                 continue;
+            }
+            inBytes += esize;
+            for (ulong sector = g >> 5; sector <= (g + (ulong)esize - 1) >> 5; sector++)
+            {
+                _bulkSectors.Add(sector);
             }
             var gm = new Span<byte>(GlobalBytes(w, l, g, esize, write: !load), esize);
             if (load)
@@ -234,6 +271,7 @@ internal sealed unsafe partial class CtaRunner
                 s.CopyTo(gm);
             }
         }
+        CountBulk(load, inBytes, _bulkSectors.Count);
         if (load)
         {
             CompleteTx(w, l, bar, box, "cp.async.bulk.tensor");

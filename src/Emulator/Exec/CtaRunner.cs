@@ -223,6 +223,10 @@ internal sealed partial class CtaRunner
             return false;
         }
         w.SyncWaiting &= ~at;
+        if (ins.Op is OpCode.BarWarp or OpCode.Shfl or OpCode.Vote or OpCode.Redux or OpCode.Elect)
+        {
+            ShareWarpObservations(w, at);
+        }
         return true;
     }
 

@@ -45,6 +45,8 @@ internal sealed class LaunchStats
     public long SharedWavefronts { get; set; }
     /// <summary>The wavefronts they would take with no bank conflict.</summary>
     public long SharedIdealWavefronts { get; set; }
+    /// <summary>Bytes bulk copies (TMA, cp.async.bulk) wrote into or read from shared memory; not warp requests, so not in the wavefront counts.</summary>
+    public long SharedBulkBytes { get; set; }
     /// <summary>CTAs run.</summary>
     public long Ctas { get; set; }
     /// <summary>Threads run.</summary>
@@ -98,6 +100,7 @@ internal sealed class LaunchStats
         SharedRequests += other.SharedRequests;
         SharedWavefronts += other.SharedWavefronts;
         SharedIdealWavefronts += other.SharedIdealWavefronts;
+        SharedBulkBytes += other.SharedBulkBytes;
         Ctas += other.Ctas;
         Threads += other.Threads;
         foreach (var warning in other.Warnings)

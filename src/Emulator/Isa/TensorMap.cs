@@ -53,6 +53,32 @@ internal sealed record TensorMap
         }
     }
 
+    /// <summary>
+    /// Fills an element the box holds outside the tensor: zeros, or with
+    /// CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA the float type's canonical NaN (the
+    /// encoder admits that fill for float types only).
+    /// </summary>
+    public void FillOutOfBounds(Span<byte> element)
+    {
+        element.Clear();
+        if (OobFill != 1)
+        {
+            return;
+        }
+        switch (element.Length)
+        {
+            case 2:
+                BinaryPrimitives.WriteUInt16LittleEndian(element, 0x7FFF);
+                break;
+            case 4:
+                BinaryPrimitives.WriteUInt32LittleEndian(element, 0x7FFFFFFF);
+                break;
+            case 8:
+                BinaryPrimitives.WriteUInt64LittleEndian(element, 0x7FFFFFFFFFFFFFFF);
+                break;
+        }
+    }
+
     /// <summary>The size of a CUtensorMapDataType's element, or 0 for an unknown type.</summary>
     public static int ElementBytes(int dataType) => dataType switch
     {
@@ -119,7 +145,7 @@ internal sealed record TensorMap
             m.Dims[d] = BinaryPrimitives.ReadUInt64LittleEndian(map[(16 + (8 * d))..]);
             m.Strides[d] = d == 0 ? (ulong)esize : BinaryPrimitives.ReadUInt64LittleEndian(map[(56 + (8 * (d - 1)))..]);
             m.Box[d] = BinaryPrimitives.ReadUInt16LittleEndian(map[(88 + (2 * d))..]);
-            m.ElementStrides[d] = Math.Max((int)map[98 + d], 1);
+            m.ElementStrides[d] = d == 0 && m.Interleave == 0 ? 1 : Math.Max((int)map[98 + d], 1);
         }
         why = null;
         return m;
@@ -150,7 +176,7 @@ internal sealed record TensorMap
         {
             return $"globalAddress 0x{globalAddress:x} is not {(interleave == 2 ? 32 : 16)}-byte aligned";
         }
-        if (interleave is < 0 or > 2 || swizzle is < 0 or > 3 || l2Promotion is < 0 or > 4 || oobFill is < 0 or > 1)
+        if (interleave is < 0 or > 2 || swizzle is < 0 or > 3 || l2Promotion is < 0 or > 3 || oobFill is < 0 or > 1)
         {
             return $"interleave {interleave}, swizzle {swizzle}, l2Promotion {l2Promotion} or oobFill {oobFill} is out of its enum";
         }
@@ -179,7 +205,9 @@ internal sealed record TensorMap
             }
             m.Dims[d] = dims[d];
             m.Box[d] = (int)box[d];
-            m.ElementStrides[d] = (int)elementStrides[d];
+            // cuTensorMapEncodeTiled: without interleave the first element stride is ignored, as
+            // the TMA has no stride for dimension 0 (the box's rows are read whole).
+            m.ElementStrides[d] = d == 0 && interleave == 0 ? 1 : (int)elementStrides[d];
             m.Strides[d] = d == 0 ? (ulong)esize : strides[d - 1];
         }
         for (int d = 1; d < rank; d++)

@@ -24,6 +24,10 @@
 //
 // Arithmetic is mma.sync's (Isa/Mma.cs): each warp's 16 x N tile is N/8 m16n8kK mma's with the same
 // A fragment, so products are exact, sums double, one rounding to the accumulator type.
+// That is more precise than Hopper for e4m3/e5m2: its tensor cores accumulate fp8 products with
+// about 14 bits of mantissa (DeepSeek-V3's technical report), which is why DeepGEMM promotes partial
+// sums into fp32 registers every few k-blocks. A kernel without that promotion looks more accurate
+// here than on a GPU; its fp8 accuracy must be measured on the GPU.
 using System.Runtime.CompilerServices;
 
 namespace Zoetrope.Emulator.Isa;

@@ -10,7 +10,7 @@ namespace Zoetrope.Tests.Emulator;
 
 public unsafe class HostTensorMapTests
 {
-    private static int Encode(nint fn, byte[] map, int dtype, uint rank, ulong address, ulong[] dims, ulong[] strides, uint[] box, uint[] estrides, int swizzle)
+    private static int Encode(nint fn, byte[] map, int dtype, uint rank, ulong address, ulong[] dims, ulong[] strides, uint[] box, uint[] estrides, int swizzle, int l2 = 2)
     {
         var encode = (delegate* unmanaged<byte*, int, uint, ulong, ulong*, ulong*, uint*, uint*, int, int, int, int, int>)fn;
         fixed (byte* m = map)
@@ -19,7 +19,7 @@ public unsafe class HostTensorMapTests
         fixed (uint* b = box)
         fixed (uint* e = estrides)
         {
-            return encode(m, dtype, rank, address, d, s, b, e, 0, swizzle, 2, 0);
+            return encode(m, dtype, rank, address, d, s, b, e, 0, swizzle, l2, 0);
         }
     }
 
@@ -53,6 +53,8 @@ public unsafe class HostTensorMapTests
         Assert.That(Encode(fn, map, 9, 2, 0x10000, [64, 8], [128], [4, 8], [1, 1], 0), Is.EqualTo(CudaCodes.InvalidValue), "inner box of 8 bytes");
         Assert.That(Encode(fn, map, 9, 2, 0x10000, [128, 8], [256], [128, 8], [1, 1], 3), Is.EqualTo(CudaCodes.InvalidValue), "256-byte inner box with 128B swizzle");
         Assert.That(Encode(fn, map, 9, 2, 0x10000, [64, 8], [128], [64, 8], [1, 0], 0), Is.EqualTo(CudaCodes.InvalidValue), "element stride 0");
+        Assert.That(Encode(fn, map, 9, 2, 0x10000, [64, 8], [128], [64, 8], [1, 1], 0, l2: 4), Is.EqualTo(CudaCodes.InvalidValue), "L2 promotion 4 (the enum ends at 3, L2_256B)");
+        Assert.That(Encode(fn, map, 9, 2, 0x10000, [64, 8], [128], [64, 8], [1, 1], 0, l2: 3), Is.EqualTo(CudaCodes.Success));
         Assert.That(Encode(fn, map, 9, 2, 0x10000, [64, 8], [128], [64, 8], [1, 1], 0), Is.EqualTo(CudaCodes.Success));
     }
 }

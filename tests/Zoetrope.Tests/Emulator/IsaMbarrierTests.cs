@@ -146,6 +146,33 @@ WAIT:
             .And.Contain("waits for parity 0").And.Contain("pending arrivals 1 of 1").And.Contain("tx-count 0").And.Contain("warp 1"));
     }
 
+    [Test]
+    public void ADeadlockedStateTokenWaitIsReportedWithItsToken()
+    {
+        // Phase 0 completes (two arrivals at once); the next arrival returns the token 1 and its
+        // wait can never complete: the report names the token, not a parity.
+        const string ptx = @"
+.visible .entry stuck()
+{
+  .reg .pred %p<4>;
+  .reg .b32 %r<8>;
+  .reg .b64 %rd<4>;
+  .shared .align 8 .b64 bar;
+  mov.u32 %r2, bar;
+  mbarrier.init.shared.b64 [%r2], 2;
+  mbarrier.arrive.shared.b64 %rd1, [%r2], 2;
+  mbarrier.arrive.shared.b64 %rd2, [%r2];
+WAIT:
+  mbarrier.try_wait.shared.b64 %p2, [%r2], %rd2;
+  @!%p2 bra WAIT;
+  ret;
+}
+";
+        using var h = new EmuHarness();
+        var e = Assert.Throws<EmulatorException>(() => h.Launch(Load(h, ptx, "stuck"), 1, 1))!;
+        Assert.That(e.Message, Does.Contain("deadlock").And.Contain("waits for the phase of state 1 of the mbarrier").And.Contain("phase 1").And.Not.Contain("parity 1 of"));
+    }
+
     // Lane 0 expects `expect` bytes and copies 128 with cp.async.bulk; everyone waits on phase 0.
     private const string ExpectTx = @"
 .visible .entry etx(.param .u64 in, .param .u32 expect)

@@ -92,33 +92,35 @@ DONE:
         return (offset & ~((chunks - 1) << 4)) | ((chunk ^ row) << 4);
     }
 
-    private static byte[] Map(ulong global, int swizzle, uint boxCols, uint boxRows)
+    private static byte[] Map(ulong global, int swizzle, uint boxCols, uint boxRows, uint estride0 = 1, int dataType = 1, int oobFill = 0)
     {
-        string? why = TensorMap.Validate(1, 2, global, [Cols, Rows], [Pitch], [boxCols, boxRows], [1, 1], 0, swizzle, 0, 0, out var map);
+        string? why = TensorMap.Validate(dataType, 2, global, [Cols, Rows], [Pitch], [boxCols, boxRows], [estride0, 1], 0, swizzle, 0, oobFill, out var map);
         Assert.That(why, Is.Null);
         var bytes = new byte[128];
         map!.Encode(bytes);
         return bytes;
     }
 
-    private static ushort[] Run2D(EmuHarness h, ulong global, int swizzle, uint boxCols, uint boxRows, int c0, int c1, bool mapInGlobal = false)
+    private static ushort[] Run2D(EmuHarness h, ulong global, int swizzle, uint boxCols, uint boxRows, int c0, int c1, bool mapInGlobal = false) =>
+        Run2D(h, Map(global, swizzle, boxCols, boxRows), boxCols, boxRows, c0, c1, out _, mapInGlobal);
+
+    private static ushort[] Run2D(EmuHarness h, byte[] map, uint boxCols, uint boxRows, int c0, int c1, out Zoetrope.Emulator.Exec.LaunchStats stats, bool mapInGlobal = false)
     {
-        var map = Map(global, swizzle, boxCols, boxRows);
         int nbytes = (int)(boxCols * boxRows * 2);
         ulong gmap = mapInGlobal ? h.Upload(map) : 0;
         ulong pout = h.Alloc<ushort>(nbytes / 2);
-        h.Launch(h.Device.LoadModule(Hopper + LoadKernel(2, mapInGlobal), "tma.ptx").GetFunction("tma"), 1, 32, map, gmap, pout, (uint)c0, (uint)c1, 0u, (uint)nbytes);
+        stats = h.Launch(h.Device.LoadModule(Hopper + LoadKernel(2, mapInGlobal), "tma.ptx").GetFunction("tma"), 1, 32, map, gmap, pout, (uint)c0, (uint)c1, 0u, (uint)nbytes);
         return h.Download<ushort>(pout, nbytes / 2);
     }
 
-    private static void Check(ushort[] got, int span, int boxCols, int boxRows, int c0, int c1)
+    private static void Check(ushort[] got, int span, int boxCols, int boxRows, int c0, int c1, ushort outside = 0)
     {
         for (int r = 0; r < boxRows; r++)
         {
             for (int c = 0; c < boxCols; c++)
             {
                 int y = c1 + r, x = c0 + c;
-                ushort expected = y >= 0 && y < Rows && x >= 0 && x < Cols ? Element(y, x) : (ushort)0;
+                ushort expected = y >= 0 && y < Rows && x >= 0 && x < Cols ? Element(y, x) : outside;
                 int at = ReferenceSwizzle(((r * boxCols) + c) * 2, span) / 2;
                 Assert.That(got[at], Is.EqualTo(expected), $"box ({r}, {c}) at shared element {at}, span {span}");
             }
@@ -140,6 +142,85 @@ DONE:
         ulong g = h.Upload(Matrix());
         Check(Run2D(h, g, 0, 64, 8, -8, -3), 0, 64, 8, -8, -3);
         Check(Run2D(h, g, 0, 64, 8, 60, 36), 0, 64, 8, 60, 36);
+    }
+
+    /// <summary>The global sectors and in-bounds bytes a box at (c0, c1) touches, from the matrix's row pitch.</summary>
+    private static (long Bytes, long Sectors) BoxTraffic(ulong global, int boxCols, int boxRows, int c0, int c1)
+    {
+        var sectors = new HashSet<ulong>();
+        long bytes = 0;
+        for (int r = c1; r < c1 + boxRows; r++)
+        {
+            for (int c = c0; c < c0 + boxCols; c++)
+            {
+                if (r >= 0 && r < Rows && c >= 0 && c < Cols)
+                {
+                    ulong a = global + (ulong)(r * Pitch) + (ulong)(c * 2);
+                    sectors.Add(a / 32);
+                    sectors.Add((a + 1) / 32);
+                    bytes += 2;
+                }
+            }
+        }
+        return (bytes, sectors.Count);
+    }
+
+    [TestCase(16, 5)]
+    [TestCase(-8, -3)]
+    public void ABoxCountsAsOneGlobalRequestOfItsInBoundsSectorsAndItsSharedBytes(int c0, int c1)
+    {
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        Check(Run2D(h, Map(g, 0, 64, 8), 64, 8, c0, c1, out var stats), 0, 64, 8, c0, c1);
+        var (bytes, sectors) = BoxTraffic(g, 64, 8, c0, c1);
+        Assert.That(bytes, Is.EqualTo(c0 < 0 ? 5 * 56 * 2 : 1024));
+        // The kernel's only global loads are the TMA's: one request per box.
+        Assert.That((stats.GlobalLoadRequests, stats.GlobalLoadBytes, stats.GlobalLoadSectors, stats.GlobalLoadIdealSectors),
+            Is.EqualTo((1L, bytes, sectors, (bytes + 31) / 32)));
+        Assert.That(stats.SharedBulkBytes, Is.EqualTo(bytes));
+        // The warp's own ld.shared of the 1024-byte box (8 conflict-free requests) are the only shared requests.
+        Assert.That((stats.SharedRequests, stats.SharedWavefronts), Is.EqualTo((8L, 8L)));
+        // Stores: the warp's 256 st.global.u32, none by the TMA.
+        Assert.That(stats.GlobalStoreBytes, Is.EqualTo(1024));
+    }
+
+    [Test]
+    public void TheFirstElementStrideIsIgnoredWithoutInterleave()
+    {
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        // [2, 1] on a 64x8 box: the TMA has no stride for dimension 0, so the box stays 64 wide
+        // and the expect_tx of 1024 bytes balances the copy.
+        var map = Map(g, 0, 64, 8, estride0: 2);
+        Assert.That(TensorMap.Decode(map, out _)!.BoxBytes, Is.EqualTo(1024));
+        Check(Run2D(h, map, 64, 8, 16, 5, out _), 0, 64, 8, 16, 5);
+        // A map whose stored stride says 2 (another encoder's) decodes to 1 as well.
+        map[98] = 2;
+        Assert.That(TensorMap.Decode(map, out _)!.ElementStrides[0], Is.EqualTo(1));
+        // The second dimension's stride still applies: 8 rows by 2 hold 4.
+        Assert.That(TensorMap.Validate(1, 2, g, [Cols, Rows], [Pitch], [64, 8], [1, 2], 0, 0, 0, 0, out var strided), Is.Null);
+        Assert.That(strided!.BoxBytes, Is.EqualTo(512));
+    }
+
+    [Test]
+    public void TheNanFillPutsTheCanonicalNanOutOfBounds()
+    {
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        // FLOAT16 (6) with CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA: out-of-bounds elements read 0x7FFF.
+        Check(Run2D(h, Map(g, 0, 64, 8, dataType: 6, oobFill: 1), 64, 8, -8, -3, out _), 0, 64, 8, -8, -3, outside: 0x7FFF);
+        Check(Run2D(h, Map(g, 0, 64, 8, dataType: 9, oobFill: 1), 64, 8, 60, 36, out _), 0, 64, 8, 60, 36, outside: 0x7FFF);
+        var f32 = new TensorMap { DataType = 7, OobFill = 1 };
+        var e4 = new byte[4];
+        f32.FillOutOfBounds(e4);
+        Assert.That(BitConverter.ToUInt32(e4), Is.EqualTo(0x7FFFFFFFu));
+        var e8 = new byte[8];
+        (f32 with { DataType = 8 }).FillOutOfBounds(e8);
+        Assert.That(BitConverter.ToUInt64(e8), Is.EqualTo(0x7FFFFFFFFFFFFFFFUL));
+        (f32 with { OobFill = 0 }).FillOutOfBounds(e4);
+        Assert.That(BitConverter.ToUInt32(e4), Is.EqualTo(0u));
+        // The encoder admits the NaN fill for float types only (UINT16 here).
+        Assert.That(TensorMap.Validate(1, 2, g, [Cols, Rows], [Pitch], [64, 8], [1, 1], 0, 0, 0, 1, out _), Does.Contain("floating-point"));
     }
 
     [TestCase(1, 16, 32)]
@@ -288,6 +369,8 @@ DONE:
         Assert.That(why, Does.Contain(message));
         Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [200], [64, 8], [1, 1], 0, 0, 0, 0, out _), Does.Contain("multiple of 16"), "a row pitch of 200 bytes");
         Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [208], [128, 8], [1, 1], 0, 3, 0, 0, out _), Does.Contain("swizzle span"), "256-byte rows with 128B swizzle");
+        Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [208], [64, 8], [1, 1], 0, 0, 4, 0, out _), Does.Contain("l2Promotion 4"), "CU_TENSOR_MAP_L2_PROMOTION_L2_256B is the last (3)");
+        Assert.That(TensorMap.Validate(1, 2, 16, [100, 40], [208], [64, 8], [1, 1], 0, 0, 3, 0, out _), Is.Null);
     }
 
     [Test]
@@ -306,6 +389,63 @@ DONE:
         var oneWaits = h.Device.LoadModule(Hopper + kernel.Replace(wait, "  @%p1 bra SYNC2;\n" + wait + "SYNC2:\n  bar.sync 0;\n"), "tma.ptx").GetFunction("tma");
         Assert.DoesNotThrow(() => h.Launch(oneWaits, 1, 64, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u));
         Check(h.Download<ushort>(pout, 512), 0, 64, 8, 0, 0);
+    }
+
+    [Test]
+    public void ABarWarpSyncAfterOneLanesWaitPassesItsObservationToTheWarp()
+    {
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        ulong pout = h.Alloc<ushort>(512);
+        string kernel = LoadKernel(2, false);
+        string wait = "WAIT:\n  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 %p2, [%r6], 0;\n  @!%p2 bra WAIT;\n";
+        // Lane 0 waits, then __syncwarp: every member lane has observed the phase through it.
+        var oneWaits = h.Device.LoadModule(Hopper + kernel.Replace(wait, "  @%p1 bra SYNC2;\n" + wait + "SYNC2:\n  bar.warp.sync -1;\n"), "tma.ptx").GetFunction("tma");
+        Assert.DoesNotThrow(() => h.Launch(oneWaits, 1, 32, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u));
+        Check(h.Download<ushort>(pout, 512), 0, 64, 8, 0, 0);
+        // Without the warp sync lanes 1..31 read what they never observed.
+        var noSync = h.Device.LoadModule(Hopper + kernel.Replace(wait, "  @%p1 bra SYNC2;\n" + wait + "SYNC2:\n"), "tma.ptx").GetFunction("tma");
+        var e = Assert.Throws<EmulatorException>(() => h.Launch(noSync, 1, 32, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u))!;
+        Assert.That(e.Message, Does.Contain("before its mbarrier wait"));
+    }
+
+    [Test]
+    public void AnObservationPassesThroughAChainOfMbarriers()
+    {
+        // Warp 0's lane 0 waits on the TMA's barrier, then arrives on a second barrier; warp 1
+        // waits on the second barrier only and reads the box: ordered by release/acquire.
+        using var h = new EmuHarness();
+        ulong g = h.Upload(Matrix());
+        ulong pout = h.Alloc<ushort>(512);
+        string kernel = LoadKernel(2, false);
+        string wait = "WAIT:\n  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 %p2, [%r6], 0;\n  @!%p2 bra WAIT;\n";
+        string chain = @"  mov.u32 %r13, second;
+  setp.ge.u32 %p3, %r4, 32;
+  @%p3 bra CONSUMER;
+  @%p1 bra DONE;
+WAIT:
+  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 %p2, [%r6], 0;
+  @!%p2 bra WAIT;
+  mbarrier.arrive.release.cta.shared::cta.b64 _, [%r13];
+  bra DONE;
+CONSUMER:
+  sub.u32 %r4, %r4, 32;
+WAIT2:
+  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 %p2, [%r13], 0;
+  @!%p2 bra WAIT2;
+";
+        string withSecond = kernel
+            .Replace(".shared .align 8 .b64 bar;", ".shared .align 8 .b64 bar;\n  .shared .align 8 .b64 second;")
+            .Replace("mbarrier.init.shared::cta.b64 [%r6], 1;", "mbarrier.init.shared::cta.b64 [%r6], 1;\n  mov.u32 %r13, second;\n  mbarrier.init.shared::cta.b64 [%r13], 1;");
+        var chained = h.Device.LoadModule(Hopper + withSecond.Replace(wait, chain), "tma.ptx").GetFunction("tma");
+        Assert.DoesNotThrow(() => h.Launch(chained, 1, 64, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u));
+        Check(h.Download<ushort>(pout, 512), 0, 64, 8, 0, 0);
+        // Arriving on the second barrier before the wait releases nothing: warp 1's read is reported.
+        string early = chain.Replace("  mbarrier.arrive.release.cta.shared::cta.b64 _, [%r13];\n", "")
+            .Replace("  @%p1 bra DONE;\nWAIT:", "  @%p1 bra DONE;\n  mbarrier.arrive.release.cta.shared::cta.b64 _, [%r13];\nWAIT:");
+        var racy = h.Device.LoadModule(Hopper + withSecond.Replace(wait, early), "tma.ptx").GetFunction("tma");
+        var e = Assert.Throws<EmulatorException>(() => h.Launch(racy, 1, 64, Map(g, 0, 64, 8), 0UL, pout, 0u, 0u, 0u, 1024u))!;
+        Assert.That(e.Message, Does.Contain("before its mbarrier wait"));
     }
 
     // nvcc 12.4's PTX (-arch=sm_90a) for a kernel with a __grid_constant__ CUtensorMap and
