@@ -204,5 +204,15 @@ public class HostFatBinaryTests
         var chosen = FatBinary.SelectPtx(FatBinary.Parse(mixed), 80, "mixed");
         Assert.That(chosen.Arch, Is.EqualTo(80));
         Assert.That(Encoding.UTF8.GetString(mixed), Does.Contain(".target sm_90"), "the compute_90 PTX is in there too");
+
+        // What CMake builds for an sm_90a file in the emulated library: compute_90a PTX alone. The
+        // entry must read as arch-specific (nvcc's flag), so it runs on sm_90 only, named "90a".
+        var hopper = FatBinary.Parse(File.ReadAllBytes(Build("hopper.fatbin", "-gencode arch=compute_90a,code=compute_90a -Xfatbin=-compress=false")));
+        Assert.That(hopper, Has.Count.EqualTo(1));
+        Assert.That((hopper[0].IsPtx, hopper[0].Arch, hopper[0].IsArchSpecific, hopper[0].ArchName), Is.EqualTo((true, 90, true, "90a")), hopper[0].ToString());
+        Assert.That(FatBinary.TrySelectPtx(hopper, 90, "hopper"), Is.Not.Null);
+        Assert.That(FatBinary.TrySelectPtx(hopper, 89, "hopper"), Is.Null, "no PTX an sm_89 part runs");
+        var portable = FatBinary.Parse(File.ReadAllBytes(Build("portable.fatbin", "-gencode arch=compute_90,code=compute_90 -Xfatbin=-compress=false")));
+        Assert.That(portable.Single().IsArchSpecific, Is.False, "plain compute_90 is not arch-specific");
     }
 }
