@@ -141,6 +141,7 @@ public sealed partial class Attention : IOp<Attention.Params>
             g.Mask.KindCode, g.Mask.BlockTokens, g.Mask.WindowBlocks, g.Mask.SinkBlocks, p.Scale, p.Lse ? 1 : 0,
             g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount,
             Flat(t["q"]), Flat(t["k"]), Flat(t["v"]), Flat(t["o"]), p.Lse ? Flat(t["lse"]) : null);
+        OpNotes.RecordNativeKernel("attention");
     }
 
     /// <summary>A tensor as the flat vector the C ABI declares (the kernel addresses it by strides).</summary>

@@ -109,7 +109,7 @@ public sealed partial class Linear : IOp<Linear.Params>
             return;
         }
         ZtNative.Linear(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, p.RoundingFlags, t["x"], t["weight"], p.HasBias ? t["bias"] : null, t["y"]);
-        NativeGemmVariants.RecordKernel("linear");
+        OpNotes.RecordNativeKernel("linear");
     }
 
     /// <summary>The kernel: a 16x16 group computes a 64x64 tile of y (TiledGemm: 4x4 fp32 accumulators per thread).</summary>

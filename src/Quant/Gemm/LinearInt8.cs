@@ -135,7 +135,7 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
         ZtNative.LinearInt8(backend, p.DType, p.M, p.N, p.K, (int)p.Scheme, p.Gelu ? 1 : 0, p.RoundingFlags, p.XScaleShape.ElementCount, p.WScaleShape.ElementCount,
             t["x"], t["weight"], t["x_scale"].Reshape(new Shape(p.XScaleShape.ElementCount)), t["w_scale"].Reshape(new Shape(p.WScaleShape.ElementCount)),
             p.HasBias ? t["bias"] : null, t["y"]);
-        NativeGemmVariants.RecordKernel("linear_int8");
+        OpNotes.RecordNativeKernel("linear_int8");
     }
 
     /// <summary>

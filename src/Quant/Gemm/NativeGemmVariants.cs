@@ -43,17 +43,4 @@ internal static class NativeGemmVariants
         OpNotes.Record($"{op}: cuda variant {choice} ({reason})");
         return choice == "cutlass";
     }
-
-    /// <summary>
-    /// Records which hand-written kernel the native dispatch just ran for <paramref name="op"/>
-    /// (zt_last_kernel: e.g. the sm_90a wgmma kernel on Hopper, the mma.sync one elsewhere).
-    /// A shim older than the export records nothing.
-    /// </summary>
-    public static void RecordKernel(string op)
-    {
-        if (NativeShim.HasExport("zt_last_kernel"))
-        {
-            OpNotes.Record($"{op}: kernel {ZtNative.LastKernel()}");
-        }
-    }
 }

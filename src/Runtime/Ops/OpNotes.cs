@@ -27,6 +27,19 @@ internal static class OpNotes
         }
     }
 
+    /// <summary>
+    /// Records which hand-written kernel the native dispatch just ran for <paramref name="op"/>
+    /// (zt_last_kernel: e.g. the sm_90a wgmma kernel on Hopper, the mma.sync one elsewhere).
+    /// A shim older than the export records nothing.
+    /// </summary>
+    public static void RecordNativeKernel(string op)
+    {
+        if (Native.NativeShim.HasExport("zt_last_kernel"))
+        {
+            Record($"{op}: kernel {Native.ZtNative.LastKernel()}");
+        }
+    }
+
     /// <summary>An open collection.</summary>
     public sealed class Scope : IDisposable
     {
