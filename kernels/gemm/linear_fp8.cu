@@ -7,8 +7,11 @@
 //            one 32-byte k-step becomes two m16n8k16 f16 MMAs. The k order inside a k-step is
 //            permuted the same way for x and W, so the products are the same; only the fp32
 //            summation order differs from the sm_89 path.
+//   sm_90    (9.x devices, k % 16 == 0, 16-byte aligned rows) the TMA + wgmma kernel of
+//            hopper/linear_sm90.cu (m64n128k32 e4m3 wgmma, the same epilogue).
 // (A CUTLASS sm_89/sm_90 kernel is the fast path where it is built.)
 #include "gemm/gemm_common.cuh"
+#include "hopper/linear_sm90.h"
 
 namespace {
 
@@ -70,7 +73,11 @@ struct Launch {
     void* y;
     template <typename T>
     zt_status operator()() const {
-        return launch_gemm<E4m3Op, T>(stream, a, static_cast<T*>(y), "zt_linear_fp8");
+        zt_status st = launch_gemm<E4m3Op, T>(stream, a, static_cast<T*>(y), "zt_linear_fp8");
+        // One name for the mma.sync kernel, as linear_int8's: its k-steps are e4m3 MMAs where the
+        // sm_89+ code runs and widened f16 MMAs on the compute_80 PTX.
+        if (st == ZT_OK) zt::note_kernel("linear_fp8_mma_sm80");
+        return st;
     }
 };
 
@@ -83,6 +90,9 @@ ZT_API zt_status zt_linear_fp8(zt_stream stream, zt_dtype dtype, int64_t m, int6
     if (m == 0 || n == 0) return ZT_OK;
     if (!x || !weight || !x_scale || !w_scale || !y) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "zt_linear_fp8: null pointer");
     Epilogue ep{static_cast<const float*>(x_scale), static_cast<const float*>(w_scale), static_cast<const float*>(bias), gelu, rounding};
+    // Hopper: the TMA + wgmma kernel wherever TMA can read the rows (k % 16 == 0, aligned bases).
+    if (zt::hopper::sm90_shape_ok(x, weight, m, n, k, 1) && zt::hopper::current_device_is_sm90())
+        return zt::hopper::linear_fp8_sm90(zt::stream_of(stream), dtype, m, n, k, x, weight, ep, y);
     GemmArgs a{m, n, k, x, weight, ep, nullptr, nullptr, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, y});
 }

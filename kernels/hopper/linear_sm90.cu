@@ -1,8 +1,9 @@
 // zt:requires sm_90a
 // zt:sass sm_90a HGMMA
 // zt:sass sm_90a IGMMA
-// linear_sm90.cu: the linears on Hopper: zt_linear (f16/bf16) and zt_linear_int8's per-token x
-// per-channel scheme as one warp-specialized, persistent TMA + wgmma GEMM:
+// zt:sass sm_90a QGMMA
+// linear_sm90.cu: the linears on Hopper: zt_linear (f16/bf16), zt_linear_int8's per-token x
+// per-channel scheme and zt_linear_fp8 (e4m3, the same scales) as one warp-specialized, persistent TMA + wgmma GEMM:
 //   policy     gemm_sm90_policy.h    128 x 128 tiles, 128 bytes of K per stage, 4 stages, 3 warpgroups
 //   scheduler  gemm_sm90_scheduler.cuh  grid = min(tiles, SMs), static round robin
 //   mainloop   gemm_sm90_mainloop.cuh   TMA producer -> full/empty mbarriers -> wgmma consumers
@@ -26,7 +27,7 @@ using namespace gemm90;
 struct Sm90Args {
     int64_t m, n, k;
     int64_t k_tiles;
-    int k_per_tile;  // elements of K per stage: 64 (16-bit) or 128 (int8)
+    int k_per_tile;  // elements of K per stage: 64 (16-bit) or 128 (int8, e4m3)
     int pairs;       // n even and y aligned to two elements: paired stores
     zt::gemm::Epilogue ep;
 };
@@ -105,6 +106,7 @@ template <typename T> constexpr CUtensorMapDataType tma_type();
 template <> constexpr CUtensorMapDataType tma_type<__half>() { return CU_TENSOR_MAP_DATA_TYPE_FLOAT16; }
 template <> constexpr CUtensorMapDataType tma_type<__nv_bfloat16>() { return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; }
 template <> constexpr CUtensorMapDataType tma_type<int8_t>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }  // bits moved as they are
+template <> constexpr CUtensorMapDataType tma_type<__nv_fp8_e4m3>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }  // TMA has no fp8 type: bytes
 
 template <typename T, typename TOut>
 zt_status launch(cudaStream_t stream, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep, void* y,
@@ -127,6 +129,19 @@ zt_status launch(cudaStream_t stream, int64_t m, int64_t n, int64_t k, const voi
     return st;
 }
 
+// The W8A8 linears (1-byte operands T) into f32, f16 or bf16; names: the kernel name per output
+// type in that order, then the error for any other dtype.
+template <typename T>
+zt_status launch_w8a8(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                      void* y, const char* const (&names)[4]) {
+    switch (dtype) {
+        case ZT_DTYPE_F32: return launch<T, float>(stream, m, n, k, x, w, ep, y, names[0]);
+        case ZT_DTYPE_F16: return launch<T, __half>(stream, m, n, k, x, w, ep, y, names[1]);
+        case ZT_DTYPE_BF16: return launch<T, __nv_bfloat16>(stream, m, n, k, x, w, ep, y, names[2]);
+        default: return fail(ZT_ERROR_UNSUPPORTED_DTYPE, names[3]);
+    }
+}
+
 }  // namespace
 
 bool current_device_is_sm90() { return device_info().sm90 == 1; }
@@ -142,12 +157,14 @@ zt_status linear_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n,
 
 zt_status linear_int8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
                            void* y) {
-    switch (dtype) {
-        case ZT_DTYPE_F32: return launch<int8_t, float>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_f32");
-        case ZT_DTYPE_F16: return launch<int8_t, __half>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_f16");
-        case ZT_DTYPE_BF16: return launch<int8_t, __nv_bfloat16>(stream, m, n, k, x, w, ep, y, "linear_int8_sm90_ws_bf16");
-        default: return fail(ZT_ERROR_UNSUPPORTED_DTYPE, "linear_int8_sm90: dtype must be f32, f16 or bf16");
-    }
+    static const char* const names[] = {"linear_int8_sm90_ws_f32", "linear_int8_sm90_ws_f16", "linear_int8_sm90_ws_bf16", "linear_int8_sm90: dtype must be f32, f16 or bf16"};
+    return launch_w8a8<int8_t>(stream, dtype, m, n, k, x, w, ep, y, names);
+}
+
+zt_status linear_fp8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                          void* y) {
+    static const char* const names[] = {"linear_fp8_sm90_ws_f32", "linear_fp8_sm90_ws_f16", "linear_fp8_sm90_ws_bf16", "linear_fp8_sm90: dtype must be f32, f16 or bf16"};
+    return launch_w8a8<__nv_fp8_e4m3>(stream, dtype, m, n, k, x, w, ep, y, names);
 }
 
 }  // namespace zt::hopper

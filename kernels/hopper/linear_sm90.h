@@ -31,4 +31,9 @@ zt_status linear_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n,
 zt_status linear_int8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
                            void* y);
 
+// FP8 W8A8 (zt_linear_fp8), the same scales: e4m3 operands, fp32 accumulators, output dtype
+// f32/f16/bf16.
+zt_status linear_fp8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                          void* y);
+
 }  // namespace zt::hopper

@@ -6,8 +6,9 @@
 //                 tensor map is a `const __grid_constant__ CUtensorMap` kernel parameter
 //   descriptors   the wgmma shared-memory matrix descriptor of a K-major operand stored with the
 //                 128-byte swizzle (what TMA's CU_TENSOR_MAP_SWIZZLE_128B writes)
-//   wgmma         fence / commit_group / wait_group and the m64nNk16 (f16, bf16 -> f32) and
-//                 m64nNk32 (s8 -> s32) multiplies with both operands in shared memory
+//   wgmma         fence / commit_group / wait_group and the m64nNk16 (f16, bf16 -> f32),
+//                 m64nNk32 (s8 -> s32) and m64nNk32 (e4m3 -> f32) multiplies with both operands
+//                 in shared memory
 //   misc          elect.sync, setmaxnreg, fence.proxy.async
 // Host side (not in device code): encode_tma_2d, cuTensorMapEncodeTiled reached through
 // cudaGetDriverEntryPoint, so the library never links libcuda.
@@ -15,6 +16,7 @@
 // Device code here is sm_90a only: include it from files marked `// zt:requires sm_90a`.
 #pragma once
 
+#include <cuda_fp8.h>
 #include <cuda.h>  // CUtensorMap and the encode enums only: no libcuda symbol is referenced
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -142,35 +144,29 @@ __device__ __forceinline__ void fence_regs(int (&d)[kN]) {
 template <typename T>
 struct Wgmma;  // Wgmma<operand type>::m64n128(d, desc_a, desc_b, scale_d): one K step (32 bytes)
 
-#define ZT_WGMMA_HALF(T, ptx_type)                                                                                                       \
-    template <>                                                                                                                           \
-    struct Wgmma<T> {                                                                                                                     \
-        using Acc = float;                                                                                                                \
-        static constexpr int kK = 16;                                                                                                     \
-        static __device__ __forceinline__ void m64n128(float (&d)[64], uint64_t da, uint64_t db, int scale_d) {                          \
-            asm volatile(                                                                                                                 \
-                "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                                                              \
-                "wgmma.mma_async.sync.aligned.m64n128k16.f32." ptx_type "." ptx_type " " ZT_WGMMA_D64 ", %64, %65, p, 1, 1, 0, 0;\n}\n" \
-                : ZT_WGMMA_OUT64("+f", d)                                                                                                 \
-                : "l"(da), "l"(db), "r"(scale_d));                                                                                        \
-        }                                                                                                                                 \
+// One specialization per operand type: kK of K per wgmma (32 bytes), the accumulator type and its
+// register constraint, the PTX shape.types and what follows the scale-d predicate. The 16-bit
+// forms take imm-scale-a/b (1: no negation) and the transposes (0: both operands K-major); the
+// 1-byte ones are K-major only: s8 -> exact s32 takes nothing more, E4M3 x E4M3 -> f32 the
+// operand scales (1; the per-token x per-channel scales are the epilogue's).
+#define ZT_WGMMA(T, TAcc, c, kSteps, ptx_shape_types, ptx_tail)                                                                      \
+    template <>                                                                                                                    \
+    struct Wgmma<T> {                                                                                                              \
+        using Acc = TAcc;                                                                                                          \
+        static constexpr int kK = kSteps;                                                                                          \
+        static __device__ __forceinline__ void m64n128(TAcc (&d)[64], uint64_t da, uint64_t db, int scale_d) {                    \
+            asm volatile(                                                                                                          \
+                "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                                                       \
+                "wgmma.mma_async.sync.aligned." ptx_shape_types " " ZT_WGMMA_D64 ", %64, %65, p" ptx_tail ";\n}\n"                   \
+                : ZT_WGMMA_OUT64(c, d)                                                                                             \
+                : "l"(da), "l"(db), "r"(scale_d));                                                                                 \
+        }                                                                                                                          \
     };
-ZT_WGMMA_HALF(__half, "f16")
-ZT_WGMMA_HALF(__nv_bfloat16, "bf16")
-#undef ZT_WGMMA_HALF
-
-template <>
-struct Wgmma<int8_t> {
-    using Acc = int;
-    static constexpr int kK = 32;
-    static __device__ __forceinline__ void m64n128(int (&d)[64], uint64_t da, uint64_t db, int scale_d) {
-        asm volatile(
-            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-            "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " ZT_WGMMA_D64 ", %64, %65, p;\n}\n"
-            : ZT_WGMMA_OUT64("+r", d)
-            : "l"(da), "l"(db), "r"(scale_d));
-    }
-};
+ZT_WGMMA(__half, float, "+f", 16, "m64n128k16.f32.f16.f16", ", 1, 1, 0, 0")
+ZT_WGMMA(__nv_bfloat16, float, "+f", 16, "m64n128k16.f32.bf16.bf16", ", 1, 1, 0, 0")
+ZT_WGMMA(int8_t, int, "+r", 32, "m64n128k32.s32.s8.s8", "")
+ZT_WGMMA(__nv_fp8_e4m3, float, "+f", 32, "m64n128k32.f32.e4m3.e4m3", ", 1, 1")
+#undef ZT_WGMMA
 #undef ZT_WGMMA_D64
 #undef ZT_WGMMA_OUT64
 

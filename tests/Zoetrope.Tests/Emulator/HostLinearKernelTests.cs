@@ -7,8 +7,8 @@ namespace Zoetrope.Tests.Emulator;
 
 /// <summary>
 /// zt_last_kernel on the emulated device: the linears' native dispatch names the kernel it
-/// launched, and that name matches the launch the device saw: the sm_90a TMA + wgmma GEMM on an
-/// sm_90 part (ZOETROPE_EMU_SM=90), the mma.sync one elsewhere, the SIMT one for f32.
+/// launched, and that name matches the launch the device saw: the sm_90a TMA + wgmma GEMM (f16/bf16 and
+/// e4m3) on an sm_90 part (ZOETROPE_EMU_SM=90), the mma.sync one elsewhere, the SIMT one for f32.
 /// </summary>
 [NonParallelizable]
 public class HostLinearKernelTests
@@ -26,11 +26,19 @@ public class HostLinearKernelTests
         using var xf = backend.Allocate(DType.F32, new Shape(16, 32), "xf");
         using var wf = backend.Allocate(DType.F32, new Shape(8, 32), "wf");
         using var yf = backend.Allocate(DType.F32, new Shape(16, 8), "yf");
+        using var x8 = backend.Allocate(DType.F8E4M3, new Shape(16, 32), "x8");
+        using var w8 = backend.Allocate(DType.F8E4M3, new Shape(8, 32), "w8");
+        using var xs = backend.Allocate(DType.F32, new Shape(16), "xs");
+        using var ws = backend.Allocate(DType.F32, new Shape(8), "ws");
         var recorder = new RecordingExecutor();
         HostTestSupport.WithExecutor(recorder, () =>
         {
             ZtNative.Linear(backend, DType.BF16, 16, 8, 32, 0, 0, x, w, null, y);
             Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_sm90_ws_bf16" : "linear_mma_sm80"));
+            Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
+
+            ZtNative.LinearFp8(backend, DType.BF16, 16, 8, 32, 0, 0, x8, w8, xs, ws, null, y);
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_fp8_sm90_ws_bf16" : "linear_fp8_mma_sm80"));
             Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
 
             ZtNative.Linear(backend, DType.F32, 16, 8, 32, 0, 0, xf, wf, null, yf);
