@@ -1,6 +1,6 @@
 // gemm_sm90_policy.h: the tile policy of the sm_90a GEMMs (linear_sm90.cu), apart from the kernels.
 //
-// CTA tile 128 x 128 of y, K in stages of 128 bytes per operand row (64 f16/bf16, 128 int8): 128
+// CTA tile 128 x 128 of y, K in stages of 128 bytes per operand row (64 f16/bf16, 128 int8/e4m3): 128
 // bytes is the widest box TMA's 128-byte swizzle takes, and the swizzle makes every wgmma read of
 // a stage bank-conflict free. Per stage: A 128 x 128 B + B 128 x 128 B = 32 KiB.
 //
@@ -29,7 +29,7 @@ namespace zt::hopper::gemm90 {
 constexpr int kBlockM = 128;
 constexpr int kBlockN = 128;
 constexpr int kBlockKBytes = 128;             // K per stage per operand row: one 128-byte swizzle row
-constexpr int kStepBytes = 32;                // K per wgmma: k16 for 16-bit operands, k32 for int8
+constexpr int kStepBytes = 32;                // K per wgmma: k16 for 16-bit operands, k32 for int8/e4m3
 constexpr int kStages = 4;
 constexpr int kConsumers = 2;                 // consumer warpgroups, 64 rows of the tile each
 constexpr int kWgRows = kBlockM / kConsumers; // 64: wgmma's M

@@ -1,6 +1,6 @@
-// linear_sm90.h: the sm_90a linears (linear_sm90.cu) as the sm_80 launchers see them. linear.cu
-// and linear_int8.cu call sm90_eligible_*() and, when true, the sm90 launcher instead of their
-// mma.sync kernel; the launchers set zt_last_kernel().
+// linear_sm90.h: the sm_90a linears (linear_sm90.cu) as the sm_80 launchers see them. linear.cu,
+// linear_int8.cu and linear_fp8.cu ask sm90_shape_ok() and current_device_is_sm90() and, when both
+// hold, call the sm90 launcher instead of their mma.sync kernel; the launchers set zt_last_kernel().
 #pragma once
 
 #include <cuda_runtime.h>

@@ -98,8 +98,11 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
 
     /// <summary>CUDA: kernels/gemm/linear_fp8.cu.</summary>
     [RunsOn(BackendKind.Cuda)]
-    internal static void Cuda(CudaBackend backend, Params p, OpTensors t) =>
+    internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
+    {
         ZtNative.LinearFp8(backend, p.DType, p.M, p.N, p.K, p.Gelu ? 1 : 0, p.RoundingFlags, t["x"], t["weight"], t["x_scale"], t["w_scale"], p.HasBias ? t["bias"] : null, t["y"]);
+        OpNotes.RecordNativeKernel("linear_fp8");
+    }
 
     /// <summary>The kernel: a 16x16 group per 64x64 tile of y (TiledGemm); E4M3 decoded once per element as it is staged.</summary>
     [IlgpuKernel(typeof(float), typeof(F32Codec))]
