@@ -56,11 +56,11 @@ namespace {
 
 // The {D, tokens, heads, batch} map of a Q, K or V tensor (elements strided as st), 64 x 128 boxes.
 zt_status encode_qkv(CUtensorMap* map, CUtensorMapDataType type, const void* base, const zt::flash::Problem& p, int heads, int tokens,
-                     const zt::flash::Strides& st) {
+                     const zt::flash::Strides& st, const char* name) {
     const uint64_t dims[4] = {(uint64_t)p.head_dim, (uint64_t)tokens, (uint64_t)heads, (uint64_t)p.batch};
     const uint64_t strides[3] = {(uint64_t)st.token * 2, (uint64_t)st.head * 2, (uint64_t)st.batch * 2};
     const uint32_t box[4] = {(uint32_t)attn90::kChunkCols, (uint32_t)attn90::kBlockN, 1, 1};
-    return encode_tma_tiled(map, type, 4, base, dims, strides, box, "attention_sm90");
+    return encode_tma_tiled(map, type, 4, base, dims, strides, box, name);
 }
 
 template <typename T, int D>
@@ -69,9 +69,9 @@ zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, 
     static_assert(attn90::kBlockM == attn90::kBlockN, "Q and K/V share the box shape");
     const CUtensorMapDataType type = std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
     CUtensorMap qmap, kmap, vmap;
-    zt_status st = encode_qkv(&qmap, type, q, p, p.heads, p.q_len, p.q);
-    if (st == ZT_OK) st = encode_qkv(&kmap, type, k, p, p.kv_heads, p.kv_len, p.kv);
-    if (st == ZT_OK) st = encode_qkv(&vmap, type, v, p, p.kv_heads, p.kv_len, p.kv);
+    zt_status st = encode_qkv(&qmap, type, q, p, p.heads, p.q_len, p.q, name);
+    if (st == ZT_OK) st = encode_qkv(&kmap, type, k, p, p.kv_heads, p.kv_len, p.kv, name);
+    if (st == ZT_OK) st = encode_qkv(&vmap, type, v, p, p.kv_heads, p.kv_len, p.kv, name);
     if (st != ZT_OK) return st;
     auto kernel = attn90::attention_sm90_kernel<T, D>;
     constexpr int bytes = attn90::Smem<D>::kBytes;

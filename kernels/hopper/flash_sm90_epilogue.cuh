@@ -30,6 +30,9 @@ __device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::P
             lse[((int64_t)b * p.heads + h) * p.q_len + row] = sum > 0.f ? 0.69314718056f * (st.row_max[i] + log2f(sum)) : -INFINITY;
     }
 
+    // O goes through this warpgroup's own Q rows with generic stores: fine while the kernel is not
+    // persistent. A persistent version must fence.proxy.async and sync the CTA before the next Q
+    // TMA lands in this buffer.
     wg_sync(wg);  // every warp of the warpgroup is past its last wgmma over these Q rows
 #pragma unroll
     for (int i = 0; i < 2; ++i) {

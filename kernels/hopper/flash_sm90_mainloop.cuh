@@ -379,6 +379,12 @@ struct Consumer {
             mbar_wait(&ring.k_full[pos.stage], pos.phase);
             mbar_wait(&ring.v_full[prev], prev_phase);
             pp.acquire();
+            // The register operands' last writes (softmax's S, rescale_o's O, pack_p's P) must be
+            // issued before wgmma.fence: volatile asm keeps this order, the "memory" clobber of the
+            // fence alone does not (CUTLASS's warpgroup_fence_operand, FA3 likewise).
+            fence_regs(s);
+            fence_regs(o);
+            fence_regs(pa);
             wgmma_fence();
             issue_s(s, smem_u32(ring.k_tile(pos.stage)));
             wgmma_commit();
@@ -399,6 +405,8 @@ struct Consumer {
         }
         mbar_wait(&ring.v_full[prev], prev_phase);
         pp.acquire();
+        fence_regs(o);
+        fence_regs(pa);
         wgmma_fence();
         issue_pv(pa, smem_u32(ring.v_tile(prev)));
         wgmma_commit();

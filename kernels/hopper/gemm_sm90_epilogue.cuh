@@ -1,7 +1,7 @@
 // gemm_sm90_epilogue.cuh: the epilogue of the sm_90a GEMMs, straight from the wgmma accumulator
 // fragment to y. The math is gemm_common.cuh's Epilogue (per-token x per-channel scales, bias,
 // GELU-tanh, the ZT_LINEAR_ROUND_* roundings), applied per element exactly as the mma.sync
-// kernels do, so both kernels give the same bits.
+// kernels do: equal accumulators give the same bits (see linear_sm90.cu on when they differ).
 //
 // Fragment of m64n128 (PTX ISA, wgmma D): warp w of the warpgroup holds rows 16w .. 16w + 15;
 // acc[4j + r] is row 16w + lane / 4 + 8 (r >> 1), column 8j + 2 (lane % 4) + (r & 1). The two

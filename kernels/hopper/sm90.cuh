@@ -126,6 +126,14 @@ __device__ __forceinline__ void fence_regs(int (&d)[kN]) {
 #pragma unroll
     for (int i = 0; i < kN; ++i) asm volatile("" : "+r"(d[i])::"memory");
 }
+// A register operand (the A fragments of a wgmma from registers, e.g. attention's P).
+template <int kM, int kN>
+__device__ __forceinline__ void fence_regs(uint32_t (&d)[kM][kN]) {
+#pragma unroll
+    for (int i = 0; i < kM; ++i)
+#pragma unroll
+        for (int j = 0; j < kN; ++j) asm volatile("" : "+r"(d[i][j])::"memory");
+}
 
 // D[64 x 128] (+)= A[64 x 16] B[128 x 16]^T, f32 accumulators; scale_d = 0 overwrites D.
 // Fragment (PTX ISA "wgmma D matrix fragment"): warp w of the warpgroup holds rows 16w..16w+15;
