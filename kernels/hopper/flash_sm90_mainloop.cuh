@@ -136,7 +136,7 @@ struct Ring {
     uint64_t* empty;
 
     __device__ explicit Ring(char* raw) {
-        char* base = raw + ((kAlign - (smem_u32(raw) & (kAlign - 1))) & (kAlign - 1));
+        char* base = align_shared(raw, kAlign);
         q = base;
         k = q + Sm::kQBytes;
         v = k + kS * Sm::kTileBytes;

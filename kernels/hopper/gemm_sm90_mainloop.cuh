@@ -28,7 +28,7 @@ struct Ring {
     uint64_t* empty;
 
     __device__ explicit Ring(char* raw) {
-        char* base = raw + ((kAlign - (smem_u32(raw) & (kAlign - 1))) & (kAlign - 1));
+        char* base = align_shared(raw, kAlign);
         a = base;
         b = base + kStages * kTileBytes;
         full = reinterpret_cast<uint64_t*>(base + kRingBytes);

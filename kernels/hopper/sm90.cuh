@@ -32,6 +32,12 @@ namespace zt::hopper {
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
+// `raw` rounded up to a multiple of `align` bytes of shared memory (a swizzled tile's base must sit
+// on the swizzle's repeat, 1024 bytes for the 128-byte swizzle); the slack is in the kernels' sizes.
+__device__ __forceinline__ char* align_shared(char* raw, uint32_t align) {
+    return raw + ((align - (smem_u32(raw) & (align - 1))) & (align - 1));
+}
+
 __device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t arrivals) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(arrivals) : "memory");
 }
