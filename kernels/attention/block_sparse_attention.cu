@@ -2,9 +2,11 @@
 // (64 when block_q is not a multiple of 128) visits only the key tiles of the blocks its query block's LUT row lists (ascending, the mask
 // still applied inside them), so the work is the selected blocks' and nothing else changes: the
 // dense traits (f16/bf16) or the Sage traits (INT8 Q/K, 16-bit or FP8 P·V, the V pre-pass).
-// launch_sparse is also SLA's last step, with its f32 residual (sla.cu).
+// launch_sparse is also SLA's last step, with its f32 residual (sla.cu). On a 9.x device the dense
+// variant runs kernels/hopper/attention_sm90.cu's kernel over the same LUT instead.
 // The ILGPU twin and the oracle: src/Attention/Sparse/BlockSparseAttention.cs.
 #include "attention/block_sparse.cuh"
+#include "hopper/attention_sm90.h"
 #include "zt_sparse.h"
 
 namespace {
@@ -27,7 +29,9 @@ struct DenseLaunch {
         } else {
             DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr,
                               scale * 1.4426950408889634f};
-            return launch_sparse(p, tr, keys, stream, "zt_block_sparse_attention");
+            zt_status st = launch_sparse(p, tr, keys, stream, "zt_block_sparse_attention");
+            if (st == ZT_OK) zt::note_kernel(Residual ? "sla_mma_sm80" : "block_sparse_attention_mma_sm80");
+            return st;
         }
     }
 };
@@ -78,6 +82,10 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
     st = check_aligned(name, {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
     if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
+    // A compute capability 9.x device takes the wgmma/TMA kernel over the same LUT (kernels/hopper/attention_sm90.cu).
+    if (zt::hopper::attention_sm90_sparse_eligible(dtype, p, q, k, v, block_q, block_k))
+        return zt::hopper::attention_sm90_sparse(zt::stream_of(stream), dtype, p, scale, q, k, v, o, lut, counts, static_cast<const float*>(residual),
+                                                 block_q, block_k);
     if (residual)  // SLA's path: the same kernel adding the f32 residual
         return zt::dispatch_float(dtype, DenseLaunch<true>{zt::stream_of(stream), p, scale,
                                                            make_lut<true>(p, lut, counts, static_cast<const float*>(residual), block_q, block_k), q, k, v, o});

@@ -3,7 +3,11 @@
 // attention_sm90.cu: dense f16/bf16 flash attention for Hopper (sm_90a), zt_attention's kernel on
 // a compute capability 9.x device (attention.cu dispatches here; elsewhere the mma.sync kernel).
 // The same semantics as flash_kernel.cuh: HND or NHD, GQA, mask none / causal / block-causal with
-// window and sinks, base-2 softmax with scale * log2(e) folded in, the LSE in natural log.
+// window and sinks, base-2 softmax with scale * log2(e) folded in, the LSE in natural log. The
+// same kernel over a block map's LUT is zt_block_sparse_attention's (and SLA's, with its f32
+// residual) on 9.x devices (block_sparse_attention.cu, sla.cu).
+//
+//   schedule   flash_sm90_schedule.cuh  which key tiles a CTA visits: DenseKeys, LutKeys
 //
 //   policy     flash_sm90_policy.h      128 query rows (2 consumer warpgroups x 64), 128-key tiles
 //   mainloop   flash_sm90_mainloop.cuh  TMA producer -> K/V ring (full/empty mbarriers) -> wgmma
@@ -24,10 +28,11 @@ namespace zt::hopper {
 
 namespace attn90 {
 
-template <typename T, int D>
+// Keys (flash_sm90_schedule.cuh): DenseKeys for zt_attention, LutKeys for the block-sparse op.
+template <typename T, int D, typename Keys>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_sm90_kernel(const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap, const __grid_constant__ CUtensorMap vmap,
-                          zt::flash::Problem p, float factor, T* __restrict__ o, float* __restrict__ lse) {
+                          zt::flash::Problem p, float factor, Keys keys, T* __restrict__ o, float* __restrict__ lse) {
     extern __shared__ char smem_raw[];
     const Ring<D> ring(smem_raw);
     if (threadIdx.x == 0) ring.init();
@@ -37,16 +42,16 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int mb = p.mask.kind != 0 ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int64_t m0 = (int64_t)mb * kBlockM;
     const int b = blockIdx.z, h = blockIdx.y, hkv = h / p.group;
-    const Schedule sched(p, m0);
+    const typename Keys::Walk walk(keys, p, b, h, m0);
     const int wg = threadIdx.x >> 7;
     if (wg == 0) {
         setmaxnreg_dec<kProducerRegs>();
-        if ((threadIdx.x >> 5) == 0 && elect_one()) produce<D>(ring, &qmap, &kmap, &vmap, sched, b, h, hkv, m0);
+        if ((threadIdx.x >> 5) == 0 && elect_one()) produce<D>(ring, &qmap, &kmap, &vmap, walk, b, h, hkv, m0);
     } else {
         setmaxnreg_inc<kConsumerRegs>();
         Consumer<T, D> st(ring, p, wg - 1, m0);
-        st.run(ring, sched, factor, PingPong{wg - 1});
-        epilogue<T, D>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr);
+        st.run(ring, walk, factor, PingPong{wg - 1});
+        epilogue<T, D, Keys::kResidual>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr, keys.residual);
     }
 }
 
@@ -63,9 +68,9 @@ zt_status encode_qkv(CUtensorMap* map, CUtensorMapDataType type, const void* bas
     return encode_tma_tiled(map, type, 4, base, dims, strides, box, name);
 }
 
-template <typename T, int D>
-zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, const void* q, const void* k, const void* v, void* o, void* lse,
-                 const char* name) {
+template <typename T, int D, typename Keys>
+zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, const Keys& keys, const void* q, const void* k, const void* v, void* o,
+                 void* lse, const char* name) {
     static_assert(attn90::kBlockM == attn90::kBlockN, "Q and K/V share the box shape");
     const CUtensorMapDataType type = std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
     CUtensorMap qmap, kmap, vmap;
@@ -73,15 +78,29 @@ zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, 
     if (st == ZT_OK) st = encode_qkv(&kmap, type, k, p, p.kv_heads, p.kv_len, p.kv, name);
     if (st == ZT_OK) st = encode_qkv(&vmap, type, v, p, p.kv_heads, p.kv_len, p.kv, name);
     if (st != ZT_OK) return st;
-    auto kernel = attn90::attention_sm90_kernel<T, D>;
+    auto kernel = attn90::attention_sm90_kernel<T, D, Keys>;
     constexpr int bytes = attn90::Smem<D>::kBytes;
     st = zt::allow_dynamic_smem(kernel, bytes, name);
     if (st != ZT_OK) return st;
     const dim3 grid((unsigned)((p.q_len + attn90::kBlockM - 1) / attn90::kBlockM), (unsigned)p.heads, (unsigned)p.batch);
-    kernel<<<grid, attn90::kThreads, bytes, stream>>>(qmap, kmap, vmap, p, scale * 1.4426950408889634f, static_cast<T*>(o), static_cast<float*>(lse));
+    kernel<<<grid, attn90::kThreads, bytes, stream>>>(qmap, kmap, vmap, p, scale * 1.4426950408889634f, keys, static_cast<T*>(o), static_cast<float*>(lse));
     st = zt::check_launch(name);
     if (st == ZT_OK) zt::note_kernel(name);
     return st;
+}
+
+// The kernel for dtype x head_dim, named "<prefix>_<dtype>_d<D>" for zt_last_kernel (the names
+// are literals: note_kernel keeps the pointer).
+template <typename Keys>
+zt_status dispatch(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, float scale, const Keys& keys, const void* q, const void* k,
+                   const void* v, void* o, void* lse, const char* const (&names)[4]) {
+    if (dtype == ZT_DTYPE_F16)
+        return p.head_dim == 64 ? launch<__half, 64>(stream, p, scale, keys, q, k, v, o, lse, names[0])
+                                : launch<__half, 128>(stream, p, scale, keys, q, k, v, o, lse, names[1]);
+    if (dtype == ZT_DTYPE_BF16)
+        return p.head_dim == 64 ? launch<__nv_bfloat16, 64>(stream, p, scale, keys, q, k, v, o, lse, names[2])
+                                : launch<__nv_bfloat16, 128>(stream, p, scale, keys, q, k, v, o, lse, names[3]);
+    return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "attention_sm90: f16 or bf16");
 }
 
 }  // namespace
@@ -98,15 +117,30 @@ bool attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, const 
     return current_device_is_sm90();
 }
 
+bool attention_sm90_sparse_eligible(zt_dtype dtype, const zt::flash::Problem& p, const void* q, const void* k, const void* v, int block_q, int block_k) {
+    // A CTA's 128 rows must lie in one query block (one LUT row); key blocks are walked in
+    // 64-key halves of the 128-key tile (check_sparse has made block_k a multiple of 64).
+    return block_q % attn90::kBlockM == 0 && block_k % (attn90::kBlockN / 2) == 0 && attention_sm90_eligible(dtype, p, q, k, v);
+}
+
 zt_status attention_sm90(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, float scale, const void* q, const void* k,
                          const void* v, void* o, void* lse) {
-    if (dtype == ZT_DTYPE_F16)
-        return p.head_dim == 64 ? launch<__half, 64>(stream, p, scale, q, k, v, o, lse, "attention_sm90_f16_d64")
-                                : launch<__half, 128>(stream, p, scale, q, k, v, o, lse, "attention_sm90_f16_d128");
-    if (dtype == ZT_DTYPE_BF16)
-        return p.head_dim == 64 ? launch<__nv_bfloat16, 64>(stream, p, scale, q, k, v, o, lse, "attention_sm90_bf16_d64")
-                                : launch<__nv_bfloat16, 128>(stream, p, scale, q, k, v, o, lse, "attention_sm90_bf16_d128");
-    return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "attention_sm90: f16 or bf16");
+    static constexpr const char* kNames[4] = {"attention_sm90_f16_d64", "attention_sm90_f16_d128", "attention_sm90_bf16_d64", "attention_sm90_bf16_d128"};
+    return dispatch(stream, dtype, p, scale, attn90::DenseKeys{}, q, k, v, o, lse, kNames);
+}
+
+zt_status attention_sm90_sparse(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, float scale, const void* q, const void* k,
+                                const void* v, void* o, const void* lut, const void* counts, const float* residual, int block_q, int block_k) {
+    const int q_blocks = (int)((p.q_len + block_q - 1) / block_q), k_blocks = (int)((p.kv_len + block_k - 1) / block_k);
+    const auto* l = static_cast<const int32_t*>(lut);
+    const auto* c = static_cast<const int32_t*>(counts);
+    if (residual) {
+        static constexpr const char* kNames[4] = {"sla_sm90_f16_d64", "sla_sm90_f16_d128", "sla_sm90_bf16_d64", "sla_sm90_bf16_d128"};
+        return dispatch(stream, dtype, p, scale, attn90::LutKeys<true>{residual, l, c, q_blocks, k_blocks, block_q, block_k}, q, k, v, o, nullptr, kNames);
+    }
+    static constexpr const char* kNames[4] = {"block_sparse_attention_sm90_f16_d64", "block_sparse_attention_sm90_f16_d128",
+                                              "block_sparse_attention_sm90_bf16_d64", "block_sparse_attention_sm90_bf16_d128"};
+    return dispatch(stream, dtype, p, scale, attn90::LutKeys<false>{nullptr, l, c, q_blocks, k_blocks, block_q, block_k}, q, k, v, o, nullptr, kNames);
 }
 
 }  // namespace zt::hopper

@@ -2,6 +2,7 @@
 // row sums summed over the quad, the LSE (natural log, -inf for a row that saw no key, as the
 // mma.sync kernel writes it), O / l rounded to the output type through shared memory, and
 // 16-byte stores predicated on the row (the last CTA's rows past q_len are never written).
+// With kResidual (SLA's last step), an f32 tensor laid out as O is added to O / l before rounding.
 //
 // The O tile goes into the warpgroup's own Q rows (its S = Q K^T wgmmas have all completed, and
 // no other warpgroup reads them) in the same 128B-swizzled layout as Q: 16-byte chunk c of row
@@ -13,9 +14,9 @@
 
 namespace zt::hopper::attn90 {
 
-template <typename T, int D>
+template <typename T, int D, bool kResidual>
 __device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int b, int h, int64_t m0, const Consumer<T, D>& st, T* __restrict__ o,
-                                         float* __restrict__ lse) {
+                                         float* __restrict__ lse, const float* __restrict__ residual) {
     using Sm = Smem<D>;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wwarp = (threadIdx.x >> 5) & 3;
@@ -37,12 +38,20 @@ __device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::P
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
         const int r = r0 + 8 * i;
+        const int64_t row = m0 + r;
 #pragma unroll
         for (int n = 0; n < D / 8; ++n) {
             const int col = n * 8 + 2 * t;
             const int chunk = col / kChunkCols, c16 = (col % kChunkCols) / 8;
             char* at = ring.q + chunk * Sm::kQChunkBytes + r * 128 + ((c16 ^ (r & 7)) << 4) + (col % 8) * 2;
-            *reinterpret_cast<uint32_t*>(at) = zt::flash::pack2<T>(st.o[4 * n + 2 * i] * inv[i], st.o[4 * n + 2 * i + 1] * inv[i]);
+            float v0 = st.o[4 * n + 2 * i] * inv[i], v1 = st.o[4 * n + 2 * i + 1] * inv[i];
+            if constexpr (kResidual) {
+                if (row < p.q_len) {
+                    const float2 add = *reinterpret_cast<const float2*>(residual + p.q.of(b, h, row) + col);
+                    v0 += add.x, v1 += add.y;
+                }
+            }
+            *reinterpret_cast<uint32_t*>(at) = zt::flash::pack2<T>(v0, v1);
         }
     }
     wg_sync(wg);  // the warpgroup's O rows are complete

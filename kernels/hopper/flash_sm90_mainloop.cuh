@@ -8,7 +8,8 @@
 //                run while V is still in flight
 //   empty[s]     count 8 (the consumer warps): each warp's lane 0 arrives once the P·V wgmmas
 //                that read stage s have completed, so the producer may refill it
-// Producer and consumers walk the same tile sequence (Schedule), so use u of a stage waits for
+// Producer and consumers walk the same tile sequence (a Keys::Walk of flash_sm90_schedule.cuh,
+// each its own copy), so use u of a stage waits for
 // full phase u & 1 and the producer's refill u >= 1 for empty phase (u - 1) & 1.
 //
 // Per key tile, a consumer warpgroup (64 query rows):
@@ -30,6 +31,7 @@
 
 #include "attention/flash_common.cuh"
 #include "hopper/flash_sm90_policy.h"
+#include "hopper/flash_sm90_schedule.cuh"
 #include "hopper/sm90.cuh"
 
 namespace zt::hopper::attn90 {
@@ -172,58 +174,27 @@ struct RingPos {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Which key tiles the CTA visits: every kBlockN tile the mask may show some row of it (the
-// mma.sync kernel's AllTiles at this tile size), and which of them its rows all see whole.
-struct Schedule {
-    zt::flash::Mask mask;  // copies, not a pointer to the kernel parameter (that would take its address)
-    int64_t kv_len, pos0, pos1, k_end;
-    int full_lo, full_hi, sink_hi;
-
-    __device__ Schedule(const zt::flash::Problem& prob, int64_t m0) : mask(prob.mask), kv_len(prob.kv_len) {
-        pos0 = m0 + prob.q_offset;
-        const int64_t last = (m0 + kBlockM < prob.q_len ? m0 + kBlockM : prob.q_len) - 1;
-        pos1 = last + prob.q_offset;
-        k_end = prob.mask.key_end(pos1, prob.kv_len);
-        // Tiles with k0 in [full_lo, full_hi - kBlockN], or ending by sink_hi, are seen whole by
-        // every row of the CTA (rows past q_len are never stored). Keys fit in int32.
-        zt::flash::KeyRange first = prob.mask.keys_of(pos0, prob.kv_len), lastr = prob.mask.keys_of(pos1, prob.kv_len);
-        full_lo = (int)(lastr.lo < 0 ? 0 : lastr.lo);
-        full_hi = (int)(first.hi < 0 ? 0 : first.hi);
-        int64_t se = lastr.sink_end < first.hi ? lastr.sink_end : first.hi;
-        sink_hi = (int)(se < 0 ? 0 : se);
-    }
-    __device__ __forceinline__ int64_t next(int64_t k0) const {
-        while (k0 < k_end && !mask.tile_may_be_visible(pos0, pos1, k0, k0 + kBlockN, kv_len)) k0 += kBlockN;
-        return k0;
-    }
-    __device__ __forceinline__ int64_t first() const { return next(0); }
-    __device__ __forceinline__ bool valid(int64_t k0) const { return k0 < k_end; }
-    __device__ __forceinline__ bool whole(int64_t k0) const {
-        return ((int)k0 >= full_lo && (int)k0 + kBlockN <= full_hi) || (int)k0 + kBlockN <= sink_hi;
-    }
-};
-
-// ---------------------------------------------------------------------------------------------
 // Producer: one thread (an elected lane of the producer warpgroup's first warp). Maps are
 // {D, tokens, heads, batch} with boxes {64, 128, 1, 1}: one box per 64-column chunk.
-template <int D>
+template <int D, typename Walk>
 __device__ __forceinline__ void produce(const Ring<D>& ring, const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
-                                        const Schedule& sched, int b, int h, int hkv, int64_t m0) {
+                                        Walk walk, int b, int h, int hkv, int64_t m0) {
     using Sm = Smem<D>;
     mbar_arrive_expect_tx(ring.q_full, Sm::kQBytes);
 #pragma unroll
     for (int c = 0; c < Sm::kChunks; ++c) tma_load_4d(ring.q + c * Sm::kQChunkBytes, qmap, ring.q_full, c * kChunkCols, (int32_t)m0, h, b);
     RingPos<kStages<D>> pos;
-    for (int64_t k0 = sched.first(); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+    for (KeyTile t = walk.first(); walk.valid(t); t = walk.next()) {
+        const int32_t k0 = t.k0;
         if (pos.refill) mbar_wait(&ring.empty[pos.stage], pos.phase ^ 1);
         mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kTileBytes);
 #pragma unroll
         for (int c = 0; c < Sm::kChunks; ++c)
-            tma_load_4d(ring.k_tile(pos.stage) + c * Sm::kTileChunkBytes, kmap, &ring.k_full[pos.stage], c * kChunkCols, (int32_t)k0, hkv, b);
+            tma_load_4d(ring.k_tile(pos.stage) + c * Sm::kTileChunkBytes, kmap, &ring.k_full[pos.stage], c * kChunkCols, k0, hkv, b);
         mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kTileBytes);
 #pragma unroll
         for (int c = 0; c < Sm::kChunks; ++c)
-            tma_load_4d(ring.v_tile(pos.stage) + c * Sm::kTileChunkBytes, vmap, &ring.v_full[pos.stage], c * kChunkCols, (int32_t)k0, hkv, b);
+            tma_load_4d(ring.v_tile(pos.stage) + c * Sm::kTileChunkBytes, vmap, &ring.v_full[pos.stage], c * kChunkCols, k0, hkv, b);
         pos.advance();
     }
 }
@@ -280,14 +251,18 @@ struct Consumer {
         for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, Sm::kTileChunkBytes));
     }
 
-    // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf), then
+    // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf; a LUT
+    // tile's unselected half too), then
     // the online softmax on base-2 logits s * factor: the running max in scaled units, P =
     // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic). s
     // becomes P; returns O's factors through rescale (applied by the caller once O is its own).
-    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const Schedule& sched, float factor, int64_t k0,
-                                            float (&rescale)[2]) {
-        if (!sched.whole(k0)) {
-            const int c0 = (int)k0 + 2 * (threadIdx.x & 3);  // the thread's first column as a key
+    __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const CtaKeys& cta, const KeyTile& t, float factor, float (&rescale)[2]) {
+        if (!cta.whole(t)) {
+            const int c0 = t.k0 + 2 * (threadIdx.x & 3);  // the thread's first column as a key
+            const int sel_lo = t.k0 + t.lo, sel_hi = t.k0 + t.hi;
+            int hi[2];
+#pragma unroll
+            for (int i = 0; i < 2; ++i) hi[i] = key_hi[i] < sel_hi ? key_hi[i] : sel_hi;
 #pragma unroll
             for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -295,7 +270,7 @@ struct Consumer {
 #pragma unroll
                     for (int e = 0; e < 2; ++e) {
                         const int key = c0 + j * 8 + e;
-                        if (!(key < key_hi[i] && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
+                        if (!(key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
                     }
         }
         float mx[2] = {-INFINITY, -INFINITY};
@@ -353,10 +328,11 @@ struct Consumer {
     // registers are rewritten only then. The first tile has no P V before it, the last one's P V
     // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers.
     // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
-    __device__ __forceinline__ void run(const Ring<D>& ring, const Schedule& sched, float factor, const PingPong& pp) {
+    template <typename Walk>
+    __device__ __forceinline__ void run(const Ring<D>& ring, Walk walk, float factor, const PingPong& pp) {
         mbar_wait(ring.q_full, 0);
-        int64_t k0 = sched.first();
-        if (!sched.valid(k0)) return;  // no turns for either warpgroup
+        KeyTile t = walk.first();
+        if (!walk.valid(t)) return;  // no turns for either warpgroup
         pp.start();
         RingPos<kS> pos;
         float s[kBlockN / 2];
@@ -370,12 +346,12 @@ struct Consumer {
         pp.pass(false);
         wgmma_wait<0>();
         fence_regs(s);
-        softmax(s, sched, factor, k0, rescale);  // O is zero: no rescale
+        softmax(s, walk.cta, t, factor, rescale);  // O is zero: no rescale
         pack_p(pa, s);
         int prev = pos.stage;
         uint32_t prev_phase = pos.phase;
         pos.advance();
-        for (k0 = sched.next(k0 + kBlockN); sched.valid(k0); k0 = sched.next(k0 + kBlockN)) {
+        for (t = walk.next(); walk.valid(t); t = walk.next()) {
             mbar_wait(&ring.k_full[pos.stage], pos.phase);
             mbar_wait(&ring.v_full[prev], prev_phase);
             pp.acquire();
@@ -393,7 +369,7 @@ struct Consumer {
             pp.pass(false);
             wgmma_wait<1>();
             fence_regs(s);
-            softmax(s, sched, factor, k0, rescale);
+            softmax(s, walk.cta, t, factor, rescale);
             wgmma_wait<0>();
             fence_regs(o);
             release(ring, prev);

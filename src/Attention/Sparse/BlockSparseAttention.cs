@@ -266,6 +266,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
                 g.Q.ElementCount, g.Kv.ElementCount, lutCount, countCount,
                 Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]), Flash.Attention.Flat(t["counts"]),
                 residual, Flash.Attention.Flat(t["o"]));
+            OpNotes.RecordNativeKernel(residual is null ? "block_sparse_attention" : "sla");
             return;
         }
         var s = p.Sage;

@@ -35,6 +35,8 @@ internal static class SlaCases
             new(new(DType.F32, G(1, 2, 2, 192, 192, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(96, 0, 0)), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.AllKeys)),
             new(new(DType.F16, G(1, 2, 1, 65, 130, 64, HeadLayout.Hnd, AttentionMask.Causal), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.Complement), CaseUse.Emulator),
             new(new(DType.BF16, G(1, 1, 1, 64, 129, 64, HeadLayout.Nhd, AttentionMask.BlockCausal(32, 2, 1)), new SparseBlocks(64, 64), FeatureMap.Elu1, SlaVariant.AllKeys, Bias: false), CaseUse.Emulator),
+            // sm_90a's sparse branch with the residual (128-row query blocks, 64-key blocks), causal with GQA.
+            new(new(DType.F16, G(1, 2, 1, 130, 300, 64, HeadLayout.Hnd, AttentionMask.Causal), SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement, Density: 0.5), CaseUse.Emulator),
             // 33 key blocks: candidate runs (a sink, then a window crossing the 32-block ballot window of
             // sla.cu's term builder) and the listed blocks' subtraction, as at Wan's lengths.
             new(new(DType.BF16, G(1, 1, 1, 64, 2112, 64, HeadLayout.Hnd, AttentionMask.BlockCausal(64, 8, 1)), new SparseBlocks(64, 64), FeatureMap.Softmax, SlaVariant.Complement, Density: 0.25), CaseUse.Emulator),
