@@ -29,27 +29,38 @@ public static class BenchCommand
         var maxCases = new Option<int>("--max-cases") { Description = "at most this many rows per op (0: all)", DefaultValueFactory = _ => 0 };
         var noCheck = new Option<bool>("--no-check") { Description = "skip the error-vs-reference column" };
         var force = new Option<bool>("--force") { Description = "run even when the largest case (or the stream's model) needs more memory than the machine has" };
+        var sample = new Option<int>("--sample-ctas")
+        {
+            Description = "cuda-emu/ilgpu-emu: run N CTAs of each launch (one per stride of the grid) and scale the counters to the whole grid, "
+                + "so model-sized rows (the default --use then) get counters and PREDICTED times; outputs are not computed whole",
+            DefaultValueFactory = _ => 0,
+        };
         var cmd = new Command("bench", "Benchmark the ops (and the stream) with device timers; write a JSON result")
         {
-            suite, backend, output, use, repeat, warmup, maxCases, noCheck, force,
+            suite, backend, output, use, repeat, warmup, maxCases, noCheck, force, sample,
         };
         cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(suite)!, r.GetValue(backend)!, r.GetValue(output), r.GetValue(use),
-            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck), r.GetValue(force))));
+            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck), r.GetValue(force), r.GetValue(sample))));
         return cmd;
     }
 
     // The case-level predictions of the two GPUs the device kit runs on, marked as predictions.
+    // With the case's model FLOPs, the predicted rate too (TFLOP/s, or TOP/s for the integer ops).
     private static string Predicted(BenchEmulated em) => em.Predicted is not { } p ? string.Empty : string.Concat(p
         .Where(x => x.Kernel is null && x.Gpu is "h100" or "h200")
-        .Select(x => FormattableString.Invariant($", predicted {x.Gpu} {ResultFormat.Significant(x.Ms * 1e3)} us ({x.Bound})")));
+        .Select(x => FormattableString.Invariant($", predicted {x.Gpu} {ResultFormat.Significant(x.Ms * 1e3)} us ({x.Bound}")
+            + (em.ModelFlops > 0 && x.Ms > 0 ? FormattableString.Invariant($", {ResultFormat.Significant(em.ModelFlops / (x.Ms * 1e-3) / 1e12)} TFLOP/s") : string.Empty) + ")"))
+        + (em.SampledCtas > 0 ? FormattableString.Invariant($", from {em.SampledCtas:N0} sampled CTAs") : string.Empty);
 
-    private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck, bool force)
+    private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck, bool force,
+        int sampleCtas)
     {
         // Every argument is checked before the ceilings are measured (a minute on a CPU): a typo
         // or an unwritable --out costs nothing, in the wording every verb shares.
         CliArgs.AtLeast(repeat, 1, "--repeat");
         CliArgs.AtLeast(warmup, 0, "--warmup");
         CliArgs.AtLeast(maxCases, 0, "--max-cases");
+        CliArgs.AtLeast(sampleCtas, 0, "--sample-ctas");
         var suites = Suites(suiteList);
         bool all = suites.Contains("all");
         bool stream = all || suites.Contains("stream");
@@ -57,12 +68,16 @@ public static class BenchCommand
         var kind = BackendKinds.Parse(backendName);
         var use = useName switch
         {
-            null => kind.NeedsGpu() ? CaseUse.Bench : kind.IsEmulated() ? CaseUse.Emulator : CaseUse.Check,
+            null => kind.NeedsGpu() || (sampleCtas > 0 && kind.IsEmulated()) ? CaseUse.Bench : kind.IsEmulated() ? CaseUse.Emulator : CaseUse.Check,
             "check" => CaseUse.Check,
             "bench" => CaseUse.Bench,
             "emulator" => CaseUse.Emulator,
             _ => throw new ArgumentException($"--use {useName}: expected check, bench or emulator"),
         };
+        if (sampleCtas > 0 && !kind.IsEmulated())
+        {
+            throw new ArgumentException($"--sample-ctas {sampleCtas}: only the emulated backends (cuda-emu, ilgpu-emu) sample CTAs; {kind.Label()} runs every CTA");
+        }
         if (kind.IsEmulated() && stream)
         {
             throw new ArgumentException("--suite stream times streaming blocks; the emulated device counts instead of timing: pick op suites");
@@ -78,7 +93,8 @@ public static class BenchCommand
             // start date, so a run that passes midnight still lands where it was announced.
             output = CliArgs.OutputFile(DefaultPath(BenchRunner.Describe(backend).Name, BenchRunner.Commit(), StartDate()), "--out");
         }
-        var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck };
+        var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck,
+            SampleCtas = sampleCtas };
         Preflight(options, stream, force);
         AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {Spelling(use)} rows, {warmup} warm-up + {repeat} timed runs"));
         // One line per row as it lands (a live table shows nothing in a log until the end).

@@ -30,6 +30,15 @@ internal sealed class EmuDevice
     /// <summary>Whether each launch's <see cref="LaunchStats"/> is kept (see <see cref="TakeLaunches"/>).</summary>
     public bool RecordLaunches { get; set; }
 
+    /// <summary>
+    /// For counting only (0, the default: off): a launch of more CTAs than this runs this many,
+    /// one from each of as many equal strides of the grid (a fixed pseudo-random one inside each,
+    /// so grids whose CTAs differ, masked or sparse attention, are averaged over), and scales the
+    /// counters to the whole grid (<see cref="LaunchStats.SampledCtas"/>). The other CTAs do not run:
+    /// outputs are incomplete. What lets `zoe bench --sample-ctas` count model-sized cases.
+    /// </summary>
+    public int SampleCtas { get; set; }
+
     /// <summary>CTAs run in parallel (CTAs are independent; each one runs on one host thread).</summary>
     public int MaxParallelCtas { get; set; } = Environment.ProcessorCount;
 

@@ -5,7 +5,9 @@ namespace Zoetrope.Emulator.Exec;
 /// <summary>
 /// Runs a launch: CTAs are independent, so they are spread over host threads (one
 /// <see cref="CtaRunner"/> each); inside a CTA, warps run one after another, each until it
-/// blocks at a barrier or exits. The first fault or checker finding stops the launch.
+/// blocks at a barrier or exits. The first fault or checker finding stops the launch. A sampling
+/// device (<see cref="EmuDevice.SampleCtas"/>) runs a stratified sample of the grid and scales the
+/// counts.
 /// </summary>
 internal static class Interpreter
 {
@@ -18,7 +20,9 @@ internal static class Interpreter
             Geometry = $"grid {config.Grid} block {config.Block} smem {config.DynamicSharedBytes}",
         };
         long ctas = config.Grid.Count;
-        int workers = (int)Math.Max(1, Math.Min(ctas, Math.Max(1, device.MaxParallelCtas)));
+        long[]? sample = device.SampleCtas > 0 && device.SampleCtas < ctas ? Sample(ctas, device.SampleCtas) : null;
+        long count = sample?.LongLength ?? ctas;
+        int workers = (int)Math.Max(1, Math.Min(count, Math.Max(1, device.MaxParallelCtas)));
         long next = -1;
         var gate = new object();
         void Work()
@@ -26,10 +30,10 @@ internal static class Interpreter
             var runner = new CtaRunner(ctx);
             try
             {
-                long cta;
-                while (!ctx.Failed && (cta = Interlocked.Increment(ref next)) < ctas)
+                long i;
+                while (!ctx.Failed && (i = Interlocked.Increment(ref next)) < count)
                 {
-                    runner.Run(cta);
+                    runner.Run(sample is null ? i : sample[i]);
                 }
             }
             catch (EmulatorException e)
@@ -57,6 +61,30 @@ internal static class Interpreter
         {
             throw failure;
         }
+        if (sample is not null)
+        {
+            total.ScaleToGrid(ctas);
+        }
         return total;
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> CTA indices of a grid of <paramref name="ctas"/>, ascending: one from each
+    /// of n equal strides, at an offset a fixed hash of the stride picks (so the same launch samples
+    /// the same CTAs every run, and a stride equal to a grid dimension does not always pick the same row).
+    /// </summary>
+    internal static long[] Sample(long ctas, int n)
+    {
+        var picked = new long[n];
+        for (int s = 0; s < n; s++)
+        {
+            long lo = s * ctas / n, hi = (s + 1) * ctas / n;
+            ulong z = (ulong)s * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL;  // splitmix64's finalizer over the stride
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            picked[s] = lo + (long)(z % (ulong)(hi - lo));
+        }
+        return picked;
     }
 }

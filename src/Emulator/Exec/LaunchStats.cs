@@ -47,8 +47,13 @@ internal sealed class LaunchStats
     public long SharedIdealWavefronts { get; set; }
     /// <summary>Bytes bulk copies (TMA, cp.async.bulk) wrote into or read from shared memory; not warp requests, so not in the wavefront counts.</summary>
     public long SharedBulkBytes { get; set; }
-    /// <summary>CTAs run.</summary>
+    /// <summary>CTAs run (the whole grid's count when the launch was sampled: see <see cref="SampledCtas"/>).</summary>
     public long Ctas { get; set; }
+    /// <summary>
+    /// CTAs the interpreter actually ran when the device sampled the grid (<see cref="Device.EmuDevice.SampleCtas"/>),
+    /// the other counters then being scaled from them to the whole grid; 0 when every CTA ran.
+    /// </summary>
+    public long SampledCtas { get; set; }
     /// <summary>Threads run.</summary>
     public long Threads { get; set; }
 
@@ -77,6 +82,39 @@ internal sealed class LaunchStats
     /// <summary>Bytes moved to and from global memory at sector granularity.</summary>
     public long GlobalBytesMoved => (GlobalLoadSectors + GlobalStoreSectors) * 32;
 
+    /// <summary>
+    /// Scales the counts of the <see cref="Ctas"/> that ran to <paramref name="gridCtas"/> (a
+    /// sampled launch: every count times grid / ran, rounded) and records how many ran.
+    /// </summary>
+    public void ScaleToGrid(long gridCtas)
+    {
+        long ran = Ctas;
+        if (ran <= 0 || gridCtas == ran)
+        {
+            return;
+        }
+        double f = (double)gridCtas / ran;
+        long S(long x) => (long)Math.Round(x * f);
+        for (int i = 0; i < Instructions.Length; i++)
+        {
+            Instructions[i] = S(Instructions[i]);
+        }
+        for (int i = 0; i < TensorOps.Length; i++)
+        {
+            TensorOps[i] = S(TensorOps[i]);
+        }
+        (GlobalLoadRequests, GlobalLoadSectors, GlobalLoadIdealSectors, GlobalLoadBytes) =
+            (S(GlobalLoadRequests), S(GlobalLoadSectors), S(GlobalLoadIdealSectors), S(GlobalLoadBytes));
+        (GlobalStoreRequests, GlobalStoreSectors, GlobalStoreIdealSectors, GlobalStoreBytes) =
+            (S(GlobalStoreRequests), S(GlobalStoreSectors), S(GlobalStoreIdealSectors), S(GlobalStoreBytes));
+        GlobalAtomics = S(GlobalAtomics);
+        (SharedRequests, SharedWavefronts, SharedIdealWavefronts, SharedBulkBytes) =
+            (S(SharedRequests), S(SharedWavefronts), S(SharedIdealWavefronts), S(SharedBulkBytes));
+        Threads = S(Threads);
+        Ctas = gridCtas;
+        SampledCtas = ran;
+    }
+
     /// <summary>Adds another launch's counts into this one (for per-kernel totals).</summary>
     public void Add(LaunchStats other)
     {
@@ -102,6 +140,7 @@ internal sealed class LaunchStats
         SharedIdealWavefronts += other.SharedIdealWavefronts;
         SharedBulkBytes += other.SharedBulkBytes;
         Ctas += other.Ctas;
+        SampledCtas += other.SampledCtas;
         Threads += other.Threads;
         foreach (var warning in other.Warnings)
         {

@@ -22,6 +22,8 @@ internal sealed record EmulatorCounters
     public IReadOnlyDictionary<string, long> TensorOps { get; init; } = new Dictionary<string, long>();
     /// <summary>CTAs run over all launches (per launch, how much of a GPU the grid could fill).</summary>
     public long Ctas { get; init; }
+    /// <summary>CTAs the emulator ran when it sampled the grids (`zoe bench --sample-ctas`), every count scaled from them to <see cref="Ctas"/>; 0 when every CTA ran.</summary>
+    public long SampledCtas { get; init; }
     /// <summary>Global load and store requests.</summary>
     public long GlobalRequests { get; init; }
     /// <summary>32-byte sectors those requests touched.</summary>
@@ -74,6 +76,7 @@ internal sealed record EmulatorCounters
                 ByClass = byClass,
                 TensorOps = tensorOps,
                 Ctas = acc.Ctas + r.Ctas,
+                SampledCtas = acc.SampledCtas + r.SampledCtas,
                 GlobalRequests = acc.GlobalRequests + r.GlobalRequests,
                 GlobalSectors = acc.GlobalSectors + r.GlobalSectors,
                 GlobalIdealSectors = acc.GlobalIdealSectors + r.GlobalIdealSectors,
@@ -131,6 +134,7 @@ internal sealed record EmulatorCounters
             Kernel = KernelName.Short(s.Kernel),
             TensorOps = tensorOps,
             Ctas = s.Ctas,
+            SampledCtas = s.SampledCtas,
             Launches = launches,
             WarpInstructions = s.TotalInstructions,
             ByClass = byClass,

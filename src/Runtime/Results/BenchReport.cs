@@ -71,5 +71,10 @@ internal sealed record BenchCase(
 /// PREDICTED times from these counters on each GPU of <see cref="GpuSpec.Known"/>, per case
 /// (<c>kernel</c> null) and per kernel (<see cref="BenchPrediction"/>): a prediction, never a measurement.
 /// </param>
+/// <param name="ModelFlops">The op's cost-model FLOPs (or OPs) for the case: over a predicted time, a predicted rate.</param>
+/// <param name="SampledCtas">
+/// CTAs the emulator ran when it sampled the grids (`zoe bench --sample-ctas`), every counter being
+/// scaled from them to the whole grids; 0 when every CTA ran.
+/// </param>
 internal sealed record BenchEmulated(long WarpInstructions, long BytesMoved, double ModelBytes, double Coalescing, double BankConflicts,
-    IReadOnlyList<Execution.EmulatorCounters> Kernels, IReadOnlyList<BenchPrediction>? Predicted = null);
+    IReadOnlyList<Execution.EmulatorCounters> Kernels, IReadOnlyList<BenchPrediction>? Predicted = null, double ModelFlops = 0, long SampledCtas = 0);

@@ -43,6 +43,13 @@ internal sealed record BenchOptions
 
     /// <summary>Bytes the rotating input sets must exceed; null: twice the GPU's L2, none on CPUs.</summary>
     public long? RotateBytes { get; init; }
+
+    /// <summary>
+    /// Emulated backends only (0: off): each launch runs this many CTAs of its grid and its counters
+    /// are scaled to the whole grid (EmuDevice.SampleCtas), so model-sized rows get counters and
+    /// predictions; the op's emulated work cap is then not applied (outputs are not computed whole).
+    /// </summary>
+    public int SampleCtas { get; init; }
 }
 
 /// <summary>Runs benchmark suites into a <see cref="BenchReport"/>.</summary>
@@ -109,7 +116,7 @@ internal static class BenchRunner
         var sig = instance.Signature;
         if (backend.Kind.IsEmulated())
         {
-            return CountCase(backend, row);
+            return CountCase(backend, row, options.SampleCtas);
         }
         long setBytes = Math.Max(1, sig.Tensors.Sum(t => t.Shape.ElementCount * t.DType.Size()));
         long rotate = options.RotateBytes ?? DefaultRotateBytes(backend);
@@ -154,9 +161,10 @@ internal static class BenchRunner
 
     /// <summary>
     /// A case on the emulated device: one run with the launches recorded, their counters in place
-    /// of times (an interpreter's wall time says nothing about a GPU's).
+    /// of times (an interpreter's wall time says nothing about a GPU's); with <paramref name="sampleCtas"/>,
+    /// each launch runs that many CTAs and its counters are scaled to the grid.
     /// </summary>
-    private static BenchCase CountCase(Backend backend, OpCaseInstance row)
+    private static BenchCase CountCase(Backend backend, OpCaseInstance row, int sampleCtas)
     {
         var instance = row.Instance;
         var sig = instance.Signature;
@@ -164,7 +172,9 @@ internal static class BenchRunner
         var owned = new List<Tensor>();
         var inputs = InputFactory.HostInputs(sig, seed: 1);
         bool recording = device.RecordLaunches;
+        int sampling = device.SampleCtas;
         device.RecordLaunches = true;
+        device.SampleCtas = sampleCtas;
         try
         {
             device.TakeLaunches();
@@ -183,7 +193,7 @@ internal static class BenchRunner
                 .SelectMany(gpu => kernels.Select(k => BenchPrediction.For(gpu, k)).Prepend(BenchPrediction.ForCase(gpu, kernels)))
                 .ToArray();
             var emulated = new BenchEmulated(sum?.WarpInstructions ?? 0, sum?.BytesMoved ?? 0, instance.Cost.Bytes,
-                sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels, predicted);
+                sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels, predicted, instance.Cost.Flops, sum?.SampledCtas ?? 0);
             string dtype = sig.Reads.FirstOrDefault()?.DType.Name() ?? "-";
             return new BenchCase(instance.Op.Name, backend.Name, instance.Label, dtype, 0, 0, 0, 0, 0, 0, null, null, null, [],
                 sig.Tensors.ToDictionary(t => t.Name, t => (IReadOnlyList<long>)t.Shape.ToArray()), emulated);
@@ -191,6 +201,7 @@ internal static class BenchRunner
         finally
         {
             device.RecordLaunches = recording;
+            device.SampleCtas = sampling;
             foreach (var t in owned.Concat(inputs.Values))
             {
                 t.Dispose();
@@ -299,7 +310,9 @@ internal static class BenchRunner
         foreach (var name in options.Ops)
         {
             var op = OpCatalog.Get(name);
-            var rows = op.Cases().Where(c => c.Use.HasFlag(options.Use) && op.Supports(options.Backend.Kind) && op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work));
+            bool sampled = options.SampleCtas > 0 && options.Backend.Kind.IsEmulated();  // sampling bounds the emulated work
+            var rows = op.Cases().Where(c => c.Use.HasFlag(options.Use) && op.Supports(options.Backend.Kind)
+                && (sampled || op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work)));
             yield return (op, options.MaxCasesPerOp > 0 ? rows.Take(options.MaxCasesPerOp) : rows);
         }
     }
