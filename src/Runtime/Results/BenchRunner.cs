@@ -190,7 +190,7 @@ internal static class BenchRunner
             var kernels = EmulatorCounters.PerKernel(device.TakeLaunches());
             var sum = EmulatorCounters.Sum(kernels);
             var predicted = GpuSpec.Known
-                .SelectMany(gpu => kernels.Select(k => BenchPrediction.For(gpu, k)).Prepend(BenchPrediction.ForCase(gpu, kernels)))
+                .SelectMany(gpu => BenchPrediction.ForKernels(gpu, kernels, instance.Cost.Bytes).Prepend(BenchPrediction.ForCase(gpu, kernels, instance.Cost.Bytes)))
                 .ToArray();
             var emulated = new BenchEmulated(sum?.WarpInstructions ?? 0, sum?.BytesMoved ?? 0, instance.Cost.Bytes,
                 sum?.Coalescing ?? 1, sum?.BankConflicts ?? 1, kernels, predicted, instance.Cost.Flops, sum?.SampledCtas ?? 0);

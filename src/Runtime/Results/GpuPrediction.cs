@@ -19,16 +19,21 @@ namespace Zoetrope.Runtime.Results;
 /// datasheet figure): 1 where <c>mma.sync</c> is the native path (Ampere, Ada); about two thirds
 /// on Hopper, whose peaks need <c>wgmma</c> (FlashAttention-2 against -3 on H100 shows the gap).
 /// </param>
+/// <param name="L2GBps">
+/// L2 bandwidth, GB/s: an assumption from public microbenchmarks (NVIDIA publishes none), the rate
+/// at which every sector the kernels touch is served when the bytes that must come from DRAM are
+/// fewer (attention re-reads each head's K and V once per query block, from L2).
+/// </param>
 internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int Sms, double BoostGHz, double F16Tflops, double Int8Tops, double Fp8Tflops,
-    double MmaSyncFraction)
+    double MmaSyncFraction, double L2GBps)
 {
     /// <summary>What <see cref="Key"/> may name; the H100 and H200 are the parts the device kit runs on.</summary>
     public static IReadOnlyList<GpuSpec> Known { get; } =
     [
-        new("NVIDIA H100 SXM5 80GB", "h100", 3350, 132, 1.98, 989.4, 1978.9, 1978.9, 2.0 / 3),
-        new("NVIDIA H200 SXM 141GB", "h200", 4800, 132, 1.98, 989.4, 1978.9, 1978.9, 2.0 / 3),
-        new("NVIDIA A100 SXM4 80GB", "a100", 2039, 108, 1.41, 312, 624, 0, 1),
-        new("NVIDIA GeForce RTX 4090", "rtx4090", 1008, 128, 2.52, 165.2, 660.6, 330.3, 1),
+        new("NVIDIA H100 SXM5 80GB", "h100", 3350, 132, 1.98, 989.4, 1978.9, 1978.9, 2.0 / 3, 5500),
+        new("NVIDIA H200 SXM 141GB", "h200", 4800, 132, 1.98, 989.4, 1978.9, 1978.9, 2.0 / 3, 5500),
+        new("NVIDIA A100 SXM4 80GB", "a100", 2039, 108, 1.41, 312, 624, 0, 1, 4000),
+        new("NVIDIA GeForce RTX 4090", "rtx4090", 1008, 128, 2.52, 165.2, 660.6, 330.3, 1, 3000),
     ];
 
     /// <summary>The spec named <paramref name="key"/>.</summary>
@@ -41,8 +46,10 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// <summary>
 /// A predicted time, never a measurement: from the emulated device's counters for one kernel (or a
 /// case's kernels summed), on one <see cref="GpuSpec"/>. The time is the largest of three bounds
-/// plus the launches: bytes moved (at sector granularity, so poor coalescing costs here) over the
-/// bandwidth; tensor operations over the <c>mma.sync</c> peak of their precision (the full datasheet peak for Hopper's <c>wgmma</c>); the other warp
+/// plus the launches: memory, the larger of the bytes that must come from DRAM over its bandwidth
+/// and every byte moved (at sector granularity, so poor coalescing costs here) over the assumed L2
+/// bandwidth (DRAM bytes: the op's cost-model bytes, each tensor once, shared among the case's
+/// kernels by the bytes each moved; without a model, every byte moved, which no L2 reuse lowers); tensor operations over the <c>mma.sync</c> peak of their precision (the full datasheet peak for Hopper's <c>wgmma</c>); the other warp
 /// instructions over the issue rate (4 per SM per clock). Each bound is scaled by the share of
 /// SMs the launch's CTAs can fill: a grid of 20 CTAs uses 20 of 132 SMs. The same run's GPU rows
 /// show the measurement beside it.
@@ -51,7 +58,7 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// <param name="Kernel">The kernel, or null for a whole case.</param>
 /// <param name="Ms">The prediction.</param>
 /// <param name="Bound">Which bound set it: memory, tensor, issue or launch.</param>
-/// <param name="MemoryMs">Bytes moved over the bandwidth (at the filled share of SMs).</param>
+/// <param name="MemoryMs">DRAM bytes over its bandwidth, or all bytes moved over L2's, whichever is longer (at the filled share of SMs).</param>
 /// <param name="TensorMs">Tensor operations over the mma.sync peaks (wgmma's over the full peaks).</param>
 /// <param name="IssueMs">Non-tensor warp instructions over the issue rate.</param>
 /// <param name="LaunchMs">Launch overhead, <see cref="LaunchUs"/> per launch.</param>
@@ -60,15 +67,19 @@ internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, st
     /// <summary>Assumed cost of one launch on a stream of back-to-back launches, µs.</summary>
     public const double LaunchUs = 2.5;
 
-    /// <summary>Prediction for one kernel's counters (all its launches).</summary>
-    public static BenchPrediction For(GpuSpec gpu, EmulatorCounters k)
+    /// <summary>
+    /// Prediction for one kernel's counters (all its launches); <paramref name="dramBytes"/>: the
+    /// bytes of them that must come from DRAM (null: all of them).
+    /// </summary>
+    public static BenchPrediction For(GpuSpec gpu, EmulatorCounters k, double? dramBytes = null)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentNullException.ThrowIfNull(k);
         int launches = Math.Max(1, k.Launches);
         // CTAs per launch against SMs: the share of the GPU the grid can occupy.
         double fill = Math.Clamp((double)k.Ctas / launches / gpu.Sms, 1.0 / gpu.Sms, 1.0);
-        double memory = k.BytesMoved / (gpu.MemoryGBps * 1e9 * fill) * 1e3;
+        double dram = Math.Min(dramBytes ?? k.BytesMoved, k.BytesMoved);
+        double memory = Math.Max(dram / (gpu.MemoryGBps * 1e9 * fill), k.BytesMoved / (gpu.L2GBps * 1e9 * fill)) * 1e3;
         double tensor = 0;
         foreach (var (precision, ops) in k.TensorOps)
         {
@@ -91,11 +102,32 @@ internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, st
         return new BenchPrediction(gpu.Key, k.Kernel, body + launch, bound, memory, tensor, issue, launch);
     }
 
-    /// <summary>A case's prediction: its kernels run one after another on one stream.</summary>
-    public static BenchPrediction ForCase(GpuSpec gpu, IReadOnlyList<EmulatorCounters> kernels)
+    /// <summary>
+    /// The bytes each kernel must bring from DRAM: the case's model bytes shared by the bytes each
+    /// moved (none moves more than it touched); null for every kernel without a model.
+    /// </summary>
+    public static double?[] DramShares(IReadOnlyList<EmulatorCounters> kernels, double modelBytes)
     {
         ArgumentNullException.ThrowIfNull(kernels);
-        var each = kernels.Select(k => For(gpu, k)).ToArray();
+        double moved = kernels.Sum(k => (double)k.BytesMoved);
+        return kernels.Select(k => modelBytes > 0 && moved > 0 ? Math.Min(k.BytesMoved, modelBytes * k.BytesMoved / moved) : (double?)null).ToArray();
+    }
+
+    /// <summary>
+    /// Per kernel of a case, with the case's <paramref name="modelBytes"/> (0: none) as their DRAM
+    /// bytes (<see cref="DramShares"/>).
+    /// </summary>
+    public static BenchPrediction[] ForKernels(GpuSpec gpu, IReadOnlyList<EmulatorCounters> kernels, double modelBytes = 0)
+    {
+        var shares = DramShares(kernels, modelBytes);
+        return kernels.Select((k, i) => For(gpu, k, shares[i])).ToArray();
+    }
+
+    /// <summary>A case's prediction: its kernels run one after another on one stream (<see cref="ForKernels"/> summed).</summary>
+    public static BenchPrediction ForCase(GpuSpec gpu, IReadOnlyList<EmulatorCounters> kernels, double modelBytes = 0)
+    {
+        ArgumentNullException.ThrowIfNull(kernels);
+        var each = ForKernels(gpu, kernels, modelBytes);
         if (each.Length == 0)
         {
             return new BenchPrediction(gpu.Key, null, 0, "launch", 0, 0, 0, 0);

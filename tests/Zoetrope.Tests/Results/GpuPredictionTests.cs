@@ -82,6 +82,26 @@ public class GpuPredictionTests
     }
 
     [Test]
+    public void BytesReReadFromL2CostL2BandwidthAndOnlyTheModelsBytesComeFromDram()
+    {
+        // 11 GB moved, 1.675 GB of it compulsory (attention's K and V re-read per query block).
+        var k = Counters(bytes: 11_000_000_000);
+        var p = BenchPrediction.For(H100, k, dramBytes: 1_675_000_000);
+        Assert.That(p.MemoryMs, Is.EqualTo(2.0).Within(1e-9), "11 GB over the assumed 5500 GB/s of L2 beats 1.675 GB over 3350 GB/s (0.5 ms)");
+        var few = BenchPrediction.For(H100, Counters(bytes: 3_350_000_000), dramBytes: 3_350_000_000);
+        Assert.That(few.MemoryMs, Is.EqualTo(1.0).Within(1e-9), "all of it from DRAM: the DRAM bound");
+
+        // A case's model bytes are shared by the bytes each kernel moved, never above what it moved.
+        var a = Counters(bytes: 1_000);
+        var b = Counters(bytes: 3_000);
+        Assert.That(BenchPrediction.DramShares([a, b], 2_000), Is.EqualTo(new double?[] { 500, 1_500 }));
+        Assert.That(BenchPrediction.DramShares([a, b], 8_000), Is.EqualTo(new double?[] { 1_000, 3_000 }));
+        Assert.That(BenchPrediction.DramShares([a, b], 0), Is.EqualTo(new double?[] { null, null }));
+        var c = BenchPrediction.ForCase(H100, [a, b], 2_000);
+        Assert.That(c.MemoryMs, Is.EqualTo(BenchPrediction.For(H100, a, 500).MemoryMs + BenchPrediction.For(H100, b, 1_500).MemoryMs).Within(1e-15));
+    }
+
+    [Test]
     public void AnEmulatedBenchRowCarriesPredictionsAndTensorOps()
     {
         var probe = Backends.Probe(BackendKind.CudaEmu);
