@@ -12,6 +12,10 @@ For every kernels/**/*.cu and native/src/*.cu it reads the per-file compile log 
   * SASS expectations: `// zt:sass <arch> <OPCODE>` (e.g. `// zt:sass sm_90a HGMMA`) fails
     unless cuobjdump finds that opcode in the file's code for that arch, so a kernel that falls
     back to a slower path (HMMA where wgmma was meant) is caught without a GPU;
+  * register expectations: `// zt:regs <arch> <kernel> <N>` fails unless every instantiation of
+    that kernel in the file is compiled for that arch at exactly N registers per thread: a
+    warp-specialized kernel's setmaxnreg budgets (producer .dec, consumers .inc) are sized from
+    the launch's allocation, and a different one would make `.inc` wait forever on a GPU;
   * the link: the library exists and exports every ZT_API function of native/include/*.h except
     those defined only in skipped files;
   * optionally the PTX ILGPU emitted (--ptx DIR): every *.ptx assembled by ptxas for sm_80,
@@ -74,6 +78,15 @@ def sass_expectations(rel):
         m = re.search(r"//\s*zt:sass\s+(sm_[0-9a-z]+)\s+([A-Z0-9_.]+)", line)
         if m:
             out.append((m.group(1), m.group(2)))
+    return out
+
+
+def reg_expectations(rel):
+    out = []
+    for line in markers(rel):
+        m = re.search(r"//\s*zt:regs\s+(sm_[0-9a-z]+)\s+([A-Za-z_]\w*)\s+(\d+)", line)
+        if m:
+            out.append((m.group(1), m.group(2), int(m.group(3))))
     return out
 
 
@@ -222,6 +235,24 @@ def check_sass(build, built_files):
     return bad
 
 
+def check_regs(rows, pretty, built_files):
+    bad = 0
+    for rel in built_files:
+        for arch, name, want in reg_expectations(rel):
+            got = [(pretty[fn], regs) for unit, fn, a, regs, *_ in rows if unit == rel and a == arch and base_name(pretty[fn]) == name]
+            wrong = [(k, r) for k, r in got if r != want]
+            if not got:
+                print(f"  FAILED regs {rel} {arch}: zt:regs names '{name}', which no kernel compiled for {arch} in the file is called")
+                bad += 1
+            elif wrong:
+                for k, r in wrong:
+                    print(f"  FAILED regs {rel} {arch}: {short(k)} at {r} registers, {want} expected (its setmaxnreg budgets assume {want})")
+                bad += 1
+            else:
+                print(f"  regs {rel} {arch}: {name} at {want} registers ({len(got)} instantiations)")
+    return bad
+
+
 def exported_api(skipped_files):
     """ZT_API functions of the headers, minus those defined only in skipped files."""
     decl = re.compile(r"ZT_API\s+[\w\s\*]+?\b(zt_\w+)\s*\(")
@@ -314,6 +345,7 @@ def main():
     pretty = print_table(rows, hot_names()) if rows else {}
     hot = check_hot(rows, pretty)
     failed += check_sass(args.build, built)
+    failed += check_regs(rows, pretty, built)
     link_ok = failed == 0 and check_link(args.build, built)
     if failed == 0 and args.build_rc != 0 and link_ok:
         print(f"  FAILED: cmake --build exited {args.build_rc}")

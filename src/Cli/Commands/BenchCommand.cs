@@ -35,12 +35,13 @@ public static class BenchCommand
                 + "so model-sized rows (the default --use then) get counters and PREDICTED times; outputs are not computed whole",
             DefaultValueFactory = _ => 0,
         };
+        var match = new Option<string?>("--match") { Description = "only the rows whose case label contains this text, e.g. \"Nq=8192\" (case-insensitive)" };
         var cmd = new Command("bench", "Benchmark the ops (and the stream) with device timers; write a JSON result")
         {
-            suite, backend, output, use, repeat, warmup, maxCases, noCheck, force, sample,
+            suite, backend, output, use, repeat, warmup, maxCases, noCheck, force, sample, match,
         };
         cmd.SetAction(r => Guard.Run(() => Run(r.GetValue(suite)!, r.GetValue(backend)!, r.GetValue(output), r.GetValue(use),
-            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck), r.GetValue(force), r.GetValue(sample))));
+            r.GetValue(repeat), r.GetValue(warmup), r.GetValue(maxCases), r.GetValue(noCheck), r.GetValue(force), r.GetValue(sample), r.GetValue(match))));
         return cmd;
     }
 
@@ -53,7 +54,7 @@ public static class BenchCommand
         + (em.SampledCtas > 0 ? FormattableString.Invariant($", from {em.SampledCtas:N0} sampled CTAs") : string.Empty);
 
     private static int Run(string suiteList, string backendName, string? output, string? useName, int repeat, int warmup, int maxCases, bool noCheck, bool force,
-        int sampleCtas)
+        int sampleCtas, string? match)
     {
         // Every argument is checked before the ceilings are measured (a minute on a CPU): a typo
         // or an unwritable --out costs nothing, in the wording every verb shares.
@@ -94,7 +95,7 @@ public static class BenchCommand
             output = CliArgs.OutputFile(DefaultPath(BenchRunner.Describe(backend).Name, BenchRunner.Commit(), StartDate()), "--out");
         }
         var options = new BenchOptions { Backend = backend, Ops = ops, Use = use, Repeat = repeat, Warmup = warmup, MaxCasesPerOp = maxCases, CheckError = !noCheck,
-            SampleCtas = sampleCtas };
+            SampleCtas = sampleCtas, Match = match };
         Preflight(options, stream, force);
         AnsiConsole.MarkupLine(Markup.Escape($"zoe bench on {backend}: {ops.Length} ops{(stream ? " + stream" : string.Empty)}, {Spelling(use)} rows, {warmup} warm-up + {repeat} timed runs"));
         // One line per row as it lands (a live table shows nothing in a log until the end).

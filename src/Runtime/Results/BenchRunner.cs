@@ -50,6 +50,9 @@ internal sealed record BenchOptions
     /// predictions; the op's emulated work cap is then not applied (outputs are not computed whole).
     /// </summary>
     public int SampleCtas { get; init; }
+
+    /// <summary>Only rows whose case label contains this text (case-insensitive); null: every row.</summary>
+    public string? Match { get; init; }
 }
 
 /// <summary>Runs benchmark suites into a <see cref="BenchReport"/>.</summary>
@@ -312,7 +315,8 @@ internal static class BenchRunner
             var op = OpCatalog.Get(name);
             bool sampled = options.SampleCtas > 0 && options.Backend.Kind.IsEmulated();  // sampling bounds the emulated work
             var rows = op.Cases().Where(c => c.Use.HasFlag(options.Use) && op.Supports(options.Backend.Kind)
-                && (sampled || op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work)));
+                && (sampled || op.Caps.Allows(options.Backend.Kind, c.Instance.Cost.Work))
+                && (options.Match is null || c.Instance.Label.Contains(options.Match, StringComparison.OrdinalIgnoreCase)));
             yield return (op, options.MaxCasesPerOp > 0 ? rows.Take(options.MaxCasesPerOp) : rows);
         }
     }
