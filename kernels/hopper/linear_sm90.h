@@ -31,8 +31,8 @@ zt_status linear_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n,
 zt_status linear_int8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
                            void* y);
 
-// FP8 W8A8 (zt_linear_fp8), the same scales: e4m3 operands, fp32 accumulators, output dtype
-// f32/f16/bf16.
+// FP8 W8A8 (zt_linear_fp8), the same scales as linear_int8_sm90: e4m3 operands, fp32 accumulators
+// (the wgmma's partial sums promoted into full fp32 every 128 of K), output dtype f32/f16/bf16.
 zt_status linear_fp8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
                           void* y);
 
