@@ -176,6 +176,13 @@ zt_status linear_int8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64
     return launch_w8a8<int8_t, KSum::kWhole>(stream, dtype, m, n, k, x, w, ep, nullptr, nullptr, y, names);
 }
 
+zt_status linear_int8_block_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
+                                 const float* sx, const float* sw, void* y) {
+    static const char* const names[] = {"linear_int8_block_sm90_ws_f32", "linear_int8_block_sm90_ws_f16", "linear_int8_block_sm90_ws_bf16",
+                                        "linear_int8_block_sm90: dtype must be f32, f16 or bf16"};
+    return launch_w8a8<int8_t, KSum::kPromotedScaled>(stream, dtype, m, n, k, x, w, ep, sx, sw, y, names);
+}
+
 zt_status linear_fp8_sm90(cudaStream_t stream, zt_dtype dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w, const zt::gemm::Epilogue& ep,
                           void* y) {
     static const char* const names[] = {"linear_fp8_sm90_ws_f32", "linear_fp8_sm90_ws_f16", "linear_fp8_sm90_ws_bf16", "linear_fp8_sm90: dtype must be f32, f16 or bf16"};
