@@ -15,7 +15,8 @@
 // real H100's e4m3 wgmma accumulates with about 14 significant bits (DeepSeek-V3, 3.3.2), so its
 // partial sums are promoted into a full fp32 accumulator every 128 of K (DeepGEMM; KSum in
 // gemm_sm90_policy.h); the emulator's wgmma sums in full fp32, so there the promotion only
-// changes the summation order.
+// changes the summation order, unless ZOETROPE_EMU_FP8_ACC=hopper turns on its model of the
+// ~14-bit accumulation (src/Emulator/Isa/Wgmma.cs; HostLinearKernelTests checks K = 4096 under it).
 //
 // zt:hot gemm_sm90_ws  (a spill fails CI)
 #include <stdlib.h>
