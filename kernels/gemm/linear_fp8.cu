@@ -8,7 +8,8 @@
 //            permuted the same way for x and W, so the products are the same; only the fp32
 //            summation order differs from the sm_89 path.
 //   sm_90    (9.x devices, k % 16 == 0, 16-byte aligned rows) the TMA + wgmma kernel of
-//            hopper/linear_sm90.cu (m64n128k32 e4m3 wgmma, the same epilogue).
+//            hopper/linear_sm90.cu (m64n128k32 e4m3 wgmma, its partial sums promoted into fp32
+//            every 128 of K because Hopper's fp8 accumulation keeps ~14 bits; the same epilogue).
 // (A CUTLASS sm_89/sm_90 kernel is the fast path where it is built.)
 #include "gemm/gemm_common.cuh"
 #include "hopper/linear_sm90.h"

@@ -4,6 +4,7 @@
 // acc * sx[m] * sw[n] in the epilogue. Scheme 1 (128 x 128 scale tiles, one per CTA tile): after
 // every 128 of K the int32 sums are folded into fp32 with sx[m/128][kt] * sw[n/128][kt] and reset,
 // TurboDiffusion's rule. Then bias, GELU-tanh, one rounding (or the ZT_LINEAR_ROUND_* flags' roundings).
+// On 9.x devices both schemes run hopper/linear_sm90.cu's TMA + wgmma kernel (same folds, same epilogue).
 #include "gemm/gemm_common.cuh"
 #include "hopper/linear_sm90.h"
 
@@ -57,9 +58,11 @@ ZT_API zt_status zt_linear_int8(zt_stream stream, zt_dtype dtype, int64_t m, int
     const float* sx = static_cast<const float*>(x_scale);
     const float* sw = static_cast<const float*>(w_scale);
     Epilogue ep{scheme == 0 ? sx : nullptr, sw, static_cast<const float*>(bias), gelu, rounding};
-    // Hopper: the per-token x per-channel scheme on the TMA + wgmma kernel wherever TMA can read the rows.
-    if (scheme == 0 && zt::hopper::sm90_shape_ok(x, weight, m, n, k, 1) && zt::hopper::current_device_is_sm90())
-        return zt::hopper::linear_int8_sm90(zt::stream_of(stream), dtype, m, n, k, x, weight, ep, y);
+    // Hopper: both schemes on the TMA + wgmma kernel wherever TMA can read the rows (the block
+    // scheme promotes each 128 of K's int32 sum into fp32 with its scales there too).
+    if (zt::hopper::sm90_shape_ok(x, weight, m, n, k, 1) && zt::hopper::current_device_is_sm90())
+        return scheme == 0 ? zt::hopper::linear_int8_sm90(zt::stream_of(stream), dtype, m, n, k, x, weight, ep, y)
+                           : zt::hopper::linear_int8_block_sm90(zt::stream_of(stream), dtype, m, n, k, x, weight, ep, sx, sw, y);
     GemmArgs a{m, n, k, x, weight, ep, sx, sw, 0};
     return zt::dispatch_float(dtype, Launch{zt::stream_of(stream), a, scheme, y});
 }

@@ -43,6 +43,20 @@ constexpr int kAlign = 1024;                         // the 128-byte swizzle ato
 constexpr int kRingBytes = kStages * kStageBytes;
 constexpr int kSmemBytes = kAlign + kRingBytes + 2 * kStages * 8;  // + full and empty mbarriers
 
+// How a consumer sums K (gemm_sm90_mainloop.cuh's consume), one policy for all three:
+//   kWhole           one accumulator over the whole K, one stage of wgmma kept in flight: f16/bf16
+//                    (fp32 accumulation on the tensor cores is fine) and INT8 per-token x per-channel
+//                    (int32 is exact)
+//   kPromoted        FP8: an H100's e4m3 wgmma adds into its fp32 accumulator with only about 14
+//                    significant bits (DeepSeek-V3 3.3.2), so every stage (128 of K: exactly one
+//                    ring stage for 1-byte operands, DeepGEMM's promotion interval) is summed into a
+//                    fresh partial (scale-d = 0 on its first k-step) that is then added into a
+//                    full-precision fp32 accumulator with ordinary FADDs
+//   kPromotedScaled  INT8 scheme 1 (128 x 128 block scales): the same, the partial an exact int32
+//                    sum, added as float(partial) * sx[m-block, kt] * sw[n-block, kt]; one CTA tile
+//                    is one scale tile on both sides, so one scale per stage and tile
+enum class KSum { kWhole, kPromoted, kPromotedScaled };
+
 static_assert(kBlockM == kBlockN, "A and B stages share one box shape (and one tile size)");
 static_assert(kWgRows == 64, "wgmma's M is 64");
 static_assert(kSmemBytes <= 227 * 1024, "the ring fits an sm_90 CTA's shared memory");

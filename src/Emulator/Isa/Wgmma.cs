@@ -27,7 +27,10 @@
 // That is more precise than Hopper for e4m3/e5m2: its tensor cores accumulate fp8 products with
 // about 14 bits of mantissa (DeepSeek-V3's technical report), which is why DeepGEMM promotes partial
 // sums into fp32 registers every few k-blocks. A kernel without that promotion looks more accurate
-// here than on a GPU; its fp8 accuracy must be measured on the GPU.
+// here than on a GPU; its fp8 accuracy must be measured on the GPU. ZOETROPE_EMU_FP8_ACC=hopper
+// turns on a coarse MODEL of that loss (Fp8AccumulationModel below; off by default), enough to
+// show whether a kernel's promotion keeps it within tolerance, not a bit-exact description of the
+// hardware.
 using System.Runtime.CompilerServices;
 
 namespace Zoetrope.Emulator.Isa;
@@ -182,6 +185,70 @@ internal sealed record WgmmaKind(int N, int K, string DType, string AType, strin
     public FpFormat BFormat => Format(BType);
 }
 
+/// <summary>
+/// An opt-in MODEL of Hopper's limited fp8 wgmma accumulation, not a description of the hardware:
+/// DeepSeek-V3's technical report (section 3.3.2) measured that H800's FP8 GEMMs keep "around 14
+/// bits" of their accumulator, and DeepGEMM and SageAttention2 promote partial sums into fp32
+/// registers because of it; NVIDIA documents neither the width nor where the bits are dropped.
+/// The model: the f32 result of every e4m3/e5m2 wgmma with f32 D (its running sum: C plus this
+/// instruction's products, computed exactly and rounded to fp32 as without the model) is truncated
+/// toward zero to <see cref="MantissaBits"/> explicit mantissa bits (14 significant, an "FP22"
+/// accumulator: 1 sign, 8 exponent, 13 mantissa bits). How the products inside one instruction are
+/// aligned and added on the GPU is not modelled. f16/bf16 and integer wgmma, mma.sync and
+/// everything else are unaffected. Off unless <c>ZOETROPE_EMU_FP8_ACC=hopper</c> (or a test's
+/// <see cref="Use"/>); <c>exact</c> or unset is the default exact-then-rounded sum.
+/// </summary>
+internal static class Fp8AccumulationModel
+{
+    /// <summary>The environment variable: <c>hopper</c> turns the model on, <c>exact</c> (or unset) leaves it off.</summary>
+    public const string Variable = "ZOETROPE_EMU_FP8_ACC";
+
+    /// <summary>Explicit mantissa bits the model keeps of each fp8 wgmma result (fp32 has 23).</summary>
+    public const int MantissaBits = 13;
+
+    private static readonly Lazy<bool> FromEnvironment = new(() => Parse(Environment.GetEnvironmentVariable(Variable)));
+    // A test's setting for its own flow of execution (the launch's CTA workers inherit it), so it
+    // never leaks into other tests.
+    private static readonly AsyncLocal<bool?> Scoped = new();
+
+    /// <summary>Whether fp8 wgmma results are truncated (the test's <see cref="Use"/> setting, else the environment's).</summary>
+    /// <exception cref="EmulatorException">The variable holds neither <c>hopper</c> nor <c>exact</c>.</exception>
+    public static bool Hopper => Scoped.Value ?? FromEnvironment.Value;
+
+    /// <summary>Turns the model on or off until the returned scope is disposed (tests).</summary>
+    public static IDisposable Use(bool hopper)
+    {
+        bool? saved = Scoped.Value;
+        Scoped.Value = hopper;
+        return new Restore(saved);
+    }
+
+    /// <summary>The variable's value as a setting; a misspelt value stops the launch rather than silently running exact.</summary>
+    internal static bool Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "exact" => false,
+        "hopper" => true,
+        _ => throw new EmulatorException(EmuError.InvalidValue,
+            $"{Variable}={value}: 'hopper' (a model of Hopper's ~14-bit fp8 wgmma accumulation) or 'exact' (the default)"),
+    };
+
+    /// <summary>An fp32 value (bits) truncated toward zero to <see cref="MantissaBits"/> mantissa bits; NaN and infinity pass unchanged.</summary>
+    public static uint Truncate(uint f32)
+    {
+        if ((f32 & 0x7F80_0000u) == 0x7F80_0000u)
+        {
+            return f32;
+        }
+        // Clearing the low fraction bits of a sign-magnitude encoding rounds the magnitude down.
+        return f32 & ~((1u << (23 - MantissaBits)) - 1);
+    }
+
+    private sealed class Restore(bool? saved) : IDisposable
+    {
+        public void Dispose() => Scoped.Value = saved;
+    }
+}
+
 internal static class Wgmma
 {
     /// <summary>
@@ -208,6 +275,7 @@ internal static class Wgmma
     /// m16n8kK A layout, 4 registers x 32 lanes, imm-scale-a already applied), <paramref name="b"/>(n, k)
     /// the raw bits of B's element, <paramref name="c"/>/<paramref name="d"/> its accumulator registers
     /// (DRegisters x 32 lanes; d may alias c). scaleD false: D = A·B, the old D ignored.
+    /// fp8 operands with f32 D under <see cref="Fp8AccumulationModel"/>: each result truncated.
     /// </summary>
     internal static void WarpTile(WgmmaKind kind, ReadOnlySpan<uint> a, Func<int, int, uint> b, bool negB,
         ReadOnlySpan<uint> c, bool scaleD, Span<uint> d)
@@ -218,6 +286,7 @@ internal static class Wgmma
         Span<uint> cBlock = stackalloc uint[per];
         Span<uint> dBlock = stackalloc uint[per];
         uint flipB = negB ? 1u << ((8 * kind.ElementBytes) - 1) : 0;
+        bool fp8Model = !kind.IsInteger && !kind.IsHalf && kind.DType == "f32" && Fp8AccumulationModel.Hopper;
         for (int j = 0; j < kind.N / 8; j++)
         {
             int n0 = 8 * j;
@@ -239,6 +308,13 @@ internal static class Wgmma
             {
                 bool f16 = kind.DType == "f16";
                 Mma.Float(kind.ALayout, bLayout, kind.AFormat, kind.BFormat, a, bFrag, cBlock, f16, dBlock, f16);
+                if (fp8Model)
+                {
+                    for (int i = 0; i < per; i++)
+                    {
+                        dBlock[i] = Fp8AccumulationModel.Truncate(dBlock[i]);
+                    }
+                }
             }
             dBlock.CopyTo(d.Slice(j * per, per));
         }

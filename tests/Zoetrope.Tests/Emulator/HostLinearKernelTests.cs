@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Zoetrope.Emulator.Device;
+using Zoetrope.Emulator.Isa;
 using Zoetrope.Runtime;
 using Zoetrope.Runtime.Native;
 
@@ -7,8 +8,9 @@ namespace Zoetrope.Tests.Emulator;
 
 /// <summary>
 /// zt_last_kernel on the emulated device: the linears' native dispatch names the kernel it
-/// launched, and that name matches the launch the device saw: the sm_90a TMA + wgmma GEMM (f16/bf16 and
-/// e4m3) on an sm_90 part (ZOETROPE_EMU_SM=90), the mma.sync one elsewhere, the SIMT one for f32.
+/// launched, and that name matches the launch the device saw: the sm_90a TMA + wgmma GEMM (f16/bf16,
+/// e4m3 and both INT8 schemes) on an sm_90 part (ZOETROPE_EMU_SM=90), the mma.sync one elsewhere, the
+/// SIMT one for f32.
 /// </summary>
 [NonParallelizable]
 public class HostLinearKernelTests
@@ -30,6 +32,10 @@ public class HostLinearKernelTests
         using var w8 = backend.Allocate(DType.F8E4M3, new Shape(8, 32), "w8");
         using var xs = backend.Allocate(DType.F32, new Shape(16), "xs");
         using var ws = backend.Allocate(DType.F32, new Shape(8), "ws");
+        using var xi = backend.Allocate(DType.I8, new Shape(16, 32), "xi");
+        using var wi = backend.Allocate(DType.I8, new Shape(8, 32), "wi");
+        using var xsBlock = backend.Allocate(DType.F32, new Shape(1), "xs_block");  // one 128 x 128 tile: [1, 1]
+        using var wsBlock = backend.Allocate(DType.F32, new Shape(1), "ws_block");
         var recorder = new RecordingExecutor();
         HostTestSupport.WithExecutor(recorder, () =>
         {
@@ -41,9 +47,82 @@ public class HostLinearKernelTests
             Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_fp8_sm90_ws_bf16" : "linear_fp8_mma_sm80"));
             Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
 
+            ZtNative.LinearInt8(backend, DType.BF16, 16, 8, 32, 0, 0, 0, 16, 8, xi, wi, xs, ws, null, y);
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_int8_sm90_ws_bf16" : "linear_int8_mma_sm80"));
+            Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
+
+            ZtNative.LinearInt8(backend, DType.BF16, 16, 8, 32, 1, 0, 0, 1, 1, xi, wi, xsBlock, wsBlock, null, y);
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo(hopper ? "linear_int8_block_sm90_ws_bf16" : "linear_int8_block_mma_sm80"));
+            Assert.That(recorder.Launches[^1].Function.Name, Does.Contain(hopper ? "gemm_sm90_ws" : "gemm_kernel"));
+
             ZtNative.Linear(backend, DType.F32, 16, 8, 32, 0, 0, xf, wf, null, yf);
             Assert.That(ZtNative.LastKernel(), Is.EqualTo("linear_f32_simt"));
             Assert.That(recorder.Launches[^1].Function.Name, Does.Contain("linear_f32_kernel"));
         });
     }
+
+    /// <summary>
+    /// linear_fp8 at K = 4096 on an sm_90 part under the emulator's model of Hopper's ~14-bit fp8
+    /// wgmma accumulation (Fp8AccumulationModel; ZOETROPE_EMU_FP8_ACC=hopper): the sm_90a kernel
+    /// promotes every 128 of K into fp32, so it stays close to the exact sum (a single accumulator
+    /// loses about 40 times more under the model: IsaWgmmaFp8ModelTests). Positive operands, so
+    /// the truncations all shrink the sums and do not cancel. Needs ZOETROPE_EMU_SM=90.
+    /// </summary>
+    [Test]
+    public void TheSm90Fp8LinearPromotesUnderTheHopperAccumulationModel()
+    {
+        using var backend = (CudaBackend)HostBackendTests.Open(BackendKind.CudaEmu);
+        if (EmuDevice.Shared.Properties.Major != 9)
+        {
+            Assert.Ignore("needs the emulated device as an sm_90 part (ZOETROPE_EMU_SM=90)");
+        }
+        const int m = 8, n = 8, k = 4096;
+        var rng = new Random(90);
+        // e4m3 (1 + j/8) * 2^e, e in {-1, 0}: bits ((e + 7) << 3) | j.
+        byte[] Operand(int rows) => Enumerable.Range(0, rows * k).Select(_ => (byte)(((rng.Next(-1, 1) + 7) << 3) | rng.Next(8))).ToArray();
+        static double Decode(byte b) => (1.0 + ((b & 7) / 8.0)) * Math.ScaleB(1.0, (b >> 3) - 7);
+        byte[] xb = Operand(m), wb = Operand(n);
+        using var x = backend.Allocate(DType.F8E4M3, new Shape(m, k), "x");
+        using var w = backend.Allocate(DType.F8E4M3, new Shape(n, k), "w");
+        using var xs = backend.Allocate(DType.F32, new Shape(m), "xs");
+        using var ws = backend.Allocate(DType.F32, new Shape(n), "ws");
+        using var y = backend.Allocate(DType.F32, new Shape(m, n), "y");
+        x.CopyFrom(xb);
+        w.CopyFrom(wb);
+        xs.CopyFrom(F32Ones(m));
+        ws.CopyFrom(F32Ones(n));
+
+        double RelL2(bool hopper)
+        {
+            using (Fp8AccumulationModel.Use(hopper))
+            {
+                ZtNative.LinearFp8(backend, DType.F32, m, n, k, 0, 0, x, w, xs, ws, null, y);
+            }
+            Assert.That(ZtNative.LastKernel(), Is.EqualTo("linear_fp8_sm90_ws_f32"));
+            float[] got = y.ToFloats();
+            double err = 0, norm = 0;
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double want = 0;
+                    for (int kk = 0; kk < k; kk++)
+                    {
+                        want += Decode(xb[(i * k) + kk]) * Decode(wb[(j * k) + kk]);
+                    }
+                    err += Math.Pow(got[(i * n) + j] - want, 2);
+                    norm += want * want;
+                }
+            }
+            return Math.Sqrt(err / norm);
+        }
+
+        double exact = RelL2(false), model = RelL2(true);
+        TestContext.Out.WriteLine($"linear_fp8_sm90 K = {k}: relL2 {exact:e2} (exact wgmma), {model:e2} (Hopper accumulation model)");
+        Assert.That(exact, Is.LessThan(1e-6));
+        Assert.That(model, Is.GreaterThan(1e-6), "the model reached the kernel's wgmmas");
+        Assert.That(model, Is.LessThan(3e-4), "promoted every 128 of K: a few 14-bit truncations per partial, then fp32");
+    }
+
+    private static byte[] F32Ones(int count) => Enumerable.Repeat(1f, count).SelectMany(BitConverter.GetBytes).ToArray();
 }

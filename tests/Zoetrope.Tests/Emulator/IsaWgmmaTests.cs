@@ -482,39 +482,101 @@ public class IsaWgmmaTests
         Assert.That(stats.TensorOps[(int)TensorPrecision.Int8Wgmma], Is.EqualTo(4 * 2L * 64 * 16 * 32));
     }
 
-    [Test]
-    public void E4m3M64N16K32Swizzle32()
+    // e4m3 A 64 x 32 and B 16 x 32: rows of 32 bytes with the 32-byte swizzle (SBO = 8 rows * 32 bytes).
+    private static int E4m3A(int m, int k) => ((m * 5) + (k * 3)) % 9 - 4;
+    private static int E4m3B(int n, int k) => ((n * 7) + k) % 11 - 5;
+
+    private static byte[] E4m3Image()
     {
-        // e4m3 A 64 x 32 and B 16 x 32: rows of 32 bytes with the 32-byte swizzle (SBO = 8 rows * 32 bytes).
-        static int A(int m, int k) => ((m * 5) + (k * 3)) % 9 - 4;
-        static int B(int n, int k) => ((n * 7) + k) % 11 - 5;
         var img = new byte[2048 + (16 * 32)];
         for (int m = 0; m < 64; m++)
         {
             for (int k = 0; k < 32; k++)
             {
-                img[Sw32(m, k)] = (byte)E4m3(A(m, k));
+                img[Sw32(m, k)] = (byte)E4m3(E4m3A(m, k));
             }
         }
         for (int n = 0; n < 16; n++)
         {
             for (int k = 0; k < 32; k++)
             {
-                img[2048 + Sw32(n, k)] = (byte)E4m3(B(n, k));
+                img[2048 + Sw32(n, k)] = (byte)E4m3(E4m3B(n, k));
+            }
+        }
+        return img;
+    }
+
+    [Test]
+    public void E4m3M64N16K32Swizzle32()
+    {
+        var c = new Case
+        {
+            Opcode = "wgmma.mma_async.sync.aligned.m64n16k32.f32.e4m3.e4m3",
+            DRegs = 8,
+            Image = E4m3Image(),
+            Steps = [(Desc(0, 16, 256, 3), Desc(2048, 16, 256, 3), false)],
+            Tail = ", 1, 1",
+            CIn = Garbage(8),
+        };
+        var (output, stats) = Run(c);
+        CheckF32(output, Product(16, 32, (m, k) => E4m3A(m, k), (n, k) => E4m3B(n, k)), 8, "e4m3");
+        Assert.That(stats.TensorOps[(int)TensorPrecision.Fp8Wgmma], Is.EqualTo(2L * 64 * 16 * 32));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void E4m3UnderTheHopperAccumulationModel(bool hopper)
+    {
+        // C = +-(16384.75 + row % 3) plus the integer products: sums in [2^13, 2^15), where 13
+        // mantissa bits step by 1 (below 2^14) or 2 (above). The model truncates each result toward
+        // zero to that step (Fp8AccumulationModel); without it D is the exact sum (fp32 holds it).
+        static double CValue(int row, int col) => (((row + col) & 1) == 0 ? 1 : -1) * (16384.75 + (row % 3));
+        static double Trunc13(double v)
+        {
+            double step = Math.Pow(2, Math.Floor(Math.Log2(Math.Abs(v))) - 13);
+            return Math.Sign(v) * Math.Floor(Math.Abs(v) / step) * step;
+        }
+        var cIn = new uint[128 * 8];
+        var cm = new double[64, 16];
+        for (int tid = 0; tid < 128; tid++)
+        {
+            for (int r = 0; r < 8; r++)
+            {
+                (int row, int col) = DSlot(tid, r);
+                cm[row, col] = CValue(row, col);
+                cIn[(tid * 8) + r] = BitConverter.SingleToUInt32Bits((float)cm[row, col]);
             }
         }
         var c = new Case
         {
             Opcode = "wgmma.mma_async.sync.aligned.m64n16k32.f32.e4m3.e4m3",
             DRegs = 8,
-            Image = img,
-            Steps = [(Desc(0, 16, 256, 3), Desc(2048, 16, 256, 3), false)],
+            Image = E4m3Image(),
+            Steps = [(Desc(0, 16, 256, 3), Desc(2048, 16, 256, 3), true)],
             Tail = ", 1, 1",
-            CIn = Garbage(8),
+            CIn = cIn,
         };
-        var (output, stats) = Run(c);
-        CheckF32(output, Product(16, 32, (m, k) => A(m, k), (n, k) => B(n, k)), 8, "e4m3");
-        Assert.That(stats.TensorOps[(int)TensorPrecision.Fp8Wgmma], Is.EqualTo(2L * 64 * 16 * 32));
+        uint[] output;
+        using (Fp8AccumulationModel.Use(hopper))
+        {
+            output = Run(c).Out;
+        }
+        var exact = Product(16, 32, (m, k) => E4m3A(m, k), (n, k) => E4m3B(n, k), cm);
+        var expected = new double[64, 16];
+        int changed = 0;
+        for (int m = 0; m < 64; m++)
+        {
+            for (int n = 0; n < 16; n++)
+            {
+                expected[m, n] = hopper ? Trunc13(exact[m, n]) : exact[m, n];
+                changed += expected[m, n] != exact[m, n] ? 1 : 0;
+            }
+        }
+        CheckF32(output, expected, 8, hopper ? "e4m3, Hopper model" : "e4m3, exact");
+        if (hopper)
+        {
+            Assert.That(changed, Is.EqualTo(64 * 16), "every sum has a .75 the model drops");
+        }
     }
 
     [Test]

@@ -3,7 +3,7 @@ using Zoetrope.Runtime.Ops;
 
 namespace Zoetrope.Quant.Gemm;
 
-/// <summary>linear_fp8's cases: <see cref="LinearCases"/>' shapes into f32 and bf16; the extra roundings (<see cref="LinearCases.MatchRounding"/>), one on the emulated device; on an sm_90 part the K % 16 == 0 emulator shapes run the sm_90a kernel; the Wan projections for benches.</summary>
+/// <summary>linear_fp8's cases: <see cref="LinearCases"/>' shapes into f32 and bf16; the extra roundings (<see cref="LinearCases.MatchRounding"/>), one on the emulated device; on an sm_90 part the K % 16 == 0 emulator shapes run the sm_90a kernel (one of them five 128-wide K blocks: its promotion into fp32); the Wan projections for benches.</summary>
 internal static class LinearFp8Cases
 {
     /// <summary>The table.</summary>
@@ -20,6 +20,9 @@ internal static class LinearFp8Cases
             // K % 16 == 0 with M tiny, N odd, f32 out and GELU: on an sm_90 part the TMA + wgmma
             // kernel's zero fill and element-wise stores (the shape above runs it with paired stores).
             new OpCase<LinearFp8.Params>(new(DType.F32, 7, 65, 48, true, true), CaseUse.Emulator),
+            // Five 128-wide K blocks, the last 16 wide: on an sm_90 part the kernel's partial sums
+            // promoted into fp32 after every stage, over more stages than the ring holds.
+            new OpCase<LinearFp8.Params>(new(DType.F32, 20, 40, 528, false, false), CaseUse.Emulator),
             .. LinearCases.MatchRounding.Select((r, i) => new OpCase<LinearFp8.Params>(new(i % 2 == 0 ? DType.BF16 : DType.F16, 17, 9, 40, true, true, r.Rounding, r.SeparateBias))),
             new OpCase<LinearFp8.Params>(new(DType.BF16, 17, 15, 33, true, true, Rounding.PerOp, true), CaseUse.Emulator),
             .. LinearCases.Bench.Select(c => new OpCase<LinearFp8.Params>(new(DType.BF16, c.M, c.N, c.K, true, false), CaseUse.Bench)),

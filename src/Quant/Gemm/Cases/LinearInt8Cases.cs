@@ -9,7 +9,8 @@ namespace Zoetrope.Quant.Gemm;
 /// Wan projections for benches. Emulator: the block scheme with K a 128-wide scale tile plus one
 /// and M just past 64; per token x channel with N just past 64 (both with unaligned rows); the
 /// block scheme on <see cref="LinearCases"/>' aligned shape (the cp.async path), and per token x
-/// channel on it and on a small odd-N shape with K % 16 == 0 (the sm_90a kernel on an sm_90 part). The extra roundings
+/// channel on it and on a small odd-N shape with K % 16 == 0 (the sm_90a kernel on an sm_90 part,
+/// as the block scheme's K % 16 == 0 shapes, one of them five K blocks long). The extra roundings
 /// (<see cref="LinearCases.MatchRounding"/>) on both schemes, one on the emulated device.
 /// </summary>
 internal static class LinearInt8Cases
@@ -31,6 +32,9 @@ internal static class LinearInt8Cases
             // then N odd and f32 out: the element-wise stores).
             new OpCase<LinearInt8.Params>(new(DType.BF16, LinearCases.AlignedM, LinearCases.AlignedN, LinearCases.AlignedKByte, W8A8Scheme.PerTokenPerChannel, true, true), CaseUse.Emulator),
             new OpCase<LinearInt8.Params>(new(DType.F32, 7, 65, 48, W8A8Scheme.PerTokenPerChannel, true, false), CaseUse.Emulator),
+            // The block scheme on the sm_90a kernel (an sm_90 part; the aligned block case above runs it too, 2 x 2 tiles of 3 K blocks):
+            // five K blocks, more than the ring's 4 stages, the last one 16 wide; N odd (element-wise stores), bias and GELU.
+            new OpCase<LinearInt8.Params>(new(DType.BF16, 20, 65, 528, W8A8Scheme.Block128, true, true), CaseUse.Emulator),
             .. new[] { W8A8Scheme.PerTokenPerChannel, W8A8Scheme.Block128 }.SelectMany(s => LinearCases.MatchRounding.Select((r, i) =>
                 new OpCase<LinearInt8.Params>(new(i % 2 == 0 ? DType.BF16 : DType.F16, 17, 9, 40, s, true, true, r.Rounding, r.SeparateBias)))),
             new OpCase<LinearInt8.Params>(new(DType.BF16, 17, 15, 33, W8A8Scheme.PerTokenPerChannel, true, true, Rounding.PerOp, true), CaseUse.Emulator),
