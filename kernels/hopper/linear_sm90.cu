@@ -19,6 +19,7 @@
 // ~14-bit accumulation (src/Emulator/Isa/Wgmma.cs; HostLinearKernelTests checks K = 4096 under it).
 //
 // zt:hot gemm_sm90_ws  (a spill fails CI)
+// zt:regs sm_90a gemm_sm90_ws 168  (setmaxnreg: producer 40, consumers 232: 40 x 128 + 2 x 232 x 128 = 64,512 of 65,536)
 #include <stdlib.h>
 
 #include <atomic>
