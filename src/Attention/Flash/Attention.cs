@@ -129,6 +129,8 @@ public sealed partial class Attention : IOp<Attention.Params>
     internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/attention.cu.</summary>
+    [CudaKernel("sm_80", "attention_mma_sm80", "f16/bf16")]
+    [CudaKernel("sm_90", "attention_sm90_<dtype>_d<D>", "f16/bf16, D 64 or 128, q, k, v 16-byte aligned")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {

@@ -63,6 +63,24 @@ public static class InfoCommand
         }
         ops.Caption("zoe ops <op>: its inputs, outputs, attributes and a ready-to-paste run-op line");
         AnsiConsole.Write(ops);
+
+        // Which hand-written kernel the cuda backend's dispatch takes on each architecture (the
+        // ops' [CudaKernel] declarations, checked against the kernels that run on the emulated parts).
+        var kernels = new Table().Border(TableBorder.Rounded).Title("hand-written CUDA kernels (zt_last_kernel's names)")
+            .AddColumns("op", "sm_80, sm_89 (and 9.x where the sm_90 ones do not apply)", "sm_90 (H100, H200)");
+        foreach (var op in OpCatalog.All)
+        {
+            var declared = CudaKernels.Of(op);
+            if (declared.Count == 0)
+            {
+                continue;
+            }
+            string Cell(Func<CudaKernelAttribute, bool> which) =>
+                string.Join("\n", declared.Where(which).Select(k => Markup.Escape($"{k.Name}: {k.When}")));
+            kernels.AddRow(op.Name, Cell(k => k.Sm < 90), Cell(k => k.Sm >= 90));
+        }
+        kernels.Caption("zoe run-op <op> --backend cuda prints the kernel that ran");
+        AnsiConsole.Write(kernels);
         return 0;
     }
 

@@ -98,6 +98,9 @@ public sealed partial class Linear : IOp<Linear.Params>
     internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: CUTLASS where built and applicable (f16/bf16, one rounding), else the hand-written kernels/gemm/linear.cu.</summary>
+    [CudaKernel("sm_80", "linear_f32_simt", "f32")]
+    [CudaKernel("sm_80", "linear_mma_sm80", "f16/bf16 where CUTLASS is not built or not taken (rounding flags, K or N not a multiple of 8)")]
+    [CudaKernel("sm_90", "linear_sm90_ws_<dtype>", "f16/bf16, rows of x and W 16-byte aligned (K * 2 a multiple of 16)")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {

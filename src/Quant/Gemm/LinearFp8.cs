@@ -97,6 +97,8 @@ public sealed partial class LinearFp8 : IOp<LinearFp8.Params>
     internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/gemm/linear_fp8.cu.</summary>
+    [CudaKernel("sm_80", "linear_fp8_mma_sm80", "e4m3 mma.sync on sm_89+, f16 mma.sync over the same codes below")]
+    [CudaKernel("sm_90", "linear_fp8_sm90_ws_<dtype>", "K a multiple of 16, x and W 16-byte aligned; promoted into fp32 every 128 of K")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {

@@ -121,6 +121,10 @@ public sealed partial class LinearInt8 : IOp<LinearInt8.Params>
     internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: CUTLASS with an EVT epilogue where built and applicable (per-token scheme), else kernels/gemm/linear_int8.cu.</summary>
+    [CudaKernel("sm_80", "linear_int8_mma_sm80", "per-token x per-channel where CUTLASS is not built or not taken")]
+    [CudaKernel("sm_80", "linear_int8_block_mma_sm80", "128x128 block scales")]
+    [CudaKernel("sm_90", "linear_int8_sm90_ws_<dtype>", "per-token x per-channel, K a multiple of 16, x and W 16-byte aligned")]
+    [CudaKernel("sm_90", "linear_int8_block_sm90_ws_<dtype>", "128x128 block scales (promoted into fp32 every 128 of K), K a multiple of 16, x and W 16-byte aligned")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
