@@ -97,6 +97,7 @@ struct LutKeys {
         int entries, per_block;  // LUT entries of the row; 64-key chunks per block
         int e = 0, c = 0;        // the next chunk: chunk c of entry e
         int ahead = -1;          // one chunk of lookahead (a tile takes its second half from it)
+        int done_below = 0;      // chunks below it were visited: a repeated or descending entry is skipped, as the mma.sync kernel's LutTiles does
 
         __device__ Walk(const LutKeys& keys, const zt::flash::Problem& p, int b, int h, int64_t m0) : cta(p, m0) {
             const int64_t r = ((int64_t)b * p.heads + h) * keys.q_blocks + m0 / keys.block_q;
@@ -110,7 +111,9 @@ struct LutKeys {
             while (e < entries) {
                 const int k = (row[e] * per_block + c) * kChunk;
                 if (++c == per_block) c = 0, ++e;
+                if (k < done_below) continue;
                 if (k >= cta.k_end) break;
+                done_below = k + kChunk;
                 if (cta.may_see(k, k + kChunk)) return k;
             }
             e = entries;

@@ -65,8 +65,9 @@ ZT_API const char* zt_status_string(zt_status status);
 ZT_API const char* zt_last_error(void);
 
 /** The name of the kernel the calling thread's last linear or attention op launched (e.g.
- * "linear_sm90_ws_bf16", "linear_mma_sm80", "attention_sm90_bf16_d128"), or "" before any: which of
- * an op's kernels the dispatch chose. Ops without a choice leave it as it was. */
+ * "linear_sm90_ws_bf16", "linear_mma_sm80", "attention_sm90_bf16_d128") since the previous call of
+ * this function, which clears it; "" when none did (an op that launched nothing, a zero extent,
+ * or an op without a choice of kernels): which of an op's kernels the dispatch chose. */
 ZT_API const char* zt_last_kernel(void);
 
 /** out = a*x + b*y elementwise over n elements; f32/f16/bf16 storage, fp32 math.

@@ -57,4 +57,10 @@ ZT_API const char* zt_status_string(zt_status status) {
 
 ZT_API const char* zt_last_error(void) { return last_error; }
 
-ZT_API const char* zt_last_kernel(void) { return last_kernel; }
+// Returns and clears: an op that returns before launching (a zero extent) must not leave the
+// previous op's kernel to be reported as its own.
+ZT_API const char* zt_last_kernel(void) {
+    const char* k = last_kernel;
+    last_kernel = "";
+    return k;
+}

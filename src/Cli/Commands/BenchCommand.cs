@@ -46,7 +46,7 @@ public static class BenchCommand
     }
 
     // The case-level predictions of the two GPUs the device kit runs on, marked as predictions.
-    // With the case's model FLOPs, the predicted rate too (TFLOP/s, or TOP/s for the integer ops).
+    // With the case's model FLOPs, the predicted rate too (the cost model's operations: integer ones for the INT8 ops).
     private static string Predicted(BenchEmulated em) => em.Predicted is not { } p ? string.Empty : string.Concat(p
         .Where(x => x.Kernel is null && x.Gpu is "h100" or "h200")
         .Select(x => FormattableString.Invariant($", predicted {x.Gpu} {ResultFormat.Significant(x.Ms * 1e3)} us ({x.Bound}")

@@ -35,7 +35,12 @@ internal sealed class EmuDevice
     /// one from each of as many equal strides of the grid (a fixed pseudo-random one inside each,
     /// so grids whose CTAs differ, masked or sparse attention, are averaged over), and scales the
     /// counters to the whole grid (<see cref="LaunchStats.SampledCtas"/>). The other CTAs do not run:
-    /// outputs are incomplete. What lets `zoe bench --sample-ctas` count model-sized cases.
+    /// outputs are incomplete. What lets `zoe bench --sample-ctas` count model-sized cases. Limits:
+    /// a persistent kernel (grid = min(tiles, SMs)) has each sampled CTA walk its share of tiles,
+    /// so it is cut by the grid's ratio only; an op of several launches reads intermediates the
+    /// unsampled CTAs never wrote, so a later kernel whose control flow depends on data (SLA's
+    /// linear branch, block_map's selection) is counted on garbage; and the setting is the
+    /// device's, so any launch while it is set is sampled (bench sets it for one case at a time).
     /// </summary>
     public int SampleCtas { get; set; }
 

@@ -139,8 +139,13 @@ internal sealed class LaunchStats
         SharedWavefronts += other.SharedWavefronts;
         SharedIdealWavefronts += other.SharedIdealWavefronts;
         SharedBulkBytes += other.SharedBulkBytes;
+        long ctasBefore = Ctas;
         Ctas += other.Ctas;
-        SampledCtas += other.SampledCtas;
+        // Once any launch was sampled, the total counts every CTA that ran (all of an unsampled launch's).
+        if (SampledCtas > 0 || other.SampledCtas > 0)
+        {
+            SampledCtas = (SampledCtas > 0 ? SampledCtas : ctasBefore) + (other.SampledCtas > 0 ? other.SampledCtas : other.Ctas);
+        }
         Threads += other.Threads;
         foreach (var warning in other.Warnings)
         {

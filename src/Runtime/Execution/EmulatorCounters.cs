@@ -76,7 +76,9 @@ internal sealed record EmulatorCounters
                 ByClass = byClass,
                 TensorOps = tensorOps,
                 Ctas = acc.Ctas + r.Ctas,
-                SampledCtas = acc.SampledCtas + r.SampledCtas,
+                SampledCtas = acc.SampledCtas > 0 || r.SampledCtas > 0
+                    ? (acc.SampledCtas > 0 ? acc.SampledCtas : acc.Ctas) + (r.SampledCtas > 0 ? r.SampledCtas : r.Ctas)
+                    : 0,
                 GlobalRequests = acc.GlobalRequests + r.GlobalRequests,
                 GlobalSectors = acc.GlobalSectors + r.GlobalSectors,
                 GlobalIdealSectors = acc.GlobalIdealSectors + r.GlobalIdealSectors,

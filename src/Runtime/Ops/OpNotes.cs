@@ -29,14 +29,15 @@ internal static class OpNotes
 
     /// <summary>
     /// Records which hand-written kernel the native dispatch just ran for <paramref name="op"/>
-    /// (zt_last_kernel: e.g. the sm_90a wgmma kernel on Hopper, the mma.sync one elsewhere).
-    /// A shim older than the export records nothing.
+    /// (zt_last_kernel, which it clears: e.g. the sm_90a wgmma kernel on Hopper, the mma.sync one
+    /// elsewhere). Nothing is recorded when the op launched none, or by a shim older than the export.
     /// </summary>
     public static void RecordNativeKernel(string op)
     {
-        if (Native.NativeShim.HasExport("zt_last_kernel"))
+        // zt_last_kernel returns and clears: "" when this op launched nothing (a zero extent).
+        if (Native.NativeShim.HasExport("zt_last_kernel") && Native.ZtNative.LastKernel() is { Length: > 0 } kernel)
         {
-            Record($"{op}: kernel {Native.ZtNative.LastKernel()}");
+            Record($"{op}: kernel {kernel}");
         }
     }
 

@@ -46,10 +46,12 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// <summary>
 /// A predicted time, never a measurement: from the emulated device's counters for one kernel (or a
 /// case's kernels summed), on one <see cref="GpuSpec"/>. The time is the largest of three bounds
-/// plus the launches: memory, the larger of the bytes that must come from DRAM over its bandwidth
-/// and every byte moved (at sector granularity, so poor coalescing costs here) over the assumed L2
-/// bandwidth (DRAM bytes: the op's cost-model bytes, each tensor once, shared among the case's
-/// kernels by the bytes each moved; without a model, every byte moved, which no L2 reuse lowers); tensor operations over the <c>mma.sync</c> peak of their precision (the full datasheet peak for Hopper's <c>wgmma</c>); the other warp
+/// plus the launches: memory, the larger of the DRAM bytes over its bandwidth and every byte moved
+/// (at sector granularity, so poor coalescing costs here) over the assumed L2 bandwidth (bound
+/// "l2" when that term sets it). DRAM bytes are the op's cost-model bytes (its inputs and outputs
+/// once: perfect L2 reuse, and a lower bound where intermediates such as SLA's f32 workspaces
+/// spill past L2), shared among the case's kernels by the bytes each moved; without a model,
+/// every byte moved; tensor operations over the <c>mma.sync</c> peak of their precision (the full datasheet peak for Hopper's <c>wgmma</c>); the other warp
 /// instructions over the issue rate (4 per SM per clock). Each bound is scaled by the share of
 /// SMs the launch's CTAs can fill: a grid of 20 CTAs uses 20 of 132 SMs. The same run's GPU rows
 /// show the measurement beside it.
@@ -57,7 +59,7 @@ internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int S
 /// <param name="Gpu">The spec's key.</param>
 /// <param name="Kernel">The kernel, or null for a whole case.</param>
 /// <param name="Ms">The prediction.</param>
-/// <param name="Bound">Which bound set it: memory, tensor, issue or launch.</param>
+/// <param name="Bound">Which bound set it: memory (DRAM), l2, tensor, issue or launch.</param>
 /// <param name="MemoryMs">DRAM bytes over its bandwidth, or all bytes moved over L2's, whichever is longer (at the filled share of SMs).</param>
 /// <param name="TensorMs">Tensor operations over the mma.sync peaks (wgmma's over the full peaks).</param>
 /// <param name="IssueMs">Non-tensor warp instructions over the issue rate.</param>
@@ -79,7 +81,8 @@ internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, st
         // CTAs per launch against SMs: the share of the GPU the grid can occupy.
         double fill = Math.Clamp((double)k.Ctas / launches / gpu.Sms, 1.0 / gpu.Sms, 1.0);
         double dram = Math.Min(dramBytes ?? k.BytesMoved, k.BytesMoved);
-        double memory = Math.Max(dram / (gpu.MemoryGBps * 1e9 * fill), k.BytesMoved / (gpu.L2GBps * 1e9 * fill)) * 1e3;
+        double dramMs = dram / (gpu.MemoryGBps * 1e9 * fill) * 1e3, l2Ms = k.BytesMoved / (gpu.L2GBps * 1e9 * fill) * 1e3;
+        double memory = Math.Max(dramMs, l2Ms);
         double tensor = 0;
         foreach (var (precision, ops) in k.TensorOps)
         {
@@ -98,7 +101,7 @@ internal sealed record BenchPrediction(string Gpu, string? Kernel, double Ms, st
         double issue = issued / (gpu.Sms * 4 * gpu.BoostGHz * 1e9 * fill) * 1e3;
         double launch = k.Launches * LaunchUs / 1e3;
         double body = Math.Max(memory, Math.Max(tensor, issue));
-        string bound = body < launch ? "launch" : memory >= tensor && memory >= issue ? "memory" : tensor >= issue ? "tensor" : "issue";
+        string bound = body < launch ? "launch" : memory >= tensor && memory >= issue ? (l2Ms > dramMs ? "l2" : "memory") : tensor >= issue ? "tensor" : "issue";
         return new BenchPrediction(gpu.Key, k.Kernel, body + launch, bound, memory, tensor, issue, launch);
     }
 
