@@ -82,42 +82,43 @@ __device__ __forceinline__ void store_tile(const Acc (&acc)[kAccRegs], const zt:
     __syncwarp();  // every lane is done reading the previous tile's slice
 
     // The fragment into the slice. Elements past m or n are never stored to y; they are not
-    // computed either (the scales and the bias have no entry there): zeros.
+    // computed either (the scales and the bias have no entry there): zeros. rows, cols: how many
+    // of the slice's rows and the tile's columns are inside y (32-bit compares in the loop).
+    const int rows = (int)(m - warp_row0 < S::kRows ? m - warp_row0 : S::kRows);  // may be <= 0
+    const int cols = (int)(n - n0 < kBlockN ? n - n0 : kBlockN);
+    if (rows <= 0) return;  // the warp's rows are all past m (the last M tile)
     const int g = lane >> 2, c_lane = 2 * (lane & 3);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         const int r = g + 8 * h;
         const int64_t row = warp_row0 + r;
-        const bool row_in = row < m;
+        const bool row_in = r < rows;
 #pragma unroll
         for (int j = 0; j < kBlockN / 8; ++j) {
+            if (8 * j >= cols) break;  // the rest of the slice's columns are past n: never read
             const int c = 8 * j + c_lane;
-            const int64_t col = n0 + c;
-            const float v0 = row_in && col < n ? ep.template apply<TOut>(row, col, (float)acc[4 * j + 2 * h]) : 0.f;
-            const float v1 = row_in && col + 1 < n ? ep.template apply<TOut>(row, col + 1, (float)acc[4 * j + 2 * h + 1]) : 0.f;
+            const float v0 = row_in && c < cols ? ep.template apply<TOut>(row, n0 + c, (float)acc[4 * j + 2 * h]) : 0.f;
+            const float v1 = row_in && c + 1 < cols ? ep.template apply<TOut>(row, n0 + c + 1, (float)acc[4 * j + 2 * h + 1]) : 0.f;
             store_pair<TOut>(slice + S::offset(r, c), v0, v1);
         }
     }
     __syncwarp();  // the slice written, by all lanes
 
+    TOut* y_warp = y + warp_row0 * n + n0;
     if (vec16) {
         const int c = (lane % S::kChunks) * S::kChunkElems;
-        const int64_t col = n0 + c;
-        if (col >= n) return;  // n is a multiple of kChunkElems here: a chunk is all inside or all past it
+        if (c >= cols) return;  // n is a multiple of kChunkElems here: a chunk is all inside or all past it
 #pragma unroll 4
         for (int r = lane / S::kChunks; r < S::kRows; r += S::kRowsPerStore) {
-            const int64_t row = warp_row0 + r;
-            if (row >= m) break;
+            if (r >= rows) break;
             const uint4 v = *reinterpret_cast<const uint4*>(slice + S::offset(r, c));
-            *reinterpret_cast<uint4*>(y + row * n + col) = v;
+            *reinterpret_cast<uint4*>(y_warp + r * n + c) = v;
         }
     } else {
-        for (int r = 0; r < S::kRows; ++r) {
-            const int64_t row = warp_row0 + r;
-            if (row >= m) break;
+        for (int r = 0; r < rows; ++r) {
 #pragma unroll
             for (int c = lane; c < kBlockN; c += 32) {
-                if (n0 + c < n) y[row * n + n0 + c] = *reinterpret_cast<const TOut*>(slice + S::offset(r, c));
+                if (c < cols) y_warp[r * n + c] = *reinterpret_cast<const TOut*>(slice + S::offset(r, c));
             }
         }
     }
