@@ -33,12 +33,13 @@
 namespace zt::hopper::gemm90 {
 
 // The CTA's dynamic shared memory: the ring (A stages, then B stages), 1024-byte aligned for the
-// swizzle, then the barriers.
+// swizzle, then the barriers, then the epilogue's output tile (gemm_sm90_policy.h).
 struct Ring {
     char* a;  // kStages x [128 rows x 128 bytes]
     char* b;
     uint64_t* full;
     uint64_t* empty;
+    char* out;  // kConsumers x kOutWgBytes<TOut>, 128-byte aligned: only the epilogue touches it
 
     __device__ explicit Ring(char* raw) {
         char* base = align_shared(raw, kAlign);
@@ -46,6 +47,7 @@ struct Ring {
         b = base + kStages * kTileBytes;
         full = reinterpret_cast<uint64_t*>(base + kRingBytes);
         empty = full + kStages;
+        out = base + kRingBytes + kBarrierBytes;
     }
 
     // One thread, before the CTA's first barrier sync.

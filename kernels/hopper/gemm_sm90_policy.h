@@ -10,16 +10,20 @@
 //                 (full/empty mbarriers); it keeps kProducerRegs registers (setmaxnreg.dec)
 //   warpgroups 1-2 consumers: each multiplies its 64 rows of the tile by the 128 columns with
 //                 wgmma m64n128 (64 fp32 / int32 accumulators per thread) and runs the epilogue
-//                 from registers; they take kConsumerRegs (setmaxnreg.inc)
+//                 into their own shared memory (gemm_sm90_epilogue.cuh), from which it is
+//                 written to y by whole rows; they take kConsumerRegs (setmaxnreg.inc)
 // __launch_bounds__(384, 1) gives ptxas 65536 / 384 = 168 registers per thread at launch; after the
 // split 128 x 40 + 256 x 232 = 64512 <= 65536 (setmaxnreg needs multiples of 8).
 //
-// Stages: 4 x 32 KiB = 128 KiB + 1 KiB to align the ring to the 128-byte swizzle's 1024-byte atom +
-// the barriers, well inside the 227 KiB an sm_90 CTA may opt into. With one persistent CTA per SM
-// the ring's depth hides TMA latency: 4 stages cover 4 x 128 x 128 x 64 MACs of wgmma (f16) in
-// flight, and while the consumers run a tile's epilogue the producer already fills the next
-// tile's first stages. 6 stages (193 KiB) would also fit; 4 leaves room for a staged (TMA-store)
-// epilogue later.
+// Shared memory: 1 KiB to align the ring to the 128-byte swizzle's 1024-byte atom, the stages
+// (4 x 32 KiB = 128 KiB), the barriers (padded to 128 bytes), then the epilogue's output tile:
+// 128 x 128 TOut, one 16-row slice per consumer warp (64 KiB f32, 32 KiB f16/bf16). In all
+// kSmemBytesFor: 197,760 bytes (f32 output) or 164,992 (f16/bf16), inside the 227 KiB
+// (232,448 bytes) an sm_90 CTA may opt into. The output tile has its own memory, not a ring
+// stage, so the producer keeps filling the next tile's first stages while the consumers run a
+// tile's epilogue. With one persistent CTA per SM the ring's depth hides TMA latency: 4 stages
+// cover 4 x 128 x 128 x 64 MACs of wgmma (f16) in flight; a fifth (+32 KiB) would not fit beside
+// an f32 output tile.
 #pragma once
 
 #include <stdint.h>
@@ -41,7 +45,11 @@ constexpr int kTileBytes = kBlockM * kBlockKBytes;   // one operand, one stage: 
 constexpr int kStageBytes = 2 * kTileBytes;          // A + B: 32 KiB, what one stage's TMA loads complete
 constexpr int kAlign = 1024;                         // the 128-byte swizzle atom (8 rows x 128 bytes)
 constexpr int kRingBytes = kStages * kStageBytes;
-constexpr int kSmemBytes = kAlign + kRingBytes + 2 * kStages * 8;  // + full and empty mbarriers
+constexpr int kBarrierBytes = 128;                   // full and empty mbarriers (2 x kStages x 8), padded
+template <typename TOut>
+constexpr int kOutWgBytes = kWgRows * kBlockN * (int)sizeof(TOut);  // one consumer's 64 x 128 output tile
+template <typename TOut>
+constexpr int kSmemBytesFor = kAlign + kRingBytes + kBarrierBytes + kConsumers * kOutWgBytes<TOut>;
 
 // How a consumer sums K (gemm_sm90_mainloop.cuh's consume), one policy for all three:
 //   kWhole           one accumulator over the whole K, one stage of wgmma kept in flight: f16/bf16
@@ -59,7 +67,8 @@ enum class KSum { kWhole, kPromoted, kPromotedScaled };
 
 static_assert(kBlockM == kBlockN, "A and B stages share one box shape (and one tile size)");
 static_assert(kWgRows == 64, "wgmma's M is 64");
-static_assert(kSmemBytes <= 227 * 1024, "the ring fits an sm_90 CTA's shared memory");
+static_assert(2 * kStages * 8 <= kBarrierBytes, "the barriers fit their space");
+static_assert(kSmemBytesFor<float> == 197760 && kSmemBytesFor<float> <= 227 * 1024, "the ring and an f32 output tile fit an sm_90 CTA's shared memory");
 static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536, "the register split fits the SM's file");
 static_assert(kProducerRegs % 8 == 0 && kConsumerRegs % 8 == 0, "setmaxnreg counts are multiples of 8");
 

@@ -8,7 +8,8 @@
 //   policy     gemm_sm90_policy.h    128 x 128 tiles, 128 bytes of K per stage, 4 stages, 3 warpgroups
 //   scheduler  gemm_sm90_scheduler.cuh  grid = min(tiles, SMs), static round robin
 //   mainloop   gemm_sm90_mainloop.cuh   TMA producer -> full/empty mbarriers -> wgmma consumers
-//   epilogue   gemm_sm90_epilogue.cuh   gemm_common.cuh's Epilogue from the accumulator fragment
+//   epilogue   gemm_sm90_epilogue.cuh   gemm_common.cuh's Epilogue in registers, staged in shared
+//                                       memory, written to y by whole rows (16-byte stores)
 // Results match the mma.sync kernels' (gemm_common.cuh): exact int32 sums for INT8 (the block
 // scheme folds each 128 of K into fp32 with its scales, as gemm_common.cuh's kTwoLevel does), fp32
 // sums up to summation order for f16/bf16 and FP8, the same epilogue math and roundings. FP8: a
@@ -36,7 +37,7 @@ struct Sm90Args {
     int64_t m, n, k;
     int64_t k_tiles;
     int k_per_tile;  // elements of K per stage: 64 (16-bit) or 128 (int8, e4m3)
-    int pairs;       // n even and y aligned to two elements: paired stores
+    int vec16;       // y's rows 16-byte aligned: 16-byte stores (gemm_sm90_epilogue.cuh)
     zt::gemm::Epilogue ep;
     const float* sx;  // KSum::kPromotedScaled: [ceil(m / 128), k_tiles] and [ceil(n / 128), k_tiles]
     const float* sw;
@@ -66,7 +67,8 @@ __global__ void __launch_bounds__(kThreads, 1)
         StageScales scales{nullptr, nullptr};
         if constexpr (kSum == KSum::kPromotedScaled) scales = {args.sx + sched.m0(t) / kBlockM * args.k_tiles, args.sw + sched.n0(t) / kBlockN * args.k_tiles};
         consume<Op, kSum>(ring, pos, args.k_tiles, wg - 1, acc, scales);
-        store_tile<TOut>(acc, args.ep, y, args.m, args.n, sched.m0(t) + (wg - 1) * kWgRows, sched.n0(t), args.pairs != 0);
+        store_tile<TOut>(acc, args.ep, y, args.m, args.n, sched.m0(t) + (wg - 1) * kWgRows, sched.n0(t), args.vec16 != 0,
+                         ring.out + (wg - 1) * kOutWgBytes<TOut>);
     }
 }
 
@@ -135,12 +137,14 @@ zt_status launch(cudaStream_t stream, int64_t m, int64_t n, int64_t k, const voi
     static_assert(kSum != KSum::kPromotedScaled || (kBlockKBytes / kElem == zt::gemm::kScaleTile && kBlockM == zt::gemm::kScaleTile && kBlockN == zt::gemm::kScaleTile),
                   "one stage x one tile is one 128 x 128 scale tile");
     auto kernel = gemm_sm90_ws<T, TOut, kSum>;
-    st = allow_dynamic_smem(kernel, kSmemBytes, name);
+    constexpr int kSmem = kSmemBytesFor<TOut>;
+    st = allow_dynamic_smem(kernel, kSmem, name);
     if (st != ZT_OK) return st;
-    Sm90Args args{m, n, k, (k + per_tile - 1) / per_tile, per_tile, n % 2 == 0 && reinterpret_cast<uintptr_t>(y) % (2 * sizeof(TOut)) == 0, ep, sx, sw};
+    const bool vec16 = (n * (int64_t)sizeof(TOut)) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+    Sm90Args args{m, n, k, (k + per_tile - 1) / per_tile, per_tile, vec16, ep, sx, sw};
     const TileScheduler sched(m, n);
     const int64_t grid = TileScheduler::grid(sched.tiles, max_ctas(device_info().sms));
-    kernel<<<(unsigned)grid, kThreads, kSmemBytes, stream>>>(a_map, b_map, args, static_cast<TOut*>(y));
+    kernel<<<(unsigned)grid, kThreads, kSmem, stream>>>(a_map, b_map, args, static_cast<TOut*>(y));
     st = check_launch(name);
     if (st == ZT_OK) note_kernel(name);
     return st;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NUnit.Framework;
 using Zoetrope.Emulator.Device;
 using Zoetrope.Emulator.Isa;
@@ -122,6 +123,71 @@ public class HostLinearKernelTests
         Assert.That(exact, Is.LessThan(1e-6));
         Assert.That(model, Is.GreaterThan(1e-6), "the model reached the kernel's wgmmas");
         Assert.That(model, Is.LessThan(3e-4), "promoted every 128 of K: a few 14-bit truncations per partial, then fp32");
+    }
+
+    /// <summary>
+    /// The sm_90a GEMM's staged epilogue puts every element where it belongs, on both of its store
+    /// paths: 16-byte stores when y's rows are 16-byte aligned (N = 136: f32 and f16), element
+    /// stores when not (N = 65: 260-byte f32 rows, 130-byte bf16 rows); M = 130 leaves the second
+    /// M tile 2 rows (warps with no row inside y), N = 136 a second N tile of 8 columns (one
+    /// 16-byte chunk of f16, two of f32). INT8 per-token x per-channel with small operands,
+    /// power-of-two scales and a quarter-integer bias: every value is exact in the output type,
+    /// so y must equal the integer reference bit for bit. Needs ZOETROPE_EMU_SM=90.
+    /// </summary>
+    [TestCase(DType.F32, 65, true)]
+    [TestCase(DType.BF16, 65, false)]
+    [TestCase(DType.F16, 136, false)]
+    [TestCase(DType.F32, 136, true)]
+    public void TheSm90LinearStoresEveryElementOfEdgeTiles(DType dtype, int n, bool scaled)
+    {
+        using var backend = (CudaBackend)HostBackendTests.Open(BackendKind.CudaEmu);
+        if (EmuDevice.Shared.Properties.Major != 9)
+        {
+            Assert.Ignore("needs the emulated device as an sm_90 part (ZOETROPE_EMU_SM=90)");
+        }
+        const int m = 130, k = 32;
+        var rng = new Random(n);
+        sbyte[] Operand(int rows) => Enumerable.Range(0, rows * k).Select(_ => (sbyte)rng.Next(-1, 2)).ToArray();
+        sbyte[] xb = Operand(m), wb = Operand(n);
+        // Scales 2^-1..2^1 and a bias in quarters (scaled case): |sum| <= 32, so every y is exact in f32;
+        // unscaled, y is the integer sum, exact in bf16 and f16 too.
+        float[] xsv = Enumerable.Range(0, m).Select(i => scaled ? MathF.ScaleB(1f, (i % 3) - 1) : 1f).ToArray();
+        float[] wsv = Enumerable.Range(0, n).Select(j => scaled ? MathF.ScaleB(1f, (j % 2) - 1) : 1f).ToArray();
+        float[] bv = Enumerable.Range(0, n).Select(j => scaled ? ((j % 9) - 4) / 4f : 0f).ToArray();
+        using var x = backend.Allocate(DType.I8, new Shape(m, k), "x");
+        using var w = backend.Allocate(DType.I8, new Shape(n, k), "w");
+        using var xs = backend.Allocate(DType.F32, new Shape(m), "xs");
+        using var ws = backend.Allocate(DType.F32, new Shape(n), "ws");
+        using var bias = backend.Allocate(DType.F32, new Shape(n), "bias");
+        using var y = backend.Allocate(dtype, new Shape(m, n), "y");
+        x.CopyFrom(MemoryMarshal.AsBytes(xb.AsSpan()));
+        w.CopyFrom(MemoryMarshal.AsBytes(wb.AsSpan()));
+        xs.CopyFrom(MemoryMarshal.AsBytes(xsv.AsSpan()));
+        ws.CopyFrom(MemoryMarshal.AsBytes(wsv.AsSpan()));
+        bias.CopyFrom(MemoryMarshal.AsBytes(bv.AsSpan()));
+
+        ZtNative.LinearInt8(backend, dtype, m, n, k, 0, 0, 0, m, n, x, w, xs, ws, scaled ? bias : null, y);
+        Assert.That(ZtNative.LastKernel(), Does.StartWith("linear_int8_sm90_ws_"));
+        float[] got = y.ToFloats();
+        int wrong = 0;
+        string first = "";
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                int sum = 0;
+                for (int kk = 0; kk < k; kk++)
+                {
+                    sum += xb[(i * k) + kk] * wb[(j * k) + kk];
+                }
+                float want = (sum * xsv[i] * wsv[j]) + bv[j];
+                if (got[(i * n) + j] != want && wrong++ == 0)
+                {
+                    first = $"y[{i}, {j}] = {got[(i * n) + j]}, want {want}";
+                }
+            }
+        }
+        Assert.That(wrong, Is.Zero, $"{wrong} of {m * n} elements differ, first {first}");
     }
 
     private static byte[] F32Ones(int count) => Enumerable.Repeat(1f, count).SelectMany(BitConverter.GetBytes).ToArray();
