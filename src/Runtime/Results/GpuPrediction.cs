@@ -22,7 +22,12 @@ namespace Zoetrope.Runtime.Results;
 /// <param name="L2GBps">
 /// L2 bandwidth, GB/s: an assumption from public microbenchmarks (NVIDIA publishes none), the rate
 /// at which every sector the kernels touch is served when the bytes that must come from DRAM are
-/// fewer (attention re-reads each head's K and V once per query block, from L2).
+/// fewer (attention re-reads each head's K and V once per query block, from L2). H100/H200: about
+/// 5.5 TB/s, Chips and Cheese's measurement of an H100 PCIe (2023); the SXM parts clock higher,
+/// and dense GEMMs with 128 x 128 tiles reaching 600 TFLOP/s would need about 9 TB/s, so a
+/// prediction bound by this term ("l2") is a pessimistic one, and the term's weight is the
+/// model's largest uncertainty (dense attention with 128-row CTAs moves 1/128 byte per FLOP:
+/// this figure alone caps it near 700 TFLOP/s).
 /// </param>
 internal sealed record GpuSpec(string Name, string Key, double MemoryGBps, int Sms, double BoostGHz, double F16Tflops, double Int8Tops, double Fp8Tflops,
     double MmaSyncFraction, double L2GBps)
