@@ -20,8 +20,10 @@ using namespace zt::flash;
 
 template <typename T, int kPv, int kKRows>
 zt_status launch(const Problem& p, const SageTraits<T, kPv, kKRows>& tr, cudaStream_t stream) {
-    return p.head_dim == 64 ? launch_flash<SageTraits<T, kPv, kKRows>, 64>(p, tr, stream, "zt_sage_attention")
-                            : launch_flash<SageTraits<T, kPv, kKRows>, 128>(p, tr, stream, "zt_sage_attention");
+    zt_status st = p.head_dim == 64 ? launch_flash<SageTraits<T, kPv, kKRows>, 64>(p, tr, stream, "zt_sage_attention")
+                                    : launch_flash<SageTraits<T, kPv, kKRows>, 128>(p, tr, stream, "zt_sage_attention");
+    if (st == ZT_OK) zt::note_kernel("sage_attention_mma_sm80");
+    return st;
 }
 
 struct Launch {

@@ -168,14 +168,17 @@ struct SageTr {
                                             float qs, int k0) const {
         const int c0 = k0 + 2 * (threadIdx.x & 3);
         if constexpr (kKRows == 1) {
-            // k_scale is k's layout without D: key j of (b, hkv) at k's offset / D.
-            const int64_t at = p.kv.of(b, hkv, 0) / D, step = p.kv.token / D;
+            // k_scale is k's layout without D: key j of (b, hkv) at k's offset / D. One 64-bit base
+            // for the thread's first column, then 32-bit offsets (the per-key int64 products spilled
+            // with a LUT's walk at D = 128).
+            const int step = (int)(p.kv.token / D), lim = p.kv_len - c0;
+            const float* ks = k_scale + p.kv.of(b, hkv, 0) / D + (int64_t)c0 * step;
 #pragma unroll
             for (int j = 0; j < kBlockN / 8; ++j)
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
-                    const int key = c0 + 8 * j + e;
-                    const float f = key < p.kv_len ? qs * k_scale[at + key * step] : 0.f;
+                    const int off = 8 * j + e;
+                    const float f = off < lim ? qs * ks[off * step] : 0.f;
                     s[4 * j + e] = (float)acc[4 * j + e] * f;
                     s[4 * j + 2 + e] = (float)acc[4 * j + 2 + e] * f;
                 }

@@ -17,6 +17,10 @@
 //             pv_mode 1: the codes {keys padded to 64, D, kv_heads, batch}, boxes {128, D}:
 //             past the padding, TMA's zero fill
 //
+// The same kernel over a block map's LUT (flash_sm90_schedule.cuh's LutKeys) is
+// zt_block_sparse_sage_attention's and SLA's Sage branch's (with its f32 residual) on 9.x devices
+// (block_sparse.cuh's launch_sparse_sage).
+//
 // zt:hot attention_sm90_kernel  (a spill fails CI)
 #include "attention/flash_common.cuh"
 #include "hopper/flash_sm90_kernel.cuh"
@@ -45,8 +49,8 @@ zt_status encode_codes(CUtensorMap* map, const void* base, const Problem& p, con
     return encode_tma_tiled(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, base, dims, strides, box, name, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
-template <typename T, int D, int kPv, int kKRows>
-zt_status launch(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const char* name) {
+template <typename T, int D, int kPv, int kKRows, typename Keys>
+zt_status launch(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const Keys& keys, const char* name) {
     CUtensorMap qmap, kmap, vmap;
     zt_status st = encode_int8(&qmap, a.q, p, p.heads, p.q_len, p.q, attn90::kWgRows, name);
     if (st == ZT_OK) st = encode_int8(&kmap, a.k, p, p.kv_heads, p.kv_len, p.kv, attn90::kBlockN, name);
@@ -61,20 +65,40 @@ zt_status launch(cudaStream_t stream, const Problem& p, const SageSm90Args& a, c
                                                  a.q_rows,
                                                  (int)((p.q_len + a.q_rows - 1) / a.q_rows),
                                                  (int)((p.kv_len + 63) / 64)};
-    return attn90::launch_kernel(stream, p, tr, attn90::DenseKeys{}, qmap, kmap, vmap, a.o, a.lse, name);
+    return attn90::launch_kernel(stream, p, tr, keys, qmap, kmap, vmap, a.o, a.lse, name);
 }
 
-// The kernel for dtype x D x pv_mode x k_rows, named "sage_attention_sm90_<dtype>_d<D>_<pv>[_kpt]"
-// for zt_last_kernel (literals: note_kernel keeps the pointer).
-template <typename T, int kPv, int kKRows>
-zt_status by_dim(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const char* const (&names)[2]) {
-    return p.head_dim == 64 ? launch<T, 64, kPv, kKRows>(stream, p, a, names[0]) : launch<T, 128, kPv, kKRows>(stream, p, a, names[1]);
+// The kernel for dtype x D x pv_mode x k_rows, named "<op>_sm90_<dtype>_d<D>_<pv16|fp8>[_kpt]"
+// for zt_last_kernel (literals: note_kernel keeps the pointer); names[k_rows == 1][pv_mode][D == 128].
+using Names = const char* const[2][2][2];
+#define ZT_SAGE90_NAMES(op, dt)                                                                                                        \
+    {                                                                                                                                  \
+        {{op "_sm90_" dt "_d64_pv16", op "_sm90_" dt "_d128_pv16"}, {op "_sm90_" dt "_d64_fp8", op "_sm90_" dt "_d128_fp8"}},          \
+            {{op "_sm90_" dt "_d64_pv16_kpt", op "_sm90_" dt "_d128_pv16_kpt"}, {op "_sm90_" dt "_d64_fp8_kpt", op "_sm90_" dt "_d128_fp8_kpt"}} \
+    }
+
+template <typename T, int kPv, int kKRows, typename Keys>
+zt_status by_dim(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const Keys& keys, const char* const (&names)[2]) {
+    return p.head_dim == 64 ? launch<T, 64, kPv, kKRows>(stream, p, a, keys, names[0]) : launch<T, 128, kPv, kKRows>(stream, p, a, keys, names[1]);
 }
 
-template <typename T>
-zt_status by_mode(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const char* const (&names)[4][2]) {
-    if (a.k_rows == 1) return a.pv_mode == 1 ? by_dim<T, 1, 1>(stream, p, a, names[3]) : by_dim<T, 0, 1>(stream, p, a, names[2]);
-    return a.pv_mode == 1 ? by_dim<T, 1, 64>(stream, p, a, names[1]) : by_dim<T, 0, 64>(stream, p, a, names[0]);
+// SLA's Sage branch (Keys with a residual) quantizes k per 64 keys: no per-key instantiations.
+template <typename T, typename Keys>
+zt_status by_mode(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const Keys& keys, Names& names) {
+    if constexpr (!Keys::kResidual) {
+        if (a.k_rows == 1)
+            return a.pv_mode == 1 ? by_dim<T, 1, 1>(stream, p, a, keys, names[1][1]) : by_dim<T, 0, 1>(stream, p, a, keys, names[1][0]);
+    } else {
+        if (a.k_rows != 64) return zt::fail(ZT_ERROR_INVALID_ARGUMENT, "sage_attention_sm90: SLA's Sage branch takes k scales per 64 keys");
+    }
+    return a.pv_mode == 1 ? by_dim<T, 1, 64>(stream, p, a, keys, names[0][1]) : by_dim<T, 0, 64>(stream, p, a, keys, names[0][0]);
+}
+
+template <typename Keys>
+zt_status by_type(cudaStream_t stream, zt_dtype dtype, const Problem& p, const SageSm90Args& a, const Keys& keys, Names& f16, Names& bf16) {
+    if (dtype == ZT_DTYPE_F16) return by_mode<__half>(stream, p, a, keys, f16);
+    if (dtype == ZT_DTYPE_BF16) return by_mode<__nv_bfloat16>(stream, p, a, keys, bf16);
+    return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "sage_attention_sm90: v must be f16 or bf16");
 }
 
 }  // namespace
@@ -92,18 +116,27 @@ bool sage_attention_sm90_eligible(zt_dtype dtype, const Problem& p, const SageSm
     return current_device_is_sm90();
 }
 
+bool sage_attention_sm90_sparse_eligible(zt_dtype dtype, const Problem& p, const SageSm90Args& a, int block_q, int block_k) {
+    // As the dense sparse kernel's: a CTA's 128 rows in one query block, key blocks of 64-key halves.
+    return block_q % attn90::kBlockM == 0 && block_k % (attn90::kBlockN / 2) == 0 && sage_attention_sm90_eligible(dtype, p, a);
+}
+
 zt_status sage_attention_sm90(cudaStream_t stream, zt_dtype dtype, const Problem& p, const SageSm90Args& a) {
-    static constexpr const char* kF16[4][2] = {{"sage_attention_sm90_f16_d64_pv16", "sage_attention_sm90_f16_d128_pv16"},
-                                               {"sage_attention_sm90_f16_d64_fp8", "sage_attention_sm90_f16_d128_fp8"},
-                                               {"sage_attention_sm90_f16_d64_pv16_kpt", "sage_attention_sm90_f16_d128_pv16_kpt"},
-                                               {"sage_attention_sm90_f16_d64_fp8_kpt", "sage_attention_sm90_f16_d128_fp8_kpt"}};
-    static constexpr const char* kBf16[4][2] = {{"sage_attention_sm90_bf16_d64_pv16", "sage_attention_sm90_bf16_d128_pv16"},
-                                                {"sage_attention_sm90_bf16_d64_fp8", "sage_attention_sm90_bf16_d128_fp8"},
-                                                {"sage_attention_sm90_bf16_d64_pv16_kpt", "sage_attention_sm90_bf16_d128_pv16_kpt"},
-                                                {"sage_attention_sm90_bf16_d64_fp8_kpt", "sage_attention_sm90_bf16_d128_fp8_kpt"}};
-    if (dtype == ZT_DTYPE_F16) return by_mode<__half>(stream, p, a, kF16);
-    if (dtype == ZT_DTYPE_BF16) return by_mode<__nv_bfloat16>(stream, p, a, kBf16);
-    return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "sage_attention_sm90: v must be f16 or bf16");
+    static Names f16 = ZT_SAGE90_NAMES("sage_attention", "f16"), bf16 = ZT_SAGE90_NAMES("sage_attention", "bf16");
+    return by_type(stream, dtype, p, a, attn90::DenseKeys{}, f16, bf16);
+}
+
+zt_status sage_attention_sm90_sparse(cudaStream_t stream, zt_dtype dtype, const Problem& p, const SageSm90Args& a, const void* lut, const void* counts,
+                                     const float* residual, int block_q, int block_k) {
+    const int q_blocks = (int)((p.q_len + block_q - 1) / block_q), k_blocks = (int)((p.kv_len + block_k - 1) / block_k);
+    const auto* l = static_cast<const int32_t*>(lut);
+    const auto* c = static_cast<const int32_t*>(counts);
+    if (residual) {
+        static Names f16 = ZT_SAGE90_NAMES("sla_sage", "f16"), bf16 = ZT_SAGE90_NAMES("sla_sage", "bf16");
+        return by_type(stream, dtype, p, a, attn90::LutKeys<true>{residual, l, c, q_blocks, k_blocks, block_q, block_k}, f16, bf16);
+    }
+    static Names f16 = ZT_SAGE90_NAMES("block_sparse_sage_attention", "f16"), bf16 = ZT_SAGE90_NAMES("block_sparse_sage_attention", "bf16");
+    return by_type(stream, dtype, p, a, attn90::LutKeys<false>{nullptr, l, c, q_blocks, k_blocks, block_q, block_k}, f16, bf16);
 }
 
 }  // namespace zt::hopper

@@ -28,4 +28,14 @@ bool sage_attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, c
 
 zt_status sage_attention_sm90(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, const SageSm90Args& a);
 
+// The block-sparse form's extra condition (as attention_sm90_sparse_eligible): block_q a multiple
+// of the CTA's 128 rows, block_k of 64.
+bool sage_attention_sm90_sparse_eligible(zt_dtype dtype, const zt::flash::Problem& p, const SageSm90Args& a, int block_q, int block_k);
+
+// zt_block_sparse_sage_attention's semantics (the key blocks lut [B, H, q_blocks, k_blocks] lists,
+// counts [B, H, q_blocks] of them per row, the mask still applied), plus residual (f32, as O)
+// added before rounding when not null (SLA's Sage branch). No LSE.
+zt_status sage_attention_sm90_sparse(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, const SageSm90Args& a, const void* lut,
+                                     const void* counts, const float* residual, int block_q, int block_k);
+
 }  // namespace zt::hopper
