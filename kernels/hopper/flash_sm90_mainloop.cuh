@@ -268,7 +268,8 @@ struct Consumer {
 #pragma unroll
                     for (int e = 0; e < 2; ++e) {
                         const int key = c0 + j * 8 + e;
-                        if (!(key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
+                        const bool seen = key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]);
+                        s[4 * j + 2 * i + e] = seen ? s[4 * j + 2 * i + e] : -INFINITY;  // a select: no branch per element
                     }
         }
         float mx[2] = {-INFINITY, -INFINITY};

@@ -18,6 +18,7 @@
 //   D =  64: Q 16 KB + 4 stages x (K 16 KB + V 16 KB) = 144 KB
 //   D = 128: Q 32 KB + 2 stages x (K 32 KB + V 32 KB) = 160 KB (3 stages, 224 KB, would leave
 //            no room under sm_90's 227 KB once the barriers and the alignment slack are added)
+// Sage's INT8 Q/K and e4m3 V codes are laid out otherwise (flash_sm90_traits.cuh; SageSmem below).
 // One CTA per SM either way (384 threads at up to 240 registers for the consumers); the O tile
 // of the epilogue reuses each consumer's own Q rows.
 #pragma once

@@ -1,6 +1,7 @@
 // zt:requires sm_90a
 // zt:sass sm_90a IGMMA
 // zt:sass sm_90a QGMMA
+// zt:sass sm_90a HGMMA
 // sage_attention_sm90.cu: SageAttention on Hopper (sm_90a), zt_sage_attention's kernel on a compute
 // capability 9.x device: the warp-specialized attention kernel of attention_sm90.cu
 // (flash_sm90_kernel.cuh) over flash_sm90_traits.cuh's SageTr: INT8 S on wgmma s8 -> s32, the Q
