@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attention/flash_traits.cuh"
+#include "hopper/sage_attention_sm90.h"
 
 namespace zt::flash {
 
@@ -32,7 +33,8 @@ zt_status launch_sparse(const Problem& p, const Tr& tr, const Keys& keys, cudaSt
 // The Sage kernel over a LUT schedule (with or without SLA's residual): the fp8 V pre-pass when
 // pv_mode = 1, then launch_sparse with the Sage traits; q, k are int8 codes with their scales
 // (q_rows rows per q scale; kKRows keys per k scale: 64, or 1 for a scale per key token).
-// block_sparse_attention.cu's SageLaunch and sla.cu's precision=sage path (kKRows 64) both run it.
+// block_sparse_attention.cu's SageLaunch and sla.cu's precision=sage path (kKRows 64) both run it;
+// on a compute capability 9.x device (block_q a multiple of 128), the sm_90a kernel instead.
 template <typename T, int kKRows, typename Keys>
 zt_status launch_sparse_sage(const Problem& p, int q_rows, int pv_mode, const Keys& keys, const int8_t* q, const float* q_scale, const int8_t* k,
                              const float* k_scale, const T* v, uint8_t* v_fp8, float* v_scale, T* o, cudaStream_t stream, const char* name) {
@@ -41,11 +43,19 @@ zt_status launch_sparse_sage(const Problem& p, int q_rows, int pv_mode, const Ke
         zt_status st = sage_prepass<T>(p, v, v_fp8, v_scale, stream, name);
         if (st != ZT_OK) return st;
     }
+    // A compute capability 9.x device takes the wgmma/TMA kernel over the same LUT (kernels/hopper/sage_attention_sm90.cu).
+    const zt::hopper::SageSm90Args a{q_rows, kKRows, pv_mode, q, q_scale, k, k_scale, v, nullptr, v_fp8, v_scale, o, nullptr};
+    const zt_dtype dt = std::is_same_v<T, __half> ? ZT_DTYPE_F16 : ZT_DTYPE_BF16;
+    if (zt::hopper::sage_attention_sm90_sparse_eligible(dt, p, a, keys.block_q, keys.block_k))
+        return zt::hopper::sage_attention_sm90_sparse(stream, dt, p, a, keys.lut, keys.counts, Keys::kResidual ? keys.residual : nullptr, keys.block_q,
+                                                      keys.block_k);
     auto make = [&](auto mode) {
         return SageTraits<T, decltype(mode)::value, kKRows>{q, k, q_scale, k_scale, v, v_fp8, v_scale, nullptr, o, nullptr, q_rows, q_blocks, k_blocks};
     };
-    return pv_mode == 1 ? launch_sparse(p, make(std::integral_constant<int, 1>{}), keys, stream, name)
-                        : launch_sparse(p, make(std::integral_constant<int, 0>{}), keys, stream, name);
+    zt_status st = pv_mode == 1 ? launch_sparse(p, make(std::integral_constant<int, 1>{}), keys, stream, name)
+                                : launch_sparse(p, make(std::integral_constant<int, 0>{}), keys, stream, name);
+    if (st == ZT_OK) zt::note_kernel(Keys::kResidual ? "sla_sage_mma_sm80" : "block_sparse_sage_attention_mma_sm80");
+    return st;
 }
 
 // The flash checks plus the block grid: block_q a multiple of the smaller CTA's rows, block_k of the key

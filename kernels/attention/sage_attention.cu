@@ -8,8 +8,10 @@
 // scales apply in the epilogue. K scales per 64 keys (k_rows 64, one factor per tile) or per key
 // token (k_rows 1: a KV cache written frame by frame, frames not multiples of 64 keys; each S
 // column times its key's scale). (flash_traits.cuh: SageTraits and the pre-pass.)
+// On a compute capability 9.x device, after the pre-pass: hopper/sage_attention_sm90.cu.
 // The ILGPU twin and the emulated oracle: src/Attention/Flash/SageAttention.cs.
 #include "attention/flash_traits.cuh"
+#include "hopper/sage_attention_sm90.h"
 #include "zt_attention.h"
 
 namespace {
@@ -18,8 +20,10 @@ using namespace zt::flash;
 
 template <typename T, int kPv, int kKRows>
 zt_status launch(const Problem& p, const SageTraits<T, kPv, kKRows>& tr, cudaStream_t stream) {
-    return p.head_dim == 64 ? launch_flash<SageTraits<T, kPv, kKRows>, 64>(p, tr, stream, "zt_sage_attention")
-                            : launch_flash<SageTraits<T, kPv, kKRows>, 128>(p, tr, stream, "zt_sage_attention");
+    zt_status st = p.head_dim == 64 ? launch_flash<SageTraits<T, kPv, kKRows>, 64>(p, tr, stream, "zt_sage_attention")
+                                    : launch_flash<SageTraits<T, kPv, kKRows>, 128>(p, tr, stream, "zt_sage_attention");
+    if (st == ZT_OK) zt::note_kernel("sage_attention_mma_sm80");
+    return st;
 }
 
 struct Launch {
@@ -40,6 +44,10 @@ struct Launch {
                                                "zt_sage_attention (V pre-pass)");
                 if (st != ZT_OK) return st;
             }
+            // A compute capability 9.x device takes the wgmma/TMA kernel (kernels/hopper/sage_attention_sm90.cu).
+            const zt_dtype dt = std::is_same_v<T, __half> ? ZT_DTYPE_F16 : ZT_DTYPE_BF16;
+            const zt::hopper::SageSm90Args a{q_rows, k_rows, pv_mode, q, q_scale, k, k_scale, v, k_mean, v_fp8, v_scale, o, lse};
+            if (zt::hopper::sage_attention_sm90_eligible(dt, p, a)) return zt::hopper::sage_attention_sm90(stream, dt, p, a);
             auto make = [&](auto mode, auto rows) {
                 return SageTraits<T, decltype(mode)::value, decltype(rows)::value>{static_cast<const int8_t*>(q), static_cast<const int8_t*>(k),
                                                              static_cast<const float*>(q_scale), static_cast<const float*>(k_scale),

@@ -7,6 +7,8 @@
 // same kernel over a block map's LUT is zt_block_sparse_attention's (and SLA's, with its f32
 // residual) on 9.x devices (block_sparse_attention.cu, sla.cu).
 //
+//   kernel     flash_sm90_kernel.cuh    the kernel template and its launch (shared with Sage)
+//   traits     flash_sm90_traits.cuh    DenseTr: what the dense variant's operands are
 //   schedule   flash_sm90_schedule.cuh  which key tiles a CTA visits: DenseKeys, LutKeys
 //
 //   policy     flash_sm90_policy.h      128 query rows (2 consumer warpgroups x 64), 128-key tiles
@@ -21,72 +23,23 @@
 // zt:hot attention_sm90_kernel  (a spill fails CI)
 #include "attention/flash_common.cuh"
 #include "hopper/attention_sm90.h"
-#include "hopper/flash_sm90_epilogue.cuh"
+#include "hopper/flash_sm90_kernel.cuh"
 #include "hopper/linear_sm90.h"  // current_device_is_sm90
 
 namespace zt::hopper {
 
-namespace attn90 {
-
-// Keys (flash_sm90_schedule.cuh): DenseKeys for zt_attention, LutKeys for the block-sparse op.
-template <typename T, int D, typename Keys>
-__global__ void __launch_bounds__(kThreads, 1)
-    attention_sm90_kernel(const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap, const __grid_constant__ CUtensorMap vmap,
-                          zt::flash::Problem p, float factor, Keys keys, T* __restrict__ o, float* __restrict__ lse) {
-    extern __shared__ char smem_raw[];
-    const Ring<D> ring(smem_raw);
-    if (threadIdx.x == 0) ring.init();
-    __syncthreads();
-
-    // Masked problems visit more keys in later row blocks: those start first (FA3 does the same).
-    const int mb = p.mask.kind != 0 ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
-    const int64_t m0 = (int64_t)mb * kBlockM;
-    const int b = blockIdx.z, h = blockIdx.y, hkv = h / p.group;
-    const typename Keys::Walk walk(keys, p, b, h, m0);
-    const int wg = threadIdx.x >> 7;
-    if (wg == 0) {
-        setmaxnreg_dec<kProducerRegs>();
-        if ((threadIdx.x >> 5) == 0 && elect_one()) produce<D>(ring, &qmap, &kmap, &vmap, walk, b, h, hkv, m0);
-    } else {
-        setmaxnreg_inc<kConsumerRegs>();
-        Consumer<T, D> st(ring, p, wg - 1, m0);
-        st.run(ring, walk, factor, PingPong{wg - 1});
-        epilogue<T, D, Keys::kResidual>(ring, p, wg - 1, b, h, m0, st, o, p.write_lse ? lse : nullptr, keys.residual);
-    }
-}
-
-}  // namespace attn90
-
 namespace {
-
-// The {D, tokens, heads, batch} map of a Q, K or V tensor (elements strided as st), 64 x 128 boxes.
-zt_status encode_qkv(CUtensorMap* map, CUtensorMapDataType type, const void* base, const zt::flash::Problem& p, int heads, int tokens,
-                     const zt::flash::Strides& st, const char* name) {
-    const uint64_t dims[4] = {(uint64_t)p.head_dim, (uint64_t)tokens, (uint64_t)heads, (uint64_t)p.batch};
-    const uint64_t strides[3] = {(uint64_t)st.token * 2, (uint64_t)st.head * 2, (uint64_t)st.batch * 2};
-    const uint32_t box[4] = {(uint32_t)attn90::kChunkCols, (uint32_t)attn90::kBlockN, 1, 1};
-    return encode_tma_tiled(map, type, 4, base, dims, strides, box, name);
-}
 
 template <typename T, int D, typename Keys>
 zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, const Keys& keys, const void* q, const void* k, const void* v, void* o,
                  void* lse, const char* name) {
-    static_assert(attn90::kBlockM == attn90::kBlockN, "Q and K/V share the box shape");
-    const CUtensorMapDataType type = std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
     CUtensorMap qmap, kmap, vmap;
-    zt_status st = encode_qkv(&qmap, type, q, p, p.heads, p.q_len, p.q, name);
-    if (st == ZT_OK) st = encode_qkv(&kmap, type, k, p, p.kv_heads, p.kv_len, p.kv, name);
-    if (st == ZT_OK) st = encode_qkv(&vmap, type, v, p, p.kv_heads, p.kv_len, p.kv, name);
+    zt_status st = attn90::encode_qkv16<T>(&qmap, q, p, p.heads, p.q_len, p.q, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&kmap, k, p, p.kv_heads, p.kv_len, p.kv, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&vmap, v, p, p.kv_heads, p.kv_len, p.kv, name);
     if (st != ZT_OK) return st;
-    auto kernel = attn90::attention_sm90_kernel<T, D, Keys>;
-    constexpr int bytes = attn90::Smem<D>::kBytes;
-    st = zt::allow_dynamic_smem(kernel, bytes, name);
-    if (st != ZT_OK) return st;
-    const dim3 grid((unsigned)((p.q_len + attn90::kBlockM - 1) / attn90::kBlockM), (unsigned)p.heads, (unsigned)p.batch);
-    kernel<<<grid, attn90::kThreads, bytes, stream>>>(qmap, kmap, vmap, p, scale * 1.4426950408889634f, keys, static_cast<T*>(o), static_cast<float*>(lse));
-    st = zt::check_launch(name);
-    if (st == ZT_OK) zt::note_kernel(name);
-    return st;
+    static_assert(attn90::kBlockM == attn90::kBlockN, "Q and K/V share the box shape");
+    return attn90::launch_kernel(stream, p, attn90::DenseTr<T, D>{scale * 1.4426950408889634f}, keys, qmap, kmap, vmap, o, lse, name);
 }
 
 // The kernel for dtype x head_dim, named "<prefix>_<dtype>_d<D>" for zt_last_kernel (the names

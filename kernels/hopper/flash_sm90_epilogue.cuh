@@ -3,6 +3,7 @@
 // mma.sync kernel writes it), O / l rounded to the output type through shared memory, and
 // 16-byte stores predicated on the row (the last CTA's rows past q_len are never written).
 // With kResidual (SLA's last step), an f32 tensor laid out as O is added to O / l before rounding.
+// A Traits with kOutScale scales O's columns (Sage's FP8 V), one with kLseShift adds its term to the LSE.
 //
 // The O tile goes into the warpgroup's own Q rows (its S = Q K^T wgmmas have all completed, and
 // no other warpgroup reads them) in the same 128B-swizzled layout as Q: 16-byte chunk c of row
@@ -14,21 +15,28 @@
 
 namespace zt::hopper::attn90 {
 
-template <typename T, int D, bool kResidual>
-__device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int b, int h, int64_t m0, const Consumer<T, D>& st, T* __restrict__ o,
-                                         float* __restrict__ lse, const float* __restrict__ residual) {
-    using Sm = Smem<D>;
+template <typename Tr, bool kResidual>
+__device__ __forceinline__ void epilogue(const Ring<Tr>& ring, const zt::flash::Problem& p, const Tr& tr, int wg, int b, int h, int64_t m0,
+                                         const Consumer<Tr>& st, typename Tr::Out* __restrict__ o, float* __restrict__ lse,
+                                         const float* __restrict__ residual) {
+    using T = typename Tr::Out;
+    constexpr int D = Tr::kD;
+    using Sm = typename Tr::Sm;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wwarp = (threadIdx.x >> 5) & 3;
     const int r0 = wg * kWgRows + wwarp * 16 + g;  // the thread's first row in the CTA tile
+    const int hkv = h / p.group;
     float inv[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
         const int64_t row = m0 + r0 + 8 * i;
         const float sum = zt::flash::quad_sum(st.row_sum[i]);
         inv[i] = sum > 0.f ? 1.f / sum : 0.f;
+        float shift = 0.f;  // Sage's smoothing term, a quad-parallel dot product (every lane takes part)
+        if constexpr (Tr::kLseShift)
+            if (lse) shift = zt::flash::quad_sum(tr.lse_shift_part(p, b, h, hkv, row, t));
         if (lse && t == 0 && row < p.q_len)
-            lse[((int64_t)b * p.heads + h) * p.q_len + row] = sum > 0.f ? 0.69314718056f * (st.row_max[i] + log2f(sum)) : -INFINITY;
+            lse[((int64_t)b * p.heads + h) * p.q_len + row] = sum > 0.f ? 0.69314718056f * (st.row_max[i] + log2f(sum)) + shift : -INFINITY;
     }
 
     // O goes through this warpgroup's own Q rows with generic stores: fine while the kernel is not
@@ -45,6 +53,7 @@ __device__ __forceinline__ void epilogue(const Ring<D>& ring, const zt::flash::P
             const int chunk = col / kChunkCols, c16 = (col % kChunkCols) / 8;
             char* at = ring.q + chunk * Sm::kQChunkBytes + r * 128 + ((c16 ^ (r & 7)) << 4) + (col % 8) * 2;
             float v0 = st.o[4 * n + 2 * i] * inv[i], v1 = st.o[4 * n + 2 * i + 1] * inv[i];
+            if constexpr (Tr::kOutScale) v0 *= tr.out_scale(p, b, hkv, col), v1 *= tr.out_scale(p, b, hkv, col + 1);
             if constexpr (kResidual) {
                 if (row < p.q_len) {
                     const float2 add = *reinterpret_cast<const float2*>(residual + p.q.of(b, h, row) + col);

@@ -62,16 +62,18 @@ template <typename T> struct PtxType;
 template <> struct PtxType<__half> { static constexpr const char* name = "f16"; };
 template <> struct PtxType<__nv_bfloat16> { static constexpr const char* name = "bf16"; };
 
-// D[64 x N] += A[64 x 16] (registers, the m16n8k16 A fragment per warp) B[16 x N] (shared, MN-
-// major: imm-trans-b = 1), f32 accumulators. N = 64 or 128 (the head dim).
+// D[64 x N] += A[64 x K] (registers, the mma.sync A fragment per warp: m16n8k16 for 16-bit,
+// m16n8k32 for 8-bit types) B[K x N] (shared), f32 accumulators. N = 64 or 128 (the head dim).
+// 16-bit: K = 16, B MN-major (imm-trans-b = 1). e4m3: K = 32, B K-major (8-bit types have no
+// transpose), and the tail is imm-scale-a, imm-scale-b only.
 template <typename T, int N> struct WgmmaRs;
 
-#define ZT_ATTN90_RS(T, TY)                                                                                                                       \
+#define ZT_ATTN90_RS(T, KTY, TAIL)                                                                                                                       \
     template <> struct WgmmaRs<T, 64> {                                                                                                           \
         static __device__ __forceinline__ void mma(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {                                          \
-            asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY                                                                     \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n64" KTY                                                                                               \
                          " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
-                         "%25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"                                              \
+                         "%25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1" TAIL ";\n"                                                  \
                          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
                            "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
                            "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
@@ -81,10 +83,10 @@ template <typename T, int N> struct WgmmaRs;
     };                                                                                                                                           \
     template <> struct WgmmaRs<T, 128> {                                                                                                          \
         static __device__ __forceinline__ void mma(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {                                          \
-            asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY                                                                    \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n128" KTY                                                                                              \
                          " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
                          "%25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, "  \
-                         "%49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1, 1, 1, 1;\n"      \
+                         "%49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1" TAIL ";\n"          \
                          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
                            "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
                            "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
@@ -95,8 +97,9 @@ template <typename T, int N> struct WgmmaRs;
                          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));                                                                  \
         }                                                                                                                                        \
     };
-ZT_ATTN90_RS(__half, "f16")
-ZT_ATTN90_RS(__nv_bfloat16, "bf16")
+ZT_ATTN90_RS(__half, "k16.f32.f16.f16", ", 1, 1, 1")
+ZT_ATTN90_RS(__nv_bfloat16, "k16.f32.bf16.bf16", ", 1, 1, 1")
+ZT_ATTN90_RS(__nv_fp8_e4m3, "k32.f32.e4m3.e4m3", ", 1, 1")
 #undef ZT_ATTN90_RS
 
 // Named barrier over the 128 threads of one consumer warpgroup (ids 1 and 2; 0 is __syncthreads).
@@ -123,15 +126,28 @@ struct PingPong {
 };
 
 // ---------------------------------------------------------------------------------------------
+// What the variants differ in is a Traits type (flash_sm90_traits.cuh: DenseTr, SageTr), as
+// flash_traits.cuh's are for the mma.sync kernel. Tr supplies:
+//   Out, Acc, kD, Sm (flash_sm90_policy.h's Smem), kQLoadBytes, kPvSteps, kOutScale, kLseShift
+//   load_q / load_k / load_v    the producer's TMA boxes of a tile (their bytes: kQLoadBytes,
+//                               Sm::kKTileBytes, Sm::kVTileBytes)
+//   issue_s(acc, q, k)          S = Q K^T wgmmas into the Acc accumulator
+//   row_scale / logits          S as base-2 logits' raw values s and the factor on them (dense:
+//                               s as is, times scale log2 e; Sage: times the Q row's and each key
+//                               column's scales, factor 1)
+//   pack_p / issue_pv           P as wgmma's A fragments, O += P V
+//   out_scale / lse_shift_part  the epilogue's per-channel factor and LSE term (when kOutScale / kLseShift)
+
+// ---------------------------------------------------------------------------------------------
 // Shared memory and barriers.
 
-template <int D>
+template <typename Tr>
 struct Ring {
-    using Sm = Smem<D>;
-    static constexpr int kS = kStages<D>;
-    char* q;  // Sm::kChunks x [kBlockM rows x 128 bytes]
-    char* k;  // kS x Sm::kChunks x [kBlockN rows x 128 bytes]
-    char* v;
+    using Sm = typename Tr::Sm;
+    static constexpr int kS = Sm::kStageCount;
+    char* q;  // Q, and the epilogue's O: Sm::kChunks x [kBlockM rows x 128 bytes]
+    char* k;  // kS x Sm::kKTileBytes
+    char* v;  // kS x Sm::kVTileBytes
     uint64_t* q_full;
     uint64_t* k_full;
     uint64_t* v_full;
@@ -141,14 +157,14 @@ struct Ring {
         char* base = align_shared(raw, kAlign);
         q = base;
         k = q + Sm::kQBytes;
-        v = k + kS * Sm::kTileBytes;
-        q_full = reinterpret_cast<uint64_t*>(v + kS * Sm::kTileBytes);
+        v = k + kS * Sm::kKTileBytes;
+        q_full = reinterpret_cast<uint64_t*>(v + kS * Sm::kVTileBytes);
         k_full = q_full + 1;
         v_full = k_full + kS;
         empty = v_full + kS;
     }
-    __device__ char* k_tile(int s) const { return k + s * Sm::kTileBytes; }
-    __device__ char* v_tile(int s) const { return v + s * Sm::kTileBytes; }
+    __device__ char* k_tile(int s) const { return k + s * Sm::kKTileBytes; }
+    __device__ char* v_tile(int s) const { return v + s * Sm::kVTileBytes; }
 
     // One thread, before the CTA's first __syncthreads.
     __device__ void init() const {
@@ -174,27 +190,22 @@ struct RingPos {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Producer: one thread (an elected lane of the producer warpgroup's first warp). Maps are
-// {D, tokens, heads, batch} with boxes {64, 128, 1, 1}: one box per 64-column chunk.
-template <int D, typename Walk>
-__device__ __forceinline__ void produce(const Ring<D>& ring, const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+// Producer: one thread (an elected lane of the producer warpgroup's first warp); the boxes are
+// the Traits' (maps {D, tokens, heads, batch}, or Sage's e4m3 V codes {keys, D, heads, batch}).
+template <typename Tr, typename Walk>
+__device__ __forceinline__ void produce(const Ring<Tr>& ring, const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                         Walk walk, int b, int h, int hkv, int64_t m0) {
-    using Sm = Smem<D>;
-    mbar_arrive_expect_tx(ring.q_full, Sm::kQBytes);
-#pragma unroll
-    for (int c = 0; c < Sm::kChunks; ++c) tma_load_4d(ring.q + c * Sm::kQChunkBytes, qmap, ring.q_full, c * kChunkCols, (int32_t)m0, h, b);
-    RingPos<kStages<D>> pos;
+    using Sm = typename Tr::Sm;
+    mbar_arrive_expect_tx(ring.q_full, Tr::kQLoadBytes);
+    Tr::load_q(ring.q, qmap, ring.q_full, (int32_t)m0, h, b);
+    RingPos<Sm::kStageCount> pos;
     for (KeyTile t = walk.first(); walk.valid(t); t = walk.next()) {
         const int32_t k0 = t.k0;
         if (pos.refill) mbar_wait(&ring.empty[pos.stage], pos.phase ^ 1);
-        mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kTileBytes);
-#pragma unroll
-        for (int c = 0; c < Sm::kChunks; ++c)
-            tma_load_4d(ring.k_tile(pos.stage) + c * Sm::kTileChunkBytes, kmap, &ring.k_full[pos.stage], c * kChunkCols, k0, hkv, b);
-        mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kTileBytes);
-#pragma unroll
-        for (int c = 0; c < Sm::kChunks; ++c)
-            tma_load_4d(ring.v_tile(pos.stage) + c * Sm::kTileChunkBytes, vmap, &ring.v_full[pos.stage], c * kChunkCols, k0, hkv, b);
+        mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kKTileBytes);
+        Tr::load_k(ring.k_tile(pos.stage), kmap, &ring.k_full[pos.stage], k0, hkv, b);
+        mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kVTileBytes);
+        Tr::load_v(ring.v_tile(pos.stage), vmap, &ring.v_full[pos.stage], k0, hkv, b);
         pos.advance();
     }
 }
@@ -203,10 +214,13 @@ __device__ __forceinline__ void produce(const Ring<D>& ring, const CUtensorMap* 
 // A consumer warpgroup: the O accumulator and the running max / sum of the thread's two rows
 // (warp-local rows lane / 4 and lane / 4 + 8 of the warp's 16), and the steps of a key tile.
 // S accumulator fragment: s[4j + r] is row lane / 4 + 8 (r >= 2), column 8j + 2 (lane % 4) + (r & 1).
-template <typename T, int D>
+template <typename Tr>
 struct Consumer {
-    using Sm = Smem<D>;
-    static constexpr int kS = kStages<D>;
+    static constexpr int D = Tr::kD;
+    using Sm = typename Tr::Sm;
+    using Acc = typename Tr::Acc;
+    static constexpr int kS = Sm::kStageCount;
+    static constexpr int kPv = Tr::kPvSteps;
     float o[D / 2];
     float row_max[2], row_sum[2];  // row_sum is lane-partial (its quad's columns); summed in the epilogue
     // The keys each of the two rows sees (flash_common.cuh's KeyRange, clamped to [0, kv_len] so
@@ -215,9 +229,11 @@ struct Consumer {
     // block-causal division cost 40 spilled registers with the overlap at D = 128).
     int key_lo[2], key_hi[2], key_sink[2];
     uint32_t q_base;  // the warpgroup's Q rows (column chunk 0)
+    int64_t warp_row;  // the warp's first query row
 
-    __device__ Consumer(const Ring<D>& ring, const zt::flash::Problem& p, int wg, int64_t m0) {
-        const int64_t row0 = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2);
+    __device__ Consumer(const Ring<Tr>& ring, const zt::flash::Problem& p, int wg, int64_t m0) {
+        warp_row = m0 + wg * kWgRows + ((threadIdx.x >> 5) & 3) * 16;
+        const int64_t row0 = warp_row + ((threadIdx.x & 31) >> 2);
         auto clamp = [&](int64_t k) { return (int)(k < 0 ? 0 : k > p.kv_len ? p.kv_len : k); };
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
@@ -231,24 +247,6 @@ struct Consumer {
         for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
         row_max[0] = row_max[1] = -INFINITY;
         row_sum[0] = row_sum[1] = 0.f;
-    }
-
-    // S = Q K^T, issued (the caller fences, commits and waits): k-step kk reads 32 bytes of each
-    // row, in column chunk kk / 4.
-    __device__ __forceinline__ void issue_s(float (&s)[kBlockN / 2], uint32_t k_base) const {
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-            const uint32_t off = (kk % 4) * 32;
-            Wgmma<T>::m64n128(s, desc_k128b(q_base + (kk / 4) * Sm::kQChunkBytes + off), desc_k128b(k_base + (kk / 4) * Sm::kTileChunkBytes + off),
-                              kk > 0);
-        }
-    }
-
-    // O += P V, issued: k-step kk is keys 16kk.. = 2048 bytes into each column chunk; the chunks
-    // are the descriptor's LBO apart.
-    __device__ __forceinline__ void issue_pv(const uint32_t (&pa)[kBlockN / 16][4], uint32_t v_base) {
-#pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, Sm::kTileChunkBytes));
     }
 
     // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf; a LUT
@@ -270,7 +268,8 @@ struct Consumer {
 #pragma unroll
                     for (int e = 0; e < 2; ++e) {
                         const int key = c0 + j * 8 + e;
-                        if (!(key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]))) s[4 * j + 2 * i + e] = -INFINITY;
+                        const bool seen = key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]);
+                        s[4 * j + 2 * i + e] = seen ? s[4 * j + 2 * i + e] : -INFINITY;  // a select: no branch per element
                     }
         }
         float mx[2] = {-INFINITY, -INFINITY};
@@ -305,19 +304,8 @@ struct Consumer {
             for (int r = 0; r < 4; ++r) o[4 * n + r] *= rescale[r >> 1];
     }
 
-    // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
-    static __device__ __forceinline__ void pack_p(uint32_t (&pa)[kBlockN / 16][4], const float (&s)[kBlockN / 2]) {
-#pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk) {
-            pa[kk][0] = zt::flash::pack2<T>(s[8 * kk + 0], s[8 * kk + 1]);
-            pa[kk][1] = zt::flash::pack2<T>(s[8 * kk + 2], s[8 * kk + 3]);
-            pa[kk][2] = zt::flash::pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
-            pa[kk][3] = zt::flash::pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
-        }
-    }
-
     // Each consumer warp frees the stage once its warpgroup's wgmmas over it have completed.
-    static __device__ __forceinline__ void release(const Ring<D>& ring, int stage) {
+    static __device__ __forceinline__ void release(const Ring<Tr>& ring, int stage) {
         __syncwarp();
         if ((threadIdx.x & 31) == 0) mbar_arrive(&ring.empty[stage]);
     }
@@ -326,28 +314,34 @@ struct Consumer {
     // j - 1's P V, and tile j's softmax runs while P V is on the tensor cores (wait_group 1: the
     // older group, S, has completed); O is rescaled only after P V has landed in it, and P's
     // registers are rewritten only then. The first tile has no P V before it, the last one's P V
-    // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers.
+    // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers (Sage's
+    // e4m3 P: 16). The accumulator (Acc: f32, or Sage's s32) becomes the logits s on landing.
     // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
     template <typename Walk>
-    __device__ __forceinline__ void run(const Ring<D>& ring, Walk walk, float factor, const PingPong& pp) {
+    __device__ __forceinline__ void run(const Ring<Tr>& ring, const Tr& tr, const zt::flash::Problem& p, int b, int h, Walk walk, const PingPong& pp) {
         mbar_wait(ring.q_full, 0);
         KeyTile t = walk.first();
         if (!walk.valid(t)) return;  // no turns for either warpgroup
+        const int hkv = h / p.group;
+        const float rs = tr.row_scale(p, b, h, warp_row);
         pp.start();
         RingPos<kS> pos;
         float s[kBlockN / 2];
-        uint32_t pa[kBlockN / 16][4];
+        uint32_t pa[kPv][4];
         float rescale[2];
         mbar_wait(&ring.k_full[pos.stage], pos.phase);
         pp.acquire();
-        wgmma_fence();
-        issue_s(s, smem_u32(ring.k_tile(pos.stage)));
-        wgmma_commit();
-        pp.pass(false);
-        wgmma_wait<0>();
-        fence_regs(s);
-        softmax(s, walk.cta, t, factor, rescale);  // O is zero: no rescale
-        pack_p(pa, s);
+        {
+            Acc acc[kBlockN / 2];
+            wgmma_fence();
+            Tr::issue_s(acc, q_base, smem_u32(ring.k_tile(pos.stage)));
+            wgmma_commit();
+            pp.pass(false);
+            wgmma_wait<0>();
+            fence_regs(acc);
+            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);  // O is zero: no rescale
+        }
+        Tr::pack_p(pa, s);
         int prev = pos.stage;
         uint32_t prev_phase = pos.phase;
         pos.advance();
@@ -355,26 +349,28 @@ struct Consumer {
             mbar_wait(&ring.k_full[pos.stage], pos.phase);
             mbar_wait(&ring.v_full[prev], prev_phase);
             pp.acquire();
-            // The register operands' last writes (softmax's S, rescale_o's O, pack_p's P) must be
-            // issued before wgmma.fence: volatile asm keeps this order, the "memory" clobber of the
-            // fence alone does not (CUTLASS's warpgroup_fence_operand, FA3 likewise).
-            fence_regs(s);
+            // The register operands' last writes (rescale_o's O, pack_p's P) must be issued
+            // before wgmma.fence: volatile asm keeps this order, the "memory" clobber of the
+            // fence alone does not (CUTLASS's warpgroup_fence_operand, FA3 likewise). The
+            // accumulator is the tile's own (its first k-step overwrites it: scale-d 0), so no
+            // value of it lives from one tile to the next.
+            Acc acc[kBlockN / 2];
             fence_regs(o);
             fence_regs(pa);
             wgmma_fence();
-            issue_s(s, smem_u32(ring.k_tile(pos.stage)));
+            Tr::issue_s(acc, q_base, smem_u32(ring.k_tile(pos.stage)));
             wgmma_commit();
-            issue_pv(pa, smem_u32(ring.v_tile(prev)));
+            Tr::issue_pv(o, pa, smem_u32(ring.v_tile(prev)));
             wgmma_commit();
             pp.pass(false);
             wgmma_wait<1>();
-            fence_regs(s);
-            softmax(s, walk.cta, t, factor, rescale);
+            fence_regs(acc);
+            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);
             wgmma_wait<0>();
             fence_regs(o);
             release(ring, prev);
             rescale_o(rescale);
-            pack_p(pa, s);
+            Tr::pack_p(pa, s);
             prev = pos.stage;
             prev_phase = pos.phase;
             pos.advance();
@@ -384,7 +380,7 @@ struct Consumer {
         fence_regs(o);
         fence_regs(pa);
         wgmma_fence();
-        issue_pv(pa, smem_u32(ring.v_tile(prev)));
+        Tr::issue_pv(o, pa, smem_u32(ring.v_tile(prev)));
         wgmma_commit();
         pp.pass(true);
         wgmma_wait<0>();

@@ -18,6 +18,7 @@
 //   D =  64: Q 16 KB + 4 stages x (K 16 KB + V 16 KB) = 144 KB
 //   D = 128: Q 32 KB + 2 stages x (K 32 KB + V 32 KB) = 160 KB (3 stages, 224 KB, would leave
 //            no room under sm_90's 227 KB once the barriers and the alignment slack are added)
+// Sage's INT8 Q/K and e4m3 V codes are laid out otherwise (flash_sm90_traits.cuh; SageSmem below).
 // One CTA per SM either way (384 threads at up to 240 registers for the consumers); the O tile
 // of the epilogue reuses each consumer's own Q rows.
 #pragma once
@@ -40,16 +41,27 @@ constexpr bool kPingPong = true;
 constexpr int kProducerRegs = 24;
 constexpr int kConsumerRegs = 240;
 
-template <int D>
+// The plan of one variant: kQkBytes per Q/K element (2: f16/bf16; 1: Sage's INT8), kVBytes per
+// V element (2, or 1: Sage's e4m3 codes), kS stages. The Q region is always the 16-bit O tile's
+// size (the epilogue stages O there); an INT8 Q uses each warpgroup's first 64 x D bytes of its
+// own O rows (flash_sm90_traits.cuh's SageTr::load_q).
+template <int D, int kQkBytes = 2, int kVBytes = 2, int kS = kStages<D>>
 struct Smem {
-    static constexpr int kChunks = D / kChunkCols;
+    static constexpr int kStageCount = kS;
+    static constexpr int kChunks = D / kChunkCols;        // 64-column chunks of a 16-bit operand (and of O)
     static constexpr int kQBytes = kBlockM * D * 2;
-    static constexpr int kTileBytes = kBlockN * D * 2;  // one K or one V tile
-    static constexpr int kQChunkBytes = kBlockM * 128;   // one 64-column chunk of Q
+    static constexpr int kKTileBytes = kBlockN * D * kQkBytes;
+    static constexpr int kVTileBytes = kBlockN * D * kVBytes;
+    static constexpr int kQChunkBytes = kBlockM * 128;   // one 64-column chunk of Q (of O)
     static constexpr int kTileChunkBytes = kBlockN * 128;
-    static constexpr int kBarriers = 1 + 3 * kStages<D>;  // q_full, k_full[], v_full[], empty[]
-    static constexpr int kBytes = kAlign + kQBytes + 2 * kStages<D> * kTileBytes + 8 * kBarriers;
+    static constexpr int kBarriers = 1 + 3 * kS;  // q_full, k_full[], v_full[], empty[]
+    static constexpr int kBytes = kAlign + kQBytes + kS * (kKTileBytes + kVTileBytes) + 8 * kBarriers;
     static_assert(kBytes <= 227 * 1024, "over sm_90's 227 KB of shared memory per CTA");
 };
+
+// Sage (INT8 Q/K, V 16-bit or e4m3): smaller K tiles leave room for more stages.
+//   D =  64: Q 16 KB + 4 x (K 8 KB + V 16 or 8 KB) = 112 or 80 KB
+//   D = 128: Q 32 KB + 3 x (K 16 KB + V 32 KB) = 176 KB (pv 16-bit); 4 x (16 + 16 KB) = 160 KB (e4m3)
+template <int D, int kPv> using SageSmem = Smem<D, 1, kPv == 1 ? 1 : 2, D <= 64 || kPv == 1 ? 4 : 3>;
 
 }  // namespace zt::hopper::attn90

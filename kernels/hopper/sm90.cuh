@@ -199,5 +199,9 @@ zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_byt
 // NHD's heads are closer than its tokens), box[i] elements (box[0] * elem_bytes == 128).
 zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
                            const uint32_t* box, const char* kernel);
+// With another swizzle (box[0] * elem_bytes at most its span): Sage's INT8 rows of 64 bytes take
+// CU_TENSOR_MAP_SWIZZLE_64B.
+zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
+                           const uint32_t* box, const char* kernel, CUtensorMapSwizzle swizzle);
 
 }  // namespace zt::hopper

@@ -35,6 +35,11 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn(const char* kernel, zt_status* st) {
 
 zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
                            const uint32_t* box, const char* kernel) {
+    return encode_tma_tiled(map, type, rank, base, dims, strides_bytes, box, kernel, CU_TENSOR_MAP_SWIZZLE_128B);
+}
+
+zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
+                           const uint32_t* box, const char* kernel, CUtensorMapSwizzle swizzle) {
     zt_status st = ZT_OK;
     auto fn = encode_fn(kernel, &st);
     if (!fn) return st;
@@ -46,7 +51,7 @@ zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank,
         elem_strides[i] = 1;
         if (i + 1 < rank) s[i] = (cuuint64_t)strides_bytes[i];  // the innermost stride is the element
     }
-    CUresult r = fn(map, type, (cuuint32_t)rank, const_cast<void*>(base), d, s, b, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+    CUresult r = fn(map, type, (cuuint32_t)rank, const_cast<void*>(base), d, s, b, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS) {
         char msg[256];

@@ -326,7 +326,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
         }
     }
 
-    /// <summary>CUDA: kernels/attention/sage_attention.cu (the fp8 V workspace comes from here).</summary>
+    /// <summary>CUDA: kernels/attention/sage_attention.cu, on 9.x devices kernels/hopper/sage_attention_sm90.cu (the fp8 V workspace comes from here).</summary>
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
@@ -341,6 +341,7 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
             g.Q.ElementCount, g.Kv.ElementCount, g.Lse.ElementCount, p.QScaleShape.ElementCount, p.KScaleShape.ElementCount, p.ChannelShape.ElementCount, vCount,
             Attention.Flat(t["q"]), Attention.Flat(t["q_scale"]), Attention.Flat(t["k"]), Attention.Flat(t["k_scale"]), Attention.Flat(t["v"]),
             p.HasKMean ? Attention.Flat(t["k_mean"]) : null, vFp8, vScale, Attention.Flat(t["o"]), p.Lse ? Attention.Flat(t["lse"]) : null);
+        OpNotes.RecordNativeKernel("sage_attention");
     }
 
     /// <summary>

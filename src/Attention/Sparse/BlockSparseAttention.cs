@@ -281,6 +281,7 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
             lutCount, countCount,
             Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["q_scale"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["k_scale"]),
             Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]), Flash.Attention.Flat(t["counts"]), vFp8, vScale, Flash.Attention.Flat(t["o"]));
+        OpNotes.RecordNativeKernel("block_sparse_attention");
     }
 
     /// <summary>Dense scores over the LUT's tiles.</summary>

@@ -320,10 +320,7 @@ public sealed partial class Sla : IOp<Sla.Params>
             Flash.Attention.Flat(t["q"]), Flash.Attention.Flat(t["k"]), Flash.Attention.Flat(t["v"]), Flash.Attention.Flat(t["lut"]),
             Flash.Attention.Flat(t["counts"]), Flash.Attention.Flat(t["proj"]), p.Bias ? Flash.Attention.Flat(t["bias"]) : null, work,
             qCodes, qScale, kCodes, kScale, kMean, vFp8, vScale, Flash.Attention.Flat(t["o"]));
-        if (!sage)
-        {
-            OpNotes.RecordNativeKernel("sla");  // the sparse branch's kernel (the Sage branch does not record one yet)
-        }
+        OpNotes.RecordNativeKernel("sla");  // the sparse branch's kernel (dense or Sage)
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ namespace Zoetrope.Attention.Flash;
 /// layouts (nhd: the scales strided by Hkv), Nkv not a multiple of 64 (the last tile's scales
 /// zero-filled and masked), GQA, causal and block-causal masks; two on the emulator (hnd f16
 /// P·V with the smoothing LSE, nhd bf16 fp8 with GQA and a causal mask). Bench: Wan's stream
-/// with per-token K scales (frames of 1560 keys).
+/// with per-token K scales (frames of 1560 keys). Two more on the emulator at the sm_90a kernel's
+/// tiles (ZOETROPE_EMU_SM=90): 130 query rows (two CTAs) with q_rows 128, D 128, 16-bit P·V and a
+/// block-causal mask; 300 keys (three tiles) of D 64 FP8 P·V with per-key K scales.
 /// </summary>
 internal static class SageAttentionCases
 {
@@ -39,6 +41,11 @@ internal static class SageAttentionCases
             new(new(DType.BF16, G(1, 2, 2, 33, 130, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(26, 2, 1)), 16, SagePv.Fp8, Lse: true, KRows: 1)),
             new(new(DType.F16, G(1, 2, 1, 70, 70, 64, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp16, Lse: true, HasKMean: true, KRows: 1), CaseUse.Emulator),
             new(new(DType.BF16, G(1, 2, 1, 50, 90, 128, HeadLayout.Nhd, AttentionMask.Causal), 16, SagePv.Fp8, Lse: true, KRows: 1), CaseUse.Emulator),
+            // The sm_90a kernel's tiles (kernels/hopper/flash_sm90_policy.h: 128 query rows per CTA,
+            // 128-key tiles): two row blocks with q_rows 128 and a block-causal mask, D 128 with 16-bit
+            // P·V; D 64 FP8 with per-key K scales over three key tiles (the last one partial), GQA.
+            new(new(DType.F16, G(1, 1, 1, 130, 100, 128, HeadLayout.Hnd, AttentionMask.BlockCausal(40, 2, 1)), 128, SagePv.Fp16, Lse: true, HasKMean: true), CaseUse.Emulator),
+            new(new(DType.BF16, G(1, 2, 1, 20, 300, 64, HeadLayout.Nhd, AttentionMask.None), 16, SagePv.Fp8, Lse: true, KRows: 1), CaseUse.Emulator),
             .. new[] { 1024, 4096, 8192, 16384, 32768 }.SelectMany(n => new OpCase<SageAttention.Params>[]
             {
                 new(new(DType.BF16, G(4, 32, 32, n, n, 128, HeadLayout.Hnd, AttentionMask.None), 32, SagePv.Fp8), CaseUse.Bench),

@@ -50,6 +50,12 @@ internal static class SlaCases
                 SlaVariant.AllKeys, Precision: SlaPrecision.Sage, Pv: SagePv.Fp16), CaseUse.Emulator),
             new(new(DType.F16, G(1, 2, 1, 64, 129, 128, HeadLayout.Hnd, AttentionMask.None), new SparseBlocks(64, 64), FeatureMap.Elu1, SlaVariant.AllKeys,
                 Density: 0.75, Precision: SlaPrecision.Sage, Pv: SagePv.Fp8), CaseUse.Emulator),
+            // Sage on sm_90a (ZOETROPE_EMU_SM=90: 128-row query blocks): two of them, causal, FP8 P·V over
+            // 64-key halves; D 128 with 16-bit P·V.
+            new(new(DType.BF16, G(1, 2, 1, 130, 200, 64, HeadLayout.Nhd, AttentionMask.Causal), SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.Complement,
+                Density: 0.5, Precision: SlaPrecision.Sage, Pv: SagePv.Fp8), CaseUse.Emulator),
+            new(new(DType.F16, G(1, 1, 1, 128, 128, 128, HeadLayout.Hnd, AttentionMask.None), SparseBlocks.Default, FeatureMap.Elu1, SlaVariant.AllKeys,
+                Precision: SlaPrecision.Sage, Pv: SagePv.Fp16), CaseUse.Emulator),
             .. new[] { 0.1, 0.05 }.SelectMany(d => new OpCase<Sla.Params>[]
             {
                 new(new(DType.BF16, Setup, SparseBlocks.Default, FeatureMap.Softmax, SlaVariant.AllKeys, Density: d), CaseUse.Bench),
