@@ -23,6 +23,7 @@
 // (block_sparse.cuh's launch_sparse_sage).
 //
 // zt:hot attention_sm90_kernel  (a spill fails CI)
+// zt:regs sm_90a attention_sm90_kernel 168  (setmaxnreg: producer 24, consumers 240: 24 x 128 + 2 x 240 x 128 = 64,512 of 65,536)
 #include "attention/flash_common.cuh"
 #include "hopper/flash_sm90_kernel.cuh"
 #include "hopper/linear_sm90.h"  // current_device_is_sm90

@@ -327,6 +327,9 @@ public sealed partial class SageAttention : IOp<SageAttention.Params>
     }
 
     /// <summary>CUDA: kernels/attention/sage_attention.cu, on 9.x devices kernels/hopper/sage_attention_sm90.cu (the fp8 V workspace comes from here).</summary>
+    [CudaKernel("sm_80", "sage_attention_mma_sm80", "f16/bf16 V, 16-bit or FP8 P·V")]
+    [CudaKernel("sm_90", "sage_attention_sm90_<dtype>_d<D>_<pv>", "D 64 or 128, a K scale per 64 keys, 16-byte-aligned operands")]
+    [CudaKernel("sm_90", "sage_attention_sm90_<dtype>_d<D>_<pv>_kpt", "D 64 or 128, a K scale per key token")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {

@@ -246,8 +246,11 @@ public sealed partial class BlockSparseAttention : IOp<BlockSparseAttention.Para
     }
 
     /// <summary>CUDA: kernels/attention/block_sparse_attention.cu.</summary>
-    [CudaKernel("sm_80", "block_sparse_attention_mma_sm80", "dense f16/bf16 (the Sage precisions record no kernel yet)")]
+    [CudaKernel("sm_80", "block_sparse_attention_mma_sm80", "dense f16/bf16")]
+    [CudaKernel("sm_80", "block_sparse_sage_attention_mma_sm80", "Sage, 16-bit or FP8 P·V")]
     [CudaKernel("sm_90", "block_sparse_attention_sm90_<dtype>_d<D>", "dense f16/bf16, block_q a multiple of 128, D 64 or 128, 16-byte-aligned q, k, v")]
+    [CudaKernel("sm_90", "block_sparse_sage_attention_sm90_<dtype>_d<D>_<pv>", "Sage, block_q a multiple of 128, a K scale per 64 keys")]
+    [CudaKernel("sm_90", "block_sparse_sage_attention_sm90_<dtype>_d<D>_<pv>_kpt", "Sage, block_q a multiple of 128, a K scale per key token")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t) => CudaLaunch(backend, p, t, null);
 

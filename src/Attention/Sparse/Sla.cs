@@ -288,8 +288,10 @@ public sealed partial class Sla : IOp<Sla.Params>
     internal static void Ilgpu(IlgpuBackend backend, Params p, OpTensors t) => FloatTypes.Visit(p.DType, new Launcher(backend, p, t));
 
     /// <summary>CUDA: kernels/attention/sla.cu.</summary>
-    [CudaKernel("sm_80", "sla_mma_sm80", "precision=dense: the sparse branch (the Sage branch records no kernel yet)")]
+    [CudaKernel("sm_80", "sla_mma_sm80", "precision=dense: the sparse branch")]
+    [CudaKernel("sm_80", "sla_sage_mma_sm80", "precision=sage: the sparse branch")]
     [CudaKernel("sm_90", "sla_sm90_<dtype>_d<D>", "precision=dense, block_q a multiple of 128, D 64 or 128, 16-byte-aligned q, k, v")]
+    [CudaKernel("sm_90", "sla_sage_sm90_<dtype>_d<D>_<pv>", "precision=sage, block_q a multiple of 128")]
     [RunsOn(BackendKind.Cuda)]
     internal static void Cuda(CudaBackend backend, Params p, OpTensors t)
     {
