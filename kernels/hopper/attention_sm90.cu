@@ -35,11 +35,10 @@ template <typename T, int D, typename Keys>
 zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, const Keys& keys, const void* q, const void* k, const void* v, void* o,
                  void* lse, const char* name) {
     CUtensorMap qmap, kmap, vmap;
-    zt_status st = attn90::encode_qkv16<T>(&qmap, q, p, p.heads, p.q_len, p.q, name);
-    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&kmap, k, p, p.kv_heads, p.kv_len, p.kv, name);
-    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&vmap, v, p, p.kv_heads, p.kv_len, p.kv, name);
+    zt_status st = attn90::encode_qkv16<T>(&qmap, q, p, p.heads, p.q_len, p.q, attn90::kBlockM, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&kmap, k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&vmap, v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
     if (st != ZT_OK) return st;
-    static_assert(attn90::kBlockM == attn90::kBlockN, "Q and K/V share the box shape");
     return attn90::launch_kernel(stream, p, attn90::DenseTr<T, D>{scale * 1.4426950408889634f}, keys, qmap, kmap, vmap, o, lse, name);
 }
 
@@ -63,6 +62,7 @@ bool attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, const 
     if (dtype != ZT_DTYPE_F16 && dtype != ZT_DTYPE_BF16) return false;
     if (p.head_dim != 64 && p.head_dim != 128) return false;
     if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
+    if (p.kv_len > attn90::kOobRow) return false;        // the zero-filled half tiles are read past every key
     for (const void* x : {q, k, v})
         if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
     // Strides are whole rows of D * 2 bytes (multiples of 16); TMA takes strides below 2^40 bytes.

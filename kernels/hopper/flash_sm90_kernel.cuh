@@ -45,12 +45,13 @@ inline zt_status encode_rows(CUtensorMap* map, CUtensorMapDataType type, int ele
     return encode_tma_tiled(map, type, 4, base, dims, strides, box, name, swizzle);
 }
 
-// A 16-bit Q, K or V: 64 x 128 boxes in the 128-byte swizzle.
+// A 16-bit Q, K or V: boxes of 64 columns x box_rows (Q: 128 rows; K, V: 64-key halves of a
+// tile, flash_sm90_traits.cuh's load_halves) in the 128-byte swizzle.
 template <typename T>
 zt_status encode_qkv16(CUtensorMap* map, const void* base, const zt::flash::Problem& p, int heads, int tokens, const zt::flash::Strides& st,
-                       const char* name) {
+                       int box_rows, const char* name) {
     const CUtensorMapDataType type = std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
-    return encode_rows(map, type, 2, base, p, heads, tokens, st, kChunkCols, kBlockN, CU_TENSOR_MAP_SWIZZLE_128B, name);
+    return encode_rows(map, type, 2, base, p, heads, tokens, st, kChunkCols, box_rows, CU_TENSOR_MAP_SWIZZLE_128B, name);
 }
 
 // One CTA per 128 query rows of a (head, batch); the kernel is recorded under `name` (a literal:

@@ -203,9 +203,9 @@ __device__ __forceinline__ void produce(const Ring<Tr>& ring, const CUtensorMap*
         const int32_t k0 = t.k0;
         if (pos.refill) mbar_wait(&ring.empty[pos.stage], pos.phase ^ 1);
         mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kKTileBytes);
-        Tr::load_k(ring.k_tile(pos.stage), kmap, &ring.k_full[pos.stage], k0, hkv, b);
+        Tr::load_k(ring.k_tile(pos.stage), kmap, &ring.k_full[pos.stage], k0, t.lo, t.hi, hkv, b);
         mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kVTileBytes);
-        Tr::load_v(ring.v_tile(pos.stage), vmap, &ring.v_full[pos.stage], k0, hkv, b);
+        Tr::load_v(ring.v_tile(pos.stage), vmap, &ring.v_full[pos.stage], k0, t.lo, t.hi, hkv, b);
         pos.advance();
     }
 }

@@ -45,6 +45,28 @@ __device__ __forceinline__ void load_chunks(char* dst, int chunk_bytes, const CU
     for (int c = 0; c < D / kChunkCols; ++c) tma_load_4d(dst + c * chunk_bytes, map, bar, c * kChunkCols, row, h, b);
 }
 
+// K and V tiles come as two boxes of 64 keys each (the maps' box rows). A half outside the tile's
+// selected keys [lo, hi) (flash_sm90_schedule.cuh's KeyTile: a LUT tile with one 64-key block
+// selected) is read from row kOobRow, past every tensor's end: TMA zero-fills it without touching
+// memory and still completes its bytes, so such a tile moves only its selected half, and the
+// masked half holds zeros rather than another tile's stale keys (P = 0 times a NaN would be NaN).
+constexpr int kHalfRows = kBlockN / 2;
+constexpr int32_t kOobRow = 1 << 30;  // attention_sm90_eligible: kv_len <= 2^30
+__device__ __forceinline__ int32_t half_row(int32_t k0, int half, int lo, int hi) {
+    const int a = half * kHalfRows;
+    return a >= lo && a < hi ? k0 + a : kOobRow;
+}
+
+// A 16-bit K or V tile: D / 64 column chunks of [128 keys][128 bytes], each as two 64-key boxes.
+template <int D>
+__device__ __forceinline__ void load_halves(char* dst, int chunk_bytes, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+#pragma unroll
+    for (int c = 0; c < D / kChunkCols; ++c)
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+            tma_load_4d(dst + c * chunk_bytes + half * kHalfRows * 128, map, bar, c * kChunkCols, half_row(k0, half, lo, hi), hkv, b);
+}
+
 // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
 template <typename T>
 __device__ __forceinline__ void pack_p16(uint32_t (&pa)[kBlockN / 16][4], const float (&s)[kBlockN / 2]) {
@@ -81,11 +103,11 @@ struct DenseTr {
     static __device__ __forceinline__ void load_q(char* q, const CUtensorMap* map, uint64_t* bar, int32_t m0, int h, int b) {
         load_chunks<D>(q, Sm::kQChunkBytes, map, bar, m0, h, b);
     }
-    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int hkv, int b) {
-        load_chunks<D>(dst, Sm::kTileChunkBytes, map, bar, k0, hkv, b);
+    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
     }
-    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int hkv, int b) {
-        load_chunks<D>(dst, Sm::kTileChunkBytes, map, bar, k0, hkv, b);
+    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
     }
 
     // S = Q K^T, issued (the caller fences, commits and waits): k-step kk reads 32 bytes of each
@@ -142,12 +164,16 @@ struct SageTr {
 #pragma unroll
         for (int w = 0; w < kConsumers; ++w) tma_load_4d(q + w * kWgRows * 128, map, bar, 0, m0 + w * kWgRows, h, b);
     }
-    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int hkv, int b) {
-        tma_load_4d(dst, map, bar, 0, k0, hkv, b);
+    // K: [128 keys][D bytes] as two 64-key boxes (the swizzle atom is 8 rows: the halves stack).
+    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kHalfRows * D, map, bar, 0, half_row(k0, half, lo, hi), hkv, b);
     }
-    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int hkv, int b) {
+    // kPv 1: the codes tile is [D channels][128 keys]: keys are its swizzled rows' bytes, so it
+    // comes whole (an unselected half's codes are finite pre-pass output, times P = 0).
+    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
         if constexpr (kPv == 1) tma_load_4d(dst, map, bar, k0, 0, hkv, b);  // {keys, channels, hkv, b}
-        else load_chunks<D>(dst, Sm::kTileChunkBytes, map, bar, k0, hkv, b);
+        else load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
     }
 
     // S = Q K^T in s32: D / 32 k-steps of 32 bytes along the rows.

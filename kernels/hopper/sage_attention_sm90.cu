@@ -55,9 +55,10 @@ template <typename T, int D, int kPv, int kKRows, typename Keys>
 zt_status launch(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const Keys& keys, const char* name) {
     CUtensorMap qmap, kmap, vmap;
     zt_status st = encode_int8(&qmap, a.q, p, p.heads, p.q_len, p.q, attn90::kWgRows, name);
-    if (st == ZT_OK) st = encode_int8(&kmap, a.k, p, p.kv_heads, p.kv_len, p.kv, attn90::kBlockN, name);
+    if (st == ZT_OK) st = encode_int8(&kmap, a.k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
     if (st == ZT_OK)
-        st = kPv == 1 ? encode_codes(&vmap, a.v_codes, p, name) : attn90::encode_qkv16<T>(&vmap, a.v, p, p.kv_heads, p.kv_len, p.kv, name);
+        st = kPv == 1 ? encode_codes(&vmap, a.v_codes, p, name)
+                      : attn90::encode_qkv16<T>(&vmap, a.v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
     if (st != ZT_OK) return st;
     const attn90::SageTr<T, D, kPv, kKRows> tr{static_cast<const int8_t*>(a.q),
                                                  static_cast<const float*>(a.q_scale),
@@ -110,6 +111,7 @@ bool sage_attention_sm90_eligible(zt_dtype dtype, const Problem& p, const SageSm
     if (p.head_dim != 64 && p.head_dim != 128) return false;
     if (a.k_rows != 64 && a.k_rows != 1) return false;
     if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
+    if (p.kv_len > attn90::kOobRow) return false;        // the zero-filled half tiles are read past every key
     for (const void* x : {a.q, a.k, a.v, a.v_codes})
         if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
     // Strides are whole rows (multiples of 16 bytes); TMA takes strides below 2^40 bytes.
