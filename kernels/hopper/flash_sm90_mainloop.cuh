@@ -304,6 +304,21 @@ struct Consumer {
             for (int r = 0; r < 4; ++r) o[4 * n + r] *= rescale[r >> 1];
     }
 
+    // Tr::kPromotePv: the P·V of a tile lands in pv (zeroed first), then O = (O + pv) * rescale in
+    // fp32 registers; otherwise the wgmmas accumulate into O itself (pv is never used).
+    static __device__ __forceinline__ void zero_pv(float (&pv)[D / 2]) {
+        if constexpr (Tr::kPromotePv) {
+#pragma unroll
+            for (int i = 0; i < D / 2; ++i) pv[i] = 0.f;
+        }
+    }
+    __device__ __forceinline__ void fold_pv(const float (&pv)[D / 2], const float (&rescale)[2]) {
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) o[4 * n + r] = (o[4 * n + r] + pv[4 * n + r]) * rescale[r >> 1];
+    }
+
     // Each consumer warp frees the stage once its warpgroup's wgmmas over it have completed.
     static __device__ __forceinline__ void release(const Ring<Tr>& ring, int stage) {
         __syncwarp();
@@ -355,12 +370,15 @@ struct Consumer {
             // accumulator is the tile's own (its first k-step overwrites it: scale-d 0), so no
             // value of it lives from one tile to the next.
             Acc acc[kBlockN / 2];
+            float pv[D / 2];
+            zero_pv(pv);
             fence_regs(o);
+            fence_regs(pv);
             fence_regs(pa);
             wgmma_fence();
             Tr::issue_s(acc, q_base, smem_u32(ring.k_tile(pos.stage)));
             wgmma_commit();
-            Tr::issue_pv(o, pa, smem_u32(ring.v_tile(prev)));
+            Tr::issue_pv(Tr::kPromotePv ? pv : o, pa, smem_u32(ring.v_tile(prev)));
             wgmma_commit();
             pp.pass(false);
             wgmma_wait<1>();
@@ -368,8 +386,10 @@ struct Consumer {
             softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);
             wgmma_wait<0>();
             fence_regs(o);
+            fence_regs(pv);
             release(ring, prev);
-            rescale_o(rescale);
+            if constexpr (Tr::kPromotePv) fold_pv(pv, rescale);
+            else rescale_o(rescale);
             Tr::pack_p(pa, s);
             prev = pos.stage;
             prev_phase = pos.phase;
@@ -377,15 +397,23 @@ struct Consumer {
         }
         mbar_wait(&ring.v_full[prev], prev_phase);
         pp.acquire();
+        float pv[D / 2];
+        zero_pv(pv);
         fence_regs(o);
+        fence_regs(pv);
         fence_regs(pa);
         wgmma_fence();
-        Tr::issue_pv(o, pa, smem_u32(ring.v_tile(prev)));
+        Tr::issue_pv(Tr::kPromotePv ? pv : o, pa, smem_u32(ring.v_tile(prev)));
         wgmma_commit();
         pp.pass(true);
         wgmma_wait<0>();
         fence_regs(o);
+        fence_regs(pv);
         release(ring, prev);
+        if constexpr (Tr::kPromotePv) {
+            const float one[2] = {1.f, 1.f};
+            fold_pv(pv, one);
+        }
     }
 };
 

@@ -98,6 +98,7 @@ struct DenseTr {
     static constexpr int kQLoadBytes = Sm::kQBytes;
     static constexpr int kPvSteps = kBlockN / 16;
     static constexpr bool kOutScale = false, kLseShift = false;
+    static constexpr bool kPromotePv = false;  // 16-bit P·V accumulates in fp32 on the tensor cores
     float factor;  // scale * log2(e)
 
     static __device__ __forceinline__ void load_q(char* q, const CUtensorMap* map, uint64_t* bar, int32_t m0, int h, int b) {
@@ -148,6 +149,13 @@ struct SageTr {
     static constexpr int kQLoadBytes = kBlockM * D;
     static constexpr int kPvSteps = kPv == 1 ? kBlockN / 32 : kBlockN / 16;
     static constexpr bool kOutScale = kPv == 1, kLseShift = true;
+    // FP8 P·V: an H100's e4m3 wgmma adds into its f32 accumulator with about 14 significant bits
+    // (DeepSeek-V3; SageAttention2 measures an FP22 accumulator), so a tile's P·V goes into a
+    // fresh partial that is added into O in fp32 (SageAttention2's two-level accumulation), not
+    // into O itself across every tile of the sequence. D = 64 only: at D = 128 the partial's 64
+    // registers beside S, O and P spill 170-240 bytes under the consumers' 240 (ptxas), so there
+    // O still accumulates on the tensor cores (a known gap: its plan must change first).
+    static constexpr bool kPromotePv = kPv == 1 && D == 64;
     const int8_t* q;  // for the LSE's smoothing term
     const float* q_scale;
     const float* k_scale;
