@@ -17,8 +17,10 @@
 //   epilogue   flash_sm90_epilogue.cuh  O / l through shared memory, predicated 16-byte stores
 //
 // Q, K and V are read through 4D tensor maps {D, tokens, heads, batch} with the layout's
-// strides, in boxes of 64 columns (128 bytes: the 128-byte swizzle's width) x 128 tokens, so
-// a tile past a sequence's end is zero-filled by TMA instead of reading the next head's rows.
+// strides, in boxes of 64 columns (128 bytes: the 128-byte swizzle's width) x 128 tokens for Q
+// and 64 for K and V (two per tile, so a LUT tile's unselected half can be a zero-filled box
+// read past the end), so a tile past a sequence's end is zero-filled by TMA instead of reading
+// the next head's rows.
 //
 // zt:hot attention_sm90_kernel  (a spill fails CI)
 // zt:regs sm_90a attention_sm90_kernel 168  (setmaxnreg: producer 24, consumers 240: 24 x 128 + 2 x 240 x 128 = 64,512 of 65,536)

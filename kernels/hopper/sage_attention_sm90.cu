@@ -12,9 +12,10 @@
 // exp2's FMA), so P may differ in the last bit.
 //
 // Tensor maps (4D, {innermost, tokens or channels, heads, batch}):
-//   Q, K      INT8 {D, tokens}: boxes {D, 64} (Q, one per consumer warpgroup) and {D, 128} (K),
+//   Q, K      INT8 {D, tokens}: boxes {D, 64} (Q, one per consumer warpgroup; K, two per tile:
+//             flash_sm90_traits.cuh's half tiles),
 //             the 128-byte swizzle for D = 128, the 64-byte one for D = 64 (rows of 64 bytes)
-//   V         pv_mode 0: as the dense kernel's, {64, 128} boxes of f16/bf16, 128-byte swizzle
+//   V         pv_mode 0: as the dense kernel's, {64, 64} boxes of f16/bf16, 128-byte swizzle
 //             pv_mode 1: the codes {keys padded to 64, D, kv_heads, batch}, boxes {128, D}:
 //             past the padding, TMA's zero fill
 //
