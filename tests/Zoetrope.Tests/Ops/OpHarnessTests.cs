@@ -70,7 +70,9 @@ public class OpHarnessTests
         foreach (var op in ops)
         {
             var emulator = op.Cases().Where(c => c.Use.HasFlag(CaseUse.Emulator)).ToList();
-            Assert.That(emulator, Has.Count.InRange(2, 8), $"{op.Name}: a few Emulator cases, sized for the interpreter");
+            // A few, at the kernels' edges; the attention ops served by several kernel families
+            // (dense and Sage, mma.sync and sm_90a's tile shapes) need up to a dozen.
+            Assert.That(emulator, Has.Count.InRange(2, 12), $"{op.Name}: a few Emulator cases, sized for the interpreter");
             foreach (var c in emulator)
             {
                 foreach (var kind in new[] { BackendKind.CudaEmu, BackendKind.IlgpuEmu })
