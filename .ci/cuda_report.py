@@ -16,6 +16,9 @@ For every kernels/**/*.cu and native/src/*.cu it reads the per-file compile log 
     that kernel in the file is compiled for that arch at exactly N registers per thread: a
     warp-specialized kernel's setmaxnreg budgets (producer .dec, consumers .inc) are sized from
     the launch's allocation, and a different one would make `.inc` wait forever on a GPU;
+  * serialized wgmma: ptxas's "Potential Performance Loss: wgmma.mma_async instructions are
+    serialized" warning (C7513 and its kin) for any kernel is a failure: the kernel still runs,
+    correctly, at a fraction of its speed, which nothing short of a GPU would otherwise show;
   * the link: the library exists and exports every ZT_API function of native/include/*.h except
     those defined only in skipped files;
   * optionally the PTX ILGPU emitted (--ptx DIR): every *.ptx assembled by ptxas for sm_80,
@@ -253,6 +256,25 @@ def check_regs(rows, pretty, built_files):
     return bad
 
 
+SERIALIZED = re.compile(r"Potential Performance Loss: wgmma\.mma_async instructions are serialized (.*?) in the function '([^']+)'")
+
+
+def check_serialized(build, built_files):
+    """ptxas's wgmma serialization warnings in the compile logs, one failure per (file, kernel)."""
+    bad = 0
+    for rel in built_files:
+        log_file = build / OBJ_DIR / (rel + ".o.log")
+        log = log_file.read_text(errors="replace") if log_file.exists() else ""
+        found = {}
+        for why, fn in SERIALIZED.findall(log):
+            found.setdefault(fn, why)
+        names = demangle(list(found)) if found else {}
+        for fn, why in found.items():
+            print(f"  FAILED serialized {rel}: {short(names.get(fn, fn))}: wgmma.mma_async instructions are serialized {why}")
+            bad += 1
+    return bad
+
+
 def exported_api(skipped_files):
     """ZT_API functions of the headers, minus those defined only in skipped files."""
     decl = re.compile(r"ZT_API\s+[\w\s\*]+?\b(zt_\w+)\s*\(")
@@ -346,6 +368,7 @@ def main():
     hot = check_hot(rows, pretty)
     failed += check_sass(args.build, built)
     failed += check_regs(rows, pretty, built)
+    failed += check_serialized(args.build, built)
     link_ok = failed == 0 and check_link(args.build, built)
     if failed == 0 and args.build_rc != 0 and link_ok:
         print(f"  FAILED: cmake --build exited {args.build_rc}")

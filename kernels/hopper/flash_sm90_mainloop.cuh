@@ -62,45 +62,49 @@ template <typename T> struct PtxType;
 template <> struct PtxType<__half> { static constexpr const char* name = "f16"; };
 template <> struct PtxType<__nv_bfloat16> { static constexpr const char* name = "bf16"; };
 
-// D[64 x N] += A[64 x K] (registers, the mma.sync A fragment per warp: m16n8k16 for 16-bit,
-// m16n8k32 for 8-bit types) B[K x N] (shared), f32 accumulators. N = 64 or 128 (the head dim).
-// 16-bit: K = 16, B MN-major (imm-trans-b = 1). e4m3: K = 32, B K-major (8-bit types have no
-// transpose), and the tail is imm-scale-a, imm-scale-b only.
+// D[64 x N] (+)= A[64 x K] (registers, the mma.sync A fragment per warp: m16n8k16 for 16-bit,
+// m16n8k32 for 8-bit types) B[K x N] (shared), f32 accumulators. N = 64 or 128 (the head dim, or
+// half of it). scale_d 0 overwrites D (the first k-step of a fresh partial: no zeroing first, as
+// CUTLASS's ScaleOut::Zero), 1 accumulates. 16-bit: K = 16, B MN-major (imm-trans-b = 1). e4m3:
+// K = 32, B K-major (8-bit types have no transpose), and the tail is imm-scale-a, imm-scale-b only.
 template <typename T, int N> struct WgmmaRs;
 
-#define ZT_ATTN90_RS(T, KTY, TAIL)                                                                                                                       \
-    template <> struct WgmmaRs<T, 64> {                                                                                                           \
-        static __device__ __forceinline__ void mma(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {                                          \
-            asm volatile("wgmma.mma_async.sync.aligned.m64n64" KTY                                                                                               \
-                         " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
-                         "%25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1" TAIL ";\n"                                                  \
-                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
-                           "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
-                           "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
-                           "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])                                                                      \
-                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));                                                                  \
-        }                                                                                                                                        \
-    };                                                                                                                                           \
-    template <> struct WgmmaRs<T, 128> {                                                                                                          \
-        static __device__ __forceinline__ void mma(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {                                          \
-            asm volatile("wgmma.mma_async.sync.aligned.m64n128" KTY                                                                                              \
-                         " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, "      \
-                         "%25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, "  \
-                         "%49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1" TAIL ";\n"          \
-                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),   \
-                           "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),      \
-                           "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),      \
-                           "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]),      \
-                           "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]),      \
-                           "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]),      \
-                           "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])       \
-                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));                                                                  \
-        }                                                                                                                                        \
+#define ZT_ATTN90_RS_D32 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define ZT_ATTN90_RS_D64 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define ZT_ATTN90_RS_OUT32 "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), \
+    "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), \
+    "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define ZT_ATTN90_RS_OUT64 "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), \
+    "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), \
+    "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), \
+    "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), \
+    "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+    "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define ZT_ATTN90_RS(T, KTY, TAIL)                                                                                                                \
+    template <> struct WgmmaRs<T, 64> {                                                                                                            \
+        static __device__ __forceinline__ void mma(float (&d)[32], const uint32_t (&a)[4], uint64_t db, int scale_d = 1) {                        \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\nwgmma.mma_async.sync.aligned.m64n64" KTY " " ZT_ATTN90_RS_D32                  \
+                         ", {%32, %33, %34, %35}, %36, p" TAIL ";\n}\n"                                                                                 \
+                         : ZT_ATTN90_RS_OUT32                                                                                                        \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));                                                      \
+        }                                                                                                                                         \
+    };                                                                                                                                            \
+    template <> struct WgmmaRs<T, 128> {                                                                                                           \
+        static __device__ __forceinline__ void mma(float (&d)[64], const uint32_t (&a)[4], uint64_t db, int scale_d = 1) {                        \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\nwgmma.mma_async.sync.aligned.m64n128" KTY " " ZT_ATTN90_RS_D64                 \
+                         ", {%64, %65, %66, %67}, %68, p" TAIL ";\n}\n"                                                                                 \
+                         : ZT_ATTN90_RS_OUT64                                                                                                        \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));                                                      \
+        }                                                                                                                                         \
     };
 ZT_ATTN90_RS(__half, "k16.f32.f16.f16", ", 1, 1, 1")
 ZT_ATTN90_RS(__nv_bfloat16, "k16.f32.bf16.bf16", ", 1, 1, 1")
 ZT_ATTN90_RS(__nv_fp8_e4m3, "k32.f32.e4m3.e4m3", ", 1, 1")
 #undef ZT_ATTN90_RS
+#undef ZT_ATTN90_RS_D32
+#undef ZT_ATTN90_RS_D64
+#undef ZT_ATTN90_RS_OUT32
+#undef ZT_ATTN90_RS_OUT64
 
 // Named barrier over the 128 threads of one consumer warpgroup (ids 1 and 2; 0 is __syncthreads).
 __device__ __forceinline__ void wg_sync(int wg) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory"); }
@@ -304,25 +308,72 @@ struct Consumer {
             for (int r = 0; r < 4; ++r) o[4 * n + r] *= rescale[r >> 1];
     }
 
-    // Tr::kPromotePv: the P·V of a tile lands in pv (zeroed first), then O = (O + pv) * rescale in
-    // fp32 registers; otherwise the wgmmas accumulate into O itself (pv is never used).
-    static __device__ __forceinline__ void zero_pv(float (&pv)[D / 2]) {
-        if constexpr (Tr::kPromotePv) {
+    // Tr::kPromotePv: the P·V of a tile lands in a fresh partial pv (its first k-step overwrites
+    // it), which is added into O in fp32 registers; otherwise the wgmmas accumulate into O itself
+    // (pv is never used). With Tr::kPvParts 2 the partial is half of O's columns (O's registers
+    // kPvRegs * part..): the first half's wgmmas are the ones issued beside S, the second half's
+    // follow (finish_pv). The fold is one FMA per element, O = O * owed + pv, as rescale_o's
+    // one multiply: O's rescale is owed one tile (pv holds tile j - 1's P·V, in tile j - 1's max,
+    // and O the tiles before it, still in tile j - 2's: owed is the factor between the two, the
+    // rescale softmax returned for tile j - 1); tile j's own rescale is owed next.
+    static constexpr int kParts = Tr::kPvParts;
+    static constexpr int kPvRegs = D / 2 / kParts;
+    float owed[2];
+    template <int kPart>
+    __device__ __forceinline__ void fold_pv(const float (&pv)[kPvRegs]) {
 #pragma unroll
-            for (int i = 0; i < D / 2; ++i) pv[i] = 0.f;
-        }
+        for (int n = 0; n < kPvRegs / 4; ++n)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                float& on = o[kPart * kPvRegs + 4 * n + r];
+                on = fmaf(on, owed[r >> 1], pv[4 * n + r]);
+            }
     }
-    __device__ __forceinline__ void fold_pv(const float (&pv)[D / 2], const float (&rescale)[2]) {
-#pragma unroll
-        for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-            for (int r = 0; r < 4; ++r) o[4 * n + r] = (o[4 * n + r] + pv[4 * n + r]) * rescale[r >> 1];
+    // The P·V wgmmas issued beside S (or alone after the last tile): into O, or into the partial
+    // (its first half at kParts 2).
+    __device__ __forceinline__ void issue_pv(float (&pv)[kPvRegs], const uint32_t (&pa)[kPv][4], uint32_t v_base) {
+        if constexpr (!Tr::kPromotePv) Tr::issue_pv(o, pa, v_base);
+        else if constexpr (kParts == 1) Tr::issue_pv(pv, pa, v_base);
+        else Tr::issue_pv_half(pv, pa, v_base, 0);
     }
 
     // Each consumer warp frees the stage once its warpgroup's wgmmas over it have completed.
     static __device__ __forceinline__ void release(const Ring<Tr>& ring, int stage) {
         __syncwarp();
         if ((threadIdx.x & 31) == 0) mbar_arrive(&ring.empty[stage]);
+    }
+
+    // Once the P·V wgmmas issued beside S have completed: O takes the tile's P·V (and the rescale
+    // it owes), the stage is freed and P becomes the next A fragment (pack: s holds the next
+    // tile's P). At kParts 2, O's first half is folded, the second half's P·V runs into the same
+    // partial and is folded, and only then is the next P packed into pa. (Packing it into a
+    // second fragment while these wgmmas ran made ptxas serialize the wgmmas of the dense-key
+    // D = 128 kernels, warning C7513.) These wgmmas are issued without the ping-pong token: a
+    // turn is one batch beside the softmax; this one is short and has nothing to overlap.
+    // rescale: the factor softmax returned for the next tile (owed from here on when promoted).
+    template <bool kPack>
+    __device__ __forceinline__ void finish_pv(const Ring<Tr>& ring, int stage, float (&pv)[kPvRegs], uint32_t (&pa)[kPv][4], const float (&s)[kBlockN / 2],
+                                              const float (&rescale)[2]) {
+        if constexpr (!Tr::kPromotePv) {
+            release(ring, stage);
+            rescale_o(rescale);
+        } else if constexpr (kParts == 1) {
+            release(ring, stage);
+            fold_pv<0>(pv);
+        } else {
+            fold_pv<0>(pv);
+            fence_regs(pv);
+            wgmma_fence();
+            Tr::issue_pv_half(pv, pa, smem_u32(ring.v_tile(stage)), 1);
+            wgmma_commit();
+            wgmma_wait<0>();
+            fence_regs(pv);
+            fence_regs(pa);
+            release(ring, stage);
+            fold_pv<1>(pv);
+        }
+        if constexpr (Tr::kPromotePv) owed[0] = rescale[0], owed[1] = rescale[1];
+        if constexpr (kPack) Tr::pack_p(pa, s);
     }
 
     // The main loop, with FA3's intra-warpgroup overlap: tile j's S = Q K^T is issued, then tile
@@ -356,6 +407,7 @@ struct Consumer {
             fence_regs(acc);
             softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);  // O is zero: no rescale
         }
+        owed[0] = owed[1] = 1.f;  // O is zero
         Tr::pack_p(pa, s);
         int prev = pos.stage;
         uint32_t prev_phase = pos.phase;
@@ -370,15 +422,14 @@ struct Consumer {
             // accumulator is the tile's own (its first k-step overwrites it: scale-d 0), so no
             // value of it lives from one tile to the next.
             Acc acc[kBlockN / 2];
-            float pv[D / 2];
-            zero_pv(pv);
+            float pv[kPvRegs];
             fence_regs(o);
             fence_regs(pv);
             fence_regs(pa);
             wgmma_fence();
             Tr::issue_s(acc, q_base, smem_u32(ring.k_tile(pos.stage)));
             wgmma_commit();
-            Tr::issue_pv(Tr::kPromotePv ? pv : o, pa, smem_u32(ring.v_tile(prev)));
+            issue_pv(pv, pa, smem_u32(ring.v_tile(prev)));
             wgmma_commit();
             pp.pass(false);
             wgmma_wait<1>();
@@ -387,33 +438,26 @@ struct Consumer {
             wgmma_wait<0>();
             fence_regs(o);
             fence_regs(pv);
-            release(ring, prev);
-            if constexpr (Tr::kPromotePv) fold_pv(pv, rescale);
-            else rescale_o(rescale);
-            Tr::pack_p(pa, s);
+            finish_pv<true>(ring, prev, pv, pa, s, rescale);
             prev = pos.stage;
             prev_phase = pos.phase;
             pos.advance();
         }
         mbar_wait(&ring.v_full[prev], prev_phase);
         pp.acquire();
-        float pv[D / 2];
-        zero_pv(pv);
+        float pv[kPvRegs];
         fence_regs(o);
         fence_regs(pv);
         fence_regs(pa);
         wgmma_fence();
-        Tr::issue_pv(Tr::kPromotePv ? pv : o, pa, smem_u32(ring.v_tile(prev)));
+        issue_pv(pv, pa, smem_u32(ring.v_tile(prev)));
         wgmma_commit();
         pp.pass(true);
         wgmma_wait<0>();
         fence_regs(o);
         fence_regs(pv);
-        release(ring, prev);
-        if constexpr (Tr::kPromotePv) {
-            const float one[2] = {1.f, 1.f};
-            fold_pv(pv, one);
-        }
+        const float one[2] = {1.f, 1.f};
+        finish_pv<false>(ring, prev, pv, pa, s, one);
     }
 };
 

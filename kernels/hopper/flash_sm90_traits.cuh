@@ -84,7 +84,7 @@ __device__ __forceinline__ void pack_p16(uint32_t (&pa)[kBlockN / 16][4], const 
 template <typename T, int D>
 __device__ __forceinline__ void issue_pv16(float (&o)[D / 2], const uint32_t (&pa)[kBlockN / 16][4], uint32_t v_base) {
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, kBlockN * 128));
+    for (int kk = 0; kk < kBlockN / 16; ++kk) WgmmaRs<T, D>::mma(o, pa[kk], desc_mn128b(v_base + kk * 2048, kBlockN * 128), 1);
 }
 
 // --- dense --------------------------------------------------------------------------------------
@@ -99,6 +99,7 @@ struct DenseTr {
     static constexpr int kPvSteps = kBlockN / 16;
     static constexpr bool kOutScale = false, kLseShift = false;
     static constexpr bool kPromotePv = false;  // 16-bit P·V accumulates in fp32 on the tensor cores
+    static constexpr int kPvParts = 1;
     float factor;  // scale * log2(e)
 
     static __device__ __forceinline__ void load_q(char* q, const CUtensorMap* map, uint64_t* bar, int32_t m0, int h, int b) {
@@ -152,10 +153,13 @@ struct SageTr {
     // FP8 P·V: an H100's e4m3 wgmma adds into its f32 accumulator with about 14 significant bits
     // (DeepSeek-V3; SageAttention2 measures an FP22 accumulator), so a tile's P·V goes into a
     // fresh partial that is added into O in fp32 (SageAttention2's two-level accumulation), not
-    // into O itself across every tile of the sequence. D = 64 only: at D = 128 the partial's 64
-    // registers beside S, O and P spill 170-240 bytes under the consumers' 240 (ptxas), so there
-    // O still accumulates on the tensor cores (a known gap: its plan must change first).
-    static constexpr bool kPromotePv = kPv == 1 && D == 64;
+    // into O itself across every tile of the sequence. At D = 128 a whole partial (64 registers)
+    // beside S, O and P spills 170-240 bytes under the consumers' 240 (ptxas), so the partial
+    // covers half of O's columns at a time (kPvParts 2, 32 registers): the first half's P·V runs
+    // under the softmax as the whole one does at D = 64, the second half's after it
+    // (flash_sm90_mainloop.cuh's Consumer::finish_pv).
+    static constexpr bool kPromotePv = kPv == 1;
+    static constexpr int kPvParts = kPv == 1 && D == 128 ? 2 : 1;
     const int8_t* q;  // for the LSE's smoothing term
     const float* q_scale;
     const float* k_scale;
@@ -246,13 +250,23 @@ struct SageTr {
         }
     }
     // kPv 1: B is the codes tile, D rows (channels) of 128 keys: k-step kk 32 bytes into each row.
+    // Into the fresh partial (kPromotePv): its first k-step overwrites it.
     static __device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&pa)[kPvSteps][4], uint32_t v_base) {
         if constexpr (kPv == 1) {
 #pragma unroll
-            for (int kk = 0; kk < kPvSteps; ++kk) WgmmaRs<__nv_fp8_e4m3, D>::mma(o, pa[kk], desc_k128b(v_base + 32 * kk));
+            for (int kk = 0; kk < kPvSteps; ++kk) WgmmaRs<__nv_fp8_e4m3, D>::mma(o, pa[kk], desc_k128b(v_base + 32 * kk), kk > 0);
         } else {
             issue_pv16<T, D>(o, pa, v_base);
         }
+    }
+
+    // kPv 1, kPvParts 2: O's columns 64 part.. only, into a fresh partial of 32 registers (B's
+    // rows are the channels: the half starts 64 rows = 8 swizzle atoms further).
+    static __device__ __forceinline__ void issue_pv_half(float (&d)[D / 4], const uint32_t (&pa)[kPvSteps][4], uint32_t v_base, int part) {
+        static_assert(kPv == 1 && D == 128, "the split partial is FP8 P·V at D = 128's");
+#pragma unroll
+        for (int kk = 0; kk < kPvSteps; ++kk)
+            WgmmaRs<__nv_fp8_e4m3, D / 2>::mma(d, pa[kk], desc_k128b(v_base + part * (D / 2) * 128 + 32 * kk), kk > 0);
     }
 
     // kPv 1: P carried 448, V its channel's scale.
