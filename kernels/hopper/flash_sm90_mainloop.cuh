@@ -204,12 +204,11 @@ __device__ __forceinline__ void produce(const Ring<Tr>& ring, const CUtensorMap*
     Tr::load_q(ring.q, qmap, ring.q_full, (int32_t)m0, h, b);
     RingPos<Sm::kStageCount> pos;
     for (KeyTile t = walk.first(); walk.valid(t); t = walk.next()) {
-        const int32_t k0 = t.k0;
         if (pos.refill) mbar_wait(&ring.empty[pos.stage], pos.phase ^ 1);
         mbar_arrive_expect_tx(&ring.k_full[pos.stage], Sm::kKTileBytes);
-        Tr::load_k(ring.k_tile(pos.stage), kmap, &ring.k_full[pos.stage], k0, t.lo, t.hi, hkv, b);
+        Tr::load_k(ring.k_tile(pos.stage), kmap, &ring.k_full[pos.stage], t, hkv, b);
         mbar_arrive_expect_tx(&ring.v_full[pos.stage], Sm::kVTileBytes);
-        Tr::load_v(ring.v_tile(pos.stage), vmap, &ring.v_full[pos.stage], k0, t.lo, t.hi, hkv, b);
+        Tr::load_v(ring.v_tile(pos.stage), vmap, &ring.v_full[pos.stage], t, hkv, b);
         pos.advance();
     }
 }
@@ -254,27 +253,30 @@ struct Consumer {
     }
 
     // Masks a boundary tile (each row's key bounds once, then comparisons; masked: -inf; a LUT
-    // tile's unselected half too), then
+    // tile's empty half too), then
     // the online softmax on base-2 logits s * factor: the running max in scaled units, P =
     // exp2(s * factor - max) as one FMA into the exp2 (the mma.sync kernel's arithmetic). s
     // becomes P; returns O's factors through rescale (applied by the caller once O is its own).
     __device__ __forceinline__ void softmax(float (&s)[kBlockN / 2], const CtaKeys& cta, const KeyTile& t, float factor, float (&rescale)[2]) {
         if (!cta.whole(t)) {
-            const int c0 = t.k0 + 2 * (threadIdx.x & 3);  // the thread's first column as a key
-            const int sel_lo = t.k0 + t.lo, sel_hi = t.k0 + t.hi;
-            int hi[2];
 #pragma unroll
-            for (int i = 0; i < 2; ++i) hi[i] = key_hi[i] < sel_hi ? key_hi[i] : sel_hi;
+            for (int h = 0; h < 2; ++h) {
+                // Column 64h + c is key t.key[h] + c; an empty half's keys are all masked (hi 0).
+                const bool some = t.key[h] != kNoHalf;
+                const int c0 = (some ? t.key[h] : 0) + 2 * (threadIdx.x & 3);  // the thread's first column of the half as a key
 #pragma unroll
-            for (int i = 0; i < 2; ++i)
+                for (int i = 0; i < 2; ++i) {
+                    const int hi = some ? key_hi[i] : 0;
 #pragma unroll
-                for (int j = 0; j < kBlockN / 8; ++j)
+                    for (int jj = 0; jj < kHalfKeys / 8; ++jj)
 #pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        const int key = c0 + j * 8 + e;
-                        const bool seen = key < hi[i] && key >= sel_lo && (key >= key_lo[i] || key < key_sink[i]);
-                        s[4 * j + 2 * i + e] = seen ? s[4 * j + 2 * i + e] : -INFINITY;  // a select: no branch per element
-                    }
+                        for (int e = 0; e < 2; ++e) {
+                            const int key = c0 + jj * 8 + e, j = 8 * h + jj;
+                            const bool seen = key < hi && (key >= key_lo[i] || key < key_sink[i]);
+                            s[4 * j + 2 * i + e] = seen ? s[4 * j + 2 * i + e] : -INFINITY;  // a select: no branch per element
+                        }
+                }
+            }
         }
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -405,7 +407,7 @@ struct Consumer {
             pp.pass(false);
             wgmma_wait<0>();
             fence_regs(acc);
-            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);  // O is zero: no rescale
+            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t), rescale);  // O is zero: no rescale
         }
         owed[0] = owed[1] = 1.f;  // O is zero
         Tr::pack_p(pa, s);
@@ -434,7 +436,7 @@ struct Consumer {
             pp.pass(false);
             wgmma_wait<1>();
             fence_regs(acc);
-            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t.k0), rescale);
+            softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t), rescale);
             wgmma_wait<0>();
             fence_regs(o);
             fence_regs(pv);

@@ -9,10 +9,13 @@
 //   LutKeys<R>    the tiles of the key blocks a block map's LUT lists for the CTA's query block,
 //                 ascending (zt_block_sparse_attention; R: SLA's f32 residual added to O)
 //
-// A tile is 128 keys aligned to 128 (kBlockN); a LUT block is block_k keys, a multiple of 64
-// (TurboDiffusion's SLA uses 64). The LUT walk goes in 64-key chunks: a tile with only one of its
-// halves selected is visited with the other half masked (KeyTile::lo/hi), so the kernel keeps one
-// tile size for every variant and a 64-key block map costs at most one half-empty tile per block.
+// A tile is kBlockN = 128 keys as two halves of 64, each loaded by its own TMA box, so the halves
+// need not be adjacent: a dense tile is keys [k, k + 128), a LUT tile pairs the next two selected
+// 64-key chunks wherever they lie (a LUT block is block_k keys, a multiple of 64; TurboDiffusion's
+// SLA uses 64). A 64-key block map thus fills whole tiles (visiting each selected block in the
+// half of a 128-key tile, the other half masked, spent half of the tensor and softmax work on
+// masked keys); only the walk's last tile may have one half, the other empty (kNoHalf: read past
+// the tensor's end, zero-filled, masked).
 #pragma once
 
 #include "attention/flash_common.cuh"
@@ -20,10 +23,12 @@
 
 namespace zt::hopper::attn90 {
 
-// One visited tile: keys [k0, k0 + kBlockN), of which [k0 + lo, k0 + hi) are selected.
+// One visited tile: keys [key[h], key[h] + 64) in half h (columns 64h..64h + 63 of S, rows of V),
+// or none when key[h] is kNoHalf. Keys fit int32 (zt_attention's kv_len is int32).
+constexpr int kHalfKeys = kBlockN / 2;
+constexpr int kNoHalf = -1;
 struct KeyTile {
-    int k0;  // keys fit int32 (zt_attention's kv_len is int32)
-    int lo, hi;
+    int key[2];
 };
 
 // What the mask lets the CTA's rows see, reduced once to key bounds (keys fit int32): the walks
@@ -55,10 +60,11 @@ struct CtaKeys {
     }
     // Conservative, as Mask::tile_may_be_visible: false only when no row sees a key in [k0, k1).
     __device__ __forceinline__ bool may_see(int k0, int k1) const { return k0 < k_end && (k0 < sink || k1 > win_lo); }
-    // Every row of the CTA sees every key of the tile: no per-element mask.
-    __device__ __forceinline__ bool whole(const KeyTile& t) const {
-        return t.lo == 0 && t.hi == kBlockN && ((t.k0 >= full_lo && t.k0 + kBlockN <= full_hi) || t.k0 + kBlockN <= sink_hi);
+    // Every row of the CTA sees every key of the tile (both halves): no per-element mask.
+    __device__ __forceinline__ bool whole_half(int k) const {
+        return k != kNoHalf && ((k >= full_lo && k + kHalfKeys <= full_hi) || k + kHalfKeys <= sink_hi);
     }
+    __device__ __forceinline__ bool whole(const KeyTile& t) const { return whole_half(t.key[0]) && whole_half(t.key[1]); }
 };
 
 struct DenseKeys {
@@ -72,10 +78,10 @@ struct DenseKeys {
         __device__ __forceinline__ KeyTile next() {
             k += kBlockN;
             while (k < cta.k_end && !cta.may_see(k, k + kBlockN)) k += kBlockN;
-            return KeyTile{k, 0, kBlockN};
+            return KeyTile{{k, k + kHalfKeys}};
         }
         __device__ __forceinline__ KeyTile first() { return next(); }
-        __device__ __forceinline__ bool valid(const KeyTile& t) const { return t.k0 < cta.k_end; }
+        __device__ __forceinline__ bool valid(const KeyTile& t) const { return t.key[0] < cta.k_end; }
     };
 };
 
@@ -91,12 +97,11 @@ struct LutKeys {
     int q_blocks, k_blocks, block_q, block_k;
 
     struct Walk {
-        static constexpr int kChunk = kBlockN / 2;  // 64 keys
+        static constexpr int kChunk = kHalfKeys;  // 64 keys
         CtaKeys cta;
         const int32_t* row;
         int entries, per_block;  // LUT entries of the row; 64-key chunks per block
         int e = 0, c = 0;        // the next chunk: chunk c of entry e
-        int ahead = -1;          // one chunk of lookahead (a tile takes its second half from it)
         int done_below = 0;      // chunks below it were visited: a repeated or descending entry is skipped, as the mma.sync kernel's LutTiles does
 
         __device__ Walk(const LutKeys& keys, const zt::flash::Problem& p, int b, int h, int64_t m0) : cta(p, m0) {
@@ -105,8 +110,8 @@ struct LutKeys {
             entries = keys.counts[r];
             per_block = keys.block_k / kChunk;
         }
-        // The next selected chunk some row of the CTA may see, or -1. The LUT is ascending, so the
-        // first chunk at or past the mask's key end ends the walk.
+        // The next selected chunk some row of the CTA may see, or kNoHalf. The LUT is ascending, so
+        // the first chunk at or past the mask's key end ends the walk.
         __device__ __forceinline__ int chunk() {
             while (e < entries) {
                 const int k = (row[e] * per_block + c) * kChunk;
@@ -117,23 +122,16 @@ struct LutKeys {
                 if (cta.may_see(k, k + kChunk)) return k;
             }
             e = entries;
-            return -1;
+            return kNoHalf;
         }
+        // The next two selected chunks, as one tile (the second kNoHalf once the walk runs out).
         __device__ __forceinline__ KeyTile next() {
-            const int k = ahead;
-            if (k < 0) return KeyTile{cta.k_end, 0, 0};
-            ahead = chunk();
-            KeyTile t{k & ~(kBlockN - 1), 0, 0};
-            t.lo = k - t.k0;
-            t.hi = t.lo + kChunk;
-            if (t.lo == 0 && ahead == t.k0 + kChunk) t.hi = kBlockN, ahead = chunk();
+            KeyTile t{{chunk(), kNoHalf}};
+            if (t.key[0] != kNoHalf) t.key[1] = chunk();
             return t;
         }
-        __device__ __forceinline__ KeyTile first() {
-            ahead = chunk();
-            return next();
-        }
-        __device__ __forceinline__ bool valid(const KeyTile& t) const { return t.k0 < cta.k_end; }
+        __device__ __forceinline__ KeyTile first() { return next(); }
+        __device__ __forceinline__ bool valid(const KeyTile& t) const { return t.key[0] != kNoHalf; }
     };
 };
 

@@ -16,8 +16,9 @@
 //           64-row boxes) at the start of that warpgroup's own rows of the 16-bit O tile, so its
 //           epilogue overwrites only its own Q.
 //   V       kPv 0: as DenseTr's (D / 64 chunks of [keys][128 bytes], MN-major, transposed B).
-//           kPv 1: the pre-pass's codes [b, hkv, channel, keys padded to 64], a box of D channel
-//           rows x 128 keys (128 bytes, the 128B swizzle): exactly a K-major B of N = D, K = keys.
+//           kPv 1: the pre-pass's codes [b, hkv, channel, keys padded to 64], a box per half of
+//           the tile: D channel rows x 64 keys (64 bytes, the 64B swizzle), exactly a K-major B of
+//           N = D, K = 64 keys; a k32 step is 32 bytes into the rows of half kk / 2.
 //           The pre-pass permutes keys within each 16 (key 2t, 2t + 1, 2t + 8, 2t + 9 at bytes
 //           4t..4t + 3) for mma.sync m16n8k32's A fragment; wgmma's 8-bit A register fragment is
 //           the same per warp (rows g, g + 8; k 4t..4t + 3 and 16 + 4t..), and the S accumulator's
@@ -45,26 +46,23 @@ __device__ __forceinline__ void load_chunks(char* dst, int chunk_bytes, const CU
     for (int c = 0; c < D / kChunkCols; ++c) tma_load_4d(dst + c * chunk_bytes, map, bar, c * kChunkCols, row, h, b);
 }
 
-// K and V tiles come as two boxes of 64 keys each (the maps' box rows). A half outside the tile's
-// selected keys [lo, hi) (flash_sm90_schedule.cuh's KeyTile: a LUT tile with one 64-key block
-// selected) is read from row kOobRow, past every tensor's end: TMA zero-fills it without touching
-// memory and still completes its bytes, so such a tile moves only its selected half, and the
-// masked half holds zeros rather than another tile's stale keys (P = 0 times a NaN would be NaN).
-constexpr int kHalfRows = kBlockN / 2;
+// K and V tiles come as two boxes of 64 keys each (the maps' box rows), one per half of the
+// tile, from wherever its keys lie (flash_sm90_schedule.cuh's KeyTile). An empty half (kNoHalf)
+// is read from row kOobRow, past every tensor's end: TMA zero-fills it without touching memory
+// and still completes its bytes, so such a tile moves only its selected half, and the masked half
+// holds zeros rather than another tile's stale keys (P = 0 times a NaN would be NaN).
+constexpr int kHalfRows = kHalfKeys;
 constexpr int32_t kOobRow = 1 << 30;  // attention_sm90_eligible: kv_len <= 2^30
-__device__ __forceinline__ int32_t half_row(int32_t k0, int half, int lo, int hi) {
-    const int a = half * kHalfRows;
-    return a >= lo && a < hi ? k0 + a : kOobRow;
-}
+__device__ __forceinline__ int32_t half_row(const KeyTile& t, int half) { return t.key[half] != kNoHalf ? t.key[half] : kOobRow; }
 
 // A 16-bit K or V tile: D / 64 column chunks of [128 keys][128 bytes], each as two 64-key boxes.
 template <int D>
-__device__ __forceinline__ void load_halves(char* dst, int chunk_bytes, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+__device__ __forceinline__ void load_halves(char* dst, int chunk_bytes, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
 #pragma unroll
     for (int c = 0; c < D / kChunkCols; ++c)
 #pragma unroll
         for (int half = 0; half < 2; ++half)
-            tma_load_4d(dst + c * chunk_bytes + half * kHalfRows * 128, map, bar, c * kChunkCols, half_row(k0, half, lo, hi), hkv, b);
+            tma_load_4d(dst + c * chunk_bytes + half * kHalfRows * 128, map, bar, c * kChunkCols, half_row(t, half), hkv, b);
 }
 
 // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
@@ -105,11 +103,11 @@ struct DenseTr {
     static __device__ __forceinline__ void load_q(char* q, const CUtensorMap* map, uint64_t* bar, int32_t m0, int h, int b) {
         load_chunks<D>(q, Sm::kQChunkBytes, map, bar, m0, h, b);
     }
-    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
-        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
+    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
+        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, t, hkv, b);
     }
-    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
-        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
+    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
+        load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, t, hkv, b);
     }
 
     // S = Q K^T, issued (the caller fences, commits and waits): k-step kk reads 32 bytes of each
@@ -125,7 +123,7 @@ struct DenseTr {
     __device__ __forceinline__ float row_scale(const zt::flash::Problem&, int, int, int64_t) const { return factor; }
     // The accumulator is the logits as is; the factor goes into the softmax's FMA.
     __device__ __forceinline__ float logits(float (&s)[kBlockN / 2], const float (&acc)[kBlockN / 2], const zt::flash::Problem&, int, int, float rs,
-                                            int) const {
+                                            const KeyTile&) const {
 #pragma unroll
         for (int i = 0; i < kBlockN / 2; ++i) s[i] = acc[i];
         return rs;
@@ -177,15 +175,20 @@ struct SageTr {
         for (int w = 0; w < kConsumers; ++w) tma_load_4d(q + w * kWgRows * 128, map, bar, 0, m0 + w * kWgRows, h, b);
     }
     // K: [128 keys][D bytes] as two 64-key boxes (the swizzle atom is 8 rows: the halves stack).
-    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
+    static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kHalfRows * D, map, bar, 0, half_row(k0, half, lo, hi), hkv, b);
+        for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kHalfRows * D, map, bar, 0, half_row(t, half), hkv, b);
     }
-    // kPv 1: the codes tile is [D channels][128 keys]: keys are its swizzled rows' bytes, so it
-    // comes whole (an unselected half's codes are finite pre-pass output, times P = 0).
-    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, int32_t k0, int lo, int hi, int hkv, int b) {
-        if constexpr (kPv == 1) tma_load_4d(dst, map, bar, k0, 0, hkv, b);  // {keys, channels, hkv, b}
-        else load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, k0, lo, hi, hkv, b);
+    // kPv 1: a half's codes are a box {64 keys, D channels}: D rows of 64 bytes (the 64-byte
+    // swizzle), the half's own K-major B of N = D, K = 64 (kCodeHalfBytes apart).
+    static constexpr int kCodeHalfBytes = kHalfRows * D;
+    static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
+        if constexpr (kPv == 1) {
+#pragma unroll
+            for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kCodeHalfBytes, map, bar, half_row(t, half), 0, hkv, b);  // {keys, channels, hkv, b}
+        } else {
+            load_halves<D>(dst, Sm::kTileChunkBytes, map, bar, t, hkv, b);
+        }
     }
 
     // S = Q K^T in s32: D / 32 k-steps of 32 bytes along the rows.
@@ -200,32 +203,40 @@ struct SageTr {
         if (row >= p.q_len) row = p.q_len - 1;
         return q_scale[((int64_t)b * p.heads + h) * q_blocks + row / q_rows];
     }
-    // s = acc * q scale * the key's scale, in log2 units already (factor 1). A key past kv_len
-    // gets scale 0 (finite; the mask makes it -inf).
+    // s = acc * q scale * the key's scale, in log2 units already (factor 1). A key past kv_len, or
+    // in an empty half, gets scale 0 (finite; the mask makes it -inf). Columns 64h.. are half h's
+    // keys (a half lies in one 64-key K-scale block: halves start at multiples of 64).
     __device__ __forceinline__ float logits(float (&s)[kBlockN / 2], const int (&acc)[kBlockN / 2], const zt::flash::Problem& p, int b, int hkv,
-                                            float qs, int k0) const {
-        const int c0 = k0 + 2 * (threadIdx.x & 3);
+                                            float qs, const KeyTile& t) const {
+        constexpr int kHalfRegs = kBlockN / 4;  // a half's 64 columns: accumulator tiles j = 8h..8h + 7
         if constexpr (kKRows == 1) {
-            // k_scale is k's layout without D: key j of (b, hkv) at k's offset / D. One 64-bit base
-            // for the thread's first column, then 32-bit offsets (the per-key int64 products spilled
-            // with a LUT's walk at D = 128).
-            const int step = (int)(p.kv.token / D), lim = p.kv_len - c0;
-            const float* ks = k_scale + p.kv.of(b, hkv, 0) / D + (int64_t)c0 * step;
+            // k_scale is k's layout without D: key j of (b, hkv) at k's offset / D + j * step. One
+            // 64-bit base, then 32-bit indices (sage_attention_sm90_eligible: kv_len * step < 2^31;
+            // a 64-bit pointer per half, or per-key int64 products, spilled at D = 128).
+            const int step = (int)(p.kv.token / D);
+            const float* base = k_scale + p.kv.of(b, hkv, 0) / D;
 #pragma unroll
-            for (int j = 0; j < kBlockN / 8; ++j)
+            for (int h = 0; h < 2; ++h) {
+                const bool some = t.key[h] != kNoHalf;
+                const int c0 = (some ? t.key[h] : 0) + 2 * (threadIdx.x & 3);
+                const int lim = some ? p.kv_len - c0 : 0;
 #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int off = 8 * j + e;
-                    const float f = off < lim ? qs * ks[off * step] : 0.f;
-                    s[4 * j + e] = (float)acc[4 * j + e] * f;
-                    s[4 * j + 2 + e] = (float)acc[4 * j + 2 + e] * f;
-                }
+                for (int jj = 0; jj < kHalfKeys / 8; ++jj)
+#pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const int off = 8 * jj + e, j = 8 * h + jj;
+                        const float f = off < lim ? qs * base[(c0 + off) * step] : 0.f;
+                        s[4 * j + e] = (float)acc[4 * j + e] * f;
+                        s[4 * j + 2 + e] = (float)acc[4 * j + 2 + e] * f;
+                    }
+            }
         } else {
-            const int64_t at = ((int64_t)b * p.kv_heads + hkv) * k_blocks + k0 / 64;
-            const float f0 = qs * k_scale[at];
-            const float f1 = k0 + 64 < p.kv_len ? qs * k_scale[at + 1] : 0.f;
+            const int64_t at = ((int64_t)b * p.kv_heads + hkv) * k_blocks;
+            float f[2];
 #pragma unroll
-            for (int i = 0; i < kBlockN / 2; ++i) s[i] = (float)acc[i] * (i < kBlockN / 4 ? f0 : f1);
+            for (int h = 0; h < 2; ++h) f[h] = t.key[h] != kNoHalf && t.key[h] < p.kv_len ? qs * k_scale[at + t.key[h] / 64] : 0.f;
+#pragma unroll
+            for (int i = 0; i < kBlockN / 2; ++i) s[i] = (float)acc[i] * f[i / kHalfRegs];
         }
         return 1.f;
     }
@@ -249,24 +260,26 @@ struct SageTr {
             pack_p16<T>(pa, s);
         }
     }
-    // kPv 1: B is the codes tile, D rows (channels) of 128 keys: k-step kk 32 bytes into each row.
-    // Into the fresh partial (kPromotePv): its first k-step overwrites it.
+    // kPv 1: B is the codes of the tile's two halves, each D rows (channels) of 64 keys: k-step kk
+    // (keys 32kk..) is half kk / 2, 32 bytes into each row for an odd kk. Into the fresh partial
+    // (kPromotePv): its first k-step overwrites it.
+    static __device__ __forceinline__ uint32_t code_step(uint32_t v_base, int kk) { return v_base + (kk / 2) * kCodeHalfBytes + 32 * (kk % 2); }
     static __device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&pa)[kPvSteps][4], uint32_t v_base) {
         if constexpr (kPv == 1) {
 #pragma unroll
-            for (int kk = 0; kk < kPvSteps; ++kk) WgmmaRs<__nv_fp8_e4m3, D>::mma(o, pa[kk], desc_k128b(v_base + 32 * kk), kk > 0);
+            for (int kk = 0; kk < kPvSteps; ++kk) WgmmaRs<__nv_fp8_e4m3, D>::mma(o, pa[kk], desc_k64b(code_step(v_base, kk)), kk > 0);
         } else {
             issue_pv16<T, D>(o, pa, v_base);
         }
     }
 
     // kPv 1, kPvParts 2: O's columns 64 part.. only, into a fresh partial of 32 registers (B's
-    // rows are the channels: the half starts 64 rows = 8 swizzle atoms further).
+    // rows are the channels: those columns start 64 rows = 8 swizzle atoms further in each half).
     static __device__ __forceinline__ void issue_pv_half(float (&d)[D / 4], const uint32_t (&pa)[kPvSteps][4], uint32_t v_base, int part) {
         static_assert(kPv == 1 && D == 128, "the split partial is FP8 P·V at D = 128's");
 #pragma unroll
         for (int kk = 0; kk < kPvSteps; ++kk)
-            WgmmaRs<__nv_fp8_e4m3, D / 2>::mma(d, pa[kk], desc_k128b(v_base + part * (D / 2) * 128 + 32 * kk), kk > 0);
+            WgmmaRs<__nv_fp8_e4m3, D / 2>::mma(d, pa[kk], desc_k64b(code_step(v_base, kk) + part * (D / 2) * 64), kk > 0);
     }
 
     // kPv 1: P carried 448, V its channel's scale.

@@ -16,8 +16,8 @@
 //             flash_sm90_traits.cuh's half tiles),
 //             the 128-byte swizzle for D = 128, the 64-byte one for D = 64 (rows of 64 bytes)
 //   V         pv_mode 0: as the dense kernel's, {64, 64} boxes of f16/bf16, 128-byte swizzle
-//             pv_mode 1: the codes {keys padded to 64, D, kv_heads, batch}, boxes {128, D}:
-//             past the padding, TMA's zero fill
+//             pv_mode 1: the codes {keys padded to 64, D, kv_heads, batch}, boxes {64, D} (one
+//             per half tile), the 64-byte swizzle: past the padding, TMA's zero fill
 //
 // The same kernel over a block map's LUT (flash_sm90_schedule.cuh's LutKeys) is
 // zt_block_sparse_sage_attention's and SLA's Sage branch's (with its f32 residual) on 9.x devices
@@ -43,13 +43,14 @@ zt_status encode_int8(CUtensorMap* map, const void* base, const Problem& p, int 
     return attn90::encode_rows(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, base, p, heads, tokens, st, p.head_dim, box_rows, sw, name);
 }
 
-// The pre-pass's e4m3 codes [b, hkv, channel, npad]: {npad, D, kv_heads, batch}, boxes {128 keys, D}.
+// The pre-pass's e4m3 codes [b, hkv, channel, npad]: {npad, D, kv_heads, batch}, boxes {64 keys, D}
+// (a half tile: rows of 64 bytes, the 64-byte swizzle).
 zt_status encode_codes(CUtensorMap* map, const void* base, const Problem& p, const char* name) {
     const uint64_t npad = (uint64_t)zt::flash::v_code_pad(p.kv_len);
     const uint64_t dims[4] = {npad, (uint64_t)p.head_dim, (uint64_t)p.kv_heads, (uint64_t)p.batch};
     const uint64_t strides[3] = {npad, npad * p.head_dim, npad * p.head_dim * p.kv_heads};
-    const uint32_t box[4] = {(uint32_t)attn90::kBlockN, (uint32_t)p.head_dim, 1, 1};
-    return encode_tma_tiled(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, base, dims, strides, box, name, CU_TENSOR_MAP_SWIZZLE_128B);
+    const uint32_t box[4] = {(uint32_t)attn90::kHalfRows, (uint32_t)p.head_dim, 1, 1};
+    return encode_tma_tiled(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, base, dims, strides, box, name, CU_TENSOR_MAP_SWIZZLE_64B);
 }
 
 template <typename T, int D, int kPv, int kKRows, typename Keys>
@@ -113,6 +114,8 @@ bool sage_attention_sm90_eligible(zt_dtype dtype, const Problem& p, const SageSm
     if (a.k_rows != 64 && a.k_rows != 1) return false;
     if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
     if (p.kv_len > attn90::kOobRow) return false;        // the zero-filled half tiles are read past every key
+    // Per-key K scales are indexed key * step in int32 (SageTr::logits; step = Hkv in NHD, 1 in HND).
+    if (a.k_rows == 1 && (int64_t)p.kv_len * (p.kv.token / p.head_dim) >= (int64_t(1) << 31)) return false;
     for (const void* x : {a.q, a.k, a.v, a.v_codes})
         if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
     // Strides are whole rows (multiples of 16 bytes); TMA takes strides below 2^40 bytes.
