@@ -18,9 +18,9 @@
 //
 // Q, K and V are read through 4D tensor maps {D, tokens, heads, batch} with the layout's
 // strides, in boxes of 64 columns (128 bytes: the 128-byte swizzle's width) x 128 tokens for Q
-// and 64 for K and V (two per tile, so a LUT tile's unselected half can be a zero-filled box
-// read past the end), so a tile past a sequence's end is zero-filled by TMA instead of reading
-// the next head's rows.
+// and 64 for K and V (two per tile: a tile's halves are any two 64-key chunks, so a LUT walk
+// pairs its selected chunks wherever they lie), so the rows of a tile past a sequence's end are
+// zero-filled by TMA instead of reading the next head's rows.
 //
 // zt:hot attention_sm90_kernel  (a spill fails CI)
 // zt:regs sm_90a attention_sm90_kernel 168  (setmaxnreg: producer 24, consumers 240: 24 x 128 + 2 x 240 x 128 = 64,512 of 65,536)
@@ -64,7 +64,6 @@ bool attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, const 
     if (dtype != ZT_DTYPE_F16 && dtype != ZT_DTYPE_BF16) return false;
     if (p.head_dim != 64 && p.head_dim != 128) return false;
     if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
-    if (p.kv_len > attn90::kOobRow) return false;        // the zero-filled half tiles are read past every key
     for (const void* x : {q, k, v})
         if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
     // Strides are whole rows of D * 2 bytes (multiples of 16); TMA takes strides below 2^40 bytes.

@@ -14,8 +14,8 @@
 // 64-key chunks wherever they lie (a LUT block is block_k keys, a multiple of 64; TurboDiffusion's
 // SLA uses 64). A 64-key block map thus fills whole tiles (visiting each selected block in the
 // half of a 128-key tile, the other half masked, spent half of the tensor and softmax work on
-// masked keys); only the walk's last tile may have one half, the other empty (kNoHalf: read past
-// the tensor's end, zero-filled, masked).
+// masked keys); only the walk's last tile may have one half, the other empty (kNoHalf: masked;
+// flash_sm90_traits.cuh's half_row says what it holds).
 #pragma once
 
 #include "attention/flash_common.cuh"
@@ -78,7 +78,7 @@ struct DenseKeys {
         __device__ __forceinline__ KeyTile next() {
             k += kBlockN;
             while (k < cta.k_end && !cta.may_see(k, k + kBlockN)) k += kBlockN;
-            return KeyTile{{k, k + kHalfKeys}};
+            return KeyTile{{k, k + kHalfKeys < cta.k_end ? k + kHalfKeys : kNoHalf}};  // no row sees a key past k_end
         }
         __device__ __forceinline__ KeyTile first() { return next(); }
         __device__ __forceinline__ bool valid(const KeyTile& t) const { return t.key[0] < cta.k_end; }

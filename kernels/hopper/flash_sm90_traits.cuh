@@ -47,13 +47,15 @@ __device__ __forceinline__ void load_chunks(char* dst, int chunk_bytes, const CU
 }
 
 // K and V tiles come as two boxes of 64 keys each (the maps' box rows), one per half of the
-// tile, from wherever its keys lie (flash_sm90_schedule.cuh's KeyTile). An empty half (kNoHalf)
-// is read from row kOobRow, past every tensor's end: TMA zero-fills it without touching memory
-// and still completes its bytes, so such a tile moves only its selected half, and the masked half
-// holds zeros rather than another tile's stale keys (P = 0 times a NaN would be NaN).
+// tile, from wherever its keys lie (flash_sm90_schedule.cuh's KeyTile). An empty half (kNoHalf:
+// a LUT walk's odd last chunk, or a dense tile's second half past every row's keys) reloads the
+// first half's keys: the softmax masks its columns (P = 0), and they hold finite keys, not
+// another tile's stale ones (P = 0 times a stale NaN would be NaN). Reading it from far past the
+// tensor's end instead would move no bytes, but would rest on TMA's handling of a box lying
+// wholly outside the tensor, which no stored document states; an empty half is rare enough
+// (at most one per walk) that the 64 keys it moves do not matter.
 constexpr int kHalfRows = kHalfKeys;
-constexpr int32_t kOobRow = 1 << 30;  // attention_sm90_eligible: kv_len <= 2^30
-__device__ __forceinline__ int32_t half_row(const KeyTile& t, int half) { return t.key[half] != kNoHalf ? t.key[half] : kOobRow; }
+__device__ __forceinline__ int32_t half_row(const KeyTile& t, int half) { return t.key[half] != kNoHalf ? t.key[half] : t.key[0]; }
 
 // A 16-bit K or V tile: D / 64 column chunks of [128 keys][128 bytes], each as two 64-key boxes.
 template <int D>

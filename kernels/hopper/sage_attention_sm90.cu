@@ -113,7 +113,6 @@ bool sage_attention_sm90_eligible(zt_dtype dtype, const Problem& p, const SageSm
     if (p.head_dim != 64 && p.head_dim != 128) return false;
     if (a.k_rows != 64 && a.k_rows != 1) return false;
     if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
-    if (p.kv_len > attn90::kOobRow) return false;        // the zero-filled half tiles are read past every key
     // Per-key K scales are indexed key * step in int32 (SageTr::logits; step = Hkv in NHD, 1 in HND).
     if (a.k_rows == 1 && (int64_t)p.kv_len * (p.kv.token / p.head_dim) >= (int64_t(1) << 31)) return false;
     for (const void* x : {a.q, a.k, a.v, a.v_codes})

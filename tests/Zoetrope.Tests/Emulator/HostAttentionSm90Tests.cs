@@ -102,7 +102,7 @@ public class HostAttentionSm90Tests
     /// Block-sparse attention over a hand-made LUT of 64-key blocks: the sm_90a kernel's tiles are
     /// two selected 64-key blocks wherever they lie (blocks 0 and 2, 3 and 5, 1 and 4; 6 and 7 are
     /// adjacent), and an odd count leaves the last tile one half (block 8, the partial last block,
-    /// with an empty half read past the tensor's end). Each half's keys, K scales (per block and
+    /// beside an empty, masked half). Each half's keys, K scales (per block and
     /// per key token) and FP8 V codes must come from its own block: the output is the oracle's
     /// within the case table's tolerance, and the kernel that ran is the sm_90a one.
     /// </summary>
