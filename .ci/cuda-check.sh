@@ -27,7 +27,7 @@ configure=(-S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DZT_PTXAS_VERBOSE=ON
 mkdir -p "$build"
 if ! cmake "${configure[@]}" > "$build/configure.txt" 2>&1; then
   sed 's/^/  /' "$build/configure.txt"
-  echo "cuda-check: 0 compiled, 1 failed, 0 skipped; link not tried; 0 hot spills; 0 ptx assembled, 0 failed"
+  echo "cuda-check: 0 compiled, 1 failed, 0 skipped; link not tried; 0 hot spills; 0 ptx assembled, 0 failed; 0 serialized"
   exit 1
 fi
 grep -E '^-- zoetrope:' "$build/configure.txt"

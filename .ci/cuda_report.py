@@ -24,7 +24,7 @@ For every kernels/**/*.cu and native/src/*.cu it reads the per-file compile log 
   * optionally the PTX ILGPU emitted (--ptx DIR): every *.ptx assembled by ptxas for sm_80,
     sm_89 and sm_90, with the same per-kernel table.
 The last line is the summary .ci/run reads:
-  cuda-check: C compiled, F failed, S skipped; link ok|FAILED; H hot spills; P ptx assembled, Q failed
+  cuda-check: C compiled, F failed, S skipped; link ok|FAILED; H hot spills; P ptx assembled, Q failed; W serialized
 Exit status 1 on any failure.
 """
 import argparse
@@ -368,7 +368,7 @@ def main():
     hot = check_hot(rows, pretty)
     failed += check_sass(args.build, built)
     failed += check_regs(rows, pretty, built)
-    failed += check_serialized(args.build, built)
+    serialized = check_serialized(args.build, built)
     link_ok = failed == 0 and check_link(args.build, built)
     if failed == 0 and args.build_rc != 0 and link_ok:
         print(f"  FAILED: cmake --build exited {args.build_rc}")
@@ -380,8 +380,8 @@ def main():
             print_table(ptx_rows)
     link = "link ok" if link_ok else ("link FAILED" if failed == 0 else "link not tried")
     print(f"cuda-check: {compiled} compiled, {failed} failed, {skipped} skipped; {link}; {hot} hot spills; "
-          f"{assembled} ptx assembled, {ptx_failed} failed")
-    return 0 if failed == 0 and link_ok and hot == 0 and ptx_failed == 0 else 1
+          f"{assembled} ptx assembled, {ptx_failed} failed; {serialized} serialized")
+    return 0 if failed == 0 and link_ok and hot == 0 and ptx_failed == 0 and serialized == 0 else 1
 
 
 if __name__ == "__main__":

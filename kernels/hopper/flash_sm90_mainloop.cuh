@@ -380,11 +380,13 @@ struct Consumer {
 
     // The main loop, with FA3's intra-warpgroup overlap: tile j's S = Q K^T is issued, then tile
     // j - 1's P V, and tile j's softmax runs while P V is on the tensor cores (wait_group 1: the
-    // older group, S, has completed); O is rescaled only after P V has landed in it, and P's
-    // registers are rewritten only then. The first tile has no P V before it, the last one's P V
-    // is issued after the loop. S, P and O are live together: 64 + 32 + D / 2 registers (Sage's
-    // e4m3 P: 16). The accumulator (Acc: f32, or Sage's s32) becomes the logits s on landing.
-    // Every batch of wgmmas is issued holding the ping-pong token (one turn per batch).
+    // older group, S, has completed); O is rescaled (or, promoted, takes the partial: finish_pv)
+    // only after P V has landed, and P's registers are rewritten only then. The first tile has no
+    // P V before it, the last one's P V is issued after the loop. S, P and O are live together:
+    // 64 + 32 + D / 2 registers (Sage's e4m3 P: 16; its partial: D / 2, or D / 4 at D = 128). The
+    // accumulator (Acc: f32, or Sage's s32) becomes the logits s on landing. Every batch issued
+    // beside a softmax is issued holding the ping-pong token (one turn per batch, the same count
+    // for both warpgroups); finish_pv's second-half wgmmas at D = 128 are not.
     template <typename Walk>
     __device__ __forceinline__ void run(const Ring<Tr>& ring, const Tr& tr, const zt::flash::Problem& p, int b, int h, Walk walk, const PingPong& pp) {
         mbar_wait(ring.q_full, 0);

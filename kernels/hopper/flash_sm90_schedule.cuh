@@ -12,10 +12,10 @@
 // A tile is kBlockN = 128 keys as two halves of 64, each loaded by its own TMA box, so the halves
 // need not be adjacent: a dense tile is keys [k, k + 128), a LUT tile pairs the next two selected
 // 64-key chunks wherever they lie (a LUT block is block_k keys, a multiple of 64; TurboDiffusion's
-// SLA uses 64). A 64-key block map thus fills whole tiles (visiting each selected block in the
-// half of a 128-key tile, the other half masked, spent half of the tensor and softmax work on
-// masked keys); only the walk's last tile may have one half, the other empty (kNoHalf: masked;
-// flash_sm90_traits.cuh's half_row says what it holds).
+// SLA uses 64). A 64-key block map thus fills whole tiles. (Visiting each selected block in its
+// own 128-key tile, the other half masked, as this walk first did, spent up to half of the tensor
+// and softmax work on masked keys.) Only the walk's last tile may have one half, the other empty
+// (kNoHalf: masked; flash_sm90_traits.cuh's half_row says what it holds).
 #pragma once
 
 #include "attention/flash_common.cuh"

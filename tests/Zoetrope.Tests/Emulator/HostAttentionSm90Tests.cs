@@ -102,21 +102,28 @@ public class HostAttentionSm90Tests
     /// Block-sparse attention over a hand-made LUT of 64-key blocks: the sm_90a kernel's tiles are
     /// two selected 64-key blocks wherever they lie (blocks 0 and 2, 3 and 5, 1 and 4; 6 and 7 are
     /// adjacent), and an odd count leaves the last tile one half (block 8, the partial last block,
-    /// beside an empty, masked half). Each half's keys, K scales (per block and
-    /// per key token) and FP8 V codes must come from its own block: the output is the oracle's
-    /// within the case table's tolerance, and the kernel that ran is the sm_90a one.
+    /// beside an empty, masked half). Each half's keys, K scales (per block, and per key token with
+    /// a stride of 1 or 2 key heads) and FP8 V codes must come from its own block, and under a
+    /// block-causal mask with a window and a sink (queries at the sequence's end) each half's keys
+    /// are masked by their own positions: blocks 2 and 3 lie wholly before the window (the walk
+    /// skips 2), block 1 straddles the sink's end, the window's start falls inside block 4. The
+    /// output is the oracle's within the case table's tolerance, and the kernel that ran is the
+    /// sm_90a one.
     /// </summary>
-    [TestCase(SparsePrecision.Dense, DType.F16, 64, 64)]
-    [TestCase(SparsePrecision.Dense, DType.BF16, 128, 64)]
-    [TestCase(SparsePrecision.SageFp8, DType.F16, 128, 1)]
-    [TestCase(SparsePrecision.SageFp8, DType.BF16, 64, 64)]
-    [TestCase(SparsePrecision.SageFp16, DType.F16, 128, 64)]
-    public void TheSm90LutTilesPairSelectedBlocksWhereverTheyLie(SparsePrecision precision, DType dtype, int d, int kRows)
+    [TestCase(SparsePrecision.Dense, DType.F16, 64, 64, 1, false)]
+    [TestCase(SparsePrecision.Dense, DType.BF16, 128, 64, 1, true)]
+    [TestCase(SparsePrecision.SageFp8, DType.F16, 128, 1, 2, false)]
+    [TestCase(SparsePrecision.SageFp8, DType.F16, 128, 1, 2, true)]
+    [TestCase(SparsePrecision.SageFp8, DType.BF16, 64, 64, 1, true)]
+    [TestCase(SparsePrecision.SageFp16, DType.F16, 128, 64, 2, false)]
+    public void TheSm90LutTilesPairSelectedBlocksWhereverTheyLie(SparsePrecision precision, DType dtype, int d, int kRows, int kvHeads, bool masked)
     {
         using var backend = OpenSm90();
         const int nq = 128, nkv = (9 * 64) - 20;
         var blocks = new SparseBlocks(128, 64);
-        var g = new AttentionGeometry(1, 2, 1, nq, nkv, d, HeadLayout.Nhd, AttentionMask.None);
+        // Queries are keys 428..555: block-causal blocks of 100 keys, a window of 3, one sink block.
+        var mask = masked ? AttentionMask.BlockCausal(100, 3, 1) : AttentionMask.None;
+        var g = new AttentionGeometry(1, 2, kvHeads, nq, nkv, d, HeadLayout.Nhd, mask);
         var p = new BlockSparseAttention.Params(dtype, g, blocks, precision, KRows: precision == SparsePrecision.Dense ? SageAttention.KRows : kRows);
         var instance = BlockSparseAttention.Info.Instantiate(p);
         int[][] rows = [[0, 2, 3, 5, 8], [1, 4, 6, 7]];  // head 0's and head 1's selected key blocks, ascending
@@ -139,7 +146,7 @@ public class HostAttentionSm90Tests
         string kernel = precision == SparsePrecision.Dense ? "block_sparse_attention_sm90_" : "block_sparse_sage_attention_sm90_";
         Assert.That(notes.Notes.Any(n => n.Contains($"kernel {kernel}", StringComparison.Ordinal)), Is.True, string.Join("; ", notes.Notes));
         double rel = AttentionTestKit.Errors(want, got).RelL2;
-        TestContext.Out.WriteLine($"block_sparse {precision} {dtype.Name()} D = {d} k_rows {kRows}: relL2 {rel:e2} against the oracle ({string.Join("; ", notes.Notes)})");
+        TestContext.Out.WriteLine($"block_sparse {precision} {dtype.Name()} D = {d} k_rows {kRows} Hkv {kvHeads} {mask.Label}: relL2 {rel:e2} against the oracle ({string.Join("; ", notes.Notes)})");
         Assert.That(got.All(double.IsFinite), Is.True);
         Assert.That(rel, Is.LessThan(dtype == DType.BF16 ? 1.2e-2 : 4e-3));
     }
