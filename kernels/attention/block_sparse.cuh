@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attention/flash_traits.cuh"
+#include "hopper/attention_sm90.h"
 #include "hopper/sage_attention_sm90.h"
 
 namespace zt::flash {
@@ -28,6 +29,23 @@ zt_status launch_sparse(const Problem& p, const Tr& tr, const Keys& keys, cudaSt
                                 : launch_flash_rows<Tr, 128, kWarps, Keys>(p, tr, stream, name, keys);
     return p.head_dim == 64 ? launch_flash_rows<Tr, 64, kWarpsSmall, Keys>(p, tr, stream, name, keys)
                             : launch_flash_rows<Tr, 128, kWarpsSmall, Keys>(p, tr, stream, name, keys);
+}
+
+// The dense kernel over a LUT schedule (with or without SLA's residual): launch_sparse with the
+// dense traits, or on a compute capability 9.x device (block_q a multiple of 128) the sm_90a kernel
+// over the same LUT (kernels/hopper/attention_sm90.cu). block_sparse_attention.cu's DenseLaunch and
+// sla.cu's dense path both run it.
+template <typename T, typename Keys>
+zt_status launch_sparse_dense(const Problem& p, float scale, const Keys& keys, const void* q, const void* k, const void* v, void* o, cudaStream_t stream,
+                              const char* name) {
+    const zt_dtype dt = std::is_same_v<T, __half> ? ZT_DTYPE_F16 : ZT_DTYPE_BF16;
+    if (zt::hopper::attention_sm90_sparse_eligible(dt, p, q, k, v, keys.block_q, keys.block_k))
+        return zt::hopper::attention_sm90_sparse(stream, dt, p, scale, q, k, v, o, keys.lut, keys.counts, Keys::kResidual ? keys.residual : nullptr,
+                                                 keys.block_q, keys.block_k);
+    DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr, scale * 1.4426950408889634f};
+    zt_status st = launch_sparse(p, tr, keys, stream, name);
+    if (st == ZT_OK) zt::note_kernel(Keys::kResidual ? "sla_mma_sm80" : "block_sparse_attention_mma_sm80");
+    return st;
 }
 
 // The Sage kernel over a LUT schedule (with or without SLA's residual): the fp8 V pre-pass when

@@ -6,7 +6,6 @@
 // variant runs kernels/hopper/attention_sm90.cu's kernel over the same LUT instead.
 // The ILGPU twin and the oracle: src/Attention/Sparse/BlockSparseAttention.cs.
 #include "attention/block_sparse.cuh"
-#include "hopper/attention_sm90.h"
 #include "zt_sparse.h"
 
 namespace {
@@ -27,11 +26,7 @@ struct DenseLaunch {
         if constexpr (std::is_same_v<T, float>) {
             return zt::fail(ZT_ERROR_UNSUPPORTED_DTYPE, "zt_block_sparse_attention: f16 or bf16 (the tensor-core kernel has no f32 path)");
         } else {
-            DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr,
-                              scale * 1.4426950408889634f};
-            zt_status st = launch_sparse(p, tr, keys, stream, "zt_block_sparse_attention");
-            if (st == ZT_OK) zt::note_kernel(Residual ? "sla_mma_sm80" : "block_sparse_attention_mma_sm80");
-            return st;
+            return launch_sparse_dense<T>(p, scale, keys, q, k, v, o, stream, "zt_block_sparse_attention");
         }
     }
 };
@@ -82,10 +77,6 @@ ZT_API zt_status zt_block_sparse_attention(zt_stream stream, zt_dtype dtype, int
     st = check_aligned(name, {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
     if (st != ZT_OK) return st;
     Problem p = make_problem(batch, heads, kv_heads, q_len, kv_len, head_dim, layout, mask_kind, block_tokens, window, sinks, 0);
-    // A compute capability 9.x device takes the wgmma/TMA kernel over the same LUT (kernels/hopper/attention_sm90.cu).
-    if (zt::hopper::attention_sm90_sparse_eligible(dtype, p, q, k, v, block_q, block_k))
-        return zt::hopper::attention_sm90_sparse(zt::stream_of(stream), dtype, p, scale, q, k, v, o, lut, counts, static_cast<const float*>(residual),
-                                                 block_q, block_k);
     if (residual)  // SLA's path: the same kernel adding the f32 residual
         return zt::dispatch_float(dtype, DenseLaunch<true>{zt::stream_of(stream), p, scale,
                                                            make_lut<true>(p, lut, counts, static_cast<const float*>(residual), block_q, block_k), q, k, v, o});

@@ -21,7 +21,6 @@
 // The ILGPU twin and the oracle: src/Attention/Sparse/Sla.cs.
 #include "attention/block_sparse.cuh"
 #include "attention/linear_common.cuh"
-#include "hopper/attention_sm90.h"
 #include "zt_sage_quantize.h"
 #include "zt_sparse.h"
 
@@ -219,12 +218,7 @@ struct Launch {
             if (sage.precision == 1)
                 return launch_sparse_sage<T, kBlockN>(p, sage.q_rows, sage.pv_mode, keys, sage.q, sage.q_scale, sage.k, sage.k_scale, static_cast<const T*>(v),
                                              sage.v_fp8, sage.v_scale, static_cast<T*>(o), stream, "zt_sla (Sage sparse branch)");
-            if (zt::hopper::attention_sm90_sparse_eligible(dtype, p, q, k, v, g.block_q, g.block_k))  // 9.x: the wgmma/TMA kernel
-                return zt::hopper::attention_sm90_sparse(stream, dtype, p, scale, q, k, v, o, lut, counts, residual, g.block_q, g.block_k);
-            DenseTraits<T> tr{static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), nullptr, scale * 1.4426950408889634f};
-            st = launch_sparse(p, tr, keys, stream, "zt_sla (sparse branch)");
-            if (st == ZT_OK) zt::note_kernel("sla_mma_sm80");
-            return st;
+            return launch_sparse_dense<T>(p, scale, keys, q, k, v, o, stream, "zt_sla (sparse branch)");
         }
     }
 };

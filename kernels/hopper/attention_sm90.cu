@@ -38,8 +38,8 @@ zt_status launch(cudaStream_t stream, const zt::flash::Problem& p, float scale, 
                  void* lse, const char* name) {
     CUtensorMap qmap, kmap, vmap;
     zt_status st = attn90::encode_qkv16<T>(&qmap, q, p, p.heads, p.q_len, p.q, attn90::kBlockM, name);
-    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&kmap, k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
-    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&vmap, v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&kmap, k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfKeys, name);
+    if (st == ZT_OK) st = attn90::encode_qkv16<T>(&vmap, v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfKeys, name);
     if (st != ZT_OK) return st;
     return attn90::launch_kernel(stream, p, attn90::DenseTr<T, D>{scale * 1.4426950408889634f}, keys, qmap, kmap, vmap, o, lse, name);
 }
@@ -73,9 +73,7 @@ bool attention_sm90_eligible(zt_dtype dtype, const zt::flash::Problem& p, const 
 }
 
 bool attention_sm90_sparse_eligible(zt_dtype dtype, const zt::flash::Problem& p, const void* q, const void* k, const void* v, int block_q, int block_k) {
-    // A CTA's 128 rows must lie in one query block (one LUT row); key blocks are walked in
-    // 64-key halves of the 128-key tile (check_sparse has made block_k a multiple of 64).
-    return block_q % attn90::kBlockM == 0 && block_k % (attn90::kBlockN / 2) == 0 && attention_sm90_eligible(dtype, p, q, k, v);
+    return attn90::sparse_blocks_fit(block_q, block_k) && attention_sm90_eligible(dtype, p, q, k, v);
 }
 
 zt_status attention_sm90(cudaStream_t stream, zt_dtype dtype, const zt::flash::Problem& p, float scale, const void* q, const void* k,

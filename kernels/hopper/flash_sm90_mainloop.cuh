@@ -331,6 +331,10 @@ struct Consumer {
                 on = fmaf(on, owed[r >> 1], pv[4 * n + r]);
             }
     }
+    // The partial is a wgmma accumulator only when promoted (otherwise it is never touched).
+    static __device__ __forceinline__ void fence_pv(float (&pv)[kPvRegs]) {
+        if constexpr (Tr::kPromotePv) fence_regs(pv);
+    }
     // The P·V wgmmas issued beside S (or alone after the last tile): into O, or into the partial
     // (its first half at kParts 2).
     __device__ __forceinline__ void issue_pv(float (&pv)[kPvRegs], const uint32_t (&pa)[kPv][4], uint32_t v_base) {
@@ -428,7 +432,7 @@ struct Consumer {
             Acc acc[kBlockN / 2];
             float pv[kPvRegs];
             fence_regs(o);
-            fence_regs(pv);
+            fence_pv(pv);
             fence_regs(pa);
             wgmma_fence();
             Tr::issue_s(acc, q_base, smem_u32(ring.k_tile(pos.stage)));
@@ -441,7 +445,7 @@ struct Consumer {
             softmax(s, walk.cta, t, tr.logits(s, acc, p, b, hkv, rs, t), rescale);
             wgmma_wait<0>();
             fence_regs(o);
-            fence_regs(pv);
+            fence_pv(pv);
             finish_pv<true>(ring, prev, pv, pa, s, rescale);
             prev = pos.stage;
             prev_phase = pos.phase;
@@ -451,7 +455,7 @@ struct Consumer {
         pp.acquire();
         float pv[kPvRegs];
         fence_regs(o);
-        fence_regs(pv);
+        fence_pv(pv);
         fence_regs(pa);
         wgmma_fence();
         issue_pv(pv, pa, smem_u32(ring.v_tile(prev)));
@@ -459,7 +463,7 @@ struct Consumer {
         pp.pass(true);
         wgmma_wait<0>();
         fence_regs(o);
-        fence_regs(pv);
+        fence_pv(pv);
         const float one[2] = {1.f, 1.f};
         finish_pv<false>(ring, prev, pv, pa, s, one);
     }

@@ -36,6 +36,10 @@ template <int D> constexpr int kStages = D <= 64 ? 4 : 2;
 // FA3's ping-pong between the consumer warpgroups (flash_sm90_mainloop.cuh's PingPong).
 constexpr bool kPingPong = true;
 
+// The block-sparse kernels' condition on the block map: a CTA's 128 rows lie in one query block
+// (one LUT row), and key blocks are whole 64-key halves of a tile.
+constexpr bool sparse_blocks_fit(int block_q, int block_k) { return block_q % kBlockM == 0 && block_k % (kBlockN / 2) == 0; }
+
 // Register budgets (setmaxnreg): 24 for the producer, 240 for the consumers:
 // (24 + 2 x 240) x 128 = 64512 of the SM's 65536.
 constexpr int kProducerRegs = 24;

@@ -45,14 +45,13 @@ struct CtaKeys {
         const int64_t last = (m0 + kBlockM < prob.q_len ? m0 + kBlockM : prob.q_len) - 1;
         const int64_t pos1 = last + prob.q_offset;
         k_end = (int)mask.key_end(pos1, prob.kv_len);
-        // Mask::tile_may_be_visible with pos0 fixed: the window's start and the sinks' end.
-        const bool windowed = mask.kind == 2 && mask.window > 0;
-        const int64_t ws = windowed ? (pos0 / mask.block - mask.window + 1) * (int64_t)mask.block : 0;
-        win_lo = (int)(ws < 0 ? 0 : ws);
-        sink = windowed ? (int)((int64_t)mask.sinks * mask.block < prob.kv_len ? (int64_t)mask.sinks * mask.block : prob.kv_len) : prob.kv_len;
+        zt::flash::KeyRange first = mask.keys_of(pos0, prob.kv_len), lastr = mask.keys_of(pos1, prob.kv_len);
+        // Mask::tile_may_be_visible with pos0 fixed: the window's start and the sinks' end (both 0
+        // without a window: may_see is then k0 < k_end).
+        win_lo = (int)(first.lo < 0 ? 0 : first.lo);
+        sink = (int)(first.sink_end < prob.kv_len ? first.sink_end : prob.kv_len);
         // Tiles with k0 in [full_lo, full_hi - kBlockN], or ending by sink_hi, are seen whole by
         // every row of the CTA (rows past q_len are never stored).
-        zt::flash::KeyRange first = mask.keys_of(pos0, prob.kv_len), lastr = mask.keys_of(pos1, prob.kv_len);
         full_lo = (int)(lastr.lo < 0 ? 0 : lastr.lo);
         full_hi = (int)(first.hi < 0 ? 0 : first.hi);
         int64_t se = lastr.sink_end < first.hi ? lastr.sink_end : first.hi;
@@ -97,7 +96,6 @@ struct LutKeys {
     int q_blocks, k_blocks, block_q, block_k;
 
     struct Walk {
-        static constexpr int kChunk = kHalfKeys;  // 64 keys
         CtaKeys cta;
         const int32_t* row;
         int entries, per_block;  // LUT entries of the row; 64-key chunks per block
@@ -108,18 +106,18 @@ struct LutKeys {
             const int64_t r = ((int64_t)b * p.heads + h) * keys.q_blocks + m0 / keys.block_q;
             row = keys.lut + r * keys.k_blocks;
             entries = keys.counts[r];
-            per_block = keys.block_k / kChunk;
+            per_block = keys.block_k / kHalfKeys;
         }
         // The next selected chunk some row of the CTA may see, or kNoHalf. The LUT is ascending, so
         // the first chunk at or past the mask's key end ends the walk.
         __device__ __forceinline__ int chunk() {
             while (e < entries) {
-                const int k = (row[e] * per_block + c) * kChunk;
+                const int k = (row[e] * per_block + c) * kHalfKeys;
                 if (++c == per_block) c = 0, ++e;
                 if (k < done_below) continue;
                 if (k >= cta.k_end) break;
-                done_below = k + kChunk;
-                if (cta.may_see(k, k + kChunk)) return k;
+                done_below = k + kHalfKeys;
+                if (cta.may_see(k, k + kHalfKeys)) return k;
             }
             e = entries;
             return kNoHalf;

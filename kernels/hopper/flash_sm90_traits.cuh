@@ -54,7 +54,6 @@ __device__ __forceinline__ void load_chunks(char* dst, int chunk_bytes, const CU
 // tensor's end instead would move no bytes, but would rest on TMA's handling of a box lying
 // wholly outside the tensor, which no stored document states; an empty half is rare enough
 // (at most one per walk) that the 64 keys it moves do not matter.
-constexpr int kHalfRows = kHalfKeys;
 __device__ __forceinline__ int32_t half_row(const KeyTile& t, int half) { return t.key[half] != kNoHalf ? t.key[half] : t.key[0]; }
 
 // A 16-bit K or V tile: D / 64 column chunks of [128 keys][128 bytes], each as two 64-key boxes.
@@ -64,7 +63,7 @@ __device__ __forceinline__ void load_halves(char* dst, int chunk_bytes, const CU
     for (int c = 0; c < D / kChunkCols; ++c)
 #pragma unroll
         for (int half = 0; half < 2; ++half)
-            tma_load_4d(dst + c * chunk_bytes + half * kHalfRows * 128, map, bar, c * kChunkCols, half_row(t, half), hkv, b);
+            tma_load_4d(dst + c * chunk_bytes + half * kHalfKeys * 128, map, bar, c * kChunkCols, half_row(t, half), hkv, b);
 }
 
 // P as wgmma's A fragments: k-step kk is columns 16kk..16kk+15 = accumulator n8 tiles 2kk, 2kk + 1.
@@ -179,11 +178,11 @@ struct SageTr {
     // K: [128 keys][D bytes] as two 64-key boxes (the swizzle atom is 8 rows: the halves stack).
     static __device__ __forceinline__ void load_k(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kHalfRows * D, map, bar, 0, half_row(t, half), hkv, b);
+        for (int half = 0; half < 2; ++half) tma_load_4d(dst + half * kHalfKeys * D, map, bar, 0, half_row(t, half), hkv, b);
     }
     // kPv 1: a half's codes are a box {64 keys, D channels}: D rows of 64 bytes (the 64-byte
     // swizzle), the half's own K-major B of N = D, K = 64 (kCodeHalfBytes apart).
-    static constexpr int kCodeHalfBytes = kHalfRows * D;
+    static constexpr int kCodeHalfBytes = kHalfKeys * D;
     static __device__ __forceinline__ void load_v(char* dst, const CUtensorMap* map, uint64_t* bar, const KeyTile& t, int hkv, int b) {
         if constexpr (kPv == 1) {
 #pragma unroll

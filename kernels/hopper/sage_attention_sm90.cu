@@ -27,7 +27,7 @@
 // zt:regs sm_90a attention_sm90_kernel 168  (setmaxnreg: producer 24, consumers 240: 24 x 128 + 2 x 240 x 128 = 64,512 of 65,536)
 #include "attention/flash_common.cuh"
 #include "hopper/flash_sm90_kernel.cuh"
-#include "hopper/linear_sm90.h"  // current_device_is_sm90
+#include "hopper/attention_sm90.h"  // attention_sm90_eligible
 #include "hopper/sage_attention_sm90.h"
 
 namespace zt::hopper {
@@ -49,7 +49,7 @@ zt_status encode_codes(CUtensorMap* map, const void* base, const Problem& p, con
     const uint64_t npad = (uint64_t)zt::flash::v_code_pad(p.kv_len);
     const uint64_t dims[4] = {npad, (uint64_t)p.head_dim, (uint64_t)p.kv_heads, (uint64_t)p.batch};
     const uint64_t strides[3] = {npad, npad * p.head_dim, npad * p.head_dim * p.kv_heads};
-    const uint32_t box[4] = {(uint32_t)attn90::kHalfRows, (uint32_t)p.head_dim, 1, 1};
+    const uint32_t box[4] = {(uint32_t)attn90::kHalfKeys, (uint32_t)p.head_dim, 1, 1};
     return encode_tma_tiled(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, base, dims, strides, box, name, CU_TENSOR_MAP_SWIZZLE_64B);
 }
 
@@ -57,10 +57,10 @@ template <typename T, int D, int kPv, int kKRows, typename Keys>
 zt_status launch(cudaStream_t stream, const Problem& p, const SageSm90Args& a, const Keys& keys, const char* name) {
     CUtensorMap qmap, kmap, vmap;
     zt_status st = encode_int8(&qmap, a.q, p, p.heads, p.q_len, p.q, attn90::kWgRows, name);
-    if (st == ZT_OK) st = encode_int8(&kmap, a.k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
+    if (st == ZT_OK) st = encode_int8(&kmap, a.k, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfKeys, name);
     if (st == ZT_OK)
         st = kPv == 1 ? encode_codes(&vmap, a.v_codes, p, name)
-                      : attn90::encode_qkv16<T>(&vmap, a.v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfRows, name);
+                      : attn90::encode_qkv16<T>(&vmap, a.v, p, p.kv_heads, p.kv_len, p.kv, attn90::kHalfKeys, name);
     if (st != ZT_OK) return st;
     const attn90::SageTr<T, D, kPv, kKRows> tr{static_cast<const int8_t*>(a.q),
                                                  static_cast<const float*>(a.q_scale),
@@ -109,23 +109,17 @@ zt_status by_type(cudaStream_t stream, zt_dtype dtype, const Problem& p, const S
 }  // namespace
 
 bool sage_attention_sm90_eligible(zt_dtype dtype, const Problem& p, const SageSm90Args& a) {
-    if (dtype != ZT_DTYPE_F16 && dtype != ZT_DTYPE_BF16) return false;
-    if (p.head_dim != 64 && p.head_dim != 128) return false;
     if (a.k_rows != 64 && a.k_rows != 1) return false;
-    if (p.kv_len <= 0 || p.q_len <= 0) return false;  // a tensor map has no zero extent
     // Per-key K scales are indexed key * step in int32 (SageTr::logits; step = Hkv in NHD, 1 in HND).
     if (a.k_rows == 1 && (int64_t)p.kv_len * (p.kv.token / p.head_dim) >= (int64_t(1) << 31)) return false;
-    for (const void* x : {a.q, a.k, a.v, a.v_codes})
-        if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
-    // Strides are whole rows (multiples of 16 bytes); TMA takes strides below 2^40 bytes.
-    if ((int64_t)p.batch * p.kv_heads * p.kv_len * p.head_dim * 2 >= (int64_t(1) << 40)) return false;
-    if ((int64_t)p.batch * p.heads * p.q_len * p.head_dim >= (int64_t(1) << 40)) return false;
-    return current_device_is_sm90();
+    if (reinterpret_cast<uintptr_t>(a.v_codes) % 16 != 0) return false;
+    // The rest is the dense kernel's: V's type, head dim, extents, 16-byte bases, TMA's stride
+    // limit (its 2-byte rows bound Q's and K's INT8 ones), a 9.x device.
+    return attention_sm90_eligible(dtype, p, a.q, a.k, a.v);
 }
 
 bool sage_attention_sm90_sparse_eligible(zt_dtype dtype, const Problem& p, const SageSm90Args& a, int block_q, int block_k) {
-    // As the dense sparse kernel's: a CTA's 128 rows in one query block, key blocks of 64-key halves.
-    return block_q % attn90::kBlockM == 0 && block_k % (attn90::kBlockN / 2) == 0 && sage_attention_sm90_eligible(dtype, p, a);
+    return attn90::sparse_blocks_fit(block_q, block_k) && sage_attention_sm90_eligible(dtype, p, a);
 }
 
 zt_status sage_attention_sm90(cudaStream_t stream, zt_dtype dtype, const Problem& p, const SageSm90Args& a) {

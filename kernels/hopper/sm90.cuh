@@ -196,12 +196,9 @@ zt_status encode_tma_2d(CUtensorMap* map, CUtensorMapDataType type, int elem_byt
 
 // The same for a tensor map of rank 2..5 (attention's {D, tokens, heads, batch} maps): dims[0]
 // innermost (elements), strides_bytes[i] the step of dim i + 1 (multiples of 16, in any order:
-// NHD's heads are closer than its tokens), box[i] elements (box[0] * elem_bytes == 128).
+// NHD's heads are closer than its tokens), box[i] elements (box[0] * elem_bytes at most the
+// swizzle's span: 128 bytes, or 64 for Sage's INT8 rows of 64 bytes and FP8 V code halves).
 zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
-                           const uint32_t* box, const char* kernel);
-// With another swizzle (box[0] * elem_bytes at most its span): Sage's INT8 rows of 64 bytes take
-// CU_TENSOR_MAP_SWIZZLE_64B.
-zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
-                           const uint32_t* box, const char* kernel, CUtensorMapSwizzle swizzle);
+                           const uint32_t* box, const char* kernel, CUtensorMapSwizzle swizzle = CU_TENSOR_MAP_SWIZZLE_128B);
 
 }  // namespace zt::hopper

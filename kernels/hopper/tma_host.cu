@@ -34,11 +34,6 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn(const char* kernel, zt_status* st) {
 }  // namespace
 
 zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
-                           const uint32_t* box, const char* kernel) {
-    return encode_tma_tiled(map, type, rank, base, dims, strides_bytes, box, kernel, CU_TENSOR_MAP_SWIZZLE_128B);
-}
-
-zt_status encode_tma_tiled(CUtensorMap* map, CUtensorMapDataType type, int rank, const void* base, const uint64_t* dims, const uint64_t* strides_bytes,
                            const uint32_t* box, const char* kernel, CUtensorMapSwizzle swizzle) {
     zt_status st = ZT_OK;
     auto fn = encode_fn(kernel, &st);
